@@ -1,0 +1,30 @@
+/**
+ * @rigil/core — processes, links, monitors, exit signals, registry, timers and gen_server,
+ * with OTP's semantics (see the repository's spec). No I/O: the distribution plugs in through
+ * `RemoteRouter` and `GlobalNames`.
+ */
+export { Node, type NodeOptions, type Destination, type MonitorTarget, type SpawnOptions, type ProcessInfo, type RemoteRouter, type GlobalNames, type MonitorHandler, type AliasHandler, type StopHook } from './node.js';
+export { Process, TIMEOUT, ProcessExited, type Timeout, type Matcher, type ProcessFunction, type ProcessStatus, type BehaviourLoop } from './process.js';
+export { Pid, Ref, isPid, isRef } from './pid.js';
+export {
+  isDown,
+  isExit,
+  isQuietReason,
+  isShutdownReason,
+  isErrorReason,
+  reasonFromThrown,
+  formatReason,
+  type ExitReason,
+  type ErrorReason,
+  type ShutdownReason,
+  type DownMessage,
+  type ExitMessage,
+} from './reason.js';
+export { RealClock, SimulatedClock, settle, type Clock } from './clock.js';
+export { Timer } from './timer.js';
+export { RigilError, CallError, hasCode, type CoreErrorCode } from './errors.js';
+export { type Report, type ReportHandler } from './logger.js';
+export { type Caller, type ServerRef as AnyServerRef, type GenCallMessage, type GenCastMessage, isGenCall, isGenCast } from './gen.js';
+export * as genServer from './gen_server.js';
+export type { GenServerBehaviour, ServerPid, ServerName, ServerRef, Protocol, InitResult, CallResult, NoReplyResult, StartResult, StartOptions, After } from './gen_server.js';
+export * as sys from './sys.js';

@@ -1,0 +1,439 @@
+/**
+ * A process: one record that is both the runtime's bookkeeping (mailbox, links, monitors,
+ * flags) and the `self` handle that the process's own code uses.
+ *
+ * Two kinds share this record (DESIGN §2):
+ * - an async function, `node.spawn(async (self) => { … await self.receive(…) … })`;
+ * - a behaviour (gen_server, supervisor, …) whose `BehaviourLoop.handle` the scheduler
+ *   calls once per message, with no Promise unless the handler is itself async.
+ */
+import { coreError } from './errors.js';
+import type { Node, SpawnOptions, Destination, MonitorTarget } from './node.js';
+import type { Pid, Ref } from './pid.js';
+import type { ExitReason } from './reason.js';
+import type { Timer } from './timer.js';
+
+/** Lifecycle of a process record. */
+export type ProcessStatus =
+  /** spawned, its function not yet entered */
+  | 'starting'
+  /** running code, or runnable */
+  | 'running'
+  /** blocked in `receive`, or an idle behaviour */
+  | 'waiting'
+  /** exited; the record is only kept by whoever still references it */
+  | 'dead';
+
+/** What `receive` returns when its timeout fires (OTP's `after` clause). */
+export const TIMEOUT: unique symbol = Symbol('rigil.timeout');
+/** The type of `TIMEOUT`. */
+export type Timeout = typeof TIMEOUT;
+
+/** A receive pattern: a predicate over messages, ideally a type guard. */
+export type Matcher<T = unknown> = ((m: unknown) => m is T) | ((m: unknown) => boolean);
+
+/** The body of an async-function process. */
+export type ProcessFunction = (self: Process) => unknown;
+
+/** A behaviour's message loop: called by the scheduler for each message, in order. */
+export interface BehaviourLoop {
+  /** Handles one message; a returned promise makes the process take no message until it settles. */
+  handle(self: Process, msg: unknown): void | PromiseLike<void>;
+}
+
+/** Thrown inside a process's own code to unwind it once the process has exited. */
+export class ProcessExited {
+  constructor(readonly reason: ExitReason) {}
+}
+
+/** A never-settling promise: what a dead process's `receive` returns. */
+const NEVER: Promise<never> = new Promise<never>(() => undefined);
+
+/** Messages a behaviour handles in one scheduler slice before others get a turn. */
+const SLICE = 64;
+
+export class Process {
+  /** This process's pid (OTP's `self()`). */
+  readonly pid: Pid;
+  /** The node the process runs on. */
+  readonly node: Node;
+
+  /** @internal Mailbox: messages from `_h` on are pending, in arrival order. */
+  _q: unknown[] = [];
+  /** @internal Index of the oldest pending message. */
+  _h = 0;
+  /** @internal The pending receive has tested every message before this index. */
+  _scan = 0;
+  /** @internal Resolver of the pending `receive`, or null. */
+  _resolve: ((m: unknown) => void) | null = null;
+  /** @internal Pattern of the pending `receive` (undefined: any message). */
+  _match: Matcher | undefined = undefined;
+  /** @internal Timeout of the pending `receive`. */
+  _timer: Timer | null = null;
+  /** @internal Async-function body not yet started. */
+  _fn: ProcessFunction | null = null;
+  /** @internal Behaviour loop, for behaviour processes. */
+  _loop: BehaviourLoop | null = null;
+  /** @internal Behaviour state (e.g. the gen_server's server record). */
+  _data: unknown = undefined;
+  /** @internal On the run queue. */
+  _queued = false;
+  /** @internal A behaviour handler's promise is in flight. */
+  _busy = false;
+  /** @internal Exited. */
+  _dead = false;
+  /** @internal Why it exited. */
+  _reason: ExitReason = undefined;
+  /** @internal Linked pids (both directions hold the link). */
+  _links: Set<Pid> | null = null;
+  /** @internal Monitors this process owns, by ref. */
+  _monitors: Map<Ref, import('./node.js').Monitor> | null = null;
+  /** @internal Monitors others hold on this process, by ref. */
+  _monitoredBy: Map<Ref, import('./node.js').Monitor> | null = null;
+  /** @internal Trapping exits (OTP's `process_flag(trap_exit, true)`). */
+  _trap = false;
+  /** @internal Registered name. */
+  _name: string | undefined = undefined;
+  /** @internal Owner for group-leader-like bookkeeping (the application that spawned it). */
+  _group: unknown = undefined;
+  /** @internal Cleanups to run at exit (pending calls, application bookkeeping). */
+  _cleanups: Set<{ onOwnerExit(): void }> | null = null;
+
+  constructor(node: Node, pid: Pid) {
+    this.node = node;
+    this.pid = pid;
+  }
+
+  // ---------------------------------------------------------------- public API (self)
+
+  /**
+   * Takes the oldest message that `match` accepts, waiting up to `timeoutMs` (OTP's `receive`).
+   * Unmatched messages stay in the mailbox in order. `timeoutMs = 0` polls; omitted or
+   * `Infinity` waits forever; on timeout the promise resolves to `TIMEOUT`.
+   * @example const m = await self.receive((m): m is Ping => isPing(m), 1000);
+   */
+  receive(): Promise<unknown>;
+  receive<T>(match: ((m: unknown) => m is T) | undefined): Promise<T>;
+  receive(match: ((m: unknown) => boolean) | undefined): Promise<unknown>;
+  receive<T>(match: ((m: unknown) => m is T) | undefined, timeoutMs: number): Promise<T | Timeout>;
+  receive(match: ((m: unknown) => boolean) | undefined, timeoutMs: number): Promise<unknown>;
+  receive(match?: Matcher, timeoutMs?: number): Promise<unknown> {
+    if (this._dead) return NEVER;
+    if (this._resolve !== null) throw coreError('ERR_BADARG', `${this.pid} is already waiting in receive`);
+    const i = this._find(match, this._h);
+    if (i >= 0) return Promise.resolve(this._take(i));
+    if (timeoutMs === 0) return Promise.resolve(TIMEOUT);
+    if (timeoutMs !== undefined && !(timeoutMs > 0)) throw coreError('ERR_BADARG', `bad receive timeout: ${timeoutMs}`);
+    return new Promise((resolve) => {
+      this._resolve = resolve;
+      this._match = match;
+      this._scan = this._q.length;
+      if (timeoutMs !== undefined && timeoutMs !== Infinity) {
+        this._timer = this.node.timers.schedule(timeoutMs, receiveTimedOut, this);
+      }
+    });
+  }
+
+  /** Sends `msg` to a pid, a local name or `[name, node]` (OTP's `erlang:send/2`); a dead sender sends nothing. */
+  send(dest: Destination, msg: unknown): void {
+    if (!this._dead) this.node.send(dest, msg);
+  }
+
+  /** Links this process to `pid` (OTP's `link/1`); a dead `pid` sends this process an exit `noproc`. */
+  link(pid: Pid): void {
+    this.node._link(this, pid);
+    this._checkAlive();
+  }
+
+  /** Removes the link to `pid` (OTP's `unlink/1`). */
+  unlink(pid: Pid): void {
+    this.node._unlink(this, pid);
+  }
+
+  /** Monitors a pid or `[name, node]` (OTP's `monitor(process, X)`); returns the monitor ref. */
+  monitor(target: MonitorTarget): Ref {
+    return this.node._monitor(this, target);
+  }
+
+  /**
+   * Removes a monitor (OTP's `demonitor/2`); with `flush` also drops a `DOWN` already queued.
+   * Returns false when the monitor was already gone.
+   */
+  demonitor(ref: Ref, options?: { flush?: boolean }): boolean {
+    const active = this.node._demonitor(ref, this);
+    if (options?.flush) this.flush((m) => (m as { tag?: string; ref?: Ref }).tag === 'DOWN' && (m as { ref?: Ref }).ref === ref);
+    return active;
+  }
+
+  /**
+   * `exit(reason)` ends this process now with `reason` (OTP's `exit/1`) and never returns;
+   * `exit(pid, reason)` sends `pid` an exit signal (OTP's `exit/2`).
+   */
+  exit(reason: ExitReason): never;
+  exit(pid: Pid, reason: ExitReason): void;
+  exit(a: unknown, b?: unknown): void {
+    if (arguments.length >= 2) {
+      this.node._exitSignal(this.pid, a as Pid, b, false);
+      this._checkAlive();
+      return;
+    }
+    this.node._terminate(this, a);
+    throw new ProcessExited(a);
+  }
+
+  /** Sets trap_exit and returns the previous value (OTP's `process_flag(trap_exit, Flag)`). */
+  trapExit(flag: boolean): boolean {
+    const old = this._trap;
+    this._trap = flag;
+    return old;
+  }
+
+  /** Spawns a process (OTP's `spawn/1`). */
+  spawn(fn: ProcessFunction, options?: Omit<SpawnOptions, 'linkTo'>): Pid {
+    return this.node.spawn(fn, options);
+  }
+
+  /** Spawns a process linked to this one, atomically (OTP's `spawn_link/1`). */
+  spawnLink(fn: ProcessFunction): Pid {
+    return this.node._spawn(fn, null, undefined, this);
+  }
+
+  /** Spawns a process and monitors it, atomically (OTP's `spawn_monitor/1`). */
+  spawnMonitor(fn: ProcessFunction): { pid: Pid; ref: Ref } {
+    const pid = this.node._spawn(fn, null, undefined, null);
+    return { pid, ref: this.monitor(pid) };
+  }
+
+  /** Sends `msg` to `dest` after `ms` milliseconds (OTP's `erlang:send_after/3`). */
+  sendAfter(ms: number, dest: Destination, msg: unknown): Timer {
+    return this.node.sendAfter(ms, dest, msg);
+  }
+
+  /** Removes and returns every queued message that `match` accepts (all when omitted). */
+  flush(match?: Matcher): unknown[] {
+    const out: unknown[] = [];
+    if (this._dead) return out;
+    const q = this._q;
+    let w = this._h;
+    for (let r = this._h; r < q.length; r++) {
+      const m = q[r];
+      if (match === undefined || match(m)) out.push(m);
+      else q[w++] = m;
+    }
+    q.length = w;
+    if (this._scan > w) this._scan = w;
+    return out;
+  }
+
+  /** True while this process is alive (OTP's `is_process_alive(self())`). */
+  get alive(): boolean {
+    return !this._dead;
+  }
+
+  /** Number of messages waiting in the mailbox. */
+  get queueLength(): number {
+    return this._q.length - this._h;
+  }
+
+  /** Lifecycle status of this process. */
+  get status(): ProcessStatus {
+    if (this._dead) return 'dead';
+    if (this._fn !== null) return 'starting';
+    if (this._resolve !== null) return 'waiting';
+    if (this._loop !== null && !this._busy && !this._queued) return 'waiting';
+    return 'running';
+  }
+
+  /** Registered name, if any. */
+  get registeredName(): string | undefined {
+    return this._name;
+  }
+
+  toString(): string {
+    return this.pid.toString();
+  }
+
+  // ---------------------------------------------------------------- runtime internals
+
+  /** @internal Appends a message and wakes the process if it can use it. */
+  _deliver(msg: unknown): void {
+    if (this._dead) return;
+    const q = this._q;
+    const resolve = this._resolve;
+    if (resolve !== null) {
+      if (this._scan === q.length) {
+        let ok: boolean;
+        try {
+          ok = this._match === undefined || this._match(msg);
+        } catch (e) {
+          this.node._crash(this, e);
+          return;
+        }
+        if (!ok) {
+          q.push(msg);
+          this._scan = q.length;
+          return;
+        }
+        if (this.node._scheduler.take()) {
+          this._wake(resolve, msg);
+          return;
+        }
+      }
+      q.push(msg);
+      this.node._scheduler.enqueue(this);
+      return;
+    }
+    q.push(msg);
+    if (this._loop !== null && !this._busy && !this._queued) this.node._scheduler.enqueue(this);
+  }
+
+  /** @internal Work is pending for the scheduler. */
+  _hasWork(): boolean {
+    if (this._dead) return false;
+    if (this._loop !== null) return !this._busy && this._h < this._q.length;
+    return this._resolve !== null && this._scan < this._q.length;
+  }
+
+  /** @internal Runs one scheduler slice; returns how many messages it used. */
+  _runSlice(budget: number): number {
+    if (this._dead) return 0;
+    const fn = this._fn;
+    if (fn !== null) {
+      this._fn = null;
+      void runAsync(this, fn);
+      return 1;
+    }
+    const loop = this._loop;
+    if (loop !== null) {
+      let n = 0;
+      const limit = budget < SLICE ? budget : SLICE;
+      while (n < limit && !this._busy && !this._dead && this._h < this._q.length) {
+        n++;
+        const msg = this._take(this._h);
+        let r: void | PromiseLike<void>;
+        try {
+          r = loop.handle(this, msg);
+        } catch (e) {
+          this.node._crash(this, e);
+          break;
+        }
+        if (r !== undefined && typeof r.then === 'function') {
+          this._busy = true;
+          r.then(
+            () => this._resume(),
+            (e: unknown) => this.node._crash(this, e),
+          );
+        }
+      }
+      return n;
+    }
+    const resolve = this._resolve;
+    if (resolve !== null) {
+      const i = this._find(this._match, this._scan);
+      if (i >= 0) this._wake(resolve, this._take(i));
+      else this._scan = this._q.length;
+      return 1;
+    }
+    return 0;
+  }
+
+  /** @internal An async behaviour handler settled: take the next message. */
+  _resume(): void {
+    this._busy = false;
+    if (!this._dead && this._h < this._q.length) this.node._scheduler.enqueue(this);
+  }
+
+  /** @internal Becomes a behaviour process with `loop` (used by gen_server & co.). */
+  _becomeBehaviour(loop: BehaviourLoop, data: unknown): void {
+    this._loop = loop;
+    this._data = data;
+    if (this._h < this._q.length && !this._busy) this.node._scheduler.enqueue(this);
+  }
+
+  /** @internal Throws the unwinding sentinel when this process has died (e.g. by its own link). */
+  _checkAlive(): void {
+    if (this._dead) throw new ProcessExited(this._reason);
+  }
+
+  /** @internal Clears mailbox, receive and timers at exit. */
+  _release(): void {
+    this._dead = true;
+    this._resolve = null;
+    this._match = undefined;
+    this._fn = null;
+    if (this._timer !== null) {
+      this.node.timers.cancel(this._timer);
+      this._timer = null;
+    }
+    this._q = EMPTY;
+    this._h = 0;
+    this._scan = 0;
+  }
+
+  private _wake(resolve: (m: unknown) => void, msg: unknown): void {
+    this._resolve = null;
+    this._match = undefined;
+    if (this._timer !== null) {
+      this.node.timers.cancel(this._timer);
+      this._timer = null;
+    }
+    resolve(msg);
+  }
+
+  private _find(match: Matcher | undefined, from: number): number {
+    const q = this._q;
+    if (match === undefined) return from < q.length ? from : -1;
+    try {
+      for (let i = from; i < q.length; i++) if (match(q[i])) return i;
+    } catch (e) {
+      this.node._crash(this, e);
+    }
+    return -1;
+  }
+
+  /** @internal Removes and returns the message at index `i`. */
+  _take(i: number): unknown {
+    const q = this._q;
+    const m = q[i];
+    if (i === this._h) {
+      q[i] = undefined;
+      const h = ++this._h;
+      if (h === q.length) {
+        q.length = 0;
+        this._h = 0;
+        this._scan = 0;
+      } else if (h > 1024 && h * 2 > q.length) {
+        q.splice(0, h);
+        this._h = 0;
+        this._scan = Math.max(0, this._scan - h);
+      }
+    } else {
+      q.splice(i, 1);
+      if (this._scan > i) this._scan--;
+    }
+    return m;
+  }
+}
+
+const EMPTY: unknown[] = [];
+Object.freeze(EMPTY);
+
+function receiveTimedOut(p: Process): void {
+  p._timer = null;
+  const resolve = p._resolve;
+  if (resolve === null || p._dead) return;
+  p._resolve = null;
+  p._match = undefined;
+  resolve(TIMEOUT);
+}
+
+async function runAsync(p: Process, fn: ProcessFunction): Promise<void> {
+  let reason: ExitReason = 'normal';
+  try {
+    await fn(p);
+  } catch (e) {
+    if (e instanceof ProcessExited) return;
+    reason = p.node._thrownReason(e);
+  }
+  p.node._terminate(p, reason);
+}

@@ -1,0 +1,108 @@
+/**
+ * The scheduler of a node: one run queue of processes that have work, drained in bounded
+ * batches.
+ *
+ * - Behaviour processes (gen_server, supervisor, …) are run by calling their handler
+ *   directly, no Promise per message.
+ * - An async-function process waiting in `receive` is resumed by resolving its Promise; while
+ *   the batch budget lasts a matching message is handed over at once, without a queue hop.
+ * - A drain runs as a microtask while the budget of the current event-loop turn lasts; once
+ *   `BATCH` messages have been handled in one turn, the next drain waits for `setImmediate`,
+ *   so sockets and timers always get their turn.
+ */
+import type { Process } from './process.js';
+
+/** Messages handled per event-loop turn before the scheduler yields to I/O and timers. */
+export const BATCH = 8192;
+
+export class Scheduler {
+  private queue: Process[] = [];
+  private head = 0;
+  /** Messages that may still be handled in this event-loop turn. */
+  private budget = BATCH;
+  /** A drain is queued (as a microtask or an immediate). */
+  private scheduled = false;
+  /** A `setImmediate` that resets the budget at the next turn is pending. */
+  private epochArmed = false;
+  private immediate: NodeJS.Immediate | undefined;
+  private epoch: NodeJS.Immediate | undefined;
+  private stopped = false;
+  private readonly drainFn = (): void => this.drain();
+  private readonly immediateFn = (): void => {
+    this.immediate = undefined;
+    this.budget = BATCH;
+    this.drain();
+  };
+  private readonly epochFn = (): void => {
+    this.epoch = undefined;
+    this.epochArmed = false;
+    this.budget = BATCH;
+  };
+
+  /** Puts `p` on the run queue (once). */
+  enqueue(p: Process): void {
+    if (p._queued || this.stopped) return;
+    p._queued = true;
+    this.queue.push(p);
+    if (!this.scheduled) this.schedule();
+  }
+
+  /**
+   * Takes one unit of this turn's budget for a direct hand-over; false when the turn's budget
+   * is spent and the caller must go through the run queue instead.
+   */
+  take(): boolean {
+    if (this.budget <= 0) return false;
+    this.budget--;
+    if (!this.epochArmed) this.armEpoch();
+    return true;
+  }
+
+  /** Drops every queued process and every pending immediate. */
+  stop(): void {
+    this.stopped = true;
+    this.queue = [];
+    this.head = 0;
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    if (this.epoch !== undefined) clearImmediate(this.epoch);
+    this.immediate = this.epoch = undefined;
+  }
+
+  private schedule(): void {
+    this.scheduled = true;
+    if (this.budget > 0) queueMicrotask(this.drainFn);
+    else this.immediate = setImmediate(this.immediateFn);
+  }
+
+  private armEpoch(): void {
+    this.epochArmed = true;
+    this.epoch = setImmediate(this.epochFn);
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    if (this.stopped) return;
+    if (!this.epochArmed) this.armEpoch();
+    const queue = this.queue;
+    while (this.budget > 0 && this.head < queue.length) {
+      const p = queue[this.head]!;
+      queue[this.head++] = undefined as unknown as Process;
+      p._queued = false;
+      this.budget -= p._runSlice(this.budget);
+      if (p._queued === false && p._hasWork()) {
+        p._queued = true;
+        queue.push(p);
+      }
+    }
+    if (this.head >= queue.length) {
+      queue.length = 0;
+      this.head = 0;
+    } else {
+      if (this.head > 4096) {
+        queue.splice(0, this.head);
+        this.head = 0;
+      }
+      this.schedule();
+    }
+  }
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// Keeps the dependency arrows of DESIGN.md §1 pointing one way and forbids import cycles.
+// - Layering: a package may import only packages below it
+//   (core ← dist ← dist-ac ← cli/examples/test/bench). An "upward" import fails the check.
+// - Cycles: the graph of relative imports between source files of every package must be
+//   acyclic (a cycle fails the check and is printed).
+// Zero dependencies: import specifiers are read with a regular expression, which is enough
+// for our own code (static `import`/`export … from` and dynamic `import('…')`).
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const LAYER = { '@rigil/core': 0, '@rigil/dist': 1, '@rigil/dist-ac': 2, rigil: 3 };
+// Type-only imports (`import type`, `export type`) are erased at compile time, so they are not
+// edges of the runtime graph (as madge's skipTypeImports).
+const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s(?!type\s)[^'";]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
+
+function walk(dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist') continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (/\.(ts|mts)$/.test(name) && !name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+function packageOf(file) {
+  let dir = dirname(file);
+  while (dir.startsWith(root) && dir !== root) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) return JSON.parse(readFileSync(pj, 'utf8')).name;
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+const errors = [];
+const graph = new Map();
+const files = ['packages', 'examples', 'test', 'bench'].flatMap((d) => walk(join(root, d)));
+for (const file of files) {
+  const src = readFileSync(file, 'utf8');
+  const pkg = packageOf(file);
+  const layer = LAYER[pkg] ?? 99;
+  const edges = [];
+  for (const m of src.matchAll(IMPORT_RE)) {
+    const spec = m[1] ?? m[2] ?? m[3];
+    if (spec.startsWith('.')) {
+      const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
+      if (existsSync(target)) edges.push(target);
+      continue;
+    }
+    const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+    if (name in LAYER && LAYER[name] >= layer && name !== pkg) {
+      errors.push(`${relative(root, file)}: ${pkg} must not import ${name} (upward dependency)`);
+    }
+    if (name in LAYER && spec !== name) {
+      errors.push(`${relative(root, file)}: imports ${spec}; import the package's public entry "${name}" only`);
+    }
+  }
+  graph.set(file, edges);
+}
+
+// Cycle detection: iterative DFS with colours.
+const colour = new Map();
+for (const start of graph.keys()) {
+  if (colour.get(start)) continue;
+  const stack = [[start, 0]];
+  const path = [start];
+  colour.set(start, 1);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const edges = graph.get(top[0]) ?? [];
+    if (top[1] < edges.length) {
+      const next = edges[top[1]++];
+      const c = colour.get(next);
+      if (c === 1) {
+        const cycle = path.slice(path.indexOf(next)).concat(next).map((f) => relative(root, f));
+        errors.push(`import cycle: ${cycle.join(' -> ')}`);
+      } else if (!c) {
+        colour.set(next, 1);
+        stack.push([next, 0]);
+        path.push(next);
+      }
+    } else {
+      colour.set(top[0], 2);
+      stack.pop();
+      path.pop();
+    }
+  }
+}
+
+if (errors.length) {
+  console.error(errors.join('\n'));
+  process.exit(1);
+}
+console.log(`check-imports: ${files.length} files, no upward imports, no cycles`);
