@@ -21,6 +21,8 @@
  * | `ERR_BAD_RETURN` | a behaviour callback returned a value of the wrong shape | `{bad_return_value, V}` |
  */
 
+import { formatReason } from './reason.js';
+
 /** The stable error codes of @rigil/core (see the table above). */
 export type CoreErrorCode =
   | 'ERR_BADARG'
@@ -78,7 +80,7 @@ export class CallError extends RigilError {
   readonly request: unknown;
 
   constructor(code: CoreErrorCode, reason: unknown, server: unknown, request: unknown) {
-    super(code, `call to ${describe(server)} failed: ${describe(reason)}`, reason);
+    super(code, `call to ${describe(server)} failed: ${formatReason(reason)}`, reason);
     this.server = server;
     this.request = request;
   }

@@ -419,8 +419,9 @@ async function doStart<S, A, P extends Protocol>(
     if (holder !== undefined) return { error: { alreadyStarted: holder } };
   }
   if (linkTo !== null && linkTo._dead) throw new ProcessExited(linkTo._reason);
-  const server = new Server(behaviour as GenServerBehaviour<unknown, any, any>, caller instanceof Process ? caller.pid : undefined);
-  const self = node._spawnBehaviour(LOOP, server, linkTo, options.trapExit ? { trapExit: true } : undefined);
+  // Code outside any process counts as the parent through the node's system pid, so `node.exit(pid, 'shutdown')` stops a trapping server as its parent would.
+  const server = new Server(behaviour as GenServerBehaviour<unknown, any, any>, caller instanceof Process ? caller.pid : node.systemPid);
+  const self = node._spawnBehaviour(LOOP, server, linkTo, caller instanceof Process ? caller : null, options.trapExit ? { trapExit: true } : undefined);
   self._busy = true; // messages wait until init has returned
   if (typeof name === 'string') node.register(name, self.pid);
   else if (name !== undefined) {

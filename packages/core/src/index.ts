@@ -28,3 +28,8 @@ export { type Caller, type ServerRef as AnyServerRef, type GenCallMessage, type 
 export * as genServer from './gen_server.js';
 export type { GenServerBehaviour, ServerPid, ServerName, ServerRef, Protocol, InitResult, CallResult, NoReplyResult, StartResult, StartOptions, After } from './gen_server.js';
 export * as sys from './sys.js';
+export * as supervisor from './supervisor.js';
+export type { SupervisorBehaviour, ChildSpec, FullChildSpec, SupFlags, Strategy, RestartType, Shutdown, ChildType, ChildId, ChildInfo, ChildCounts, SupervisorInit, ChildStart, ChildStartResult, StartChildResult } from './supervisor.js';
+export { ApplicationController } from './application_controller.js';
+export type { ApplicationSpec, ApplicationModule, ApplicationStartResult, StartType, RestartType as AppRestartType, StartPhase, ApplicationInfo, EnvOptions, AppResult, DistributedController } from './application.js';
+export { checkApplicationSpec } from './application.js';

@@ -7,6 +7,7 @@
  * which @rigil/dist fills (DESIGN §1). Exit semantics follow spec §a.2.
  */
 import { randomInt } from 'node:crypto';
+import { ApplicationController } from './application_controller.js';
 import { RealClock, type Clock } from './clock.js';
 import { coreError, RigilError } from './errors.js';
 import { writeReport, type Report, type ReportHandler } from './logger.js';
@@ -126,6 +127,8 @@ export class Node {
   readonly _scheduler = new Scheduler();
   /** A pid that is never alive: the sender of signals made from outside any process. */
   readonly systemPid: Pid;
+  /** The application controller (OTP's `application` module): load, start, stop, env. */
+  readonly application: ApplicationController;
   /** The cluster-wide registry, once @rigil/dist installs one (used for `{ global: name }`). */
   globalNames: GlobalNames | undefined = undefined;
 
@@ -147,6 +150,8 @@ export class Node {
   private readonly dying: Process[] = [];
   private flushing = false;
   private stopping: Promise<void> | undefined;
+  /** Set once the applications and stop hooks have run: no new process may start. */
+  private closed = false;
 
   constructor(options: NodeOptions = {}) {
     const name = options.name ?? 'nonode@nohost';
@@ -156,6 +161,7 @@ export class Node {
     this.clock = options.clock ?? new RealClock();
     this.timers = new TimerService(this.clock);
     this.systemPid = new Pid(this.name, 0, this.creation);
+    this.application = new ApplicationController(this);
   }
 
   // ---------------------------------------------------------------- processes
@@ -166,7 +172,7 @@ export class Node {
    * @example node.spawn(async (self) => { const m = await self.receive(); console.log(m); });
    */
   spawn(fn: ProcessFunction, options?: SpawnOptions): Pid {
-    return this._spawn(fn, null, options, null);
+    return this._spawn(fn, null, options, null, undefined, null);
   }
 
   /** True while `pid` names a live process of this node (OTP's `is_process_alive/1`). */
@@ -371,7 +377,8 @@ export class Node {
   }
 
   /**
-   * Stops the node (OTP's `init:stop/0`): runs the stop hooks (applications stop there), kills
+   * Stops the node (OTP's `init:stop/0`): stops the applications (most recent first), runs the
+   * stop hooks (the distribution disconnects there), kills
    * every remaining process, cancels every timer and leaves no handle behind.
    */
   stop(): Promise<void> {
@@ -396,6 +403,13 @@ export class Node {
     return new Pid(node, id, creation);
   }
 
+  /** @internal The live processes that belong to `group` (an application master). */
+  _groupMembers(group: unknown): Process[] {
+    const out: Process[] = [];
+    for (const p of this.table.values()) if (p._group === group) out.push(p);
+    return out;
+  }
+
   /** The live local process of `pid`, if any. */
   process(pid: Pid): Process | undefined {
     return this.local(pid);
@@ -403,19 +417,22 @@ export class Node {
 
   // ---------------------------------------------------------------- internals used by Process & behaviours
 
-  /** @internal Spawns a process: an async function or (with `loop`) a behaviour. */
-  _spawn(fn: ProcessFunction | null, loop: BehaviourLoop | null, options: SpawnOptions | undefined, linkTo: Process | null, data?: unknown): Pid {
-    if (this.stopping !== undefined) throw coreError('ERR_NODE_STOPPED', `node ${this.name} is stopping`);
+  /**
+   * @internal Spawns a process: an async function or (with `loop`) a behaviour. The new process
+   * belongs to the spawner's application (OTP's group leader is inherited).
+   */
+  _spawn(fn: ProcessFunction | null, loop: BehaviourLoop | null, options: SpawnOptions | undefined, linkTo: Process | null, data: unknown, spawner: Process | null): Pid {
+    if (this.closed) throw coreError('ERR_NODE_STOPPED', `node ${this.name} is stopped`);
     const id = this.nextPid++;
     const pid = new Pid(this.name, id, this.creation);
     const p = new Process(this, pid);
     pid._proc = p;
     if (options?.trapExit) p._trap = true;
     this.table.set(id, p);
+    if (spawner !== null) p._group = spawner._group;
     if (linkTo !== null) {
       p._links = new Set([linkTo.pid]);
       (linkTo._links ??= new Set()).add(pid);
-      p._group = linkTo._group;
     }
     if (loop !== null) {
       p._loop = loop;
@@ -428,8 +445,8 @@ export class Node {
   }
 
   /** @internal Spawns a behaviour process (gen_server & co.) whose messages go to `loop`. */
-  _spawnBehaviour(loop: BehaviourLoop, data: unknown, linkTo: Process | null, options?: SpawnOptions): Process {
-    const pid = this._spawn(null, loop, options, linkTo, data);
+  _spawnBehaviour(loop: BehaviourLoop, data: unknown, linkTo: Process | null, spawner: Process | null, options?: SpawnOptions): Process {
+    const pid = this._spawn(null, loop, options, linkTo, data, spawner);
     return pid._proc as Process;
   }
 
@@ -698,6 +715,11 @@ export class Node {
   }
 
   private async doStop(): Promise<void> {
+    try {
+      await this.application.stopAll();
+    } catch (e) {
+      this.report({ kind: 'node', message: 'stopping applications failed', reason: reasonFromThrown(e) });
+    }
     for (const hook of [...this.stopHooks].reverse()) {
       try {
         await hook();
@@ -705,6 +727,7 @@ export class Node {
         this.report({ kind: 'node', message: 'stop hook failed', reason: reasonFromThrown(e) });
       }
     }
+    this.closed = true;
     for (const p of [...this.table.values()]) this._terminate(p, 'killed');
     this._scheduler.stop();
     this.timers.stop();

@@ -189,18 +189,18 @@ export class Process {
   }
 
   /** Spawns a process (OTP's `spawn/1`). */
-  spawn(fn: ProcessFunction, options?: Omit<SpawnOptions, 'linkTo'>): Pid {
-    return this.node.spawn(fn, options);
+  spawn(fn: ProcessFunction, options?: SpawnOptions): Pid {
+    return this.node._spawn(fn, null, options, null, undefined, this);
   }
 
   /** Spawns a process linked to this one, atomically (OTP's `spawn_link/1`). */
   spawnLink(fn: ProcessFunction): Pid {
-    return this.node._spawn(fn, null, undefined, this);
+    return this.node._spawn(fn, null, undefined, this, undefined, this);
   }
 
   /** Spawns a process and monitors it, atomically (OTP's `spawn_monitor/1`). */
   spawnMonitor(fn: ProcessFunction): { pid: Pid; ref: Ref } {
-    const pid = this.node._spawn(fn, null, undefined, null);
+    const pid = this.node._spawn(fn, null, undefined, null, undefined, this);
     return { pid, ref: this.monitor(pid) };
   }
 

@@ -1,0 +1,424 @@
+/**
+ * The application controller (OTP's `application_controller`), reached as `node.application`:
+ * loads applications, starts them (dependencies first, start phases in order), stops them,
+ * applies restart types when they die, and holds their environment.
+ *
+ * Distributed applications are handed to a `DistributedController` (@rigil/dist-ac) when one is
+ * installed; without one, `takeover` and `permit` behave as OTP's do for local applications.
+ * Semantics: spec §d.
+ */
+import {
+  checkApplicationSpec,
+  isRestartType,
+  type AppResult,
+  type ApplicationInfo,
+  type ApplicationSpec,
+  type DistributedController,
+  type EnvOptions,
+  type RestartType,
+  type StartType,
+} from './application.js';
+import { ApplicationMaster } from './application_master.js';
+import { coreError } from './errors.js';
+import type { Node } from './node.js';
+import type { Pid } from './pid.js';
+import type { Process } from './process.js';
+import { type ExitReason } from './reason.js';
+
+/** Where a started application runs: here (its master), on another node, or nowhere. */
+type Placement = ApplicationMaster | { readonly distributed: string };
+
+/** `node.application`: the application controller of one node. */
+export class ApplicationController {
+  /** Loaded applications by name. */
+  private readonly loaded = new Map<string, ApplicationSpec>();
+  /** Current environment of each loaded (or pre-configured) application. */
+  private readonly env = new Map<string, Map<string, unknown>>();
+  /** `setEnv`/`unsetEnv` made with `persistent`, re-applied over every later load (undefined = unset). */
+  private readonly persistentEnv = new Map<string, Map<string, { value: unknown; unset: boolean }>>();
+  /** Node configuration (OTP's sys.config): overrides a spec's `env` at load. */
+  private readonly config = new Map<string, Readonly<Record<string, unknown>>>();
+  /** Started applications and their restart types, in start order (OTP's `started`). */
+  private readonly started = new Map<string, RestartType>();
+  /** Where each started application runs (OTP's `running`); absent = started but not running. */
+  private readonly running = new Map<string, Placement>();
+  /** Starts in progress; concurrent `start` calls share the outcome. */
+  private readonly starting = new Map<string, Promise<AppResult>>();
+  /** Permissions (OTP's kernel `permissions`); absent = permitted. */
+  private readonly permissions = new Map<string, boolean>();
+  /** The distributed application controller, once installed. */
+  private dist: DistributedController | undefined = undefined;
+
+  constructor(private readonly node: Node) {}
+
+  // ---------------------------------------------------------------- load / unload
+
+  /**
+   * Loads an application (OTP's `application:load/1`): records the spec and its environment
+   * (spec defaults, overridden by node configuration and persistent `setEnv`).
+   * Already loaded: `{ error: { alreadyLoaded: name } }`. A malformed spec throws `ERR_BADARG`.
+   */
+  load(spec: ApplicationSpec): AppResult {
+    const problem = checkApplicationSpec(spec);
+    if (problem !== undefined) throw coreError('ERR_BADARG', `bad application spec${nameOf(spec)}: ${problem}`);
+    if (this.loaded.has(spec.name)) return { error: { alreadyLoaded: spec.name } };
+    this.loaded.set(spec.name, spec);
+    const env = new Map<string, unknown>(Object.entries(spec.env ?? {}));
+    for (const [k, v] of Object.entries(this.config.get(spec.name) ?? {})) env.set(k, v);
+    for (const [k, v] of this.persistentEnv.get(spec.name) ?? []) {
+      if (v.unset) env.delete(k);
+      else env.set(k, v.value);
+    }
+    this.env.set(spec.name, env);
+    return 'ok';
+  }
+
+  /** Unloads an application (OTP's `application:unload/1`); running → `{ error: { running } }`. */
+  unload(name: string): AppResult {
+    if (!this.loaded.has(name)) return { error: { notLoaded: name } };
+    if (this.running.get(name) instanceof ApplicationMaster || this.starting.has(name)) return { error: { running: name } };
+    this.loaded.delete(name);
+    this.env.delete(name);
+    return 'ok';
+  }
+
+  /** Sets node configuration for applications (OTP's sys.config), applied now and at every load. */
+  configure(config: Readonly<Record<string, Readonly<Record<string, unknown>>>>): void {
+    for (const [app, values] of Object.entries(config)) {
+      this.config.set(app, { ...(this.config.get(app) ?? {}), ...values });
+      const env = this.env.get(app);
+      if (env !== undefined) for (const [k, v] of Object.entries(values)) env.set(k, v);
+    }
+  }
+
+  // ---------------------------------------------------------------- start / stop
+
+  /**
+   * Starts an application (OTP's `application:start/2`), loading it first when given a spec.
+   * Resolves once `start` and every start phase have returned. Errors are values:
+   * `{ error: { notLoaded } | { alreadyStarted } | { notStarted: dep } | { invalidRestartType } | … }`.
+   */
+  start(app: string | ApplicationSpec, restartType: RestartType = 'temporary'): Promise<AppResult> {
+    const name = typeof app === 'string' ? app : app.name;
+    if (typeof app !== 'string' && !this.loaded.has(name)) this.load(app);
+    if (!isRestartType(restartType)) return Promise.resolve({ error: { invalidRestartType: restartType } });
+    const spec = this.loaded.get(name);
+    if (spec === undefined) return Promise.resolve({ error: { notLoaded: name } });
+    const pending = this.starting.get(name);
+    if (pending !== undefined) return pending;
+    if (this.running.has(name)) return Promise.resolve({ error: { alreadyStarted: name } });
+    for (const dep of spec.applications ?? []) {
+      if (!this.started.has(dep)) return Promise.resolve({ error: { notStarted: dep } });
+    }
+    if (this.dist?.controls(name)) return this.track(name, this.dist.start(name, restartType));
+    if (this.permissions.get(name) === false) {
+      this.started.set(name, restartType);
+      return Promise.resolve('ok');
+    }
+    return this.startLocal(name, 'normal', restartType);
+  }
+
+  /** Starts an application unless it is already started (OTP's `application:ensure_started/2`). */
+  async ensureStarted(app: string | ApplicationSpec, restartType: RestartType = 'temporary'): Promise<AppResult> {
+    const r = await this.start(app, restartType);
+    if (r !== 'ok' && isAlreadyStarted(r)) return 'ok';
+    return r;
+  }
+
+  /**
+   * Starts an application and, depth-first, every dependency not yet started
+   * (OTP's `application:ensure_all_started/2`). Returns the applications it started, in order;
+   * on failure it stops those again and returns `{ error: [app, reason] }`.
+   */
+  async ensureAllStarted(app: string | ApplicationSpec, restartType: RestartType = 'temporary'): Promise<{ ok: string[] } | { error: readonly [string, unknown] }> {
+    if (typeof app !== 'string' && !this.loaded.has(app.name)) this.load(app);
+    const name = typeof app === 'string' ? app : app.name;
+    const startedNow: string[] = [];
+    const visit = async (n: string, path: string[]): Promise<{ error: readonly [string, unknown] } | undefined> => {
+      if (this.started.has(n)) return undefined;
+      const spec = this.loaded.get(n);
+      if (spec === undefined) return { error: [n, { notLoaded: n }] };
+      if (path.includes(n)) return { error: [n, { circularDependencies: [...path, n] }] };
+      for (const dep of spec.applications ?? []) {
+        const e = await visit(dep, [...path, n]);
+        if (e !== undefined) return e;
+      }
+      const r = await this.start(n, restartType);
+      if (r === 'ok') startedNow.push(n);
+      else if (!isAlreadyStarted(r)) return { error: [n, r.error] };
+      return undefined;
+    };
+    const e = await visit(name, []);
+    if (e !== undefined) {
+      for (const n of [...startedNow].reverse()) await this.stop(n);
+      return e;
+    }
+    return { ok: startedNow };
+  }
+
+  /**
+   * Stops an application (OTP's `application:stop/1`): prepStop → shut the tree down → stop →
+   * kill what is left. Not started → `{ error: { notStarted: name } }`. A distributed
+   * application stopped where it runs does not fail over.
+   */
+  async stop(name: string): Promise<AppResult> {
+    const pending = this.starting.get(name);
+    if (pending !== undefined) await pending;
+    if (!this.started.has(name)) return { error: { notStarted: name } };
+    this.started.delete(name);
+    const where = this.running.get(name);
+    this.running.delete(name);
+    if (where instanceof ApplicationMaster) await where.stop();
+    if (this.dist?.controls(name)) await this.dist.stopped(name);
+    return 'ok';
+  }
+
+  /**
+   * Moves a distributed application to this node (OTP's `application:takeover/2`). Without a
+   * distributed controller (or for a local application) this is
+   * `{ error: { notRunningDistributed: name } }`, or `{ error: { alreadyRunningLocally } }`.
+   */
+  takeover(name: string, restartType: RestartType = 'temporary'): Promise<AppResult> {
+    if (!isRestartType(restartType)) return Promise.resolve({ error: { invalidRestartType: restartType } });
+    if (!this.loaded.has(name)) return Promise.resolve({ error: { notLoaded: name } });
+    if (this.dist?.controls(name)) return this.dist.takeover(name, restartType);
+    if (this.running.get(name) instanceof ApplicationMaster) return Promise.resolve({ error: { alreadyRunningLocally: name } });
+    return Promise.resolve({ error: { notRunningDistributed: name } });
+  }
+
+  /**
+   * Allows or forbids an application on this node (OTP's `application:permit/2`). For a local
+   * application: `false` stops it (it stays started), `true` starts it again if it was started.
+   */
+  async permit(name: string, flag: boolean): Promise<AppResult> {
+    if (typeof flag !== 'boolean') throw coreError('ERR_BADARG', `permit expects a boolean, got ${String(flag)}`, 'badarg');
+    if (!this.loaded.has(name)) return { error: { notLoaded: name } };
+    this.permissions.set(name, flag);
+    if (this.dist?.controls(name)) return this.dist.permit(name, flag);
+    const where = this.running.get(name);
+    if (!flag && where instanceof ApplicationMaster) {
+      this.running.delete(name);
+      await where.stop();
+      return 'ok';
+    }
+    const restartType = this.started.get(name);
+    if (flag && restartType !== undefined && !this.running.has(name)) return this.startLocal(name, 'normal', restartType);
+    return 'ok';
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /** Applications running on this node, most recently started first (OTP's `which_applications/0`). */
+  whichApplications(): ApplicationInfo[] {
+    const out: ApplicationInfo[] = [];
+    for (const [name, where] of this.running) {
+      if (where instanceof ApplicationMaster && where.phase !== 'starting') out.push(info(this.loaded.get(name) ?? where.spec));
+    }
+    return out.reverse();
+  }
+
+  /** Loaded applications (OTP's `loaded_applications/0`). */
+  loadedApplications(): ApplicationInfo[] {
+    return [...this.loaded.values()].map(info);
+  }
+
+  /** The spec of a loaded application, or undefined (OTP's `get_all_key/1`). */
+  getSpec(name: string): ApplicationSpec | undefined {
+    return this.loaded.get(name);
+  }
+
+  /** Where a started application runs: `'local'`, another node's name, or undefined (not running). */
+  whereRunning(name: string): 'local' | string | undefined {
+    const where = this.running.get(name);
+    if (where === undefined) return undefined;
+    return where instanceof ApplicationMaster ? 'local' : where.distributed;
+  }
+
+  /** True when `name` has been started on this node (running here, elsewhere, or not permitted). */
+  isStarted(name: string): boolean {
+    return this.started.has(name);
+  }
+
+  /** The restart type a started application was started with. */
+  restartTypeOf(name: string): RestartType | undefined {
+    return this.started.get(name);
+  }
+
+  /** The start type of a locally running application, or undefined. */
+  startTypeOf(name: string): StartType | undefined {
+    const where = this.running.get(name);
+    return where instanceof ApplicationMaster ? where.startType : undefined;
+  }
+
+  /** The application `pid` (or the process) belongs to, or undefined (OTP's `application:get_application/1`). */
+  getApplication(who: Pid | Process): string | undefined {
+    const p = 'alive' in who ? who : this.node.process(who);
+    const g = p?._group;
+    return g instanceof ApplicationMaster ? g.spec.name : undefined;
+  }
+
+  /**
+   * The start type seen from inside an application (OTP's `application:start_type/0`): the
+   * current type while it starts, `'local'` afterwards, undefined outside any application.
+   */
+  startType(self: Process): StartType | 'local' | undefined {
+    const g = self._group;
+    if (!(g instanceof ApplicationMaster)) return undefined;
+    return g.phase === 'starting' ? g.startType : 'local';
+  }
+
+  // ---------------------------------------------------------------- environment
+
+  /**
+   * An environment value (OTP's `application:get_env/2,3`): by application name, or by a
+   * process of the application (`get_env/1`). Returns `def` when unset.
+   */
+  getEnv<T = unknown>(app: string | Process, key: string, def?: T): T | undefined {
+    const name = typeof app === 'string' ? app : this.getApplication(app);
+    if (name === undefined) return def;
+    const env = this.env.get(name);
+    return env !== undefined && env.has(key) ? (env.get(key) as T) : def;
+  }
+
+  /** Every environment value of an application (OTP's `application:get_all_env/1`). */
+  getAllEnv(app: string | Process): Record<string, unknown> {
+    const name = typeof app === 'string' ? app : this.getApplication(app);
+    return Object.fromEntries(name !== undefined ? (this.env.get(name) ?? []) : []);
+  }
+
+  /** Sets an environment value, loaded or not (OTP's `application:set_env/4`). */
+  setEnv(app: string, key: string, value: unknown, options: EnvOptions = {}): void {
+    let env = this.env.get(app);
+    if (env === undefined) this.env.set(app, (env = new Map()));
+    env.set(key, value);
+    if (options.persistent) mapOf(this.persistentEnv, app).set(key, { value, unset: false });
+  }
+
+  /** Removes an environment value (OTP's `application:unset_env/3`). */
+  unsetEnv(app: string, key: string, options: EnvOptions = {}): void {
+    this.env.get(app)?.delete(key);
+    if (options.persistent) mapOf(this.persistentEnv, app).set(key, { value: undefined, unset: true });
+  }
+
+  /** A key of the application's spec (OTP's `application:get_key/2`). */
+  getKey<K extends keyof ApplicationSpec>(app: string, key: K): ApplicationSpec[K] | undefined {
+    return this.loaded.get(app)?.[key];
+  }
+
+  // ---------------------------------------------------------------- seam for @rigil/dist-ac
+
+  /** Installs the distributed application controller (called by @rigil/dist-ac). */
+  setDistributedController(dc: DistributedController | undefined): void {
+    this.dist = dc;
+  }
+
+  /** Sets the initial permission of an application (OTP's kernel `permissions`). */
+  setPermission(name: string, flag: boolean): void {
+    this.permissions.set(name, flag);
+  }
+
+  /** True unless `permit(name, false)` (or configuration) forbids the application here. */
+  isPermitted(name: string): boolean {
+    return this.permissions.get(name) !== false;
+  }
+
+  /**
+   * Starts an application here with a given start type (OTP's AC `start_appl` as dist_ac drives it).
+   * Used by @rigil/dist-ac for normal, failover and takeover starts.
+   */
+  startLocal(name: string, type: StartType, restartType: RestartType): Promise<AppResult> {
+    const pending = this.starting.get(name);
+    if (pending !== undefined) return pending;
+    const spec = this.loaded.get(name);
+    if (spec === undefined) return Promise.resolve({ error: { notLoaded: name } });
+    if (this.running.get(name) instanceof ApplicationMaster) return Promise.resolve({ error: { alreadyStarted: name } });
+    for (const dep of spec.applications ?? []) {
+      if (!this.started.has(dep)) return Promise.resolve({ error: { notStarted: dep } });
+      if (this.running.get(dep) === undefined) return Promise.resolve({ error: { notRunning: dep } });
+    }
+    const master = new ApplicationMaster(this.node, spec, type);
+    return this.track(name, this.runMaster(name, master, restartType));
+  }
+
+  /** Records a started application as running on another node (OTP's `{distributed, Node}`), stopping a local instance. */
+  async runningElsewhere(name: string, node: string, restartType?: RestartType): Promise<void> {
+    if (restartType !== undefined && !this.started.has(name)) this.started.set(name, restartType);
+    const where = this.running.get(name);
+    this.running.set(name, { distributed: node });
+    if (where instanceof ApplicationMaster) await where.stop();
+  }
+
+  /** Records a started application as not running anywhere, stopping a local instance. */
+  async notRunning(name: string, restartType?: RestartType): Promise<void> {
+    if (restartType !== undefined && !this.started.has(name)) this.started.set(name, restartType);
+    const where = this.running.get(name);
+    this.running.delete(name);
+    if (where instanceof ApplicationMaster) await where.stop();
+  }
+
+  /** Stops every running application, most recently started first (node shutdown). */
+  async stopAll(): Promise<void> {
+    for (const name of [...this.running.keys()].reverse()) {
+      const where = this.running.get(name);
+      this.running.delete(name);
+      if (where instanceof ApplicationMaster) await where.stop();
+    }
+  }
+
+  // ---------------------------------------------------------------- private
+
+  private track(name: string, p: Promise<AppResult>): Promise<AppResult> {
+    const tracked = p.finally(() => {
+      if (this.starting.get(name) === tracked) this.starting.delete(name);
+    });
+    this.starting.set(name, tracked);
+    return tracked;
+  }
+
+  private async runMaster(name: string, master: ApplicationMaster, restartType: RestartType): Promise<AppResult> {
+    const r = await master.start();
+    if (r !== 'ok') {
+      this.node.report({ kind: 'application', message: `${name} failed to start`, application: name, reason: r.error });
+      // A permanent or transient application that cannot start stops the node (spec §d.5).
+      if (restartType !== 'temporary') void this.node.stop();
+      return r;
+    }
+    this.started.set(name, restartType);
+    this.running.set(name, master);
+    this.node.report({ kind: 'progress', message: `application ${name} started`, application: name, startType: master.startType });
+    this.node.monitor(master.pid!, { onDown: (_ref, reason) => this.masterDown(name, master, reason) });
+    return 'ok';
+  }
+
+  /** A master exited: expected after a stop; otherwise the application died (spec §d.5). */
+  private masterDown(name: string, master: ApplicationMaster, reason: ExitReason): void {
+    if (master.stopRequested || reason instanceof Error) return;
+    if (this.running.get(name) === master) this.running.delete(name);
+    const restartType = this.started.get(name) ?? 'temporary';
+    this.node.report({ kind: 'application', message: `application ${name} exited`, application: name, reason, restartType });
+    this.dist?.died(name, reason);
+    if (restartType === 'permanent' || (restartType === 'transient' && reason !== 'normal')) {
+      this.node.report({ kind: 'application', message: `${restartType} application ${name} exited: stopping the node`, application: name, reason });
+      void this.node.stop();
+    }
+  }
+}
+
+function info(spec: ApplicationSpec): ApplicationInfo {
+  return { name: spec.name, description: spec.description ?? '', version: spec.version ?? '' };
+}
+
+function isAlreadyStarted(r: AppResult): boolean {
+  return typeof r === 'object' && typeof r.error === 'object' && r.error !== null && 'alreadyStarted' in r.error;
+}
+
+function nameOf(spec: unknown): string {
+  const n = (spec as { name?: unknown } | null)?.name;
+  return typeof n === 'string' ? ` ${JSON.stringify(n)}` : '';
+}
+
+function mapOf<K, V>(m: Map<string, Map<K, V>>, key: string): Map<K, V> {
+  let v = m.get(key);
+  if (v === undefined) m.set(key, (v = new Map()));
+  return v;
+}

@@ -1,0 +1,279 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  CallError,
+  Node,
+  SimulatedClock,
+  genServer,
+  isGenCall,
+  isGenCast,
+  settle,
+  sys,
+  type ExitReason,
+  type GenServerBehaviour,
+  type Pid,
+  type Protocol,
+  type ServerPid,
+  type StartResult,
+} from '../src/index.js';
+import { runIn, waitFor } from './helpers.js';
+
+const nodes: Node[] = [];
+
+function newNode(clock?: SimulatedClock): Node {
+  const node = new Node(clock ? { name: 'a@host', clock } : { name: 'a@host' });
+  nodes.push(node);
+  return node;
+}
+
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.stop();
+});
+
+function okPid<P extends Protocol>(r: StartResult<P>): ServerPid<P> {
+  if (typeof r !== 'object' || !('ok' in r)) throw new Error(`start failed: ${JSON.stringify(r)}`);
+  return r.ok;
+}
+
+async function rejection(p: Promise<unknown>): Promise<CallError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as CallError;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+/**
+ * A server that holds every call (`noreply`) and answers later: cast `{ answer: value }` replies
+ * to the oldest held call, `{ answerAll: values }` replies to the held calls in reverse order,
+ * `{ die: reason }` stops it.
+ */
+function holder(requests: unknown[] = []): GenServerBehaviour<genServer.From[], undefined> {
+  return {
+    init: () => ({ ok: [] }),
+    handleCall: (req, from, held) => (requests.push(req), { noreply: [...held, from] }),
+    handleCast: (msg, held) => {
+      const m = msg as { answer?: unknown; answerAll?: unknown[]; die?: ExitReason };
+      if ('die' in m) return { stop: m.die, state: held };
+      if ('answerAll' in m) {
+        const values = m.answerAll!;
+        [...held].reverse().forEach((from, i) => genServer.reply(from, values[i]));
+        return { noreply: [] };
+      }
+      const [first, ...rest] = held;
+      if (first !== undefined) genServer.reply(first, m.answer);
+      return { noreply: rest };
+    },
+  };
+}
+
+describe('sendRequest / waitResponse / receiveResponse', () => {
+  // Scenario 14 — send_request to an unregistered global name
+  it('waitResponse for a request to an unregistered global name gives { error: [noproc, { global }] } at once, without waiting for the timeout', async () => {
+    const clock = new SimulatedClock();
+    const node = newNode(clock);
+    // without a global registry installed
+    const id = genServer.sendRequest(node, { global: 'nope' }, 'x');
+    expect(await genServer.waitResponse(id, 5000)).toEqual({ error: ['noproc', { global: 'nope' }] });
+    // with a registry that does not know the name
+    node.globalNames = { whereis: () => undefined, register: async () => 'no' };
+    const id2 = genServer.sendRequest(node, { global: 'nope' }, 'x');
+    expect(await genServer.waitResponse(id2, 5000)).toEqual({ error: ['noproc', { global: 'nope' }] });
+    expect(await genServer.receiveResponse(genServer.sendRequest(node, { global: 'nope' }, 'x'), 5000)).toEqual({
+      error: ['noproc', { global: 'nope' }],
+    });
+    expect(clock.now()).toBe(0);
+  });
+
+  // Scenario 14 — send_request to an unregistered global name
+  it('a request from a process to an unregistered name fails through the response, not as an exception, and leaves its mailbox empty', async () => {
+    const node = newNode();
+    const out = await runIn(node, async (self) => {
+      const id = genServer.sendRequest(self, 'nobody', 'x');
+      const response = await genServer.waitResponse(id, 5000);
+      return { response, queued: self.queueLength };
+    });
+    expect(out.response).toEqual({ error: ['noproc', 'nobody'] });
+    expect(out.queued).toBe(0);
+  });
+
+  it('a request to a dead pid gives { error: [noproc, pid] }', async () => {
+    const node = newNode();
+    const pid = okPid(await genServer.start(node, holder(), undefined));
+    await genServer.stop(node, pid);
+    const id = genServer.sendRequest(node, pid, 'x');
+    expect(await genServer.waitResponse(id, 5000)).toEqual({ error: ['noproc', pid] });
+  });
+
+  // Scenario 14 — send_request to an unregistered global name
+  it('waitResponse gives { error: [reason, pid] } when the server dies while the request is pending', async () => {
+    const node = newNode();
+    const pid = okPid(await genServer.start(node, holder(), undefined));
+    const id = genServer.sendRequest(node, pid, 'x');
+    const response = genServer.waitResponse(id, 5000);
+    genServer.cast(node, pid, { die: 'boom' });
+    expect(await response).toEqual({ error: ['boom', pid] });
+    expect(node.isAlive(pid)).toBe(false);
+  });
+
+  // Scenario 14 — send_request to an unregistered global name
+  it('waitResponse gives timeout when no reply comes in time and keeps the request, so a later wait still gets the reply', async () => {
+    const clock = new SimulatedClock();
+    const node = newNode(clock);
+    const pid = okPid(await genServer.start(node, holder(), undefined));
+    const id = genServer.sendRequest(node, pid, 'x');
+    let first: unknown;
+    void genServer.waitResponse(id, 100).then((r) => (first = r));
+    await clock.advance(99);
+    expect(first).toBeUndefined();
+    await clock.advance(1);
+    await waitFor(() => first, 2000, 'the wait to time out');
+    expect(first).toBe('timeout');
+    genServer.cast(node, pid, { answer: 'late but kept' });
+    expect(await genServer.waitResponse(id, 1000)).toEqual({ reply: 'late but kept' });
+  });
+
+  it('receiveResponse abandons the request on timeout: a later reply is dropped and never reaches the caller mailbox', async () => {
+    const clock = new SimulatedClock();
+    const node = newNode(clock);
+    const pid = okPid(await genServer.start(node, holder(), undefined));
+    const results: unknown[] = [];
+    let callerPid: Pid | undefined;
+    const caller = runIn(node, async (self) => {
+      callerPid = self.pid;
+      const id = genServer.sendRequest(self, pid, 'x');
+      results.push(await genServer.receiveResponse(id, 100));
+      await self.receive((m) => m === 'check');
+      results.push(await genServer.waitResponse(id, 0));
+      return self.flush();
+    });
+    await clock.advance(100);
+    await waitFor(() => results.length === 1, 2000, 'the receive to time out');
+    expect(results[0]).toBe('timeout');
+    genServer.cast(node, pid, { answer: 'too late' });
+    // the server has answered (and dropped) the held call once its state is empty again
+    expect(await sys.getState(node, pid)).toEqual([]);
+    await settle();
+    expect(node.processInfo(callerPid!)?.messageQueueLen).toBe(0);
+    node.send(callerPid!, 'check');
+    expect(await caller).toEqual([]);
+    expect(results[1]).toBe('timeout');
+  });
+
+  it('concurrent requests each get their own reply, whatever order the server answers in', async () => {
+    const node = newNode();
+    const pid = okPid(await genServer.start(node, holder(), undefined));
+    const a = genServer.sendRequest(node, pid, 'a');
+    const b = genServer.sendRequest(node, pid, 'b');
+    const c = genServer.sendRequest(node, pid, 'c');
+    genServer.cast(node, pid, { answerAll: ['for c', 'for b', 'for a'] });
+    expect(await genServer.waitResponse(b, 1000)).toEqual({ reply: 'for b' });
+    expect(await genServer.waitResponse(c, 1000)).toEqual({ reply: 'for c' });
+    expect(await genServer.waitResponse(a, 1000)).toEqual({ reply: 'for a' });
+  });
+});
+
+describe('reply', () => {
+  it('a server can answer a call later with genServer.reply(from, value), from another callback', async () => {
+    const node = newNode();
+    const requests: unknown[] = [];
+    const pid = okPid(await genServer.start(node, holder(requests), undefined));
+    const out = runIn(node, (self) => genServer.call(self, pid, 'question'));
+    await waitFor(() => requests.length === 1, 2000, 'the server to hold the call');
+    genServer.cast(node, pid, { answer: 42 });
+    expect(await out).toBe(42);
+  });
+
+  it('a second reply to the same call is dropped and does not reach the caller mailbox', async () => {
+    const node = newNode();
+    let callerPid: Pid | undefined;
+    const pid = okPid(
+      await genServer.start(
+        node,
+        {
+          init: () => ({ ok: null }),
+          handleCall: (_req, from, s) => {
+            from.reply('first');
+            from.reply('second');
+            return { noreply: s };
+          },
+        },
+        undefined,
+      ),
+    );
+    const caller = runIn(node, async (self) => {
+      callerPid = self.pid;
+      const r = await genServer.call(self, pid, 'x');
+      await self.receive((m) => m === 'check');
+      return { r, rest: self.flush() };
+    });
+    await waitFor(() => callerPid !== undefined && node.processInfo(callerPid)?.status === 'waiting', 2000, 'the caller to wait');
+    expect(node.processInfo(callerPid!)?.messageQueueLen).toBe(0);
+    node.send(callerPid!, 'check');
+    expect(await caller).toEqual({ r: 'first', rest: [] });
+  });
+});
+
+describe('call machinery', () => {
+  it('a call from outside any process times out after the default 5000 ms with ERR_CALL_TIMEOUT', async () => {
+    const clock = new SimulatedClock();
+    const node = newNode(clock);
+    const pid = okPid(await genServer.start(node, holder(), undefined));
+    let err: CallError | undefined;
+    void rejection(genServer.call(node, pid, 'never answered')).then((e) => (err = e));
+    await clock.advance(4999);
+    expect(err).toBeUndefined();
+    await clock.advance(1);
+    await waitFor(() => err, 2000, 'the call to time out');
+    expect(err).toBeInstanceOf(CallError);
+    expect(err!.code).toBe('ERR_CALL_TIMEOUT');
+    expect(err!.reason).toBe('timeout');
+    expect(err!.server).toBe(pid);
+    expect(err!.request).toBe('never answered');
+  });
+
+  it('a call addressed as [name, this node] reaches the local server', async () => {
+    const node = newNode();
+    const pid = okPid(
+      await genServer.start(node, { init: () => ({ ok: 1 }), handleCall: (_r, _f, s) => ({ reply: s, state: s }) }, undefined, { name: 'local' }),
+    );
+    expect(await genServer.call(node, ['local', node.name], 'get')).toBe(1);
+    expect(await genServer.call(node, pid, 'get')).toBe(1);
+  });
+
+  it('a call to a server on a node that cannot be reached rejects with ERR_CALL_NODEDOWN naming the node', async () => {
+    const node = newNode();
+    const err = await rejection(genServer.call(node, ['piller', 'other@host'], 'x'));
+    expect(err.code).toBe('ERR_CALL_NODEDOWN');
+    expect(err.reason).toEqual({ nodedown: 'other@host' });
+  });
+
+  it('a call leaves no monitor behind on the server once it has its reply', async () => {
+    const node = newNode();
+    const pid = okPid(
+      await genServer.start(node, { init: () => ({ ok: null }), handleCall: (_r, _f, s) => ({ reply: 'ok', state: s }) }, undefined),
+    );
+    const out = await runIn(node, async (self) => {
+      await genServer.call(self, pid, 'x');
+      return node.processInfo(self.pid)?.monitors.length;
+    });
+    expect(out).toBe(0);
+    expect(node.processInfo(pid)?.monitoredBy).toEqual([]);
+  });
+
+  it('call and cast messages are recognised by isGenCall and isGenCast', async () => {
+    const node = newNode();
+    const seen: unknown[] = [];
+    const pid = node.spawn(async (self) => {
+      for (;;) seen.push(await self.receive());
+    });
+    void genServer.call(node, pid, 'req', 100).catch(() => undefined);
+    genServer.cast(node, pid, 'msg');
+    await waitFor(() => seen.length === 2, 2000, 'two messages');
+    expect(isGenCall(seen[0])).toBe(true);
+    expect(isGenCast(seen[0])).toBe(false);
+    expect(isGenCast(seen[1])).toBe(true);
+    expect(seen[1]).toEqual({ $gen: 'cast', msg: 'msg' });
+    expect(seen[0]).toMatchObject({ $gen: 'call', pid: node.systemPid, req: 'req' });
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * Shared test helpers for @rigil/core.
+ */
+import { formatReason, Node as NodeClass, SimulatedClock, type Node, type Pid, type Process, type Ref } from '../src/index.js';
+
+/**
+ * Polls `cond` until it returns true (or a truthy value), failing after `timeoutMs`.
+ * Never sleeps blindly: it re-checks after each event-loop turn (and every few ms).
+ */
+export async function waitFor<T>(cond: () => T, timeoutMs = 2000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = cond();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/**
+ * Runs `fn` inside a new async-function process of `node` and resolves with what it returns.
+ * Rejects if `fn` throws, or if the process exits before `fn` has returned (e.g. killed by a link).
+ */
+export function runIn<T>(node: Node, fn: (self: Process) => Promise<T> | T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const pid = node.spawn(async (self) => {
+      let value: T;
+      try {
+        value = await fn(self);
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+        throw e;
+      }
+      resolve(value);
+    });
+    node.monitor(pid, {
+      onDown: (_ref, reason) => reject(new Error(`process ${pid} exited before returning: ${formatReason(reason)}`)),
+    });
+  });
+}
+
+// ---------------------------------------------------------------- process-runtime helpers
+
+/**
+ * Creates nodes for a test file and stops them all in `afterEach`
+ * (`const nodes = new NodePool(); afterEach(() => nodes.stopAll());`).
+ */
+export class NodePool {
+  private readonly nodes: Node[] = [];
+
+  /** A node on a fresh `SimulatedClock` (time moves only with `clock.advance`). */
+  simulated(name = 'a@host', creation = 1): { node: Node; clock: SimulatedClock } {
+    const clock = new SimulatedClock();
+    const node = this.add(new NodeClass({ name, creation, clock }));
+    return { node, clock };
+  }
+
+  /** Tracks `node` so that `stopAll` stops it. */
+  add(node: Node): Node {
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** Stops every node made since the last call. */
+  async stopAll(): Promise<void> {
+    const ns = this.nodes.splice(0);
+    await Promise.all(ns.map((n) => n.stop()));
+  }
+}
+
+/** One `DOWN` seen by a `watchDown` handler. */
+export interface SeenDown {
+  readonly ref: Ref;
+  readonly reason: unknown;
+  readonly object: Pid | readonly [string, string];
+}
+
+/** What `watchDown` observes: every `DOWN` for its monitor, in order. */
+export interface DownWatch {
+  readonly ref: Ref;
+  readonly downs: SeenDown[];
+  /** True once the monitored process is down. */
+  readonly down: boolean;
+  /** The exit reason of the first `DOWN` (undefined until then). */
+  readonly reason: unknown;
+}
+
+/** Monitors `target` from outside any process and records its `DOWN`s. */
+export function watchDown(node: Node, target: Pid | string | readonly [string, string]): DownWatch {
+  const downs: SeenDown[] = [];
+  const ref = node.monitor(target, { onDown: (r, reason, object) => downs.push({ ref: r, reason, object }) });
+  return {
+    ref,
+    downs,
+    get down() {
+      return downs.length > 0;
+    },
+    get reason() {
+      return downs[0]?.reason;
+    },
+  };
+}
+
+/**
+ * Spawns a process that records every message it receives into `got`, in order
+ * (optionally trapping exits), so tests can observe a mailbox from outside.
+ */
+export function spawnRecorder(node: Node, options: { trapExit?: boolean } = {}): { pid: Pid; got: unknown[] } {
+  const got: unknown[] = [];
+  const pid = node.spawn(async (self) => {
+    for (;;) got.push(await self.receive());
+  }, options);
+  return { pid, got };
+}
