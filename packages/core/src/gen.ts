@@ -166,7 +166,7 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
     }
     this.owner?._cleanups?.delete(this);
     if (this.timer !== undefined) {
-      this.node.timers.cancel(this.timer);
+      this.node.timers.drop(this.timer);
       this.timer = undefined;
     }
   }

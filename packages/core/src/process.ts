@@ -362,7 +362,7 @@ export class Process {
     this._match = undefined;
     this._fn = null;
     if (this._timer !== null) {
-      this.node.timers.cancel(this._timer);
+      this.node.timers.drop(this._timer);
       this._timer = null;
     }
     this._q = EMPTY;
@@ -374,7 +374,7 @@ export class Process {
     this._resolve = null;
     this._match = undefined;
     if (this._timer !== null) {
-      this.node.timers.cancel(this._timer);
+      this.node.timers.drop(this._timer);
       this._timer = null;
     }
     resolve(msg);
@@ -394,6 +394,11 @@ export class Process {
   /** @internal Removes and returns the message at index `i`. */
   _take(i: number): unknown {
     const q = this._q;
+    if (i === 0 && q.length === 1) {
+      // The common case of a mailbox holding one message: no hole, no truncation.
+      this._scan = 0;
+      return q.pop();
+    }
     const m = q[i];
     if (i === this._h) {
       q[i] = undefined;

@@ -62,6 +62,11 @@ export class TimerService {
     return Math.max(0, t.at - this.clock.now());
   }
 
+  /** Cancels `t` without computing what was left (the hot path of call timeouts). */
+  drop(t: Timer): void {
+    if (t.index >= 0) this.removeAt(t.index);
+  }
+
   /** Milliseconds left on `t`, or `false` (OTP's `read_timer/1`). */
   read(t: Timer): number | false {
     return t.index < 0 ? false : Math.max(0, t.at - this.clock.now());
