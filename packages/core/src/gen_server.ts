@@ -232,6 +232,8 @@ class Server<S> {
   state: S = undefined as S;
   /** The pending idle timeout, if any. */
   idle: Timer | null = null;
+  /** The idle timeout (ms) the last callback asked for; system messages restart it. */
+  idleMs: number | undefined = undefined;
   /** Bumped whenever a message arrives, so a stale idle-timeout marker is ignored. */
   idleSeq = 0;
   /** The process that started the server (its parent), for `EXIT` handling when trapping. */
@@ -259,6 +261,13 @@ const LOOP: BehaviourLoop = {
       s.idle = null;
     }
     s.idleSeq++;
+    if (isGenCall(msg) && msg.$gen === 'system' && !('terminate' in (msg.req as object))) {
+      // A system message re-enters the loop with the same timeout (OTP's sys protocol).
+      system(self, s, msg.req, new From(self.node, msg.pid, msg.tag));
+      if (s.idleMs !== undefined) armIdle(self, s, s.idleMs);
+      return;
+    }
+    s.idleMs = undefined;
     try {
       return dispatch(self, s, msg);
     } catch (e) {
@@ -334,9 +343,13 @@ function after(self: Process, s: Server<unknown>, o: After, msg: unknown): void 
   const t = o.timeout;
   if (t !== undefined && t !== Infinity) {
     if (typeof t !== 'number' || !(t >= 0)) return badReturn(self, s, o, msg);
-    const seq = s.idleSeq;
-    s.idle = self.node.timers.schedule(t, fireIdle, { self, seq });
+    armIdle(self, s, t);
   }
+}
+
+function armIdle(self: Process, s: Server<unknown>, ms: number): void {
+  s.idleMs = ms;
+  s.idle = self.node.timers.schedule(ms, fireIdle, { self, seq: s.idleSeq });
 }
 
 function fireIdle(a: { self: Process; seq: number }): void {
@@ -351,7 +364,8 @@ function badReturn(self: Process, s: Server<unknown>, r: unknown, msg: unknown):
 }
 
 function crash(self: Process, s: Server<unknown>, e: unknown, msg: unknown): void | Promise<void> {
-  if (e instanceof ProcessExited) return;
+  // `self.exit(reason)` inside a callback ends the server through terminate (OTP catches exit/1).
+  if (e instanceof ProcessExited) return finish(self, s, e.reason, msg);
   return finish(self, s, reasonFromThrown(e), msg);
 }
 
@@ -432,7 +446,10 @@ async function doStart<S, A, P extends Protocol>(
     }
     server.globalName = name.global;
   }
-  return runInit(node, self, server, behaviour, args, options.timeout);
+  const result = await runInit(node, self, server, behaviour, args, options.timeout);
+  // A linked caller killed by the failed init must not run on (OTP: it is dead).
+  if (linkTo !== null && linkTo._dead) throw new ProcessExited(linkTo._reason);
+  return result;
 }
 
 function requireGlobal(node: Node): GlobalNames {
@@ -463,8 +480,8 @@ function runInit<S, A, P extends Protocol>(
     const ref = node.monitor(self.pid, { onDown: (_r, reason) => end({ error: reason }) });
     if (timeoutMs !== undefined && timeoutMs !== Infinity) {
       timer = node.timers.schedule(timeoutMs, () => {
-        node._terminate(self, 'killed');
         end({ error: 'timeout' });
+        node._terminate(self, 'killed');
       }, undefined);
     }
     const onResult = (r: unknown): void => {
@@ -491,8 +508,8 @@ function runInit<S, A, P extends Protocol>(
       node._terminate(self, reason);
     };
     const onError = (e: unknown): void => {
-      if (done || self._dead || e instanceof ProcessExited) return;
-      const reason = reasonFromThrown(e);
+      if (done || self._dead) return;
+      const reason = e instanceof ProcessExited ? e.reason : reasonFromThrown(e);
       end({ error: reason });
       node._terminate(self, reason);
     };

@@ -572,8 +572,9 @@ export class Node {
 
   /** @internal A process's code threw: it exits with the structured reason. */
   _crash(p: Process, e: unknown): void {
-    if (e instanceof ProcessExited) return;
-    this._terminate(p, this._thrownReason(e));
+    // `self.exit(reason)` in a behaviour unwinds with ProcessExited; the process ends with that reason.
+    if (e instanceof ProcessExited) this._terminate(p, e.reason);
+    else this._terminate(p, this._thrownReason(e));
   }
 
   /** @internal The exit reason for a thrown value. */

@@ -177,7 +177,9 @@ export class Process {
       this._checkAlive();
       return;
     }
-    this.node._terminate(this, a);
+    // An async-function process ends now. A behaviour unwinds to its loop, which runs its
+    // terminate callback and then ends the process (OTP catches exit/1 in callbacks).
+    if (this._loop === null) this.node._terminate(this, a);
     throw new ProcessExited(a);
   }
 

@@ -904,7 +904,7 @@ describe('state updates with immer', () => {
       await genServer.start(
         node,
         {
-          init: () => ({ ok: { items: [], total: 0 } as Cart }),
+          init: () => ({ ok: { items: [], total: 0 } }),
           handleCast: (msg: { add: string; price: number }, s) => ({
             noreply: produce(s, (d) => {
               d.items.push(msg.add);

@@ -11,7 +11,7 @@ export async function waitFor<T>(cond: () => T, timeoutMs = 2000, what = 'condit
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = cond();
-    if (v) return v as NonNullable<T>;
+    if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }

@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  CallError,
+  Node,
+  SimulatedClock,
+  genServer,
+  sys,
+  type GenServerBehaviour,
+  type Protocol,
+  type ServerPid,
+  type StartResult,
+} from '../src/index.js';
+import { waitFor } from './helpers.js';
+
+const nodes: Node[] = [];
+
+function newNode(clock?: SimulatedClock): Node {
+  const node = new Node(clock ? { name: 'a@host', clock } : { name: 'a@host' });
+  nodes.push(node);
+  return node;
+}
+
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.stop();
+});
+
+function okPid<P extends Protocol>(r: StartResult<P>): ServerPid<P> {
+  if (typeof r !== 'object' || !('ok' in r)) throw new Error(`start failed: ${JSON.stringify(r)}`);
+  return r.ok;
+}
+
+interface Account {
+  owner: string;
+  secret: string;
+  balance: number;
+}
+
+/** Counts the callbacks it runs, so tests can tell that sys requests bypass them. */
+function account(callbacks: string[]): GenServerBehaviour<Account, Account> {
+  return {
+    init: (a) => ({ ok: a }),
+    handleCall: (_req, _from, s) => (callbacks.push('handleCall'), { reply: s.balance, state: s }),
+    handleCast: (msg, s) => (callbacks.push('handleCast'), { noreply: { ...s, balance: s.balance + (msg as number) } }),
+    handleInfo: (_m, s) => (callbacks.push('handleInfo'), { noreply: s }),
+    formatStatus: (s) => ({ ...s, secret: '***' }),
+  };
+}
+
+const alice: Account = { owner: 'alice', secret: 'hunter2', balance: 10 };
+
+describe('sys', () => {
+  it('getState returns the current state without running any callback', async () => {
+    const node = newNode();
+    const callbacks: string[] = [];
+    const pid = okPid(await genServer.start(node, account(callbacks), alice));
+    expect(await sys.getState(node, pid)).toEqual(alice);
+    expect(callbacks).toEqual([]);
+  });
+
+  it('getState is served in mailbox order, after the messages sent before it', async () => {
+    const node = newNode();
+    const callbacks: string[] = [];
+    const pid = okPid(await genServer.start(node, account(callbacks), alice, { name: 'acct' }));
+    genServer.cast(node, pid, 5);
+    genServer.cast(node, 'acct', 7);
+    expect(await sys.getState<Account>(node, 'acct')).toEqual({ ...alice, balance: 22 });
+    expect(callbacks).toEqual(['handleCast', 'handleCast']);
+  });
+
+  it('getStatus reports pid, module, status, registered name, the formatStatus view of the state and the queue length', async () => {
+    const node = newNode();
+    let release: (() => void) | undefined;
+    const pid = okPid(
+      await genServer.start(
+        node,
+        {
+          ...account([]),
+          handleInfo: async (m, s) => {
+            if (m === 'block') await new Promise<void>((resolve) => (release = resolve));
+            return { noreply: s };
+          },
+        },
+        alice,
+        { name: 'bank' },
+      ),
+    );
+    node.send(pid, 'block');
+    await waitFor(() => release, 2000, 'the server to block');
+    const status = sys.getStatus(node, 'bank');
+    node.send(pid, 'm1');
+    node.send(pid, 'm2');
+    release!();
+    expect(await status).toEqual({
+      pid,
+      module: 'gen_server',
+      status: 'running',
+      name: 'bank',
+      state: { owner: 'alice', secret: '***', balance: 10 },
+      messageQueueLen: 2,
+    });
+    // the real state is untouched by formatStatus
+    expect(await sys.getState(node, pid)).toEqual(alice);
+  });
+
+  it('replaceState replaces the state with fn(state), returns the new state, and later callbacks see it', async () => {
+    const node = newNode();
+    const callbacks: string[] = [];
+    const pid = okPid(await genServer.start(node, account(callbacks), alice));
+    const replaced = await sys.replaceState<Account>(node, pid, (s) => ({ ...s, balance: s.balance * 10 }));
+    expect(replaced).toEqual({ ...alice, balance: 100 });
+    expect(callbacks).toEqual([]);
+    expect(await genServer.call(node, pid, 'balance')).toBe(100);
+    expect(await sys.getState(node, pid)).toEqual({ ...alice, balance: 100 });
+  });
+
+  it('sys requests to a dead server or an unregistered name reject with ERR_CALL_NOPROC', async () => {
+    const node = newNode();
+    const pid = okPid(await genServer.start(node, account([]), alice));
+    await genServer.stop(node, pid);
+    for (const p of [sys.getState(node, pid), sys.getStatus(node, 'nobody'), sys.replaceState(node, pid, (s) => s)]) {
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(CallError);
+      expect((err as CallError).code).toBe('ERR_CALL_NOPROC');
+    }
+  });
+
+  it('a sys request to a server that never answers times out with ERR_CALL_TIMEOUT', async () => {
+    const clock = new SimulatedClock();
+    const node = newNode(clock);
+    const pid = okPid(
+      await genServer.start(
+        node,
+        {
+          ...account([]),
+          handleInfo: () => new Promise<never>(() => undefined), // stuck forever
+        },
+        alice,
+      ),
+    );
+    node.send(pid, 'get stuck');
+    let err: unknown;
+    void sys.getState(node, pid, 1000).catch((e: unknown) => (err = e));
+    await clock.advance(999);
+    expect(err).toBeUndefined();
+    await clock.advance(1);
+    await waitFor(() => err, 2000, 'the sys call to time out');
+    expect((err as CallError).code).toBe('ERR_CALL_TIMEOUT');
+  });
+
+  // Spec b.4 — a system message re-enters the loop with the same idle timeout
+  it('a sys request during an idle timeout restarts the timeout instead of cancelling it', async () => {
+    const clock = new SimulatedClock();
+    const node = newNode(clock);
+    const log: unknown[] = [];
+    const pid = okPid(
+      await genServer.start(
+        node,
+        {
+          init: () => ({ ok: 0, timeout: 500 }),
+          handleInfo: (m, s) => (log.push([m, clock.now()]), { noreply: s }),
+        },
+        undefined,
+      ),
+    );
+    await clock.advance(300);
+    expect(await sys.getState(node, pid)).toBe(0);
+    await clock.advance(499);
+    expect(log).toEqual([]);
+    await clock.advance(1);
+    expect(log).toEqual([['timeout', 800]]);
+  });
+});
