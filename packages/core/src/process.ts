@@ -121,6 +121,7 @@ export class Process {
     if (this._dead) return NEVER;
     if (this._resolve !== null) throw coreError('ERR_BADARG', `${this.pid} is already waiting in receive`);
     const i = this._find(match, this._h);
+    if (this._dead) return NEVER; // the pattern threw: the process has crashed
     if (i >= 0) return Promise.resolve(this._take(i));
     if (timeoutMs === 0) return Promise.resolve(TIMEOUT);
     if (timeoutMs !== undefined && !(timeoutMs > 0)) throw coreError('ERR_BADARG', `bad receive timeout: ${timeoutMs}`);
@@ -141,6 +142,7 @@ export class Process {
 
   /** Links this process to `pid` (OTP's `link/1`); a dead `pid` sends this process an exit `noproc`. */
   link(pid: Pid): void {
+    this._checkAlive();
     this.node._link(this, pid);
     this._checkAlive();
   }
@@ -152,6 +154,7 @@ export class Process {
 
   /** Monitors a pid or `[name, node]` (OTP's `monitor(process, X)`); returns the monitor ref. */
   monitor(target: MonitorTarget): Ref {
+    this._checkAlive();
     return this.node._monitor(this, target);
   }
 
@@ -173,6 +176,7 @@ export class Process {
   exit(pid: Pid, reason: ExitReason): void;
   exit(a: unknown, b?: unknown): void {
     if (arguments.length >= 2) {
+      this._checkAlive();
       this.node._exitSignal(this.pid, a as Pid, b, false);
       this._checkAlive();
       return;
@@ -192,22 +196,26 @@ export class Process {
 
   /** Spawns a process (OTP's `spawn/1`). */
   spawn(fn: ProcessFunction, options?: SpawnOptions): Pid {
+    this._checkAlive();
     return this.node._spawn(fn, null, options, null, undefined, this);
   }
 
   /** Spawns a process linked to this one, atomically (OTP's `spawn_link/1`). */
   spawnLink(fn: ProcessFunction): Pid {
+    this._checkAlive();
     return this.node._spawn(fn, null, undefined, this, undefined, this);
   }
 
   /** Spawns a process and monitors it, atomically (OTP's `spawn_monitor/1`). */
   spawnMonitor(fn: ProcessFunction): { pid: Pid; ref: Ref } {
+    this._checkAlive();
     const pid = this.node._spawn(fn, null, undefined, null, undefined, this);
     return { pid, ref: this.monitor(pid) };
   }
 
   /** Sends `msg` to `dest` after `ms` milliseconds (OTP's `erlang:send_after/3`). */
   sendAfter(ms: number, dest: Destination, msg: unknown): Timer {
+    this._checkAlive();
     return this.node.sendAfter(ms, dest, msg);
   }
 
@@ -352,7 +360,10 @@ export class Process {
     if (this._h < this._q.length && !this._busy) this.node._scheduler.enqueue(this);
   }
 
-  /** @internal Throws the unwinding sentinel when this process has died (e.g. by its own link). */
+  /**
+   * @internal Throws the unwinding sentinel when this process has died: code of a killed
+   * process that resumes later (after an outside await) can no longer act.
+   */
   _checkAlive(): void {
     if (this._dead) throw new ProcessExited(this._reason);
   }
