@@ -4,8 +4,9 @@
  * Prints a table and writes bench/results/core.json.
  *
  * Run: `pnpm bench:core` (node --expose-gc --max-old-space-size=8192 --import tsx bench/src/core.ts).
- * Options: `--only spawn,ring,…` (cases: spawn, ring_behaviour, ring_fn, pingpong, fanin, call, cast;
- * a partial run does not write the JSON unless `--out FILE` is given), `--rounds N`.
+ * Options: `--only spawn,ring_fn,…` (cases: spawn, ring_behaviour, ring_fn, pingpong, fanin, call,
+ * cast, cast_burst; a partial run writes no JSON unless `--out FILE` is given), `--rounds N`.
+ * Every case but spawn first runs once untimed (JIT warm-up).
  */
 import { parseArgs } from 'node:util';
 import { genServer, Node, type GenServerBehaviour, type Pid, type Process } from '@rigil/core';
@@ -24,13 +25,21 @@ const PINGPONG_N = 1_000_000;
 const FANIN_SENDERS = 4;
 const FANIN_TOTAL = 1_000_000;
 const FANIN_PER_SENDER = FANIN_TOTAL / FANIN_SENDERS;
-/** Messages a sender sends before yielding (fan-in, cast): it sends itself a message and receives it. */
+/**
+ * Messages a sender (fan-in, cast) sends before it yields to the event loop (`setImmediate`),
+ * so the receiver keeps up and its mailbox stays short; `cast_burst` sends everything at once.
+ */
 const CHUNK = 1_000;
 const CALL_N = 500_000;
 const CAST_N = 1_000_000;
 
 const YIELD = 'yield';
 const GO = 'go';
+
+/** Waits for the next event-loop turn. */
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 function ok<P>(r: genServer.StartResult<P & genServer.Protocol>): Pid {
   if (typeof r === 'object' && 'ok' in r) return r.ok;
@@ -44,6 +53,7 @@ const idleServer: GenServerBehaviour<null, undefined> = {
 };
 
 const spawnCase: Case = {
+  warmup: false,
   workloads: {
     spawn: { unit: 'processes/s', target: { op: '>=', value: 600_000 } },
     spawn_mem_fn: { unit: 'B/process', target: { op: '<=', value: 1_200 } },
@@ -266,7 +276,7 @@ const faninCase: Case = {
       const s = self.state;
       const end = Math.min(s.sent + CHUNK, FANIN_PER_SENDER);
       for (; s.sent < end; s.sent++) rt.send(receiver, s.sent);
-      if (s.sent < FANIN_PER_SENDER) rt.send(self, YIELD);
+      if (s.sent < FANIN_PER_SENDER) setImmediate(() => rt.send(self, YIELD));
     };
     const senders: Array<RawActor<{ sent: number }>> = [];
     for (let i = 0; i < FANIN_SENDERS; i++) senders.push(rt.spawn(sender, { sent: 0 }));
@@ -293,10 +303,7 @@ const faninCase: Case = {
           for (let sent = 0; sent < FANIN_PER_SENDER; ) {
             const end = Math.min(sent + CHUNK, FANIN_PER_SENDER);
             for (; sent < end; sent++) self.send(receiver, sent);
-            if (sent < FANIN_PER_SENDER) {
-              self.send(self.pid, YIELD);
-              await self.receive();
-            }
+            if (sent < FANIN_PER_SENDER) await yieldTurn();
           }
         }),
       );
@@ -357,58 +364,63 @@ const callCase: Case = {
 
 // ---------------------------------------------------------------- cast
 
-const castCase: Case = {
-  workloads: { cast: { unit: 'casts/s', target: { op: '>=', value: 5_000_000 } } },
-  async baseline() {
-    const rt = new RawRuntime();
-    const done = signal();
-    const counter = rt.spawn<number>((self) => {
-      if (++self.state === CAST_N) done.resolve();
-    }, 0);
-    const sender = rt.spawn<{ sent: number }>((self) => {
-      const s = self.state;
-      const end = Math.min(s.sent + CHUNK, CAST_N);
-      for (; s.sent < end; s.sent++) rt.send(counter, 'inc');
-      if (s.sent < CAST_N) rt.send(self, YIELD);
-    }, { sent: 0 });
-    const t0 = now();
-    rt.send(sender, GO);
-    await done.promise;
-    return { cast: perSecond(CAST_N, now() - t0) };
-  },
-  async rigil() {
-    const node = new Node({ name: NODE_NAME });
-    const done = signal();
-    const counter: GenServerBehaviour<number, undefined, CounterProtocol> = {
-      init: () => ({ ok: 0 }),
-      handleCast: (_m, n) => {
-        if (n + 1 === CAST_N) done.resolve();
-        return { noreply: n + 1 };
-      },
-    };
-    const server = ok(await genServer.start(node, counter, undefined)) as genServer.ServerPid<CounterProtocol>;
-    const ready = signal();
-    const sender = node.spawn(async (self) => {
-      ready.resolve();
-      await self.receive(); // GO
-      for (let sent = 0; sent < CAST_N; ) {
-        const end = Math.min(sent + CHUNK, CAST_N);
-        for (; sent < end; sent++) genServer.cast(self, server, 'inc');
-        if (sent < CAST_N) {
-          self.send(self.pid, YIELD);
-          await self.receive();
+/**
+ * One sender process casting `CAST_N` times to a counting server, timed until the server has
+ * handled the last cast. `burst`: all casts in one go (the mailbox backs up to a million
+ * messages); otherwise the sender yields to the event loop every `CHUNK` casts.
+ */
+function castCase(name: string, burst: boolean): Case {
+  const chunk = burst ? CAST_N : CHUNK;
+  return {
+    workloads: { [name]: burst ? { unit: 'casts/s' } : { unit: 'casts/s', target: { op: '>=', value: 5_000_000 } } },
+    async baseline() {
+      const rt = new RawRuntime();
+      const done = signal();
+      const counter = rt.spawn<number>((self) => {
+        if (++self.state === CAST_N) done.resolve();
+      }, 0);
+      const sender = rt.spawn<{ sent: number }>((self) => {
+        const s = self.state;
+        const end = Math.min(s.sent + chunk, CAST_N);
+        for (; s.sent < end; s.sent++) rt.send(counter, 'inc');
+        if (s.sent < CAST_N) setImmediate(() => rt.send(self, YIELD));
+      }, { sent: 0 });
+      const t0 = now();
+      rt.send(sender, GO);
+      await done.promise;
+      return { [name]: perSecond(CAST_N, now() - t0) };
+    },
+    async rigil() {
+      const node = new Node({ name: NODE_NAME });
+      const done = signal();
+      const counter: GenServerBehaviour<number, undefined, CounterProtocol> = {
+        init: () => ({ ok: 0 }),
+        handleCast: (_m, n) => {
+          if (n + 1 === CAST_N) done.resolve();
+          return { noreply: n + 1 };
+        },
+      };
+      const server = ok(await genServer.start(node, counter, undefined)) as genServer.ServerPid<CounterProtocol>;
+      const ready = signal();
+      const sender = node.spawn(async (self) => {
+        ready.resolve();
+        await self.receive(); // GO
+        for (let sent = 0; sent < CAST_N; ) {
+          const end = Math.min(sent + chunk, CAST_N);
+          for (; sent < end; sent++) genServer.cast(self, server, 'inc');
+          if (sent < CAST_N) await yieldTurn();
         }
-      }
-    });
-    await ready.promise;
-    const t0 = now();
-    node.send(sender, GO);
-    await done.promise;
-    const rate = perSecond(CAST_N, now() - t0);
-    await node.stop();
-    return { cast: rate };
-  },
-};
+      });
+      await ready.promise;
+      const t0 = now();
+      node.send(sender, GO);
+      await done.promise;
+      const rate = perSecond(CAST_N, now() - t0);
+      await node.stop();
+      return { [name]: rate };
+    },
+  };
+}
 
 // ---------------------------------------------------------------- main
 
@@ -419,7 +431,8 @@ const CASES: Record<string, Case> = {
   pingpong: pingpongCase,
   fanin: faninCase,
   call: callCase,
-  cast: castCase,
+  cast: castCase('cast', false),
+  cast_burst: castCase('cast_burst', true),
 };
 
 async function main(): Promise<void> {

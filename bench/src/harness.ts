@@ -17,6 +17,8 @@ export interface WorkloadSpec {
  * and heap per process come from the same million processes).
  */
 export interface Case {
+  /** Run once untimed before the rounds, so the JIT has warmed up (default true). */
+  readonly warmup?: boolean;
   readonly workloads: Readonly<Record<string, WorkloadSpec>>;
   /** One run of the raw baseline: a figure for every workload of the case. */
   baseline(): Promise<Record<string, number>>;
@@ -81,6 +83,10 @@ export async function runCases(
     for (const w of Object.keys(c.workloads)) {
       base[w] = [];
       rig[w] = [];
+    }
+    if (c.warmup !== false) {
+      await c.baseline();
+      await c.rigil();
     }
     for (let round = 1; round <= options.rounds; round++) {
       gc();

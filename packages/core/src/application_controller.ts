@@ -63,13 +63,15 @@ export class ApplicationController {
     if (problem !== undefined) throw coreError('ERR_BADARG', `bad application spec${nameOf(spec)}: ${problem}`);
     if (this.loaded.has(spec.name)) return { error: { alreadyLoaded: spec.name } };
     this.loaded.set(spec.name, spec);
-    const env = new Map<string, unknown>(Object.entries(spec.env ?? {}));
+    // Load only writes the keys the spec and the configuration define; values set earlier
+    // for other keys stay (OTP's `add_env/2`).
+    const env = mapOf(this.env, spec.name);
+    for (const [k, v] of Object.entries(spec.env ?? {})) env.set(k, v);
     for (const [k, v] of Object.entries(this.config.get(spec.name) ?? {})) env.set(k, v);
     for (const [k, v] of this.persistentEnv.get(spec.name) ?? []) {
       if (v.unset) env.delete(k);
       else env.set(k, v.value);
     }
-    this.env.set(spec.name, env);
     return 'ok';
   }
 
@@ -379,14 +381,16 @@ export class ApplicationController {
     const r = await master.start();
     if (r !== 'ok') {
       this.node.report({ kind: 'application', message: `${name} failed to start`, application: name, reason: r.error });
-      // A permanent or transient application that cannot start stops the node (spec §d.5).
-      if (restartType !== 'temporary') void this.node.stop();
+      // A permanent application that cannot start stops the node; so does a transient one,
+      // unless its start exited `normal` (spec §d.5).
+      const normal = (r.error as { reason?: unknown } | null)?.reason === 'normal';
+      if (restartType === 'permanent' || (restartType === 'transient' && !normal)) void this.node.stop();
       return r;
     }
     this.started.set(name, restartType);
     this.running.set(name, master);
     this.node.report({ kind: 'progress', message: `application ${name} started`, application: name, startType: master.startType });
-    this.node.monitor(master.pid!, { onDown: (_ref, reason) => this.masterDown(name, master, reason) });
+    if (master.pid !== undefined) this.node.monitor(master.pid, { onDown: (_ref, reason) => this.masterDown(name, master, reason) });
     return 'ok';
   }
 

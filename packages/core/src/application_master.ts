@@ -9,7 +9,7 @@
 import type { ApplicationSpec, StartType } from './application.js';
 import type { Node } from './node.js';
 import { Pid } from './pid.js';
-import type { Process } from './process.js';
+import { ProcessExited, type Process } from './process.js';
 import { isExit, reasonFromThrown, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
@@ -55,23 +55,45 @@ export class ApplicationMaster {
    * have returned, or `{ error }` (the master is then gone).
    */
   start(): Promise<'ok' | { error: unknown }> {
+    if (this.spec.mod === undefined) {
+      // A library application has no processes (OTP's `{ok, undefined}`).
+      this.phase = 'running';
+      this.startedAt = Date.now();
+      return Promise.resolve('ok');
+    }
     return new Promise((resolve) => {
+      let settled = false;
+      const done = (r: 'ok' | { error: unknown }): void => {
+        if (settled) return;
+        settled = true;
+        resolve(r);
+      };
       const pid = this.node.spawn(async (self) => {
         self._group = this;
         self.trapExit(true);
         const r = await this.startApplication(self);
         if (r !== 'ok') {
           this.killMembers(self);
-          resolve(r);
+          done(r);
           self.exit('normal');
         }
         this.phase = 'running';
         this.startedAt = Date.now();
         if (this.spec.maxT !== undefined) this.maxTimer = this.node.sendAfter(this.spec.maxT, self.pid, { $am: 'maxT' });
-        resolve('ok');
+        done('ok');
         await this.loop(self);
       });
       this.pid = pid;
+      // The master itself may die while starting (its start callback called `self.exit`, or
+      // something killed it): the start fails with that reason.
+      const ref = this.node.monitor(pid, {
+        onDown: (_r, reason) => {
+          if (settled) return;
+          this.killMembers(undefined);
+          done({ error: { reason, callback: 'start', application: this.spec.name } });
+        },
+      });
+      void ref;
     });
   }
 
@@ -94,7 +116,8 @@ export class ApplicationMaster {
     try {
       r = await mod.start(startType, spec.modArgs, self);
     } catch (e) {
-      return { error: { reason: reasonFromThrown(e), callback: 'start', application: spec.name } };
+      const reason = e instanceof ProcessExited ? e.reason : reasonFromThrown(e);
+      return { error: { reason, callback: 'start', application: spec.name } };
     }
     if (r instanceof Pid) this.top = r;
     else if (typeof r === 'object' && r !== null && 'ok' in r && (r as { ok: unknown }).ok instanceof Pid) {
@@ -167,7 +190,7 @@ export class ApplicationMaster {
   }
 
   /** Kills every remaining process of the application except the master itself. */
-  private killMembers(self: Process): void {
+  private killMembers(self: Process | undefined): void {
     for (const p of this.node._groupMembers(this)) if (p !== self) this.node._terminate(p, 'killed');
   }
 

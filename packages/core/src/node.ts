@@ -656,10 +656,17 @@ export class Node {
   }
 
   private dropMonitor(m: Monitor): void {
-    if (m.owner instanceof Process) m.owner._monitors?.delete(m.ref);
-    else this.handlerMonitors.delete(m.ref);
-    if (m.target.node === this.name) this.local(m.target)?._monitoredBy?.delete(m.ref);
-    else this.remoteMonitors.delete(m.ref.id);
+    const owner = m.owner;
+    if (owner instanceof Process) {
+      const mine = owner._monitors;
+      if (mine !== null && mine.delete(m.ref) && mine.size === 0) owner._monitors = null;
+    } else this.handlerMonitors.delete(m.ref);
+    if (m.target.node === this.name) {
+      // An empty table is dropped: an idle process should not carry the remains of a call.
+      const t = this.local(m.target);
+      const by = t?._monitoredBy;
+      if (by != null && by.delete(m.ref) && by.size === 0) t!._monitoredBy = null;
+    } else this.remoteMonitors.delete(m.ref.id);
   }
 
   private fireMonitor(m: Monitor, reason: ExitReason): void {

@@ -321,7 +321,8 @@ const SUPERVISOR: genServer.GenServerBehaviour<SupState, SupArgs, { call: SupCal
   },
 
   async handleCast(msg, state, self) {
-    if (msg.$sup === 'try_again') {
+    // Only a child still waiting for its retry is retried (it may have been terminated meanwhile).
+    if (msg.$sup === 'try_again' && msg.child.pid === 'restarting') {
       const ok = await restartAfterDeath(self, state, msg.child);
       if (!ok) return { stop: 'shutdown', state };
     }
@@ -488,9 +489,11 @@ async function restartAfterDeath(self: Process, state: SupState, child: Child): 
   }
   if (failed !== undefined) {
     report(self, 'start_error', failed, 'restart failed');
+    // The retry restarts from the child that died (for rest_for_one, its whole group), so
+    // that one is marked restarting too, not only the one that failed to start.
     failed.pid = 'restarting';
-    if (state.template !== undefined) child.pid = 'restarting';
-    genServer.cast(self, self.pid, { $sup: 'try_again', child: failed } satisfies TryAgain);
+    child.pid = 'restarting';
+    genServer.cast(self, self.pid, { $sup: 'try_again', child } satisfies TryAgain);
   }
   return true;
 }
