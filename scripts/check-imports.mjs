@@ -18,7 +18,7 @@ const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s(?!type\s)[^'";]*?from\s*['"]([
 function walk(dir, out = []) {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name === 'dist') continue;
+    if (name === 'node_modules' || name === 'build') continue;
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p, out);
     else if (/\.(ts|mts)$/.test(name) && !name.endsWith('.d.ts')) out.push(p);
