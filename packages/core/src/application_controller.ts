@@ -230,7 +230,7 @@ export class ApplicationController {
   }
 
   /** Where a started application runs: `'local'`, another node's name, or undefined (not running). */
-  whereRunning(name: string): 'local' | string | undefined {
+  whereRunning(name: string): string | undefined {
     const where = this.running.get(name);
     if (where === undefined) return undefined;
     return where instanceof ApplicationMaster ? 'local' : where.distributed;

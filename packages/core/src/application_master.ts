@@ -120,11 +120,11 @@ export class ApplicationMaster {
       return { error: { reason, callback: 'start', application: spec.name } };
     }
     if (r instanceof Pid) this.top = r;
-    else if (typeof r === 'object' && r !== null && 'ok' in r && (r as { ok: unknown }).ok instanceof Pid) {
+    else if (typeof r === 'object' && r !== null && 'ok' in r && (r).ok instanceof Pid) {
       this.top = (r as { ok: Pid }).ok;
       this.state = (r as { state?: unknown }).state;
     } else if (typeof r === 'object' && r !== null && 'error' in r) {
-      return { error: { reason: (r as { error: unknown }).error, callback: 'start', application: spec.name } };
+      return { error: { reason: (r).error, callback: 'start', application: spec.name } };
     } else {
       return { error: { badReturn: r, callback: 'start', application: spec.name } };
     }
@@ -140,7 +140,7 @@ export class ApplicationMaster {
       }
       if (p === 'ok') continue;
       if (typeof p === 'object' && p !== null && 'error' in p) {
-        return { error: { reason: (p as { error: unknown }).error, callback: 'startPhase', phase: phase.name, application: spec.name } };
+        return { error: { reason: (p).error, callback: 'startPhase', phase: phase.name, application: spec.name } };
       }
       return { error: { badReturnValue: p, callback: 'startPhase', phase: phase.name, application: spec.name } };
     }

@@ -88,7 +88,7 @@ export class CallError extends RigilError {
 
 function describe(x: unknown): string {
   if (typeof x === 'string') return x;
-  if (typeof x === 'object' && x !== null && typeof (x as { toString?: unknown }).toString === 'function' && (x as object).toString !== Object.prototype.toString) {
+  if (typeof x === 'object' && x !== null && typeof (x as { toString?: unknown }).toString === 'function' && (x).toString !== Object.prototype.toString) {
     return String(x);
   }
   try {

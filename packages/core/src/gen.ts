@@ -204,7 +204,7 @@ export function sendRequest<R = unknown>(caller: Caller, server: ServerRef, req:
   if (r.outcome !== undefined) return r;
   if (owner !== undefined) (owner._cleanups ??= new Set()).add(r);
   const msg: GenCallMessage = { $gen: kind, pid: owner?.pid ?? node.systemPid, tag, req };
-  node.send(target as Pid | readonly [string, string], msg);
+  node.send(target, msg);
   return r;
 }
 

@@ -27,7 +27,6 @@ import {
   whereisServer,
   type Caller,
   type GenCastMessage,
-  type ServerRef as AnyServerRef,
 } from './gen.js';
 import type { GlobalNames, Node } from './node.js';
 import { Pid, type Ref } from './pid.js';
@@ -60,7 +59,7 @@ export type ServerRef<P extends Protocol = Protocol> =
 
 /** Declares a typed local server name (no runtime effect). */
 export function serverName<P extends Protocol>(name: string): ServerName<P> {
-  return name as ServerName<P>;
+  return name;
 }
 
 /** Extras a callback result may carry: an idle timeout or a continuation. */
@@ -158,18 +157,18 @@ export async function startMonitor<S, A, P extends Protocol>(
  * `ERR_CALL_NODEDOWN`, `ERR_CALLING_SELF`).
  */
 export function call<P extends Protocol>(caller: Caller, server: ServerRef<P>, req: CallOf<P>, timeoutMs = 5000): Promise<ReplyOf<P>> {
-  return genCall<ReplyOf<P>>(caller, server as AnyServerRef, req, timeoutMs);
+  return genCall<ReplyOf<P>>(caller, server, req, timeoutMs);
 }
 
 /** Sends a cast; always returns, whether or not the server exists (OTP's `gen_server:cast/2`). */
 export function cast<P extends Protocol>(caller: Caller, server: ServerRef<P>, msg: CastOf<P>): void {
   if (caller instanceof Process && !caller.alive) return;
   const node = nodeOf(caller);
-  const target = whereisServer(node, server as AnyServerRef);
+  const target = whereisServer(node, server);
   if (target === undefined) return;
   const m: GenCastMessage = { $gen: 'cast', msg };
   try {
-    node.send(target as Pid | readonly [string, string], m);
+    node.send(target, m);
   } catch {
     // cast never fails (OTP)
   }
@@ -187,15 +186,15 @@ export function abcast(caller: Caller, nodes: readonly string[], name: string, m
  */
 export async function stop(caller: Caller, server: ServerRef, reason: ExitReason = 'normal', timeoutMs = Infinity): Promise<'ok'> {
   const node = nodeOf(caller);
-  const target = whereisServer(node, server as AnyServerRef);
-  if (target === undefined) throw callFailure('noproc', server as AnyServerRef, 'stop');
+  const target = whereisServer(node, server);
+  if (target === undefined) throw callFailure('noproc', server, 'stop');
   return new Promise<'ok'>((resolve, reject) => {
     let timer: Timer | undefined;
     const ref = node.monitor(target, {
       onDown(_ref, why) {
         if (timer !== undefined) node.timers.cancel(timer);
         if (why === 'noproc' || why === 'noconnection') {
-          reject(callFailure(why, server as AnyServerRef, 'stop'));
+          reject(callFailure(why, server, 'stop'));
         } else if (sameReason(why, reason)) {
           resolve('ok');
         } else {
@@ -206,10 +205,10 @@ export async function stop(caller: Caller, server: ServerRef, reason: ExitReason
     if (timeoutMs !== Infinity) {
       timer = node.timers.schedule(timeoutMs, () => {
         node.demonitor(ref);
-        reject(callFailure('timeout', server as AnyServerRef, 'stop'));
+        reject(callFailure('timeout', server, 'stop'));
       }, undefined);
     }
-    node.send(target as Pid | readonly [string, string], { $gen: 'system', pid: node.systemPid, tag: ref, req: { terminate: reason } });
+    node.send(target, { $gen: 'system', pid: node.systemPid, tag: ref, req: { terminate: reason } });
   });
 }
 
@@ -263,7 +262,7 @@ const LOOP: BehaviourLoop = {
     s.idleSeq++;
     if (isGenCall(msg) && msg.$gen === 'system' && !('terminate' in (msg.req as object))) {
       // A system message re-enters the loop with the same timeout (OTP's sys protocol).
-      system(self, s, msg.req, new From(self.node, msg.pid, msg.tag));
+      void system(self, s, msg.req, new From(self.node, msg.pid, msg.tag));
       if (s.idleMs !== undefined) armIdle(self, s, s.idleMs);
       return;
     }
@@ -326,7 +325,7 @@ function apply(self: Process, s: Server<unknown>, r: unknown, from: From | undef
   } else {
     return badReturn(self, s, r, msg);
   }
-  return after(self, s, o as After, msg);
+  return after(self, s, o, msg);
 }
 
 /** Handles `continue` and `timeout` of a result. */
@@ -375,11 +374,10 @@ function finish(self: Process, s: Server<unknown>, reason: ExitReason, lastMsg: 
   if (!isQuietReason(reason)) {
     self.node.report({ kind: 'gen_server', pid: self.pid, name: self.registeredName, message: 'gen_server terminating', reason, lastMessage: lastMsg });
   }
-  const t = s.behaviour.terminate;
-  if (t === undefined) return void self.node._terminate(self, reason);
+  if (s.behaviour.terminate === undefined) return void self.node._terminate(self, reason);
   let r: unknown;
   try {
-    r = t.call(s.behaviour, reason, s.state, self);
+    r = s.behaviour.terminate(reason, s.state, self);
   } catch (e) {
     return void self.node._terminate(self, reasonFromThrown(e));
   }
@@ -492,8 +490,8 @@ function runInit<S, A, P extends Protocol>(
         return;
       }
       if (typeof r === 'object' && r !== null && 'ok' in r) {
-        server.state = (r as { ok: unknown }).ok;
-        end({ ok: self.pid as ServerPid<P> });
+        server.state = (r).ok;
+        end({ ok: self.pid });
         self._busy = false;
         const o = r as After;
         const a = o.continue !== undefined || o.timeout !== undefined ? after(self, server, o, 'init') : undefined;
@@ -503,7 +501,7 @@ function runInit<S, A, P extends Protocol>(
         } else self._resume();
         return;
       }
-      const reason = typeof r === 'object' && r !== null && 'stop' in r ? (r as { stop: ExitReason }).stop : { badReturnValue: r };
+      const reason = typeof r === 'object' && r !== null && 'stop' in r ? (r).stop : { badReturnValue: r };
       end({ error: reason });
       node._terminate(self, reason);
     };

@@ -44,6 +44,11 @@ export class Pid {
     return this.toString();
   }
 
+  /** Prints as `<node.id.creation>` in `console.log` and `util.inspect`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
   /** Orders pids by node name, then id (OTP's term order on pids). */
   static compare(a: Pid, b: Pid): number {
     if (a.node !== b.node) return a.node < b.node ? -1 : 1;
@@ -78,6 +83,11 @@ export class Ref {
   /** Prints as `#Ref<node.id.creation>`. */
   toString(): string {
     return `#Ref<${this.node}.${this.id}.${this.creation}>`;
+  }
+
+  /** Prints as `#Ref<node.id.creation>` in `console.log` and `util.inspect`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 
   /** JSON form is the printed form. */

@@ -8,7 +8,7 @@
  *   calls once per message, with no Promise unless the handler is itself async.
  */
 import { coreError } from './errors.js';
-import type { Node, SpawnOptions, Destination, MonitorTarget } from './node.js';
+import type { Node, SpawnOptions, Destination, MonitorTarget, Monitor } from './node.js';
 import type { Pid, Ref } from './pid.js';
 import type { ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
@@ -87,9 +87,9 @@ export class Process {
   /** @internal Linked pids (both directions hold the link). */
   _links: Set<Pid> | null = null;
   /** @internal Monitors this process owns, by ref. */
-  _monitors: Map<Ref, import('./node.js').Monitor> | null = null;
+  _monitors: Map<Ref, Monitor> | null = null;
   /** @internal Monitors others hold on this process, by ref. */
-  _monitoredBy: Map<Ref, import('./node.js').Monitor> | null = null;
+  _monitoredBy: Map<Ref, Monitor> | null = null;
   /** @internal Trapping exits (OTP's `process_flag(trap_exit, true)`). */
   _trap = false;
   /** @internal Registered name. */

@@ -114,12 +114,12 @@ export type StartChildResult = { ok: Pid | undefined; info?: unknown } | { error
 
 /** Starts a supervisor linked to the calling process (OTP's `supervisor:start_link/2,3`). */
 export function startLink<A>(self: Process, behaviour: SupervisorBehaviour<A>, args: A, options: { name?: string | { global: string } } = {}): Promise<genServer.StartResult> {
-  return genServer.startLink(self, SUPERVISOR, { behaviour, args } as SupArgs, { ...options, trapExit: true });
+  return genServer.startLink(self, SUPERVISOR, { behaviour, args }, { ...options, trapExit: true });
 }
 
 /** Starts a supervisor not linked to anyone (for tests and the top of a node's tree). */
 export function start<A>(caller: Caller, behaviour: SupervisorBehaviour<A>, args: A, options: { name?: string | { global: string } } = {}): Promise<genServer.StartResult> {
-  return genServer.start(caller, SUPERVISOR, { behaviour, args } as SupArgs, { ...options, trapExit: true });
+  return genServer.start(caller, SUPERVISOR, { behaviour, args }, { ...options, trapExit: true });
 }
 
 /**

@@ -3,6 +3,7 @@
  * state and status without going through its callbacks.
  */
 import { call, type Caller, type ServerRef } from './gen.js';
+import type { Pid } from './pid.js';
 
 /** The server's current state (OTP's `sys:get_state/2`). */
 export function getState<S = unknown>(caller: Caller, server: ServerRef, timeoutMs = 5000): Promise<S> {
@@ -11,7 +12,7 @@ export function getState<S = unknown>(caller: Caller, server: ServerRef, timeout
 
 /** The status of a behaviour process: pid, module, name, state, queue length (OTP's `sys:get_status/2`). */
 export interface Status {
-  readonly pid: import('./pid.js').Pid;
+  readonly pid: Pid;
   readonly module: string;
   readonly status: 'running';
   readonly name: string | undefined;

@@ -1,0 +1,123 @@
+/**
+ * The one wire codec: msgpackr with extensions for `Pid` and `Ref`.
+ *
+ * Values that survive the trip: JSON-able values, `undefined`, `Map`, `Set`, `Date`,
+ * `Uint8Array`/`Buffer`, `bigint`, `Error`s, pids and refs (and so structured exit reasons).
+ * After the handshake each direction of a connection uses a *sequential* record codec: an
+ * object shape is described once and referenced afterwards, which is where msgpackr's speed
+ * comes from; that requires frames to be decoded in the order they were encoded, which one
+ * WebSocket per pair of nodes guarantees.
+ */
+import { Pid, Ref } from '@rigil/core';
+import { addExtension, Packr, Unpackr, type Options } from 'msgpackr';
+import { distError } from './errors.js';
+
+/** Turns `{node, id, creation}` into the canonical pid object of the receiving node. */
+export type PidInterner = (node: string, id: number, creation: number) => Pid;
+
+/** Extension type numbers (msgpack ext types, application range). */
+const EXT_PID = 1;
+const EXT_REF = 2;
+
+/**
+ * The interner of the decode in progress. msgpackr's extensions are process-wide, while pids
+ * must be interned per receiving node; decoding is synchronous, so the decoder sets this for
+ * the duration of one `unpack` call.
+ */
+let interner: PidInterner | undefined;
+
+addExtension({
+  Class: Pid,
+  type: EXT_PID,
+  write: (p: Pid) => [p.node, p.id, p.creation],
+  read: (a: unknown) => {
+    if (!Array.isArray(a) || typeof a[0] !== 'string' || typeof a[1] !== 'number' || typeof a[2] !== 'number') {
+      throw distError('ERR_BAD_FRAME', 'malformed pid');
+    }
+    return interner !== undefined ? interner(a[0], a[1], a[2]) : new Pid(a[0], a[1], a[2]);
+  },
+});
+
+addExtension({
+  Class: Ref,
+  type: EXT_REF,
+  write: (r: Ref) => [r.node, r.id, r.creation],
+  read: (a: unknown) => {
+    if (!Array.isArray(a) || typeof a[0] !== 'string' || typeof a[1] !== 'number' || typeof a[2] !== 'number') {
+      throw distError('ERR_BAD_FRAME', 'malformed ref');
+    }
+    return new Ref(a[0], a[1], a[2]);
+  },
+});
+
+const BASE: Options = {
+  mapsAsObjects: false,
+  moreTypes: true,
+  useBigIntExtension: true,
+  int64AsType: 'bigint',
+  encodeUndefinedAsNil: false,
+};
+
+/** Options of the sequential codec of an established connection. */
+const SEQUENTIAL: Options = { ...BASE, useRecords: true, sequential: true };
+
+/** Encodes frames for one direction of one connection. */
+export class Encoder {
+  private readonly packr = new Packr(SEQUENTIAL);
+
+  /** Encodes a batch of messages as one frame. */
+  encode(batch: readonly unknown[]): Buffer {
+    return this.packr.pack(batch);
+  }
+}
+
+/** Decodes frames for one direction of one connection. */
+export class Decoder {
+  private readonly unpackr = new Unpackr(SEQUENTIAL);
+
+  constructor(private readonly intern: PidInterner) {}
+
+  /** Decodes one frame: an array of messages. Throws `ERR_BAD_FRAME` on anything else. */
+  decode(frame: Uint8Array): unknown[] {
+    interner = this.intern;
+    let v: unknown;
+    try {
+      v = this.unpackr.unpack(frame);
+    } catch (e) {
+      throw distError('ERR_BAD_FRAME', `frame does not decode: ${(e as Error).message}`);
+    } finally {
+      interner = undefined;
+    }
+    if (!Array.isArray(v)) throw distError('ERR_BAD_FRAME', 'a frame must be an array of messages');
+    return v;
+  }
+}
+
+const plainPackr = new Packr({ ...BASE, useRecords: false });
+const plainUnpackr = new Unpackr({ ...BASE, useRecords: false, mapsAsObjects: true });
+
+/** Encodes a handshake message (plain msgpack, no records). */
+export function encodePlain(msg: unknown): Buffer {
+  return plainPackr.pack(msg);
+}
+
+/** Decodes a handshake message; throws `ERR_BAD_FRAME` if it does not decode to an object with a tag. */
+export function decodePlain(frame: Uint8Array): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = plainUnpackr.unpack(frame);
+  } catch (e) {
+    throw distError('ERR_BAD_FRAME', `handshake frame does not decode: ${(e as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof (v as { t?: unknown }).t !== 'string') {
+    throw distError('ERR_BAD_FRAME', 'a handshake frame must be a tagged map');
+  }
+  return v as Record<string, unknown>;
+}
+
+/** Encodes a standalone value with the sequential codec of a fresh stream (tests, tools). */
+export function roundTrip(value: unknown, intern?: PidInterner): unknown {
+  const enc = new Encoder();
+  const dec = new Decoder(intern ?? ((n, i, c) => new Pid(n, i, c)));
+  return dec.decode(enc.encode([value]))[0];
+}

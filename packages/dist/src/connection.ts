@@ -1,0 +1,343 @@
+/**
+ * One connection to another node over one WebSocket (OTP's distribution channel).
+ *
+ * Lifecycle: `handshake` (version, flags, names, creation, cookie challenge/response) → `up`
+ * (data frames both ways, ticks) → `closed`. Outgoing messages are coalesced into frames: they
+ * wait in `pending` until the end of the current event-loop turn, or until `MAX_BATCH` of them
+ * have piled up, then go out as one msgpack array. One socket and in-order flushing keep
+ * the order between any two processes.
+ *
+ * Anything wrong — a frame that does not decode, a frame too large, a message that does not
+ * belong to the state, a stalled handshake, a silent peer — closes this connection with a
+ * stable code and a report; the node and its other connections carry on.
+ */
+import type { Timer } from '@rigil/core';
+import type WebSocket from 'ws';
+import { decodePlain, Decoder, encodePlain, Encoder } from './codec.js';
+import { DistError, distError, type DistErrorCode } from './errors.js';
+import { checkProof, isNodeName, makeChallenge, proof } from './handshake.js';
+import type { NetKernel } from './net_kernel.js';
+import { Flags, Hs, MIN_PROTOCOL_VERSION, Op, PROTOCOL_VERSION, type Challenge, type Hello } from './protocol.js';
+
+/** Lifecycle of a connection. */
+export type ConnectionState =
+  /** exchanging hello/challenge/answer/ack */
+  | 'handshake'
+  /** exchanging data frames */
+  | 'up'
+  /** gone; never reused */
+  | 'closed';
+
+/** Messages coalesced into one frame at most. */
+export const MAX_BATCH = 2048;
+
+export class Connection {
+  /** Where the connection is in its lifecycle. */
+  state: ConnectionState = 'handshake';
+  /** The peer's node name (known after its hello or challenge). */
+  peer: string | undefined;
+  /** The peer's incarnation. */
+  peerCreation = 0;
+  /** The peer's capability flags. */
+  peerFlags = 0;
+  /** Where the peer listens, if it does. */
+  peerUrl: string | null = null;
+  /** Why it closed. */
+  closeReason: DistError | undefined;
+  /** Lost a simultaneous-dial or duplicate race: its closing is not a nodedown. */
+  superseded = false;
+
+  private readonly encoder = new Encoder();
+  private readonly decoder: Decoder;
+  /** Messages waiting for the next frame. */
+  private pending: unknown[] = [];
+  private flushScheduled = false;
+  private immediate: NodeJS.Immediate | undefined;
+  /** Our challenge to the peer. */
+  private readonly challenge = makeChallenge();
+  private handshakeTimer: Timer | undefined;
+  private tickTimer: Timer | undefined;
+  private lastRecv = 0;
+  private lastSend = 0;
+  private readonly flushFn = (): void => this.flush();
+
+  constructor(
+    private readonly kernel: NetKernel,
+    private readonly ws: WebSocket,
+    /** True when we dialled. */
+    readonly outbound: boolean,
+    /** For outbound connections: the node we expect to reach, if known. */
+    readonly expected: string | undefined,
+  ) {
+    this.decoder = new Decoder(kernel.interner);
+    this.peer = expected;
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
+    ws.on('close', (code: number, why: Buffer) => this.onSocketClose(code, why.toString()));
+    ws.on('error', (e: Error) => this.fail('ERR_NOT_CONNECTED', `socket error: ${e.message}`));
+    this.handshakeTimer = kernel.node.timers.schedule(kernel.options.handshakeTimeout, () => {
+      this.handshakeTimer = undefined;
+      if (this.state === 'handshake') this.fail('ERR_HANDSHAKE_TIMEOUT', `handshake did not finish within ${kernel.options.handshakeTimeout} ms`);
+    }, undefined);
+    if (outbound) {
+      if (ws.readyState === ws.OPEN) this.sendHello();
+      else ws.once('open', () => this.sendHello());
+    }
+  }
+
+  /** True once the handshake succeeded and until the connection closes. */
+  get up(): boolean {
+    return this.state === 'up';
+  }
+
+  /** True when the peer is a hidden node. */
+  get hidden(): boolean {
+    return (this.peerFlags & Flags.HIDDEN) !== 0;
+  }
+
+  /** Queues a message for the next frame (messages queued during the handshake go out once up). */
+  send(msg: unknown): void {
+    if (this.state === 'closed') return;
+    const pending = this.pending;
+    pending.push(msg);
+    if (this.state !== 'up') return;
+    if (pending.length >= MAX_BATCH) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      this.immediate = setImmediate(this.flushFn);
+    }
+  }
+
+  /** Hands over the messages queued on this (superseded) connection. */
+  takePending(): unknown[] {
+    const p = this.pending;
+    this.pending = [];
+    return p;
+  }
+
+  /** Takes over messages queued on a superseded connection, ahead of its own. */
+  adopt(msgs: unknown[]): void {
+    if (msgs.length === 0) return;
+    this.pending = msgs.concat(this.pending);
+    if (this.state === 'up') this.flush();
+  }
+
+  /** Closes the connection (OTP's `disconnect_node/1`); the peer sees it at once. */
+  close(code: DistErrorCode | 'normal' = 'normal', message = 'disconnected'): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'up' && this.pending.length > 0) this.flush();
+    this.finish(code === 'normal' ? undefined : distError(code, message));
+    try {
+      this.ws.close(code === 'normal' ? 1000 : 4000, code);
+    } catch {
+      this.ws.terminate();
+    }
+    // A peer that never answers the closing handshake must not keep the socket open.
+    const ws = this.ws;
+    const t = setTimeout(() => ws.terminate(), 1000);
+    t.unref();
+    ws.once('close', () => clearTimeout(t));
+  }
+
+  // ---------------------------------------------------------------- frames
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.immediate !== undefined) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
+    }
+    const batch = this.pending;
+    if (batch.length === 0 || this.state !== 'up') return;
+    this.pending = [];
+    let frame: Buffer;
+    try {
+      frame = this.encoder.encode(batch);
+    } catch (e) {
+      // A value msgpack cannot encode (a function, a symbol): the sequential codec may be out
+      // of step now, so the connection cannot go on.
+      this.fail('ERR_BAD_FRAME', `cannot encode a message: ${(e as Error).message}`);
+      return;
+    }
+    if (frame.length > this.kernel.options.maxFrameSize) {
+      this.fail('ERR_FRAME_TOO_LARGE', `outgoing frame of ${frame.length} bytes exceeds maxFrameSize ${this.kernel.options.maxFrameSize}`);
+      return;
+    }
+    this.lastSend = this.kernel.node.clock.now();
+    this.ws.send(frame, { binary: true });
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    this.lastRecv = this.kernel.node.clock.now();
+    if (!isBinary) {
+      this.fail('ERR_PROTOCOL_STATE', 'text frames are not part of the protocol');
+      return;
+    }
+    if (data.length > this.kernel.options.maxFrameSize) {
+      this.fail('ERR_FRAME_TOO_LARGE', `frame of ${data.length} bytes exceeds maxFrameSize`);
+      return;
+    }
+    try {
+      if (this.state === 'handshake') this.onHandshake(decodePlain(data));
+      else this.onData(this.decoder.decode(data));
+    } catch (e) {
+      if (e instanceof DistError) this.fail(e.code as DistErrorCode, e.message);
+      else this.fail('ERR_BAD_FRAME', `bad frame: ${(e as Error).message}`);
+    }
+  }
+
+  private onData(batch: unknown[]): void {
+    const kernel = this.kernel;
+    for (let i = 0; i < batch.length; i++) {
+      if (this.state !== 'up') return;
+      const m = batch[i];
+      if (!Array.isArray(m) || typeof m[0] !== 'number') throw distError('ERR_PROTOCOL_STATE', 'a data message must be [op, ...args]');
+      if (m[0] === Op.TICK) continue;
+      kernel.dispatch(this, m);
+    }
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  private sendHello(): void {
+    const k = this.kernel;
+    const hello: Hello = { t: Hs.HELLO, v: PROTOCOL_VERSION, flags: k.flags, name: k.node.name, creation: k.node.creation, url: k.url, challenge: this.challenge };
+    this.ws.send(encodePlain(hello), { binary: true });
+  }
+
+  private onHandshake(m: Record<string, unknown>): void {
+    const k = this.kernel;
+    const cookie = k.options.cookie;
+    if (!this.outbound && m.t === Hs.HELLO) {
+      if (this.peer !== undefined) throw distError('ERR_PROTOCOL_STATE', 'second hello');
+      this.checkIdentity(m);
+      const name = m.name as string;
+      this.peer = name;
+      this.peerCreation = m.creation as number;
+      this.peerFlags = m.flags as number;
+      this.peerUrl = typeof m.url === 'string' ? m.url : null;
+      const refusal = k.admit(this);
+      if (refusal !== undefined) {
+        this.fail(refusal.code, refusal.message);
+        return;
+      }
+      if (!(m.challenge instanceof Uint8Array)) throw distError('ERR_PROTOCOL_STATE', 'hello without a challenge');
+      const reply: Challenge = {
+        t: Hs.CHALLENGE, v: PROTOCOL_VERSION, flags: k.flags, name: k.node.name, creation: k.node.creation, url: k.url,
+        challenge: this.challenge, digest: proof(cookie, m.challenge, k.node.name),
+      };
+      this.ws.send(encodePlain(reply), { binary: true });
+      return;
+    }
+    if (this.outbound && m.t === Hs.CHALLENGE && this.peerCreation === 0) {
+      this.checkIdentity(m);
+      const name = m.name as string;
+      if (this.expected !== undefined && name !== this.expected) {
+        throw distError('ERR_BAD_NAME', `dialled ${this.expected} but reached ${name}`);
+      }
+      if (!checkProof(cookie, this.challenge, name, m.digest)) throw distError('ERR_BAD_COOKIE', `${name} does not know our cookie`);
+      if (!(m.challenge instanceof Uint8Array)) throw distError('ERR_PROTOCOL_STATE', 'challenge without a challenge');
+      this.peer = name;
+      this.peerCreation = m.creation as number;
+      this.peerFlags = m.flags as number;
+      this.peerUrl = typeof m.url === 'string' ? m.url : null;
+      this.ws.send(encodePlain({ t: Hs.ANSWER, digest: proof(cookie, m.challenge, k.node.name) }), { binary: true });
+      return;
+    }
+    if (!this.outbound && m.t === Hs.ANSWER && this.peer !== undefined) {
+      if (!checkProof(cookie, this.challenge, this.peer, m.digest)) throw distError('ERR_BAD_COOKIE', `${this.peer} does not know our cookie`);
+      this.ws.send(encodePlain({ t: Hs.ACK }), { binary: true });
+      this.becomeUp();
+      return;
+    }
+    if (this.outbound && m.t === Hs.ACK && this.peerCreation !== 0) {
+      this.becomeUp();
+      return;
+    }
+    throw distError('ERR_PROTOCOL_STATE', `unexpected handshake message ${String(m.t)}`);
+  }
+
+  private checkIdentity(m: Record<string, unknown>): void {
+    const v = m.v;
+    if (typeof v !== 'number' || v < MIN_PROTOCOL_VERSION) throw distError('ERR_BAD_VERSION', `unsupported protocol version ${String(v)}`);
+    if (!isNodeName(m.name)) throw distError('ERR_BAD_NAME', `bad node name ${JSON.stringify(m.name)}`);
+    if (typeof m.creation !== 'number' || !(m.creation > 0)) throw distError('ERR_PROTOCOL_STATE', 'bad creation');
+    if (typeof m.flags !== 'number') throw distError('ERR_PROTOCOL_STATE', 'bad flags');
+  }
+
+  private becomeUp(): void {
+    const k = this.kernel;
+    if (this.handshakeTimer !== undefined) {
+      k.node.timers.cancel(this.handshakeTimer);
+      this.handshakeTimer = undefined;
+    }
+    if (!k.connectionUp(this)) return;
+    this.state = 'up';
+    const now = k.node.clock.now();
+    this.lastRecv = this.lastSend = now;
+    this.scheduleTick();
+    if (this.pending.length > 0) this.flush();
+  }
+
+  // ---------------------------------------------------------------- liveness
+
+  private scheduleTick(): void {
+    const k = this.kernel;
+    this.tickTimer = k.node.timers.schedule(k.options.tickTime / 4, () => {
+      this.tickTimer = undefined;
+      if (this.state !== 'up') return;
+      const now = k.node.clock.now();
+      if (now - this.lastRecv > k.options.tickTime) {
+        this.fail('ERR_TICK_TIMEOUT', `${this.peer} was silent for more than ${k.options.tickTime} ms`);
+        return;
+      }
+      if (now - this.lastSend >= k.options.tickTime / 4 - 1 && this.pending.length === 0) {
+        this.lastSend = now;
+        this.ws.send(this.encoder.encode([[Op.TICK]]), { binary: true });
+      }
+      this.scheduleTick();
+    }, undefined);
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  private fail(code: DistErrorCode, message: string): void {
+    if (this.state === 'closed') return;
+    this.kernel.node.report({ kind: 'dist', message: `connection ${this.describe()} closed: ${message}`, code, peer: this.peer });
+    this.close(code, message);
+  }
+
+  private onSocketClose(code: number, why: string): void {
+    if (this.state === 'closed') return;
+    const err =
+      code === 1009
+        ? distError('ERR_FRAME_TOO_LARGE', 'the peer sent a frame above maxFrameSize')
+        : code === 1000 || code === 1001 || code === 1005
+          ? undefined
+          : distError('ERR_NOT_CONNECTED', `socket closed (${code}${why ? ` ${why}` : ''})`);
+    if (err !== undefined && code === 1009) {
+      this.kernel.node.report({ kind: 'dist', message: `connection ${this.describe()} closed: ${err.message}`, code: err.code, peer: this.peer });
+    }
+    this.finish(err);
+  }
+
+  private finish(reason: DistError | undefined): void {
+    if (this.state === 'closed') return;
+    const wasUp = this.state === 'up';
+    this.state = 'closed';
+    this.closeReason = reason;
+    this.pending = [];
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.immediate = undefined;
+    const timers = this.kernel.node.timers;
+    if (this.handshakeTimer !== undefined) timers.cancel(this.handshakeTimer);
+    if (this.tickTimer !== undefined) timers.cancel(this.tickTimer);
+    this.handshakeTimer = this.tickTimer = undefined;
+    this.kernel.connectionClosed(this, wasUp);
+  }
+
+  private describe(): string {
+    return `${this.outbound ? 'to' : 'from'} ${this.peer ?? 'an unknown node'}`;
+  }
+}

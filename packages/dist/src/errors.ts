@@ -1,0 +1,75 @@
+/**
+ * Every error @rigil/dist raises or reports, in one place, each with a stable `code`.
+ *
+ * Connection-level errors close that one connection (never the node) and are reported to
+ * the node's subscribers (`node.onReport`, kind `dist`) with the code; API-level errors are
+ * thrown (or returned, where OTP returns a value).
+ *
+ * | code | when | the node |
+ * |---|---|---|
+ * | `ERR_BAD_COOKIE` | the peer's challenge answer does not match our cookie | closes the connection |
+ * | `ERR_BAD_VERSION` | the peer speaks a protocol version we do not understand | closes the connection |
+ * | `ERR_DUPLICATE_NAME` | a peer connects with the name of a node already connected | closes the new connection |
+ * | `ERR_HANDSHAKE_TIMEOUT` | the handshake did not finish within `handshakeTimeout` | closes the connection |
+ * | `ERR_BAD_NAME` | a node name that is not `name@host` | refuses (throws or closes) |
+ * | `ERR_BAD_FRAME` | a frame that does not decode | closes the connection |
+ * | `ERR_FRAME_TOO_LARGE` | a frame above `maxFrameSize` (or a message too large to send) | closes the connection / drops that message |
+ * | `ERR_PROTOCOL_STATE` | a message that does not belong to the connection's state | closes the connection |
+ * | `ERR_TICK_TIMEOUT` | the peer was silent for `tickTime` | closes the connection (nodedown) |
+ * | `ERR_BAD_SEED` | a seed that is neither `name@host:port` nor a `ws(s)://` URL | throws at start |
+ * | `ERR_NOT_CONNECTED` | an operation needs a connection that cannot be made | returns/throws |
+ * | `ERR_UNKNOWN_PROCEDURE` | `rpc` of a procedure the node does not expose | throws `RpcError` |
+ * | `ERR_RPC_NODEDOWN` | the rpc target node is down or went down | throws `RpcError` |
+ * | `ERR_RPC_TIMEOUT` | no rpc answer within the timeout | throws `RpcError` |
+ * | `ERR_RPC_FAILED` | the procedure threw (`reason` carries why) | throws `RpcError` |
+ * | `ERR_BAD_CONFIG` | invalid distribution options | throws at start |
+ */
+import { RigilError } from '@rigil/core';
+
+/** The stable error codes of @rigil/dist (see the table above). */
+export type DistErrorCode =
+  | 'ERR_BAD_COOKIE'
+  | 'ERR_BAD_VERSION'
+  | 'ERR_DUPLICATE_NAME'
+  | 'ERR_HANDSHAKE_TIMEOUT'
+  | 'ERR_BAD_NAME'
+  | 'ERR_BAD_FRAME'
+  | 'ERR_FRAME_TOO_LARGE'
+  | 'ERR_PROTOCOL_STATE'
+  | 'ERR_TICK_TIMEOUT'
+  | 'ERR_BAD_SEED'
+  | 'ERR_NOT_CONNECTED'
+  | 'ERR_UNKNOWN_PROCEDURE'
+  | 'ERR_RPC_NODEDOWN'
+  | 'ERR_RPC_TIMEOUT'
+  | 'ERR_RPC_FAILED'
+  | 'ERR_BAD_CONFIG';
+
+/** An error of the distribution layer. */
+export class DistError extends RigilError {
+  override name = 'DistError';
+  constructor(code: DistErrorCode, message: string, reason?: unknown) {
+    super(code, message, reason);
+  }
+}
+
+/** An rpc that did not return a value: unknown procedure, node down, timeout, or the procedure threw. */
+export class RpcError extends RigilError {
+  override name = 'RpcError';
+  constructor(
+    code: DistErrorCode,
+    message: string,
+    reason: unknown,
+    /** The node called. */
+    readonly node: string,
+    /** The procedure called. */
+    readonly procedure: string,
+  ) {
+    super(code, message, reason);
+  }
+}
+
+/** Creates a dist error. */
+export function distError(code: DistErrorCode, message: string, reason?: unknown): DistError {
+  return new DistError(code, message, reason);
+}

@@ -1,0 +1,12 @@
+/**
+ * @rigil/dist — nodes connected over WebSocket with msgpackr framing: cookie authentication,
+ * remote send/link/monitor/exit/call, node monitoring, rpc, and `global`.
+ */
+export { DistNode, type DistNodeOptions } from './dist_node.js';
+export { NetKernel, type NetOptions, type NodeEvent, type NodeMessage, type NetStats, type TlsOptions } from './net_kernel.js';
+export { Rpc, REX, type Procedure, type SpawnableFunction } from './rpc.js';
+export { DistError, RpcError, type DistErrorCode } from './errors.js';
+export { Encoder, Decoder, encodePlain, decodePlain, roundTrip, type PidInterner } from './codec.js';
+export { PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, Flags, Op, Hs } from './protocol.js';
+export { proof, checkProof, makeChallenge, isNodeName } from './handshake.js';
+export { MAX_BATCH, type ConnectionState } from './connection.js';

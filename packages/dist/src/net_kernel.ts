@@ -1,0 +1,594 @@
+/**
+ * The net kernel of a distributed node (OTP's `net_kernel` plus the distribution's half of
+ * the runtime): it listens for connections, dials peers lazily, keeps one connection per peer,
+ * forms the full mesh (peers share their member lists), routes the remote signals core hands
+ * it (`RemoteRouter`), applies inbound ones, and turns a lost connection into `noconnection`
+ * signals, `nodedown` messages and failed calls.
+ */
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Pid, type ExitReason, type MonitorHandler, type Process, type Ref, type RemoteRouter } from '@rigil/core';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { PidInterner } from './codec.js';
+import { Connection } from './connection.js';
+import { distError, type DistError } from './errors.js';
+import { isNodeName } from './handshake.js';
+import { Flags, Op } from './protocol.js';
+import type { DistNode } from './dist_node.js';
+
+/** TLS settings (`wss`): the user's key and certificate, and optional client-certificate checks. */
+export interface TlsOptions {
+  key: string | Buffer;
+  cert: string | Buffer;
+  /** CA(s) to verify the peer's certificate with (both directions). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Ask dialling nodes for a client certificate and refuse those without a valid one. */
+  requireClientCert?: boolean;
+  /** Verify the certificate of nodes we dial (default true). */
+  rejectUnauthorized?: boolean;
+}
+
+/** Options of the distribution, with their defaults filled in. */
+export interface NetOptions {
+  /** The shared secret (OTP's cookie); never sent over the wire. */
+  cookie: string;
+  /** Port to listen on; 0 picks a free one. */
+  port: number;
+  /** Address to listen on. */
+  host: string;
+  /** Do not listen at all (tools that only dial). */
+  listen: boolean;
+  /** Hidden node: connects without joining the mesh (tools, probes). */
+  hidden: boolean;
+  /** A silent peer is down after this many ms (OTP's `net_ticktime`, default 60 s). */
+  tickTime: number;
+  /** A handshake must finish within this many ms. */
+  handshakeTimeout: number;
+  /** Largest frame accepted or sent, in bytes. */
+  maxFrameSize: number;
+  /** TLS, for `wss`. */
+  tls: TlsOptions | undefined;
+  /** Peers to know from the start: `name@host:port` or `ws(s)://host:port` URLs. */
+  seeds: string[];
+  /** Connect to every peer a new peer knows about (OTP's `connect_all`, default true). */
+  connectAll: boolean;
+}
+
+/** A node event, for in-process subscribers (global, dist-ac). */
+export interface NodeEvent {
+  readonly type: 'nodeup' | 'nodedown';
+  readonly node: string;
+  readonly hidden: boolean;
+  /** For nodedown: why the connection was lost. */
+  readonly reason?: DistError | undefined;
+}
+
+/** The message a node monitor receives (OTP's `{nodeup, Node}` / `{nodedown, Node}`). */
+export interface NodeMessage {
+  readonly tag: 'nodeup' | 'nodedown';
+  readonly node: string;
+}
+
+/** Counters of what went wrong, for tools and tests. */
+export interface NetStats {
+  /** Connections closed because of a frame that did not decode or was too large. */
+  badFrames: number;
+  /** Connections closed during the handshake (cookie, version, name, timeout). */
+  handshakeFailures: number;
+  /** Connections closed because a message did not belong to the protocol state. */
+  protocolErrors: number;
+  /** Peers declared down for silence. */
+  tickTimeouts: number;
+}
+
+export class NetKernel implements RemoteRouter {
+  /** Capability flags we announce. */
+  readonly flags: number;
+  /** Where we listen (`ws(s)://host:port`), or null. */
+  url: string | null = null;
+  /** The port we listen on (0 until listening). */
+  port = 0;
+  /** Counters of failures. */
+  readonly stats: NetStats = { badFrames: 0, handshakeFailures: 0, protocolErrors: 0, tickTimeouts: 0 };
+  /** Turns wire pids into canonical objects. */
+  readonly interner: PidInterner;
+
+  /** The connection to each peer (up, or being set up), by node name. */
+  private readonly conns = new Map<string, Connection>();
+  /** Every live connection, including inbound ones not yet admitted and dials by URL. */
+  private readonly all = new Set<Connection>();
+  /** Where each known node listens. */
+  private readonly addresses = new Map<string, string>();
+  /** Canonical pids of each connected remote node, for the creation they were seen with. */
+  private readonly pidCache = new Map<string, { creation: number; pids: Map<number, Pid> }>();
+  /** Monitors peers hold on our processes: peer → their ref id → the ref we handed to core. */
+  private readonly accepted = new Map<string, Map<number, Ref>>();
+  /** `connect` calls waiting for a connection to come up or fail. */
+  private readonly waiters = new Map<string, Array<(ok: boolean) => void>>();
+  /** Processes that asked `monitorNode(node)`: one entry per call, as in OTP. */
+  private readonly nodeMonitors = new Map<string, Process[]>();
+  /** Processes subscribed with `monitorNodes`, and whether they want hidden nodes too. */
+  private readonly allMonitors = new Map<Process, { hidden: boolean }>();
+  /** In-process subscribers (global, dist-ac). */
+  private readonly subscribers = new Set<(e: NodeEvent) => void>();
+  private server: WebSocketServer | undefined;
+  private httpsServer: HttpsServer | undefined;
+  private closed = false;
+
+  constructor(
+    readonly node: DistNode,
+    readonly options: NetOptions,
+  ) {
+    this.flags = (options.hidden ? Flags.HIDDEN : 0) | Flags.GLOBAL;
+    this.interner = (n, id, creation) => this.intern(n, id, creation);
+    for (const seed of options.seeds) this.addSeed(seed);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Starts listening; resolves with the port. */
+  async listen(): Promise<number> {
+    if (!this.options.listen) return 0;
+    const { host, port, tls, maxFrameSize } = this.options;
+    const onConnection = (ws: WebSocket): void => {
+      if (this.closed) {
+        ws.terminate();
+        return;
+      }
+      this.all.add(new Connection(this, ws, false, undefined));
+    };
+    if (tls !== undefined) {
+      this.httpsServer = createHttpsServer({
+        key: tls.key,
+        cert: tls.cert,
+        ca: tls.ca,
+        requestCert: tls.requireClientCert ?? false,
+        rejectUnauthorized: tls.requireClientCert ?? false,
+      });
+      this.server = new WebSocketServer({ server: this.httpsServer, maxPayload: maxFrameSize, perMessageDeflate: false });
+      this.server.on('connection', onConnection);
+      await new Promise<void>((resolve, reject) => {
+        this.httpsServer!.once('error', reject);
+        this.httpsServer!.listen(port, host, () => resolve());
+      });
+      this.port = (this.httpsServer.address() as AddressInfo).port;
+      this.url = `wss://${urlHost(host)}:${this.port}`;
+    } else {
+      this.server = new WebSocketServer({ host, port, maxPayload: maxFrameSize, perMessageDeflate: false });
+      this.server.on('connection', onConnection);
+      await new Promise<void>((resolve, reject) => {
+        this.server!.once('listening', () => resolve());
+        this.server!.once('error', reject);
+      });
+      this.port = (this.server.address() as AddressInfo).port;
+      this.url = `ws://${urlHost(host)}:${this.port}`;
+    }
+    return this.port;
+  }
+
+  /** Dials every seed in the background (failures are fine: peers are dialled again on use). */
+  connectSeeds(): void {
+    for (const [name] of this.addresses) if (name !== this.node.name) void this.connect(name);
+    for (const url of this.urlSeeds) this.dialUrl(url);
+  }
+
+  /** Closes every connection and stops listening; leaves no handle behind. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of [...this.all]) c.close('normal', 'node stopping');
+    const server = this.server;
+    if (server !== undefined) {
+      for (const ws of server.clients) ws.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    const https = this.httpsServer;
+    if (https !== undefined) await new Promise<void>((resolve) => https.close(() => resolve()));
+    for (const [, ws] of this.waiters) for (const w of ws) w(false);
+    this.waiters.clear();
+  }
+
+  // ---------------------------------------------------------------- public API (via DistNode)
+
+  /** Visible connected nodes (OTP's `nodes/0`). */
+  nodes(): string[] {
+    const out: string[] = [];
+    for (const [name, c] of this.conns) if (c.up && !c.hidden) out.push(name);
+    return out;
+  }
+
+  /** Hidden connected nodes (OTP's `nodes(hidden)`). */
+  hiddenNodes(): string[] {
+    const out: string[] = [];
+    for (const [name, c] of this.conns) if (c.up && c.hidden) out.push(name);
+    return out;
+  }
+
+  /** True when a connection to `name` is up. */
+  isConnected(name: string): boolean {
+    return this.conns.get(name)?.up === true;
+  }
+
+  /** The peer's incarnation, while connected. */
+  creationOf(name: string): number | undefined {
+    const c = this.conns.get(name);
+    return c?.up ? c.peerCreation : undefined;
+  }
+
+  /** Connects to `name` (OTP's `net_kernel:connect_node/1`); resolves true once up, false if it cannot. */
+  connect(name: string): Promise<boolean> {
+    if (name === this.node.name) return Promise.resolve(true);
+    if (this.closed || !isNodeName(name)) return Promise.resolve(false);
+    const c = this.conns.get(name) ?? this.dial(name);
+    if (c === undefined) return Promise.resolve(false);
+    if (c.up) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let list = this.waiters.get(name);
+      if (list === undefined) this.waiters.set(name, (list = []));
+      list.push(resolve);
+    });
+  }
+
+  /** Closes the connection to `name` (OTP's `erlang:disconnect_node/1`); false if there was none. */
+  disconnect(name: string): boolean {
+    const c = this.conns.get(name);
+    if (c === undefined) return false;
+    c.close('normal', 'disconnected');
+    return true;
+  }
+
+  /** Records where a node listens (`name@host:port` seeds and peers' member lists feed this). */
+  addAddress(name: string, url: string): void {
+    if (name !== this.node.name) this.addresses.set(name, url);
+  }
+
+  /** Where a node listens, if known. */
+  addressOf(name: string): string | undefined {
+    return this.addresses.get(name);
+  }
+
+  /**
+   * Monitors a node (OTP's `monitor_node(Node, true)`): the process gets `{ tag: 'nodedown', node }`
+   * when the connection is lost — at once if it cannot be made. `flag = false` removes one.
+   */
+  monitorNode(self: Process, name: string, flag = true): true {
+    if (!flag) {
+      const list = this.nodeMonitors.get(name);
+      const i = list?.indexOf(self) ?? -1;
+      if (i >= 0) list!.splice(i, 1);
+      return true;
+    }
+    let list = this.nodeMonitors.get(name);
+    if (list === undefined) this.nodeMonitors.set(name, (list = []));
+    list.push(self);
+    void this.connect(name).then((ok) => {
+      if (!ok && !this.isConnected(name)) this.fireNodeMonitors(name);
+    });
+    return true;
+  }
+
+  /** Subscribes a process to every nodeup/nodedown (OTP's `net_kernel:monitor_nodes/2`). */
+  monitorNodes(self: Process, flag = true, options: { hidden?: boolean } = {}): void {
+    if (flag) this.allMonitors.set(self, { hidden: options.hidden ?? false });
+    else this.allMonitors.delete(self);
+  }
+
+  /** Subscribes in-process code to node events; returns the unsubscribe function. */
+  subscribe(fn: (e: NodeEvent) => void): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+
+  // ---------------------------------------------------------------- RemoteRouter (outbound signals)
+
+  send(to: Pid, msg: unknown): void {
+    this.route(to.node)?.send([Op.SEND, to, msg]);
+  }
+
+  sendNamed(name: string, node: string, msg: unknown): void {
+    this.route(node)?.send([Op.REG_SEND, name, msg]);
+  }
+
+  sendAlias(tag: Ref, msg: unknown): void {
+    this.route(tag.node)?.send([Op.ALIAS_SEND, tag, msg]);
+  }
+
+  link(from: Pid, to: Pid): void {
+    const c = this.route(to.node);
+    if (c !== undefined) c.send([Op.LINK, from, to]);
+    else this.node._exitSignal(to, from, 'noconnection', true);
+  }
+
+  unlink(from: Pid, to: Pid): void {
+    this.route(to.node, false)?.send([Op.UNLINK, from, to]);
+  }
+
+  exit(from: Pid, to: Pid, reason: ExitReason, linked: boolean): void {
+    this.route(to.node, !linked)?.send([Op.EXIT, from, to, reason, linked]);
+  }
+
+  monitor(owner: Pid, target: Pid | readonly [string, string], ref: Ref): void {
+    const node = target instanceof Pid ? target.node : target[1];
+    const c = this.route(node);
+    if (c !== undefined) c.send([Op.MONITOR, owner, target instanceof Pid ? target : target[0], ref]);
+    else this.node._remoteDown(ref, 'noconnection');
+  }
+
+  demonitor(owner: Pid, target: Pid | readonly [string, string], ref: Ref): void {
+    const node = target instanceof Pid ? target.node : target[1];
+    this.route(node, false)?.send([Op.DEMONITOR, owner, target instanceof Pid ? target : target[0], ref]);
+  }
+
+  // ---------------------------------------------------------------- inbound (called by Connection)
+
+  /** Applies one inbound data message; throws `ERR_PROTOCOL_STATE` for a malformed one. */
+  dispatch(conn: Connection, m: unknown[]): void {
+    const node = this.node;
+    switch (m[0]) {
+      case Op.SEND:
+        if (!(m[1] instanceof Pid)) break;
+        if (m[1].node === node.name) node.send(m[1], m[2]);
+        return;
+      case Op.REG_SEND:
+        if (typeof m[1] !== 'string') break;
+        node.send([m[1], node.name], m[2]);
+        return;
+      case Op.ALIAS_SEND:
+        if (!isRef(m[1])) break;
+        node.sendAlias(m[1], m[2]);
+        return;
+      case Op.LINK:
+        if (!(m[1] instanceof Pid) || !(m[2] instanceof Pid)) break;
+        if (!node._acceptRemoteLink(m[1], m[2])) conn.send([Op.EXIT, m[2], m[1], 'noproc', true]);
+        return;
+      case Op.UNLINK:
+        if (!(m[1] instanceof Pid) || !(m[2] instanceof Pid)) break;
+        node._acceptRemoteUnlink(m[1], m[2]);
+        return;
+      case Op.EXIT:
+        if (!(m[1] instanceof Pid) || !(m[2] instanceof Pid)) break;
+        if (m[2].node === node.name) node._exitSignal(m[1], m[2], m[3], m[4] === true);
+        return;
+      case Op.MONITOR:
+        if (!(m[1] instanceof Pid) || !isRef(m[3]) || !(m[2] instanceof Pid || typeof m[2] === 'string')) break;
+        this.acceptMonitor(conn, m[2] instanceof Pid ? m[2] : [m[2], node.name], m[3]);
+        return;
+      case Op.DEMONITOR: {
+        if (!isRef(m[3])) break;
+        const ref = this.accepted.get(conn.peer!)?.get(m[3].id);
+        if (ref !== undefined) {
+          this.accepted.get(conn.peer!)!.delete(m[3].id);
+          node.demonitor(ref);
+        }
+        return;
+      }
+      case Op.DOWN:
+        if (!isRef(m[1])) break;
+        node._remoteDown(m[1], m[2]);
+        return;
+      case Op.MEMBERS:
+        if (!Array.isArray(m[1])) break;
+        this.members(m[1] as unknown[]);
+        return;
+    }
+    throw distError('ERR_PROTOCOL_STATE', `malformed or unknown message op ${String(m[0])}`);
+  }
+
+  /**
+   * Admits an inbound connection after its hello; returns a refusal or undefined. Resolves
+   * duplicate names and simultaneous dials (the dial of the node with the smaller name wins).
+   */
+  admit(conn: Connection): { code: 'ERR_DUPLICATE_NAME' | 'ERR_HANDSHAKE_TIMEOUT'; message: string } | undefined {
+    const peer = conn.peer!;
+    if (this.closed) return { code: 'ERR_DUPLICATE_NAME', message: 'node is stopping' };
+    if (peer === this.node.name) return { code: 'ERR_DUPLICATE_NAME', message: `a peer claims our own name ${peer}` };
+    const existing = this.conns.get(peer);
+    if (existing === undefined) {
+      this.conns.set(peer, conn);
+      return undefined;
+    }
+    if (existing.up) {
+      if (existing.peerCreation === conn.peerCreation) return { code: 'ERR_DUPLICATE_NAME', message: `${peer} is already connected` };
+      return undefined; // a restarted peer: the old connection is replaced once this one is up
+    }
+    if (existing.outbound && this.node.name > peer) {
+      // Simultaneous dials: the peer's dial wins; ours is superseded and its queue moves over.
+      this.supersede(existing, conn);
+      return undefined;
+    }
+    return { code: 'ERR_DUPLICATE_NAME', message: `a connection with ${peer} is already being set up` };
+  }
+
+  /** A connection finished its handshake; returns false if it lost to another one. */
+  connectionUp(conn: Connection): boolean {
+    const peer = conn.peer!;
+    const existing = this.conns.get(peer);
+    if (existing !== undefined && existing !== conn) {
+      if (existing.up) {
+        if (existing.peerCreation === conn.peerCreation) {
+          conn.superseded = true;
+          conn.close('normal', 'duplicate connection');
+          return false;
+        }
+        existing.close('normal', 'peer restarted');
+      } else this.supersede(existing, conn);
+    }
+    this.conns.set(peer, conn);
+    if (conn.peerUrl !== null && !conn.hidden) this.addresses.set(peer, conn.peerUrl);
+    const cache = this.pidCache.get(peer);
+    if (cache !== undefined && cache.creation !== conn.peerCreation) this.pidCache.delete(peer);
+    const ws = this.waiters.get(peer);
+    this.waiters.delete(peer);
+    if (!conn.hidden && !this.options.hidden) conn.send([Op.MEMBERS, this.memberList(peer)]);
+    this.emit({ type: 'nodeup', node: peer, hidden: conn.hidden });
+    if (ws !== undefined) for (const w of ws) w(true);
+    return true;
+  }
+
+  /** A connection closed: nodedown if it was the peer's connection and was up; a failed dial otherwise. */
+  connectionClosed(conn: Connection, wasUp: boolean): void {
+    this.all.delete(conn);
+    const reason = conn.closeReason;
+    if (reason !== undefined) {
+      if (reason.code === 'ERR_BAD_FRAME' || reason.code === 'ERR_FRAME_TOO_LARGE') this.stats.badFrames++;
+      else if (reason.code === 'ERR_PROTOCOL_STATE') this.stats.protocolErrors++;
+      else if (reason.code === 'ERR_TICK_TIMEOUT') this.stats.tickTimeouts++;
+      else if (!wasUp) this.stats.handshakeFailures++;
+    }
+    const peer = conn.peer;
+    if (peer === undefined || conn.superseded || this.conns.get(peer) !== conn) return;
+    this.conns.delete(peer);
+    // Links and monitors to the peer fire `noconnection`, pending calls fail (spec §e).
+    this.node._nodeDown(peer);
+    for (const ref of this.accepted.get(peer)?.values() ?? []) this.node.demonitor(ref);
+    this.accepted.delete(peer);
+    this.pidCache.delete(peer);
+    const ws = this.waiters.get(peer);
+    this.waiters.delete(peer);
+    if (ws !== undefined) for (const w of ws) w(false);
+    if (wasUp) this.emit({ type: 'nodedown', node: peer, hidden: conn.hidden, reason });
+    else this.fireNodeMonitors(peer);
+  }
+
+  // ---------------------------------------------------------------- private
+
+  private readonly urlSeeds: string[] = [];
+
+  private addSeed(seed: string): void {
+    if (/^wss?:\/\//.test(seed)) {
+      try {
+        new URL(seed);
+      } catch {
+        throw distError('ERR_BAD_SEED', `bad seed URL ${JSON.stringify(seed)}`);
+      }
+      this.urlSeeds.push(seed);
+      return;
+    }
+    const m = /^([A-Za-z0-9_.-]+@([A-Za-z0-9_.-]+|\[[0-9a-fA-F:]+\])):(\d{1,5})$/.exec(seed);
+    if (m === null || Number(m[3]) > 65535) {
+      throw distError('ERR_BAD_SEED', `bad seed ${JSON.stringify(seed)}: expected name@host:port or a ws(s):// URL`);
+    }
+    const scheme = this.options.tls !== undefined ? 'wss' : 'ws';
+    this.addAddress(m[1]!, `${scheme}://${m[2]}:${m[3]}`);
+  }
+
+  /** The connection to use for `node`, dialling when needed (`dial = false`: never dial). */
+  private route(node: string, dial = true): Connection | undefined {
+    const c = this.conns.get(node);
+    if (c !== undefined) return c;
+    return dial ? this.dial(node) : undefined;
+  }
+
+  private dial(name: string): Connection | undefined {
+    if (this.closed || name === this.node.name) return undefined;
+    const url = this.addresses.get(name);
+    if (url === undefined) return undefined;
+    const c = this.open(url, name);
+    this.conns.set(name, c);
+    return c;
+  }
+
+  private dialUrl(url: string): void {
+    if (!this.closed) this.open(url, undefined);
+  }
+
+  private open(url: string, expected: string | undefined): Connection {
+    const tls = this.options.tls;
+    const ws = new WebSocket(url, {
+      maxPayload: this.options.maxFrameSize,
+      perMessageDeflate: false,
+      handshakeTimeout: this.options.handshakeTimeout,
+      ...(tls !== undefined ? { key: tls.key, cert: tls.cert, ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized ?? true } : {}),
+    });
+    const c = new Connection(this, ws, true, expected);
+    this.all.add(c);
+    return c;
+  }
+
+  private supersede(old: Connection, by: Connection): void {
+    old.superseded = true;
+    by.adopt(old.takePending());
+    this.conns.set(by.peer!, by);
+    old.close('normal', 'superseded by the peer\'s connection');
+  }
+
+  private acceptMonitor(conn: Connection, target: Pid | readonly [string, string], ref: Ref): void {
+    const peer = conn.peer!;
+    let refs = this.accepted.get(peer);
+    if (refs === undefined) this.accepted.set(peer, (refs = new Map()));
+    refs.set(ref.id, ref);
+    const handler: MonitorHandler = {
+      onDown: (_r, reason) => {
+        this.accepted.get(peer)?.delete(ref.id);
+        if (this.conns.get(peer) === conn) conn.send([Op.DOWN, ref, reason]);
+      },
+    };
+    this.node._acceptRemoteMonitor(handler, target, ref);
+  }
+
+  private memberList(except: string): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    if (this.url !== null && !this.options.hidden) out.push([this.node.name, this.url]);
+    for (const [name, c] of this.conns) {
+      if (name === except || !c.up || c.hidden) continue;
+      const url = this.addresses.get(name);
+      if (url !== undefined) out.push([name, url]);
+    }
+    return out;
+  }
+
+  private members(list: unknown[]): void {
+    for (const entry of list) {
+      if (!Array.isArray(entry) || !isNodeName(entry[0]) || typeof entry[1] !== 'string') continue;
+      const [name, url] = entry as [string, string];
+      if (name === this.node.name) continue;
+      if (!this.addresses.has(name)) this.addresses.set(name, url);
+      if (this.options.connectAll && !this.options.hidden && !this.conns.has(name)) void this.connect(name);
+    }
+  }
+
+  private intern(n: string, id: number, creation: number): Pid {
+    if (n === this.node.name) return this.node.internPid(n, id, creation);
+    let cache = this.pidCache.get(n);
+    if (cache === undefined || cache.creation !== creation) {
+      const c = this.conns.get(n);
+      if (c === undefined || c.peerCreation !== creation) return new Pid(n, id, creation);
+      this.pidCache.set(n, (cache = { creation, pids: new Map() }));
+    }
+    let p = cache.pids.get(id);
+    if (p === undefined) cache.pids.set(id, (p = new Pid(n, id, creation)));
+    return p;
+  }
+
+  private emit(e: NodeEvent): void {
+    for (const fn of [...this.subscribers]) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.node.report({ kind: 'dist', message: 'node event subscriber failed', reason: err });
+      }
+    }
+    const msg: NodeMessage = { tag: e.type, node: e.node };
+    for (const [p, o] of [...this.allMonitors]) {
+      if (!p.alive) this.allMonitors.delete(p);
+      else if (!e.hidden || o.hidden) p._deliver(msg);
+    }
+    if (e.type === 'nodedown') this.fireNodeMonitors(e.node);
+  }
+
+  private fireNodeMonitors(name: string): void {
+    const list = this.nodeMonitors.get(name);
+    if (list === undefined) return;
+    this.nodeMonitors.delete(name);
+    for (const p of list) if (p.alive) p._deliver({ tag: 'nodedown', node: name } satisfies NodeMessage);
+  }
+}
+
+function isRef(x: unknown): x is Ref {
+  return typeof x === 'object' && x !== null && x.constructor?.name === 'Ref';
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
