@@ -181,6 +181,28 @@ export function abcast(caller: Caller, nodes: readonly string[], name: string, m
 }
 
 /**
+ * Calls the server registered as `name` on each of `nodes` in parallel (OTP's
+ * `gen_server:multi_call/4`): the replies of those that answered, and the nodes that did not
+ * (down, no such server, or no reply within `timeoutMs`).
+ */
+export async function multiCall<R = unknown>(
+  caller: Caller,
+  nodes: readonly string[],
+  name: string,
+  req: unknown,
+  timeoutMs = Infinity,
+): Promise<{ replies: Array<[node: string, reply: R]>; badNodes: string[] }> {
+  const settled = await Promise.allSettled(nodes.map((n) => genCall<R>(caller, [name, n], req, timeoutMs)));
+  const replies: Array<[string, R]> = [];
+  const badNodes: string[] = [];
+  settled.forEach((s, i) => {
+    if (s.status === 'fulfilled') replies.push([nodes[i]!, s.value]);
+    else badNodes.push(nodes[i]!);
+  });
+  return { replies, badNodes };
+}
+
+/**
  * Stops a server: it runs `terminate(reason)` and exits; resolves once it is gone
  * (OTP's `gen_server:stop/3`). Unknown server: `CallError` `ERR_CALL_NOPROC`.
  */
