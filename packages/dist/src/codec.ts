@@ -58,12 +58,18 @@ const BASE: Options = {
   encodeUndefinedAsNil: false,
 };
 
-/** Options of the sequential codec of an established connection. */
-const SEQUENTIAL: Options = { ...BASE, useRecords: true, sequential: true };
+/**
+ * Options of the sequential codec of an established connection. msgpackr's constructors
+ * write into the options object they are given (an Unpackr adds its `structures` array), so
+ * every instance gets a fresh copy: sharing one would share record tables between streams.
+ */
+function sequential(): Options {
+  return { ...BASE, useRecords: true, sequential: true };
+}
 
 /** Encodes frames for one direction of one connection. */
 export class Encoder {
-  private readonly packr = new Packr(SEQUENTIAL);
+  private readonly packr = new Packr(sequential());
 
   /** Encodes a batch of messages as one frame. */
   encode(batch: readonly unknown[]): Buffer {
@@ -73,7 +79,7 @@ export class Encoder {
 
 /** Decodes frames for one direction of one connection. */
 export class Decoder {
-  private readonly unpackr = new Unpackr(SEQUENTIAL);
+  private readonly unpackr = new Unpackr(sequential());
 
   constructor(private readonly intern: PidInterner) {}
 

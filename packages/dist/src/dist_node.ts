@@ -11,6 +11,7 @@
  */
 import { genServer, Node, type NodeOptions, type Process } from '@rigil/core';
 import { distError } from './errors.js';
+import { Global, type GlobalOptions } from './global.js';
 import { isNodeName } from './handshake.js';
 import { NetKernel, type NetOptions, type NodeEvent, type TlsOptions } from './net_kernel.js';
 import { REX, Rpc, rexServer } from './rpc.js';
@@ -41,6 +42,8 @@ export interface DistNodeOptions extends NodeOptions {
   seeds?: string[];
   /** Connect to the peers a new peer knows (full mesh; default true). */
   connectAll?: boolean;
+  /** Options of `global`. */
+  global?: GlobalOptions;
 }
 
 /** A node of a cluster. */
@@ -49,6 +52,8 @@ export class DistNode extends Node {
   readonly net: NetKernel;
   /** Procedures this node exposes and calls to other nodes' (OTP's `rpc`). */
   readonly rpc: Rpc;
+  /** The cluster-wide name registry and locks (OTP's `global`). */
+  readonly global: Global;
   /** When the node started (`performance.now()`), for `node.info`. */
   readonly startedAt = performance.now();
 
@@ -58,6 +63,8 @@ export class DistNode extends Node {
     super(options);
     this.net = new NetKernel(this, net);
     this.rpc = new Rpc(this);
+    this.global = new Global(this, options.global);
+    this.globalNames = this.global;
     this.setRouter(this.net);
     this.onStop(() => this.net.close());
   }
@@ -72,6 +79,7 @@ export class DistNode extends Node {
       await node.net.listen();
       const rex = await genServer.start(node, rexServer(node.rpc), undefined, { name: REX });
       if (rex === 'ignore' || !('ok' in rex)) throw distError('ERR_BAD_CONFIG', 'the rpc server did not start');
+      await node.global.start();
     } catch (e) {
       await node.stop();
       throw e;

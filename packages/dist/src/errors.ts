@@ -22,7 +22,9 @@
  * | `ERR_RPC_NODEDOWN` | the rpc target node is down or went down | throws `RpcError` |
  * | `ERR_RPC_TIMEOUT` | no rpc answer within the timeout | throws `RpcError` |
  * | `ERR_RPC_FAILED` | the procedure threw (`reason` carries why) | throws `RpcError` |
- * | `ERR_BAD_CONFIG` | invalid distribution options | throws at start |
+ * | `ERR_BAD_CONFIG` | invalid distribution options (or a bad global name, lock id, resolver) | throws |
+ * | `ERR_GLOBAL_NOT_REGISTERED` | `global.send` to a name nobody holds (OTP's `{badarg, {Name, Msg}}`) | throws |
+ * | `ERR_BLOCKED` | a connection refused because the peer is blocked (fault injection, `net.block`) | closes the connection |
  */
 import { RigilError } from '@rigil/core';
 
@@ -43,7 +45,9 @@ export type DistErrorCode =
   | 'ERR_RPC_NODEDOWN'
   | 'ERR_RPC_TIMEOUT'
   | 'ERR_RPC_FAILED'
-  | 'ERR_BAD_CONFIG';
+  | 'ERR_BAD_CONFIG'
+  | 'ERR_GLOBAL_NOT_REGISTERED'
+  | 'ERR_BLOCKED';
 
 /** An error of the distribution layer. */
 export class DistError extends RigilError {

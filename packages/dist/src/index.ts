@@ -10,3 +10,4 @@ export { Encoder, Decoder, encodePlain, decodePlain, roundTrip, type PidInterner
 export { PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, Flags, Op, Hs } from './protocol.js';
 export { proof, checkProof, makeChallenge, isNodeName } from './handshake.js';
 export { MAX_BATCH, type ConnectionState } from './connection.js';
+export { Global, GLOBAL_NAME_SERVER, GLOBAL_LOCK, randomExitName, randomNotifyName, notifyAllName, backoff, type LockId, type Resolver, type NameConflict, type GlobalOptions } from './global.js';

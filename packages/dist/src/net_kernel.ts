@@ -109,6 +109,8 @@ export class NetKernel implements RemoteRouter {
   private readonly nodeMonitors = new Map<string, Process[]>();
   /** Processes subscribed with `monitorNodes`, and whether they want hidden nodes too. */
   private readonly allMonitors = new Map<Process, { hidden: boolean }>();
+  /** Nodes we refuse to talk to (fault injection). */
+  private readonly blocked = new Set<string>();
   /** In-process subscribers (global, dist-ac). */
   private readonly subscribers = new Set<(e: NodeEvent) => void>();
   private server: WebSocketServer | undefined;
@@ -273,6 +275,20 @@ export class NetKernel implements RemoteRouter {
     else this.allMonitors.delete(self);
   }
 
+  /**
+   * Fault injection: refuses every connection with `name` and cuts the current one, until
+   * `unblock` (how tests make real partitions between nodes of one process).
+   */
+  block(name: string): void {
+    this.blocked.add(name);
+    this.disconnect(name);
+  }
+
+  /** Lifts `block`; the nodes reconnect on next use (or call `connect`). */
+  unblock(name: string): void {
+    this.blocked.delete(name);
+  }
+
   /** Subscribes in-process code to node events; returns the unsubscribe function. */
   subscribe(fn: (e: NodeEvent) => void): () => void {
     this.subscribers.add(fn);
@@ -378,8 +394,9 @@ export class NetKernel implements RemoteRouter {
    * Admits an inbound connection after its hello; returns a refusal or undefined. Resolves
    * duplicate names and simultaneous dials (the dial of the node with the smaller name wins).
    */
-  admit(conn: Connection): { code: 'ERR_DUPLICATE_NAME' | 'ERR_HANDSHAKE_TIMEOUT'; message: string } | undefined {
+  admit(conn: Connection): { code: 'ERR_DUPLICATE_NAME' | 'ERR_BLOCKED'; message: string } | undefined {
     const peer = conn.peer!;
+    if (this.blocked.has(peer)) return { code: 'ERR_BLOCKED', message: `${peer} is blocked` };
     if (this.closed) return { code: 'ERR_DUPLICATE_NAME', message: 'node is stopping' };
     if (peer === this.node.name) return { code: 'ERR_DUPLICATE_NAME', message: `a peer claims our own name ${peer}` };
     const existing = this.conns.get(peer);
@@ -402,6 +419,11 @@ export class NetKernel implements RemoteRouter {
   /** A connection finished its handshake; returns false if it lost to another one. */
   connectionUp(conn: Connection): boolean {
     const peer = conn.peer!;
+    if (this.blocked.has(peer)) {
+      conn.superseded = true;
+      conn.close('ERR_BLOCKED', `${peer} is blocked`);
+      return false;
+    }
     const existing = this.conns.get(peer);
     if (existing !== undefined && existing !== conn) {
       if (existing.up) {
@@ -480,7 +502,7 @@ export class NetKernel implements RemoteRouter {
   }
 
   private dial(name: string): Connection | undefined {
-    if (this.closed || name === this.node.name) return undefined;
+    if (this.closed || name === this.node.name || this.blocked.has(name)) return undefined;
     const url = this.addresses.get(name);
     if (url === undefined) return undefined;
     const c = this.open(url, name);
