@@ -101,8 +101,8 @@ export interface DistributedController {
   controls(name: string): boolean;
   /** `application.start` of a controlled application: decide where it runs and start it there. */
   start(name: string, restartType: RestartType): Promise<AppResult>;
-  /** `application.stop` of a controlled application on this node (does not fail over). */
-  stopped(name: string): Promise<void> | void;
+  /** `application.stop` of a controlled application on this node (does not fail over); `ranHere`: it was running here. */
+  stopped(name: string, ranHere: boolean): Promise<void> | void;
   /** The local instance of a controlled application died (OTP's `ac_application_stopped`). */
   died(name: string, reason: ExitReason): void;
   /** `application.takeover`. */

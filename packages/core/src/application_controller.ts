@@ -42,8 +42,10 @@ export class ApplicationController {
   private readonly started = new Map<string, RestartType>();
   /** Where each started application runs (OTP's `running`); absent = started but not running. */
   private readonly running = new Map<string, Placement>();
-  /** Starts in progress; concurrent `start` calls share the outcome. */
+  /** `start` calls in progress; concurrent ones share the outcome. */
   private readonly starting = new Map<string, Promise<AppResult>>();
+  /** Local instances being started (by `start`, or by the distributed controller). */
+  private readonly localStarting = new Map<string, Promise<AppResult>>();
   /** Permissions (OTP's kernel `permissions`); absent = permitted. */
   private readonly permissions = new Map<string, boolean>();
   /** The distributed application controller, once installed. */
@@ -78,7 +80,7 @@ export class ApplicationController {
   /** Unloads an application (OTP's `application:unload/1`); running → `{ error: { running } }`. */
   unload(name: string): AppResult {
     if (!this.loaded.has(name)) return { error: { notLoaded: name } };
-    if (this.running.get(name) instanceof ApplicationMaster || this.starting.has(name)) return { error: { running: name } };
+    if (this.running.get(name) instanceof ApplicationMaster || this.starting.has(name) || this.localStarting.has(name)) return { error: { running: name } };
     this.loaded.delete(name);
     this.env.delete(name);
     return 'ok';
@@ -117,7 +119,7 @@ export class ApplicationController {
       this.started.set(name, restartType);
       return Promise.resolve('ok');
     }
-    return this.startLocal(name, 'normal', restartType);
+    return this.track(name, this.startLocal(name, 'normal', restartType));
   }
 
   /** Starts an application unless it is already started (OTP's `application:ensure_started/2`). */
@@ -164,14 +166,14 @@ export class ApplicationController {
    * application stopped where it runs does not fail over.
    */
   async stop(name: string): Promise<AppResult> {
-    const pending = this.starting.get(name);
+    const pending = this.starting.get(name) ?? this.localStarting.get(name);
     if (pending !== undefined) await pending;
     if (!this.started.has(name)) return { error: { notStarted: name } };
     this.started.delete(name);
     const where = this.running.get(name);
     this.running.delete(name);
     if (where instanceof ApplicationMaster) await where.stop();
-    if (this.dist?.controls(name)) await this.dist.stopped(name);
+    if (this.dist?.controls(name)) await this.dist.stopped(name, where instanceof ApplicationMaster);
     return 'ok';
   }
 
@@ -329,7 +331,7 @@ export class ApplicationController {
    * Used by @rigil/dist-ac for normal, failover and takeover starts.
    */
   startLocal(name: string, type: StartType, restartType: RestartType): Promise<AppResult> {
-    const pending = this.starting.get(name);
+    const pending = this.localStarting.get(name);
     if (pending !== undefined) return pending;
     const spec = this.loaded.get(name);
     if (spec === undefined) return Promise.resolve({ error: { notLoaded: name } });
@@ -339,7 +341,11 @@ export class ApplicationController {
       if (this.running.get(dep) === undefined) return Promise.resolve({ error: { notRunning: dep } });
     }
     const master = new ApplicationMaster(this.node, spec, type);
-    return this.track(name, this.runMaster(name, master, restartType));
+    const p = this.runMaster(name, master, restartType).finally(() => {
+      if (this.localStarting.get(name) === p) this.localStarting.delete(name);
+    });
+    this.localStarting.set(name, p);
+    return p;
   }
 
   /** Records a started application as running on another node (OTP's `{distributed, Node}`), stopping a local instance. */
