@@ -1,0 +1,22 @@
+/**
+ * Every error @rigil/dist-ac raises or reports, each with a stable `code`.
+ *
+ * | code | when |
+ * |---|---|
+ * | `ERR_BAD_KERNEL_CONFIG` | a `distributed` entry, sync-node list, timeout or permission is malformed (the message names the entry) |
+ * | `ERR_MANDATORY_NODES_DOWN` | `syncNodesMandatory` nodes did not come up within `syncNodesTimeout`: the node refuses to start (OTP's `{mandatory_nodes_down, Nodes}`) |
+ * | `ERR_DISTRIBUTION_MISMATCH` | another node has a different `distributed` entry for the same application (reported; OTP's `{distribution_mismatch, App, Node}`) |
+ * | `ERR_NOT_DISTRIBUTED` | a dist-ac operation on an application that is not in `distributed` |
+ */
+import { RigilError } from '@rigil/core';
+
+/** The stable error codes of @rigil/dist-ac. */
+export type DistAcErrorCode = 'ERR_BAD_KERNEL_CONFIG' | 'ERR_MANDATORY_NODES_DOWN' | 'ERR_DISTRIBUTION_MISMATCH' | 'ERR_NOT_DISTRIBUTED';
+
+/** An error of the distributed application controller. */
+export class DistAcError extends RigilError {
+  override name = 'DistAcError';
+  constructor(code: DistAcErrorCode, message: string, reason?: unknown) {
+    super(code, message, reason);
+  }
+}

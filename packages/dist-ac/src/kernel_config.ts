@@ -1,0 +1,129 @@
+/**
+ * The kernel parameters of distributed applications (OTP's `kernel` app env read by
+ * `dist_ac` and `kernel_config`): validation, and the boot-time wait for sync nodes.
+ */
+import type { DistNode } from '@rigil/dist';
+import { DistAcError } from './errors.js';
+
+/** A priority list: node names, or arrays of equal-priority node names (OTP's `{N1, N2}`). */
+export type NodeList = ReadonlyArray<string | readonly string[]>;
+
+/** One entry of `distributed` (OTP's `{App, Time, Nodes}`). */
+export interface DistributedEntry {
+  readonly application: string;
+  /** Milliseconds to wait after the running node goes down before failing over (default 0; `Infinity`: never). */
+  readonly timeout?: number;
+  readonly nodes: NodeList;
+}
+
+/** The kernel parameters that concern distributed applications. */
+export interface KernelConfig {
+  /** Which applications are distributed, and where they may run (OTP's `distributed`). */
+  readonly distributed?: readonly DistributedEntry[];
+  /** Nodes that must be up for this node to boot (OTP's `sync_nodes_mandatory`). */
+  readonly syncNodesMandatory?: readonly string[];
+  /** Nodes waited for at boot, but not required (OTP's `sync_nodes_optional`). */
+  readonly syncNodesOptional?: readonly string[];
+  /** How long boot waits for the sync nodes; without it there is no wait at all (OTP's `sync_nodes_timeout`). */
+  readonly syncNodesTimeout?: number;
+  /** Initial permissions (OTP's `permissions`); absent = permitted. */
+  readonly permissions?: Readonly<Record<string, boolean>>;
+}
+
+const NODE = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/;
+
+/** Checks a kernel config; throws `ERR_BAD_KERNEL_CONFIG` naming the bad entry. */
+export function checkKernelConfig(c: unknown): KernelConfig {
+  const bad = (where: string, what: string): never => {
+    throw new DistAcError('ERR_BAD_KERNEL_CONFIG', `${where}: ${what}`, { badConfig: where });
+  };
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) bad('kernel config', 'must be an object');
+  const k = c as Record<string, unknown>;
+  const known = new Set(['distributed', 'syncNodesMandatory', 'syncNodesOptional', 'syncNodesTimeout', 'permissions']);
+  for (const key of Object.keys(k)) if (!known.has(key)) bad(key, 'unknown kernel parameter');
+  if (k.distributed !== undefined) {
+    if (!Array.isArray(k.distributed)) bad('distributed', 'must be an array of { application, timeout?, nodes }');
+    const seen = new Set<string>();
+    (k.distributed as unknown[]).forEach((e, i) => {
+      const where = `distributed[${i}]`;
+      if (typeof e !== 'object' || e === null) bad(where, 'must be { application, timeout?, nodes }');
+      const d = e as Record<string, unknown>;
+      for (const key of Object.keys(d)) if (!['application', 'timeout', 'nodes'].includes(key)) bad(`${where}.${key}`, 'unknown key');
+      if (typeof d.application !== 'string' || d.application === '') bad(`${where}.application`, 'must be an application name');
+      if (seen.has(d.application as string)) bad(`${where}.application`, `${String(d.application)} is listed twice`);
+      seen.add(d.application as string);
+      if (d.timeout !== undefined && !(typeof d.timeout === 'number' && d.timeout >= 0)) bad(`${where}.timeout`, 'must be a number of ms ≥ 0 or Infinity');
+      if (!Array.isArray(d.nodes) || d.nodes.length === 0) bad(`${where}.nodes`, 'must be a non-empty priority list');
+      const names = new Set<string>();
+      for (const n of d.nodes as unknown[]) {
+        const group = Array.isArray(n) ? (n as unknown[]) : [n];
+        if (group.length === 0) bad(`${where}.nodes`, 'an equal-priority group must not be empty');
+        for (const g of group) {
+          if (typeof g !== 'string' || !NODE.test(g)) bad(`${where}.nodes`, `${JSON.stringify(g)} is not a node name (name@host)`);
+          if (names.has(g as string)) bad(`${where}.nodes`, `${String(g)} is listed twice`);
+          names.add(g as string);
+        }
+      }
+    });
+  }
+  for (const key of ['syncNodesMandatory', 'syncNodesOptional'] as const) {
+    const v = k[key];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.some((n) => typeof n !== 'string' || !NODE.test(n))) bad(key, 'must be an array of node names (name@host)');
+  }
+  if (k.syncNodesTimeout !== undefined && !(typeof k.syncNodesTimeout === 'number' && k.syncNodesTimeout >= 0)) {
+    bad('syncNodesTimeout', 'must be a number of ms ≥ 0 or Infinity');
+  }
+  if (k.permissions !== undefined) {
+    if (typeof k.permissions !== 'object' || k.permissions === null || Array.isArray(k.permissions)) bad('permissions', 'must map application names to booleans');
+    for (const [app, v] of Object.entries(k.permissions as object)) if (typeof v !== 'boolean') bad(`permissions.${app}`, 'must be a boolean');
+  }
+  return k;
+}
+
+/**
+ * Waits for the sync nodes at boot (OTP's `kernel_config:sync_nodes/0`): with
+ * `syncNodesTimeout` unset nothing happens; otherwise every listed node is pinged and the
+ * wait lasts until all are up or the timeout passes. Mandatory nodes still missing then make
+ * the boot fail with `ERR_MANDATORY_NODES_DOWN`.
+ */
+export async function syncNodes(node: DistNode, config: KernelConfig): Promise<{ up: string[]; missing: string[] }> {
+  const timeout = config.syncNodesTimeout;
+  const mandatory = (config.syncNodesMandatory ?? []).filter((n) => n !== node.name);
+  const optional = (config.syncNodesOptional ?? []).filter((n) => n !== node.name);
+  const all = [...new Set([...mandatory, ...optional])];
+  if (timeout === undefined || all.length === 0) return { up: node.nodes(), missing: [] };
+  const deadline = Date.now() + timeout;
+  // Each node is dialled again until it answers or the time is up (it may boot after us).
+  await Promise.all(
+    all.map(async (n) => {
+      while (!node.net.isConnected(n) && Date.now() < deadline && !node.stopped) {
+        if (await node.connect(n)) return;
+        await new Promise((r) => setTimeout(r, Math.min(100, Math.max(1, deadline - Date.now()))));
+      }
+    }),
+  );
+  const missing = all.filter((n) => !node.net.isConnected(n));
+  const missingMandatory = mandatory.filter((n) => missing.includes(n));
+  if (missingMandatory.length > 0) {
+    throw new DistAcError('ERR_MANDATORY_NODES_DOWN', `mandatory nodes did not come up within ${timeout} ms: ${missingMandatory.join(', ')}`, {
+      mandatoryNodesDown: missingMandatory,
+    });
+  }
+  return { up: all.filter((n) => !missing.includes(n)), missing };
+}
+
+/** The priority rank of `node` in `nodes` (its entry's index), or -1 when not listed. */
+export function rankOf(nodes: NodeList, node: string): number {
+  return nodes.findIndex((e) => (typeof e === 'string' ? e === node : e.includes(node)));
+}
+
+/** Every node of a priority list, flattened. */
+export function listedNodes(nodes: NodeList): string[] {
+  return nodes.flatMap((e) => (typeof e === 'string' ? [e] : [...e]));
+}
+
+/** A stable signature of an entry, to detect nodes configured differently. */
+export function entrySignature(e: DistributedEntry): string {
+  return JSON.stringify([e.timeout ?? 0, e.nodes.map((n) => (typeof n === 'string' ? n : [...n].sort()))]);
+}
