@@ -150,6 +150,7 @@ export class Node {
   private readonly dying: Process[] = [];
   private flushing = false;
   private stopping: Promise<void> | undefined;
+  private readonly stoppedSignal = signal();
   /** Set once the applications and stop hooks have run: no new process may start. */
   private closed = false;
 
@@ -369,6 +370,11 @@ export class Node {
       const i = this.stopHooks.indexOf(hook);
       if (i >= 0) this.stopHooks.splice(i, 1);
     };
+  }
+
+  /** Resolves once the node has stopped, whoever stopped it (`stop()`, or a permanent application's death). */
+  whenStopped(): Promise<void> {
+    return this.stoppedSignal.promise;
   }
 
   /** True once `stop()` has been called. */
@@ -746,7 +752,14 @@ export class Node {
     }
     this.aliases.clear();
     this.names.clear();
+    this.stoppedSignal.resolve();
   }
+}
+
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 function ownerPid(owner: Process | MonitorHandler, node: Node): Pid {

@@ -67,24 +67,53 @@ function sequential(): Options {
   return { ...BASE, useRecords: true, sequential: true };
 }
 
+/**
+ * A control frame that tells the receiving decoder to start a fresh record table. Data frames
+ * are always msgpack arrays; a control frame is a map, so the two never mix up.
+ */
+export const RESET_FRAME: Buffer = encodePlainValue({ t: 'reset' });
+
 /** Encodes frames for one direction of one connection. */
 export class Encoder {
-  private readonly packr = new Packr(sequential());
+  private packr = new Packr(sequential());
 
   /** Encodes a batch of messages as one frame. */
   encode(batch: readonly unknown[]): Buffer {
     return this.packr.pack(batch);
   }
+
+  /**
+   * Forgets every record structure sent so far; the peer's decoder must be reset too (send
+   * `RESET_FRAME` first). Used when an encoded frame had to be thrown away.
+   */
+  reset(): void {
+    this.packr = new Packr(sequential());
+  }
+}
+
+/** The size of one message encoded on its own, without records (to find an oversized one). */
+export function plainSize(msg: unknown): number {
+  return plainPackr.pack(msg).length;
 }
 
 /** Decodes frames for one direction of one connection. */
 export class Decoder {
-  private readonly unpackr = new Unpackr(sequential());
+  private unpackr = new Unpackr(sequential());
 
   constructor(private readonly intern: PidInterner) {}
 
-  /** Decodes one frame: an array of messages. Throws `ERR_BAD_FRAME` on anything else. */
+  /**
+   * Decodes one frame: an array of messages (an empty array for a control frame). Throws
+   * `ERR_BAD_FRAME` on anything else.
+   */
   decode(frame: Uint8Array): unknown[] {
+    const first = frame[0];
+    if (first !== undefined && ((first >= 0x80 && first <= 0x8f) || first === 0xde || first === 0xdf)) {
+      // A control frame (a small map): the only one is the encoder's reset.
+      if (decodePlain(frame).t !== 'reset') throw distError('ERR_BAD_FRAME', 'unknown control frame');
+      this.unpackr = new Unpackr(sequential());
+      return [];
+    }
     interner = this.intern;
     let v: unknown;
     try {
@@ -105,6 +134,10 @@ const plainUnpackr = new Unpackr({ ...BASE, useRecords: false, mapsAsObjects: tr
 /** Encodes a handshake message (plain msgpack, no records). */
 export function encodePlain(msg: unknown): Buffer {
   return plainPackr.pack(msg);
+}
+
+function encodePlainValue(msg: unknown): Buffer {
+  return Buffer.from(new Packr({ ...BASE, useRecords: false }).pack(msg));
 }
 
 /** Decodes a handshake message; throws `ERR_BAD_FRAME` if it does not decode to an object with a tag. */

@@ -13,7 +13,7 @@
  */
 import type { Timer } from '@rigil/core';
 import type WebSocket from 'ws';
-import { decodePlain, Decoder, encodePlain, Encoder } from './codec.js';
+import { decodePlain, Decoder, encodePlain, Encoder, plainSize, RESET_FRAME } from './codec.js';
 import { DistError, distError, type DistErrorCode } from './errors.js';
 import { checkProof, isNodeName, makeChallenge, proof } from './handshake.js';
 import type { NetKernel } from './net_kernel.js';
@@ -55,6 +55,8 @@ export class Connection {
   private immediate: NodeJS.Immediate | undefined;
   /** Our challenge to the peer. */
   private readonly challenge = makeChallenge();
+  /** The peer's challenge (inbound), kept until we answer it. */
+  private peerChallenge: Uint8Array | undefined;
   private handshakeTimer: Timer | undefined;
   private tickTimer: Timer | undefined;
   private lastRecv = 0;
@@ -74,7 +76,10 @@ export class Connection {
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
     ws.on('close', (code: number, why: Buffer) => this.onSocketClose(code, why.toString()));
-    ws.on('error', (e: Error) => this.fail('ERR_NOT_CONNECTED', `socket error: ${e.message}`));
+    ws.on('error', (e: Error & { code?: string }) => {
+      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.fail('ERR_FRAME_TOO_LARGE', `the peer sent a frame above maxFrameSize: ${e.message}`);
+      else this.fail('ERR_NOT_CONNECTED', `socket error: ${e.message}`);
+    });
     this.handshakeTimer = kernel.node.timers.schedule(kernel.options.handshakeTimeout, () => {
       this.handshakeTimer = undefined;
       if (this.state === 'handshake') this.fail('ERR_HANDSHAKE_TIMEOUT', `handshake did not finish within ${kernel.options.handshakeTimeout} ms`);
@@ -160,11 +165,42 @@ export class Connection {
       return;
     }
     if (frame.length > this.kernel.options.maxFrameSize) {
-      this.fail('ERR_FRAME_TOO_LARGE', `outgoing frame of ${frame.length} bytes exceeds maxFrameSize ${this.kernel.options.maxFrameSize}`);
+      this.sendOversized(batch);
       return;
     }
     this.lastSend = this.kernel.node.clock.now();
     this.ws.send(frame, { binary: true });
+  }
+
+  /**
+   * A frame came out above `maxFrameSize`: the messages too large to ever fit are dropped and
+   * reported (`ERR_FRAME_TOO_LARGE`); the rest go out in frames that fit. The encoder has
+   * already recorded the thrown-away frame's structures, so both codecs start afresh.
+   */
+  private sendOversized(batch: unknown[]): void {
+    const limit = this.kernel.options.maxFrameSize;
+    this.encoder.reset();
+    this.ws.send(RESET_FRAME, { binary: true });
+    let chunk: unknown[] = [];
+    let size = 0;
+    const sendChunk = (): void => {
+      if (chunk.length === 0) return;
+      this.ws.send(this.encoder.encode(chunk), { binary: true });
+      chunk = [];
+      size = 0;
+    };
+    for (const msg of batch) {
+      const n = plainSize(msg);
+      if (n > limit - 64) {
+        this.kernel.node.report({ kind: 'dist', message: `a message of ${n} bytes to ${this.peer} exceeds maxFrameSize ${limit}: dropped`, code: 'ERR_FRAME_TOO_LARGE', peer: this.peer });
+        continue;
+      }
+      if (size + n > limit - 64) sendChunk();
+      chunk.push(msg);
+      size += n;
+    }
+    sendChunk();
+    this.lastSend = this.kernel.node.clock.now();
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
@@ -217,17 +253,15 @@ export class Connection {
       this.peerCreation = m.creation as number;
       this.peerFlags = m.flags as number;
       this.peerUrl = typeof m.url === 'string' ? m.url : null;
-      const refusal = k.admit(this);
-      if (refusal !== undefined) {
-        this.fail(refusal.code, refusal.message);
+      if (!(m.challenge instanceof Uint8Array)) throw distError('ERR_PROTOCOL_STATE', 'hello without a challenge');
+      this.peerChallenge = m.challenge;
+      const verdict = k.admit(this);
+      if (verdict === 'park') return; // resumed by `admitted()` or closed
+      if (verdict !== 'ok') {
+        this.fail(verdict.code, verdict.message);
         return;
       }
-      if (!(m.challenge instanceof Uint8Array)) throw distError('ERR_PROTOCOL_STATE', 'hello without a challenge');
-      const reply: Challenge = {
-        t: Hs.CHALLENGE, v: PROTOCOL_VERSION, flags: k.flags, name: k.node.name, creation: k.node.creation, url: k.url,
-        challenge: this.challenge, digest: proof(cookie, m.challenge, k.node.name),
-      };
-      this.ws.send(encodePlain(reply), { binary: true });
+      this.admitted();
       return;
     }
     if (this.outbound && m.t === Hs.CHALLENGE && this.peerCreation === 0) {
@@ -256,6 +290,17 @@ export class Connection {
       return;
     }
     throw distError('ERR_PROTOCOL_STATE', `unexpected handshake message ${String(m.t)}`);
+  }
+
+  /** Continues an inbound handshake the kernel admitted (at once, or after parking it). */
+  admitted(): void {
+    if (this.state !== 'handshake' || this.peerChallenge === undefined) return;
+    const k = this.kernel;
+    const reply: Challenge = {
+      t: Hs.CHALLENGE, v: PROTOCOL_VERSION, flags: k.flags, name: k.node.name, creation: k.node.creation, url: k.url,
+      challenge: this.challenge, digest: proof(k.options.cookie, this.peerChallenge, k.node.name),
+    };
+    this.ws.send(encodePlain(reply), { binary: true });
   }
 
   private checkIdentity(m: Record<string, unknown>): void {

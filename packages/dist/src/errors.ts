@@ -9,11 +9,11 @@
  * |---|---|---|
  * | `ERR_BAD_COOKIE` | the peer's challenge answer does not match our cookie | closes the connection |
  * | `ERR_BAD_VERSION` | the peer speaks a protocol version we do not understand | closes the connection |
- * | `ERR_DUPLICATE_NAME` | a peer connects with the name of a node already connected | closes the new connection |
+ * | `ERR_DUPLICATE_NAME` | a peer connects with the name of a node already connected (whatever its creation: a restarted node is accepted once the old connection is gone) | closes the new connection |
  * | `ERR_HANDSHAKE_TIMEOUT` | the handshake did not finish within `handshakeTimeout` | closes the connection |
  * | `ERR_BAD_NAME` | a node name that is not `name@host` | refuses (throws or closes) |
  * | `ERR_BAD_FRAME` | a frame that does not decode | closes the connection |
- * | `ERR_FRAME_TOO_LARGE` | a frame above `maxFrameSize` (or a message too large to send) | closes the connection / drops that message |
+ * | `ERR_FRAME_TOO_LARGE` | a received frame above `maxFrameSize` / a message too large to send | closes that connection / drops that message (reported), the rest of its frame still goes out |
  * | `ERR_PROTOCOL_STATE` | a message that does not belong to the connection's state | closes the connection |
  * | `ERR_TICK_TIMEOUT` | the peer was silent for `tickTime` | closes the connection (nodedown) |
  * | `ERR_BAD_SEED` | a seed that is neither `name@host:port` nor a `ws(s)://` URL | throws at start |

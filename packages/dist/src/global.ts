@@ -65,14 +65,13 @@ interface LockEntry {
 /** Requests between name servers. */
 type GlobalRequest =
   | { op: 'lock'; resource: unknown; requester: unknown; holder: Pid }
+  | { op: 'unlock'; resource: unknown; requester: unknown; holder: Pid }
   | { op: 'insert'; name: string; pid: Pid; resolver: string }
   | { op: 'delete'; name: string; pid?: Pid }
   | { op: 'names' }
   | { op: 'apply'; decisions: Array<[string, Pid | null, string]> };
 
-type GlobalCast =
-  | { op: 'unlock'; resource: unknown; requester: unknown; holder: Pid }
-  | { op: 'lostConnection'; from: string; lost: string };
+type GlobalCast = { op: 'lostConnection'; from: string; lost: string };
 
 /** Options of `global`. */
 export interface GlobalOptions {
@@ -84,8 +83,8 @@ export interface GlobalOptions {
 export class Global implements GlobalNames {
   /** The replica of the names. */
   private readonly names = new Map<string, NameEntry>();
-  /** Name held by each pid (one name per pid), by the pid's printed form. */
-  private readonly nameOf = new Map<string, string>();
+  /** Names held by each pid, by the pid's printed form (`register` allows one; `reRegister` may add more). */
+  private readonly nameOf = new Map<string, Set<string>>();
   /** Locks held on this node, by resource key. */
   private readonly locks = new Map<string, LockEntry>();
   /** Resolvers by name (built-ins plus user ones). */
@@ -218,17 +217,18 @@ export class Global implements GlobalNames {
         // 'down': a node that is not there holds no lock (OTP drops it from the set)
       });
       if (ok) return true;
-      for (const n of granted) this.unlockOn(n, resource, requester, holderPid);
+      // Roll back the partial grants everywhere before trying again (OTP's multi_call).
+      await Promise.all(granted.map((n) => this.unlockOn(n, resource, requester, holderPid)));
       if (attempt > retries) return false;
       await this.sleep(backoff(attempt));
     }
   }
 
-  /** Releases a lock on `nodes` (OTP's `global:del_lock/2`). */
-  delLock(id: LockId, nodes?: readonly string[], holder?: Process | Pid): true {
+  /** Releases a lock on `nodes`; resolves once every node has released it (OTP's `global:del_lock/2`). */
+  async delLock(id: LockId, nodes?: readonly string[], holder?: Process | Pid): Promise<true> {
     const [resource, requester] = checkLockId(id);
     const holderPid = holder === undefined ? this.serverPid() : holder instanceof Pid ? holder : holder.pid;
-    for (const n of nodes ?? this.knownNodes()) this.unlockOn(n, resource, requester, holderPid);
+    await Promise.all((nodes ?? this.knownNodes()).map((n) => this.unlockOn(n, resource, requester, holderPid)));
     return true;
   }
 
@@ -242,7 +242,7 @@ export class Global implements GlobalNames {
     try {
       return await fn();
     } finally {
-      this.delLock(id, targets, holder);
+      await this.delLock(id, targets, holder);
     }
   }
 
@@ -253,6 +253,9 @@ export class Global implements GlobalNames {
     switch (req.op) {
       case 'lock':
         return this.grant(req.resource, req.requester, req.holder) ? 'granted' : 'denied';
+      case 'unlock':
+        this.release(keyOf(req.resource), keyOf(req.requester), req.holder);
+        return 'ok';
       case 'insert':
         this.insert(req.name, req.pid, req.resolver);
         return 'ok';
@@ -272,8 +275,7 @@ export class Global implements GlobalNames {
 
   /** @internal */
   handleCast(msg: GlobalCast): void {
-    if (msg.op === 'unlock') this.release(keyOf(msg.resource), keyOf(msg.requester), msg.holder);
-    else if (msg.op === 'lostConnection') this.lostConnection(msg.from, msg.lost);
+    if (msg.op === 'lostConnection') this.lostConnection(msg.from, msg.lost);
   }
 
   // ---------------------------------------------------------------- private: names
@@ -284,8 +286,6 @@ export class Global implements GlobalNames {
       if (old.pid.equals(pid)) return;
       this.remove(name);
     }
-    const other = this.nameOf.get(String(pid));
-    if (other !== undefined && other !== name) this.remove(other);
     let dead = false;
     const monitor = this.node.monitor(pid, {
       onDown: () => {
@@ -293,21 +293,28 @@ export class Global implements GlobalNames {
         const e = this.names.get(name);
         if (e !== undefined && e.monitor === monitor) {
           this.names.delete(name);
-          this.nameOf.delete(String(pid));
+          this.forgetName(pid, name);
         }
       },
     });
     // The monitor may have fired at once (a dead pid, an unreachable node): nothing to keep.
     if (dead) return;
     this.names.set(name, { pid, resolver, monitor });
-    this.nameOf.set(String(pid), name);
+    let set = this.nameOf.get(String(pid));
+    if (set === undefined) this.nameOf.set(String(pid), (set = new Set()));
+    set.add(name);
+  }
+
+  private forgetName(pid: Pid, name: string): void {
+    const set = this.nameOf.get(String(pid));
+    if (set !== undefined && set.delete(name) && set.size === 0) this.nameOf.delete(String(pid));
   }
 
   private remove(name: string, onlyPid?: Pid): void {
     const e = this.names.get(name);
     if (e === undefined || (onlyPid !== undefined && !e.pid.equals(onlyPid))) return;
     this.names.delete(name);
-    this.nameOf.delete(String(e.pid));
+    this.forgetName(e.pid, name);
     this.node.demonitor(e.monitor);
   }
 
@@ -409,9 +416,16 @@ export class Global implements GlobalNames {
     }
   }
 
-  private unlockOn(node: string, resource: unknown, requester: unknown, holder: Pid): void {
-    if (node === this.node.name) this.release(keyOf(resource), keyOf(requester), holder);
-    else genServer.cast(this.node, [GLOBAL_NAME_SERVER, node], { op: 'unlock', resource, requester, holder } satisfies GlobalCast);
+  private async unlockOn(node: string, resource: unknown, requester: unknown, holder: Pid): Promise<void> {
+    if (node === this.node.name) {
+      this.release(keyOf(resource), keyOf(requester), holder);
+      return;
+    }
+    try {
+      await genServer.call(this.node, [GLOBAL_NAME_SERVER, node], { op: 'unlock', resource, requester, holder } satisfies GlobalRequest, 10_000);
+    } catch {
+      // a node that went down released its locks with it
+    }
   }
 
   // ---------------------------------------------------------------- private: plumbing
@@ -440,7 +454,7 @@ export class Global implements GlobalNames {
     try {
       return await fn(targets);
     } finally {
-      this.delLock(id, targets);
+      await this.delLock(id, targets);
     }
   }
 

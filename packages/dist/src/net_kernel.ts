@@ -109,6 +109,8 @@ export class NetKernel implements RemoteRouter {
   private readonly nodeMonitors = new Map<string, Process[]>();
   /** Processes subscribed with `monitorNodes`, and whether they want hidden nodes too. */
   private readonly allMonitors = new Map<Process, { hidden: boolean }>();
+  /** Inbound dials parked while our own dial to the same peer is in progress (see `admit`). */
+  private readonly parked = new Map<string, Connection>();
   /** Nodes we refuse to talk to (fault injection). */
   private readonly blocked = new Set<string>();
   /** In-process subscribers (global, dist-ac). */
@@ -217,8 +219,19 @@ export class NetKernel implements RemoteRouter {
     return c?.up ? c.peerCreation : undefined;
   }
 
-  /** Connects to `name` (OTP's `net_kernel:connect_node/1`); resolves true once up, false if it cannot. */
-  connect(name: string): Promise<boolean> {
+  /**
+   * Connects to `name` (OTP's `net_kernel:connect_node/1`); resolves true once up, false if it
+   * cannot. A failed dial is tried once more shortly after: the address may have been an old
+   * one of a restarted peer that is dialling in with its new address.
+   */
+  async connect(name: string): Promise<boolean> {
+    if (await this.connectOnce(name)) return true;
+    if (this.closed || !isNodeName(name) || name === this.node.name) return false;
+    await new Promise((r) => setTimeout(r, 50));
+    return this.connectOnce(name);
+  }
+
+  private connectOnce(name: string): Promise<boolean> {
     if (name === this.node.name) return Promise.resolve(true);
     if (this.closed || !isNodeName(name)) return Promise.resolve(false);
     const c = this.conns.get(name) ?? this.dial(name);
@@ -391,27 +404,31 @@ export class NetKernel implements RemoteRouter {
   }
 
   /**
-   * Admits an inbound connection after its hello; returns a refusal or undefined. Resolves
-   * duplicate names and simultaneous dials (the dial of the node with the smaller name wins).
+   * Admits an inbound connection after its hello: `'ok'`, a refusal, or `'park'`. Resolves
+   * duplicate names and simultaneous dials: when both nodes dial each other, the dial of the
+   * node with the smaller name wins. The node with the smaller name parks the peer's dial
+   * instead of refusing it, and takes it if its own dial fails (it may have gone to an old
+   * address of a restarted peer).
    */
-  admit(conn: Connection): { code: 'ERR_DUPLICATE_NAME' | 'ERR_BLOCKED'; message: string } | undefined {
+  admit(conn: Connection): 'ok' | 'park' | { code: 'ERR_DUPLICATE_NAME' | 'ERR_BLOCKED'; message: string } {
     const peer = conn.peer!;
-    if (this.blocked.has(peer)) return { code: 'ERR_BLOCKED', message: `${peer} is blocked` };
     if (this.closed) return { code: 'ERR_DUPLICATE_NAME', message: 'node is stopping' };
+    if (this.blocked.has(peer)) return { code: 'ERR_BLOCKED', message: `${peer} is blocked` };
     if (peer === this.node.name) return { code: 'ERR_DUPLICATE_NAME', message: `a peer claims our own name ${peer}` };
     const existing = this.conns.get(peer);
     if (existing === undefined) {
       this.conns.set(peer, conn);
-      return undefined;
+      return 'ok';
     }
-    if (existing.up) {
-      if (existing.peerCreation === conn.peerCreation) return { code: 'ERR_DUPLICATE_NAME', message: `${peer} is already connected` };
-      return undefined; // a restarted peer: the old connection is replaced once this one is up
-    }
-    if (existing.outbound && this.node.name > peer) {
-      // Simultaneous dials: the peer's dial wins; ours is superseded and its queue moves over.
-      this.supersede(existing, conn);
-      return undefined;
+    if (existing.up) return { code: 'ERR_DUPLICATE_NAME', message: `${peer} is already connected` };
+    if (existing.outbound) {
+      if (this.node.name > peer) {
+        // Simultaneous dials: the peer's dial wins; ours is superseded and its queue moves over.
+        this.supersede(existing, conn);
+        return 'ok';
+      }
+      this.parked.set(peer, conn);
+      return 'park';
     }
     return { code: 'ERR_DUPLICATE_NAME', message: `a connection with ${peer} is already being set up` };
   }
@@ -427,15 +444,19 @@ export class NetKernel implements RemoteRouter {
     const existing = this.conns.get(peer);
     if (existing !== undefined && existing !== conn) {
       if (existing.up) {
-        if (existing.peerCreation === conn.peerCreation) {
-          conn.superseded = true;
-          conn.close('normal', 'duplicate connection');
-          return false;
-        }
-        existing.close('normal', 'peer restarted');
-      } else this.supersede(existing, conn);
+        conn.superseded = true;
+        conn.close('ERR_DUPLICATE_NAME', `${peer} is already connected`);
+        return false;
+      }
+      this.supersede(existing, conn);
     }
     this.conns.set(peer, conn);
+    const parked = this.parked.get(peer);
+    if (parked !== undefined && parked !== conn) {
+      this.parked.delete(peer);
+      parked.superseded = true;
+      parked.close('normal', 'simultaneous dial: ours won');
+    }
     if (conn.peerUrl !== null && !conn.hidden) this.addresses.set(peer, conn.peerUrl);
     const cache = this.pidCache.get(peer);
     if (cache !== undefined && cache.creation !== conn.peerCreation) this.pidCache.delete(peer);
@@ -458,8 +479,17 @@ export class NetKernel implements RemoteRouter {
       else if (!wasUp) this.stats.handshakeFailures++;
     }
     const peer = conn.peer;
+    if (peer !== undefined && this.parked.get(peer) === conn) this.parked.delete(peer);
     if (peer === undefined || conn.superseded || this.conns.get(peer) !== conn) return;
     this.conns.delete(peer);
+    const parked = this.parked.get(peer);
+    if (!wasUp && parked !== undefined) {
+      // Our dial failed but the peer's dial is waiting: take it (no nodedown, waiters stay).
+      this.parked.delete(peer);
+      this.conns.set(peer, parked);
+      parked.admitted();
+      return;
+    }
     // Links and monitors to the peer fire `noconnection`, pending calls fail (spec §e).
     this.node._nodeDown(peer);
     for (const ref of this.accepted.get(peer)?.values() ?? []) this.node.demonitor(ref);

@@ -139,7 +139,8 @@ export function rexServer(rpc: Rpc): GenServerBehaviour<null, undefined, { call:
     const args = Array.isArray(req.args) ? req.args : [];
     self.spawn(async (worker) => {
       try {
-        reply?.({ ok: await fn(args, worker) });
+        const value: unknown = await fn(args, worker);
+        reply?.({ ok: value });
       } catch (e) {
         reply?.({ error: e instanceof Error ? { error: e.name, message: e.message, code: (e as { code?: unknown }).code } : e });
       }

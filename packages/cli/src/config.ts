@@ -1,0 +1,155 @@
+/**
+ * The node config file of `rigil start` (JSON), and its validation: an unknown key or a bad
+ * value is an error that names the key.
+ *
+ * ```json
+ * {
+ *   "node": { "name": "a@127.0.0.1", "port": 9101, "cookie": "secret", "seeds": ["b@127.0.0.1:9102"] },
+ *   "kernel": { "distributed": [{ "application": "proxima", "timeout": 1000,
+ *                                 "nodes": ["a@127.0.0.1", "b@127.0.0.1"] }],
+ *               "syncNodesOptional": ["b@127.0.0.1"], "syncNodesTimeout": 1000 },
+ *   "applications": [{ "module": "./src/proxima_app.ts", "export": "proxima" },
+ *                    { "module": "./src/centauri_app.ts", "export": "centauri", "start": true }],
+ *   "env": { "centauri": { "greeting": "hello" } }
+ * }
+ * ```
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { checkKernelConfig, DistAcError, type KernelConfig } from '@rigil/dist-ac';
+import type { AppRestartType } from '@rigil/core';
+import { CliError } from './errors.js';
+
+/** `node` section: who the node is and how it reaches the others. */
+export interface NodeSection {
+  /** `name@host`; the node listens on `host` unless `host` is given. */
+  name: string;
+  /** Port to listen on (0: any free port). */
+  port?: number;
+  /** Address to listen on. */
+  host?: string;
+  /** The cluster's cookie (or `cookieFile`). */
+  cookie?: string;
+  /** A file holding the cookie (relative to the config file). */
+  cookieFile?: string;
+  /** Peers: `name@host:port` or `ws(s)://` URLs. */
+  seeds?: string[];
+  /** A silent peer is down after this many ms (default 60000). */
+  tickTime?: number;
+}
+
+/** One application to load (and maybe start). */
+export interface ApplicationEntry {
+  /** Module path, relative to the config file. */
+  module: string;
+  /** The export holding the spec (or a `(node) => spec` factory); default `default`. */
+  export?: string;
+  /** Start it after loading (default false: load only). */
+  start?: boolean;
+  /** Restart type when started (default `temporary`). */
+  restartType?: AppRestartType;
+}
+
+/** A validated config file. */
+export interface NodeConfig {
+  node: NodeSection;
+  kernel: KernelConfig;
+  applications: ApplicationEntry[];
+  env: Record<string, Record<string, unknown>>;
+  /** Directory of the config file (module paths are relative to it). */
+  dir: string;
+}
+
+/** Reads and validates a config file; throws `ERR_CONFIG` naming the problem. */
+export function readConfig(path: string): NodeConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CliError('ERR_CONFIG', `cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new CliError('ERR_CONFIG', `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  return checkConfig(raw, dirname(resolve(path)));
+}
+
+/** Validates a parsed config object. */
+export function checkConfig(raw: unknown, dir: string): NodeConfig {
+  const bad = (key: string, what: string): never => {
+    throw new CliError('ERR_CONFIG', `config ${key}: ${what}`);
+  };
+  if (!isObject(raw)) bad('(top level)', 'must be an object');
+  const c = raw as Record<string, unknown>;
+  onlyKeys(c, ['node', 'kernel', 'applications', 'env'], '', bad);
+  if (!isObject(c.node)) bad('node', 'is required and must be an object');
+  const n = c.node as Record<string, unknown>;
+  onlyKeys(n, ['name', 'port', 'host', 'cookie', 'cookieFile', 'seeds', 'tickTime'], 'node.', bad);
+  if (typeof n.name !== 'string' || !/^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/.test(n.name)) bad('node.name', 'must be name@host');
+  if (n.port !== undefined && !(Number.isInteger(n.port) && (n.port as number) >= 0 && (n.port as number) <= 65535)) bad('node.port', 'must be a port number (0–65535)');
+  if (n.host !== undefined && typeof n.host !== 'string') bad('node.host', 'must be a string');
+  if (n.cookie === undefined && n.cookieFile === undefined) bad('node.cookie', 'a cookie or a cookieFile is required');
+  if (n.cookie !== undefined && (typeof n.cookie !== 'string' || n.cookie === '')) bad('node.cookie', 'must be a non-empty string');
+  if (n.cookieFile !== undefined && typeof n.cookieFile !== 'string') bad('node.cookieFile', 'must be a path');
+  if (n.seeds !== undefined && (!Array.isArray(n.seeds) || n.seeds.some((s) => typeof s !== 'string'))) bad('node.seeds', 'must be an array of name@host:port or ws:// URLs');
+  if (n.tickTime !== undefined && !(typeof n.tickTime === 'number' && n.tickTime >= 40)) bad('node.tickTime', 'must be a number of ms ≥ 40');
+  let kernel: KernelConfig = {};
+  if (c.kernel !== undefined) {
+    try {
+      kernel = checkKernelConfig(c.kernel);
+    } catch (e) {
+      if (e instanceof DistAcError) bad('kernel', e.message);
+      throw e;
+    }
+  }
+  const applications: ApplicationEntry[] = [];
+  if (c.applications !== undefined) {
+    if (!Array.isArray(c.applications)) bad('applications', 'must be an array');
+    (c.applications as unknown[]).forEach((a, i) => {
+      const key = `applications[${i}]`;
+      if (!isObject(a)) bad(key, 'must be an object');
+      const e = a as Record<string, unknown>;
+      onlyKeys(e, ['module', 'export', 'start', 'restartType'], `${key}.`, bad);
+      if (typeof e.module !== 'string' || e.module === '') bad(`${key}.module`, 'must be a module path');
+      if (e.export !== undefined && typeof e.export !== 'string') bad(`${key}.export`, 'must be a string');
+      if (e.start !== undefined && typeof e.start !== 'boolean') bad(`${key}.start`, 'must be true or false');
+      if (e.restartType !== undefined && !['permanent', 'transient', 'temporary'].includes(e.restartType as string)) {
+        bad(`${key}.restartType`, 'must be permanent, transient or temporary');
+      }
+      applications.push(e as unknown as ApplicationEntry);
+    });
+  }
+  const env: Record<string, Record<string, unknown>> = {};
+  if (c.env !== undefined) {
+    if (!isObject(c.env)) bad('env', 'must map application names to objects');
+    for (const [app, values] of Object.entries(c.env as object)) {
+      if (!isObject(values)) bad(`env.${app}`, 'must be an object');
+      env[app] = values as Record<string, unknown>;
+    }
+  }
+  return { node: n as unknown as NodeSection, kernel, applications, env, dir };
+}
+
+/** The cookie of a config: inline, or read from `cookieFile` (trimmed). */
+export function cookieOf(c: NodeConfig): string {
+  if (c.node.cookie !== undefined) return c.node.cookie;
+  const path = resolve(c.dir, c.node.cookieFile!);
+  try {
+    const cookie = readFileSync(path, 'utf8').trim();
+    if (cookie === '') throw new Error('the file is empty');
+    return cookie;
+  } catch (e) {
+    throw new CliError('ERR_CONFIG', `config node.cookieFile: cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function onlyKeys(o: Record<string, unknown>, keys: string[], prefix: string, bad: (k: string, w: string) => never): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) bad(`${prefix}${k}`, `unknown key (expected one of: ${keys.join(', ')})`);
+}

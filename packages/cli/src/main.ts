@@ -1,0 +1,171 @@
+/**
+ * The `rigil` command line: `start`, `status`, `rpc`, with `--help` for each.
+ */
+import { readFileSync } from 'node:fs';
+import { RigilError } from '@rigil/core';
+import { CliError, EXIT } from './errors.js';
+import { clusterStatus, connectHidden, formatStatus, parseArg } from './remote.js';
+import { startCommand } from './start.js';
+
+const HELP: Record<string, string> = {
+  main: `rigil — Erlang/OTP-style nodes for Node.js
+
+Usage:
+  rigil start <config.json>                      start a node from a config file
+  rigil status <name@host:port> --cookie C [--json]
+                                                 show the cluster: nodes, where each distributed
+                                                 application runs and why, global names
+  rigil rpc <name@host:port> <procedure> [args…] --cookie C
+                                                 call a procedure a node exposes; prints JSON
+  rigil <command> --help                         help for one command
+
+Exit codes: 0 ok · 1 the operation failed · 2 usage or config error · 3 cannot connect`,
+  start: `rigil start <config.json>
+
+Starts a node from a JSON config file and runs until SIGTERM or SIGINT, which stop it
+gracefully (applications in reverse start order). Prints one JSON line
+{"event":"ready","node":…,"port":…,"url":…} on stdout once the node is up; logs go to stderr.
+
+Config keys (an unknown key is an error naming it):
+  node.name          name@host (required); the node listens on host
+  node.port          port to listen on (0: any free port)
+  node.host          address to listen on (default: the host of the name)
+  node.cookie        the cluster's shared secret (or node.cookieFile, a path)
+  node.seeds         peers: ["b@127.0.0.1:9102", "ws://10.0.0.2:9100"]
+  node.tickTime      a silent peer is down after this many ms (default 60000)
+  kernel             distributed, syncNodesMandatory, syncNodesOptional,
+                     syncNodesTimeout, permissions (as OTP's kernel parameters)
+  applications[]     { module, export?, start?, restartType? }: modules export an
+                     application spec (or a (node) => spec factory)
+  env                { app: { key: value } } overriding application env defaults
+
+Exit codes: 0 stopped by a signal · 1 an application failed to start or the node stopped by
+itself · 2 bad config`,
+  status: `rigil status <name@host:port> --cookie C | --cookie-file F [--json]
+
+Connects as a hidden node and prints the cluster. With --json prints one object:
+{ "nodes": [...], "applications": { app: { node, startType, since, previous, cause } },
+  "global": { name: { pid, node } } }
+
+Exit codes: 0 ok · 2 usage error · 3 cannot connect`,
+  rpc: `rigil rpc <name@host:port> <procedure> [args…] --cookie C | --cookie-file F
+
+Calls a procedure the node exposes and prints the result as JSON. Arguments are parsed as
+JSON when they parse, else passed as strings. Built-ins: ping, node.info, registered,
+process.info, application.which, application.loaded, rpc.procedures, global.names,
+distAc.info; nodes started with 'rigil start' add application.start, application.stop,
+application.takeover, application.permit, application.whereRunning, node.stop.
+
+Exit codes: 0 ok · 1 the procedure failed or is unknown · 2 usage error · 3 cannot connect`,
+};
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+function parse(argv: string[]): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
+      else if (['json', 'help'].includes(a.slice(2))) flags.set(a.slice(2), true);
+      else {
+        const v = argv[++i];
+        if (v === undefined) throw new CliError('ERR_USAGE', `${a} needs a value`);
+        flags.set(a.slice(2), v);
+      }
+    } else if (a === '-h') flags.set('help', true);
+    else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function allow(p: Parsed, names: string[]): void {
+  for (const k of p.flags.keys()) if (!names.includes(k)) throw new CliError('ERR_USAGE', `unknown option --${k}`);
+}
+
+function cookieFrom(p: Parsed): string {
+  const c = p.flags.get('cookie');
+  if (typeof c === 'string' && c !== '') return c;
+  const f = p.flags.get('cookie-file');
+  if (typeof f === 'string') {
+    try {
+      return readFileSync(f, 'utf8').trim();
+    } catch (e) {
+      throw new CliError('ERR_USAGE', `cannot read --cookie-file ${f}: ${(e as Error).message}`);
+    }
+  }
+  const env = process.env.RIGIL_COOKIE;
+  if (env !== undefined && env !== '') return env;
+  throw new CliError('ERR_USAGE', 'a cookie is required: --cookie, --cookie-file or RIGIL_COOKIE');
+}
+
+/** Runs the command line; resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      process.stdout.write(`${HELP.main}\n`);
+      return command === undefined ? EXIT.USAGE : EXIT.OK;
+    }
+    const p = parse(rest);
+    if (!(command in HELP) || command === 'main') throw new CliError('ERR_USAGE', `unknown command ${JSON.stringify(command)} (try rigil --help)`);
+    if (p.flags.has('help')) {
+      process.stdout.write(`${HELP[command]}\n`);
+      return EXIT.OK;
+    }
+    switch (command) {
+      case 'start': {
+        allow(p, []);
+        if (p.positional.length !== 1) throw new CliError('ERR_USAGE', 'usage: rigil start <config.json>');
+        return await startCommand(p.positional[0]!);
+      }
+      case 'status': {
+        allow(p, ['cookie', 'cookie-file', 'json']);
+        if (p.positional.length !== 1) throw new CliError('ERR_USAGE', 'usage: rigil status <name@host:port> --cookie C [--json]');
+        const { probe, name } = await connectHidden(p.positional[0]!, cookieFrom(p));
+        try {
+          const s = await clusterStatus(probe, name);
+          process.stdout.write(`${p.flags.has('json') ? JSON.stringify(s) : formatStatus(s)}\n`);
+          return EXIT.OK;
+        } finally {
+          await probe.stop();
+        }
+      }
+      case 'rpc': {
+        allow(p, ['cookie', 'cookie-file', 'timeout']);
+        if (p.positional.length < 2) throw new CliError('ERR_USAGE', 'usage: rigil rpc <name@host:port> <procedure> [args…] --cookie C');
+        const [target, procedure, ...args] = p.positional;
+        const timeout = Number(p.flags.get('timeout') ?? 5000);
+        const { probe, name } = await connectHidden(target!, cookieFrom(p));
+        try {
+          const r = await probe.rpc.call(name, procedure!, args.map(parseArg), timeout);
+          process.stdout.write(`${JSON.stringify(r ?? null)}\n`);
+          return EXIT.OK;
+        } finally {
+          await probe.stop();
+        }
+      }
+    }
+    return EXIT.USAGE;
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`rigil: ${e.message} (${e.code})\n`);
+      return e.exitCode;
+    }
+    if (e instanceof RigilError) {
+      process.stderr.write(`rigil: ${e.message} (${e.code})\n`);
+      return EXIT.FAILED;
+    }
+    process.stderr.write(`rigil: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT.FAILED;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * `rigil status` and `rigil rpc`: connect to a node as a hidden node (it does not join the
+ * cluster and does not show in `nodes()`), ask it over rpc, print the answer.
+ */
+import { randomBytes } from 'node:crypto';
+import { DistNode, RpcError } from '@rigil/dist';
+import { CliError } from './errors.js';
+
+/** What `rigil status --json` prints. */
+export interface ClusterStatus {
+  nodes: string[];
+  applications: Record<string, { node: string | null; startType: unknown; since: string | null; previous: string | null; cause: string | null }>;
+  global: Record<string, { pid: string; node: string }>;
+}
+
+/** Connects to `target` (`name@host:port`) as a hidden node; throws `ERR_CONNECT` if it cannot. */
+export async function connectHidden(target: string, cookie: string, timeoutMs = 5000): Promise<{ probe: DistNode; name: string }> {
+  const m = /^([A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+?):(\d+)$/.exec(target);
+  if (m === null) throw new CliError('ERR_USAGE', `node must be name@host:port, got ${JSON.stringify(target)}`);
+  const name = m[1]!;
+  const probe = await DistNode.start({
+    name: `rigil-${process.pid}-${randomBytes(3).toString('hex')}@127.0.0.1`,
+    cookie,
+    hidden: true,
+    listen: false,
+    seeds: [target],
+    handshakeTimeout: timeoutMs,
+  });
+  if (!(await probe.connect(name))) {
+    await probe.stop();
+    throw new CliError('ERR_CONNECT', `cannot connect to ${target} (is it running, and is the cookie right?)`);
+  }
+  return { probe, name };
+}
+
+/** Gathers the cluster's status through `target`. */
+export async function clusterStatus(probe: DistNode, target: string): Promise<ClusterStatus> {
+  const info = (await probe.rpc.call(target, 'node.info')) as { nodes: string[] };
+  const nodes = [target, ...info.nodes].sort();
+  const applications: ClusterStatus['applications'] = {};
+  try {
+    for (const p of (await probe.rpc.call(target, 'distAc.info')) as Array<{ application: string; node: string | null; startType: unknown; since: string | null; previous: string | null; cause: string | null }>) {
+      applications[p.application] = { node: p.node, startType: p.startType, since: p.since, previous: p.previous, cause: p.cause };
+    }
+  } catch (e) {
+    if (!(e instanceof RpcError && e.code === 'ERR_UNKNOWN_PROCEDURE')) throw e;
+  }
+  const global: ClusterStatus['global'] = {};
+  for (const [name, pid] of (await probe.rpc.call(target, 'global.names')) as Array<[string, { node: string } | undefined]>) {
+    if (pid !== undefined) global[name] = { pid: String(pid), node: pid.node };
+  }
+  return { nodes, applications, global };
+}
+
+/** Renders a status for people. */
+export function formatStatus(s: ClusterStatus): string {
+  const lines = [`nodes (${s.nodes.length}):`, ...s.nodes.map((n) => `  ${n}`), 'distributed applications:'];
+  const apps = Object.entries(s.applications);
+  if (apps.length === 0) lines.push('  (none)');
+  for (const [app, p] of apps) {
+    if (p.node === null) lines.push(`  ${app}: not running`);
+    else lines.push(`  ${app}: on ${p.node} since ${p.since} (${p.cause}, start type ${JSON.stringify(p.startType)}${p.previous ? `, before on ${p.previous}` : ''})`);
+  }
+  lines.push('global names:');
+  const names = Object.entries(s.global);
+  if (names.length === 0) lines.push('  (none)');
+  for (const [name, g] of names) lines.push(`  ${name} -> ${g.pid} on ${g.node}`);
+  return lines.join('\n');
+}
+
+/** Parses an rpc argument: JSON when it parses, the plain string otherwise. */
+export function parseArg(a: string): unknown {
+  try {
+    return JSON.parse(a);
+  } catch {
+    return a;
+  }
+}

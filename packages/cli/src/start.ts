@@ -1,0 +1,112 @@
+/**
+ * `rigil start <config>`: starts a node from a config file — distribution, the distributed
+ * application controller, the applications — and keeps it running until SIGTERM/SIGINT,
+ * which stop it gracefully (applications in reverse start order).
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { formatReason, type ApplicationSpec, type Report } from '@rigil/core';
+import { DistNode } from '@rigil/dist';
+import { startDistAc, type DistAc } from '@rigil/dist-ac';
+import { cookieOf, readConfig, type NodeConfig } from './config.js';
+import { CliError, EXIT } from './errors.js';
+
+/** A node started from a config. */
+export interface StartedNode {
+  readonly node: DistNode;
+  readonly distAc: DistAc;
+}
+
+/**
+ * Starts a node from a validated config: listens, loads the application modules, starts the
+ * distributed application controller (waiting for sync nodes), exposes the application
+ * procedures over rpc, and starts the applications marked `start`.
+ */
+export async function startFromConfig(config: NodeConfig, log: (line: string) => void = () => undefined): Promise<StartedNode> {
+  const specs: ApplicationSpec[] = [];
+  const node = await DistNode.start({
+    name: config.node.name,
+    cookie: cookieOf(config),
+    port: config.node.port ?? 0,
+    ...(config.node.host !== undefined ? { host: config.node.host } : {}),
+    seeds: config.node.seeds ?? [],
+    ...(config.node.tickTime !== undefined ? { tickTime: config.node.tickTime } : {}),
+  });
+  try {
+    node.onReport((r) => log(describeReport(r)));
+    node.application.configure(config.env);
+    for (const entry of config.applications) specs.push(await loadSpec(config, entry.module, entry.export ?? 'default', node));
+    for (const spec of specs) {
+      const r = node.application.load(spec);
+      if (r !== 'ok') throw new CliError('ERR_CONFIG', `application ${spec.name}: ${JSON.stringify(r.error)}`);
+    }
+    const distAc = await startDistAc(node, config.kernel);
+    exposeApplicationProcedures(node);
+    for (const [i, entry] of config.applications.entries()) {
+      if (!entry.start) continue;
+      const r = await node.application.start(specs[i]!.name, entry.restartType ?? 'temporary');
+      if (r !== 'ok') throw new CliError('ERR_FAILED', `application ${specs[i]!.name} did not start: ${formatReason(r.error)}`);
+      log(`application ${specs[i]!.name} started`);
+    }
+    return { node, distAc };
+  } catch (e) {
+    await node.stop();
+    throw e;
+  }
+}
+
+/** The `rigil start` command. Resolves with the exit code once the node has stopped. */
+export async function startCommand(configPath: string): Promise<number> {
+  const config = readConfig(configPath);
+  const log = (line: string): void => void process.stderr.write(`[${config.node.name}] ${line}\n`);
+  const { node } = await startFromConfig(config, log);
+  process.stdout.write(`${JSON.stringify({ event: 'ready', node: node.name, port: node.port, url: node.url })}\n`);
+  log(`node ${node.name} listening on ${node.url}`);
+  let signalled = false;
+  const stop = (signal: string): void => {
+    signalled = true;
+    log(`${signal}: stopping`);
+    void node.stop();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  // The node may also stop by itself (a permanent application died): the command ends then too.
+  await node.whenStopped();
+  log('stopped');
+  return signalled ? EXIT.OK : EXIT.FAILED;
+}
+
+/** Procedures a node started by the CLI exposes for tools (`rigil rpc`) and tests. */
+export function exposeApplicationProcedures(node: DistNode): void {
+  const app = node.application;
+  node.rpc.register('application.start', ([name, type]) => app.start(String(name), (type as 'temporary' | undefined) ?? 'temporary'));
+  node.rpc.register('application.stop', ([name]) => app.stop(String(name)));
+  node.rpc.register('application.takeover', ([name, type]) => app.takeover(String(name), (type as 'temporary' | undefined) ?? 'temporary'));
+  node.rpc.register('application.permit', ([name, flag]) => app.permit(String(name), flag === true || flag === 'true'));
+  node.rpc.register('application.whereRunning', ([name]) => app.whereRunning(String(name)) ?? null);
+  node.rpc.register('node.stop', () => {
+    setImmediate(() => void node.stop());
+    return 'ok';
+  });
+}
+
+async function loadSpec(config: NodeConfig, module: string, name: string, node: DistNode): Promise<ApplicationSpec> {
+  const path = resolve(config.dir, module);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new CliError('ERR_APP_MODULE', `cannot import application module ${path}: ${(e as Error).message}`);
+  }
+  const exported = mod[name];
+  const spec = typeof exported === 'function' ? (exported as (n: DistNode) => unknown)(node) : exported;
+  if (typeof spec !== 'object' || spec === null || typeof (spec as ApplicationSpec).name !== 'string') {
+    throw new CliError('ERR_APP_MODULE', `${path} does not export an application spec as ${JSON.stringify(name)}`);
+  }
+  return spec as ApplicationSpec;
+}
+
+function describeReport(r: Report): string {
+  const reason = r.reason !== undefined ? `: ${formatReason(r.reason)}` : '';
+  return `${r.kind}: ${r.message}${reason}`;
+}
