@@ -161,6 +161,9 @@ export class Node {
     this.creation = options.creation ?? randomInt(1, 2 ** 31 - 1);
     this.clock = options.clock ?? new RealClock();
     this.timers = new TimerService(this.clock);
+    this.timers.onError = (e) => {
+      if (!(e instanceof ProcessExited)) this.report({ kind: 'node', message: 'a timer callback threw', reason: reasonFromThrown(e) });
+    };
     this.systemPid = new Pid(this.name, 0, this.creation);
     this.application = new ApplicationController(this);
   }
@@ -681,8 +684,16 @@ export class Node {
   }
 
   private deliverDown(owner: Process | MonitorHandler, ref: Ref, object: Pid | readonly [string, string], reason: ExitReason): void {
-    if (owner instanceof Process) owner._deliver({ tag: 'DOWN', ref, type: 'process', object, reason } satisfies DownMessage);
-    else owner.onDown(ref, reason, object);
+    if (owner instanceof Process) {
+      owner._deliver({ tag: 'DOWN', ref, type: 'process', object, reason } satisfies DownMessage);
+      return;
+    }
+    try {
+      owner.onDown(ref, reason, object);
+    } catch (e) {
+      // A handler's bug must not break the signalling of everyone else.
+      if (!(e instanceof ProcessExited)) this.report({ kind: 'node', message: 'a monitor handler threw', reason: reasonFromThrown(e) });
+    }
   }
 
   /** Sends out the exit signals of every process that died, until none is left. */

@@ -543,7 +543,8 @@ async function shutdownChild(self: Process, child: Child): Promise<void> {
       return;
     }
     self.exit(pid, 'shutdown');
-    if (shutdown !== 'infinity') timer = node.timers.schedule(shutdown, () => self.exit(pid, 'kill'), undefined);
+    // The kill goes out even if the supervisor itself is gone by then.
+    if (shutdown !== 'infinity') timer = node.timers.schedule(shutdown, () => node.exit(pid, 'kill'), undefined);
   });
   self.unlink(pid);
   self.flush((m) => isExit(m) && m.from === pid);

@@ -44,6 +44,9 @@ export class TimerService {
   private stopped = false;
   private readonly onWake = (): void => this.fire();
 
+  /** Called when a timer callback throws (the node reports it); the other timers still fire. */
+  onError: (e: unknown) => void = () => undefined;
+
   constructor(readonly clock: Clock) {}
 
   /** Runs `fn(arg)` after `ms` milliseconds (OTP's `erlang:start_timer/3`). */
@@ -102,7 +105,11 @@ export class TimerService {
     while (heap.length > 0 && heap[0]!.at <= now) {
       const t = heap[0]!;
       this.removeAt(0);
-      t.fn(t.arg);
+      try {
+        t.fn(t.arg);
+      } catch (e) {
+        this.onError(e);
+      }
       if (this.stopped) return;
     }
     if (heap.length > 0 && this.handle === undefined) this.arm(heap[0]!.at);

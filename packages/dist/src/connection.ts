@@ -11,7 +11,7 @@
  * belong to the state, a stalled handshake, a silent peer — closes this connection with a
  * stable code and a report; the node and its other connections carry on.
  */
-import type { Timer } from '@rigil/core';
+import { logger, type Timer } from '@rigil/core';
 import type WebSocket from 'ws';
 import { decodePlain, Decoder, encodePlain, Encoder, plainSize, RESET_FRAME } from './codec.js';
 import { DistError, distError, type DistErrorCode } from './errors.js';
@@ -27,6 +27,8 @@ export type ConnectionState =
   | 'up'
   /** gone; never reused */
   | 'closed';
+
+const dialLog = logger('dist');
 
 /** Messages coalesced into one frame at most. */
 export const MAX_BATCH = 2048;
@@ -78,7 +80,12 @@ export class Connection {
     ws.on('close', (code: number, why: Buffer) => this.onSocketClose(code, why.toString()));
     ws.on('error', (e: Error & { code?: string }) => {
       if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.fail('ERR_FRAME_TOO_LARGE', `the peer sent a frame above maxFrameSize: ${e.message}`);
-      else this.fail('ERR_NOT_CONNECTED', `socket error: ${e.message}`);
+      else if (outbound && ws.readyState !== ws.OPEN) {
+        // A dial that found nobody (a peer not up yet, or gone): normal during boot, not a report.
+        dialLog(`dial to ${expected ?? 'a seed'} failed: ${e.message}`);
+        this.finish(distError('ERR_NOT_CONNECTED', e.message));
+        ws.terminate();
+      } else this.fail('ERR_NOT_CONNECTED', `socket error: ${e.message}`);
     });
     this.handshakeTimer = kernel.node.timers.schedule(kernel.options.handshakeTimeout, () => {
       this.handshakeTimer = undefined;
