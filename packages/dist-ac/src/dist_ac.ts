@@ -21,10 +21,12 @@
  * node name) keeps running, the other is stopped and the move is reported
  * (OTP's dist_ac never reconciles).
  */
-import { genServer, type AppResult, type DistributedController, type ExitReason, type RestartType, type StartType, type Timer } from '@rigil/core';
+import { genServer, logger, type AppResult, type DistributedController, type ExitReason, type RestartType, type StartType, type Timer } from '@rigil/core';
 import type { DistNode, NodeEvent } from '@rigil/dist';
 import { DistAcError } from './errors.js';
 import { checkKernelConfig, entrySignature, listedNodes, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
+
+const log = logger('dist_ac');
 
 /** The registered name of the controller's server on every node. */
 export const DIST_AC = 'dist_ac';
@@ -326,18 +328,23 @@ export class DistAc implements DistributedController {
    * view of each node. A `{ wait }` result releases the lock, waits for news and runs again.
    */
   private async locked<T>(app: string, fn: (views: Map<string, AppView>) => Promise<T | Wait>): Promise<T | 'retry'> {
-    let waitFor: string | undefined;
-    const r = await this.node.global.trans(['dist_ac', app], async () => {
-      const out = await fn(await this.views(app));
+    let news: Promise<void> | undefined;
+    // Resource `['dist_ac', app]`, requester this node: one decision per application at a time.
+    const r = await this.node.global.trans([['dist_ac', app], this.node.name], async () => {
+      const views = await this.views(app);
+      log('[%s] %s: views %o', this.node.name, app, [...views].map(([n, v]) => [n, { started: v.started, running: v.running }]));
+      const out = await fn(views);
+      log('[%s] %s: decided %o', this.node.name, app, out);
       if (isWait(out)) {
-        waitFor = out.wait;
+        // Listen before the lock is released, so news that follows at once is not missed.
+        news = this.waitForNews(app, out.wait);
         return 'retry' as const;
       }
       return out;
     });
     if (r === 'aborted') return 'retry';
-    if (waitFor !== undefined) {
-      await this.waitForNews(app, waitFor);
+    if (news !== undefined) {
+      await news;
       return 'retry';
     }
     return r;
