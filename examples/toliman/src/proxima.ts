@@ -6,9 +6,14 @@
 import { genServer, Process, type From, type GenServerBehaviour, type Pid } from '@rigil/core';
 import type { DistNode } from '@rigil/dist';
 
-/** proxima's state: centauri node → what it said (options at hello, then its pid after pong). */
+/**
+ * proxima's state: centauri node → what it said (options at hello, then its pid after pong).
+ * `served` lists the nodes whose instance held this state, oldest first — a rigil addition that
+ * makes a handover visible (toliman's state is `starts` only).
+ */
 export interface ProximaState {
   readonly starts: Readonly<Record<string, unknown>>;
+  readonly served: readonly string[];
 }
 
 type Request =
@@ -21,22 +26,22 @@ type Reply = 'ok' | { ok: ProximaState } | { error: unknown };
 
 /** The proxima server. */
 export const proximaServer: GenServerBehaviour<ProximaState, undefined, { call: Request; reply: Reply; cast: never }> = {
-  init: () => ({ ok: { starts: {} } }),
+  init: (_args, self) => ({ ok: { starts: {}, served: [self.node.name] } }),
   async handleCall(req, _from: From<Reply>, state, self) {
     if ('fetchState' in req) {
       // Replace the whole state with the old instance's (toliman's fetch_state).
       const r = (await genServer.call(self, ['proxima', req.fetchState], { getState: self.node.name })) as { ok: ProximaState };
-      return { reply: 'ok', state: r.ok };
+      return { reply: 'ok', state: { starts: r.ok.starts, served: [...r.ok.served, self.node.name] } };
     }
     if ('getState' in req) return { reply: { ok: state }, state };
     if ('hello' in req) {
       genServer.cast(self, ['centauri', req.hello], { ping: self.pid, node: req.hello });
-      return { reply: 'ok', state: { starts: { ...state.starts, [req.hello]: req.opts } } };
+      return { reply: 'ok', state: { ...state, starts: { ...state.starts, [req.hello]: req.opts } } };
     }
     if ('pong' in req) {
       // As in toliman: a pong from a node that never said hello is a crash.
       if (!(req.node in state.starts)) throw new Error(`pong from ${req.node}, which never said hello`);
-      return { reply: 'ok', state: { starts: { ...state.starts, [req.node]: req.pong } } };
+      return { reply: 'ok', state: { ...state, starts: { ...state.starts, [req.node]: req.pong } } };
     }
     return { reply: 'ok', state };
   },

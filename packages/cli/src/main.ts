@@ -51,7 +51,7 @@ Exit codes: 0 ok · 2 usage error · 3 cannot connect`,
   rpc: `rigil rpc <name@host:port> <procedure> [args…] --cookie C | --cookie-file F
 
 Calls a procedure the node exposes and prints the result as JSON. Arguments are parsed as
-JSON when they parse, else passed as strings. Built-ins: ping, node.info, registered,
+JSON when they parse, else passed as strings. Built-ins: ping, node.info, registered, whereis,
 process.info, application.which, application.loaded, rpc.procedures, global.names,
 distAc.info; nodes started with 'rigil start' add application.start, application.stop,
 application.takeover, application.permit, application.whereRunning, node.stop.

@@ -28,6 +28,9 @@ import { checkKernelConfig, entrySignature, listedNodes, rankOf, syncNodes, type
 
 const log = logger('dist_ac');
 
+/** How long a node that left a failover to another waits before checking it happened. */
+const RECHECK_MS = 2000;
+
 /** The registered name of the controller's server on every node. */
 export const DIST_AC = 'dist_ac';
 
@@ -330,7 +333,7 @@ export class DistAc implements DistributedController {
   private async locked<T>(app: string, fn: (views: Map<string, AppView>) => Promise<T | Wait>): Promise<T | 'retry'> {
     let news: Promise<void> | undefined;
     // Resource `['dist_ac', app]`, requester this node: one decision per application at a time.
-    const r = await this.node.global.trans([['dist_ac', app], this.node.name], async () => {
+    const r = await this.trans(app, async () => {
       const views = await this.views(app);
       log('[%s] %s: views %o', this.node.name, app, [...views].map(([n, v]) => [n, { started: v.started, running: v.running }]));
       const out = await fn(views);
@@ -348,6 +351,28 @@ export class DistAc implements DistributedController {
       return 'retry';
     }
     return r;
+  }
+
+  /**
+   * `global.trans` on `[['dist_ac', app], this node]` over every connected node, retried with a
+   * short random back-off: placement decisions are brief, and OTP's back-off (up to 250 ms on
+   * the first retry) would show up directly in failover and takeover times.
+   */
+  private async trans<T>(app: string, fn: () => Promise<T>): Promise<T | 'aborted'> {
+    const g = this.node.global;
+    const id = [['dist_ac', app], this.node.name] as const;
+    for (let attempt = 0; ; attempt++) {
+      const nodes = [this.node.name, ...this.node.nodes()];
+      if (await g.setLock(id, nodes, 0)) {
+        try {
+          return await fn();
+        } finally {
+          await g.delLock(id, nodes);
+        }
+      }
+      if (this.stopping) return 'aborted';
+      await new Promise((r) => setTimeout(r, 1 + Math.floor(Math.random() * Math.min(2 + attempt * 4, 50))));
+    }
   }
 
   /** This node's view of `app`, and every connected node's (nodes without dist_ac are left out). */
@@ -472,18 +497,35 @@ export class DistAc implements DistributedController {
     this.failovers.set(app, timer);
   }
 
-  private async failover(app: string, dead: string): Promise<void> {
+  private async failover(app: string, dead: string, precheck = true): Promise<void> {
     const restartType = this.localStarted.get(app);
     if (restartType === undefined || this.stopping) return;
     const spec = this.node.application.getSpec(app);
     // With start phases the type is `{ failover, dead }`; without, `normal` (OTP compatibility).
     const type: StartType = spec?.startPhases !== undefined ? { failover: dead } : 'normal';
+    // Every surviving node that started the application gets here at about the same time;
+    // only the one the decision will pick takes the lock (the others would only contend).
+    // A node that is not picked checks again later, in case the picked one does not act.
+    if (precheck && this.decide(app, await this.views(app), 'failover', dead).kind !== 'startHere') {
+      if (this.placement.get(app)?.node == null) this.armRecheck(app, dead);
+      return;
+    }
     await this.locked(app, async (views): Promise<AppResult> => {
       const d = this.decide(app, views, 'failover', dead);
       if (d.kind === 'startHere') return this.startHere(app, type, restartType, 'failover', dead);
       if (d.kind === 'elsewhere' && views.get(d.node)?.running) await this.node.application.runningElsewhere(app, d.node, restartType);
       return 'ok';
     });
+  }
+
+  /** Retries a failover this node left to another, if the application still runs nowhere. */
+  private armRecheck(app: string, dead: string): void {
+    if (this.failovers.has(app)) return;
+    const timer = this.node.timers.schedule(RECHECK_MS, () => {
+      this.failovers.delete(app);
+      if (this.placement.get(app)?.node == null && this.node.application.whereRunning(app) === undefined) void this.failover(app, dead, false);
+    }, undefined);
+    this.failovers.set(app, timer);
   }
 
   private cancelFailover(app: string): void {

@@ -39,6 +39,7 @@ export class Rpc {
     this.register('application.which', () => node.application.whichApplications());
     this.register('application.loaded', () => node.application.loadedApplications());
     this.register('registered', () => node.registered());
+    this.register('whereis', (args) => node.whereis(String(args[0])) ?? null);
     this.register('process.info', (args) => {
       const pid = args[0];
       if (typeof pid !== 'object' || pid === null || (pid as Pid).node !== node.name) return undefined;
