@@ -406,11 +406,14 @@ export class ApplicationController {
     if (this.running.get(name) === master) this.running.delete(name);
     const restartType = this.started.get(name) ?? 'temporary';
     this.node.report({ kind: 'application', message: `application ${name} exited`, application: name, reason, restartType });
-    this.dist?.died(name, reason);
     if (restartType === 'permanent' || (restartType === 'transient' && reason !== 'normal')) {
+      // The node goes down; a distributed application then fails over from its nodedown, so the
+      // others must not be told it merely stopped.
       this.node.report({ kind: 'application', message: `${restartType} application ${name} exited: stopping the node`, application: name, reason });
       void this.node.stop();
+      return;
     }
+    this.dist?.died(name, reason);
   }
 }
 

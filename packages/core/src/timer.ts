@@ -112,7 +112,8 @@ export class TimerService {
       }
       if (this.stopped) return;
     }
-    if (heap.length > 0 && this.handle === undefined) this.arm(heap[0]!.at);
+    // A callback may have armed the clock for a later deadline than what is left: re-arm for the earliest.
+    if (heap.length > 0 && heap[0]!.at < this.armedAt) this.arm(heap[0]!.at);
   }
 
   private less(a: Timer, b: Timer): boolean {

@@ -81,7 +81,8 @@ interface AppView {
 type Request =
   | { op: 'view'; app: string }
   | { op: 'hello'; from: string; running: Array<[string, PlacementInfo]>; signatures: Array<[string, string]> }
-  | { op: 'takeoverFrom'; app: string; from: string; cause: MoveCause };
+  | { op: 'takeoverFrom'; app: string; from: string; cause: MoveCause }
+  | { op: 'handedOver'; app: string; info: PlacementInfo };
 
 type Cast =
   | { op: 'started'; app: string; info: PlacementInfo }
@@ -319,7 +320,11 @@ export class DistAc implements DistributedController {
     };
     this.placement.set(app, info);
     this.node.report({ kind: 'dist_ac', message: `${app} started here (${cause})`, application: app, startType: type, previous: info.previous });
-    this.broadcast({ op: 'started', app, info });
+    const old = from !== null && this.node.net.isConnected(from) ? from : undefined;
+    this.broadcast({ op: 'started', app, info }, old);
+    // A takeover returns once the old instance has stopped too (OTP's permit and takeover
+    // callers see it gone when the call returns).
+    if (old !== undefined) await this.call(old, { op: 'handedOver', app, info }).catch(() => undefined);
     this.wake(app);
     return 'ok';
   }
@@ -435,6 +440,15 @@ export class DistAc implements DistributedController {
       case 'hello':
         this.onHello(req.from, req.running, req.signatures);
         return this.helloPayload();
+      case 'handedOver': {
+        // The new instance is fully started elsewhere: stop ours, then answer.
+        this.cancelFailover(req.app);
+        this.placement.set(req.app, req.info);
+        const ac = this.node.application;
+        if (this.localStarted.has(req.app) || ac.whereRunning(req.app) === 'local') await ac.runningElsewhere(req.app, req.info.node!, this.localStarted.get(req.app));
+        this.wake(req.app);
+        return 'ok';
+      }
       case 'takeoverFrom': {
         const rt = this.localStarted.get(req.app);
         if (rt === undefined) return { error: 'not_started' };
@@ -575,7 +589,8 @@ export class DistAc implements DistributedController {
         }
         continue;
       }
-      this.placement.set(app, info);
+      // Both nodes introduce themselves after a heal: keep what is known already (e.g. a reconcile).
+      if (this.placement.get(app)?.node !== info.node) this.placement.set(app, info);
       if (this.localStarted.has(app)) void ac.runningElsewhere(app, peer, this.localStarted.get(app));
       this.wake(app);
     }
@@ -597,8 +612,8 @@ export class DistAc implements DistributedController {
     return genServer.call(this.node, [DIST_AC, peer], req, 30_000);
   }
 
-  private broadcast(msg: Cast): void {
-    for (const n of this.node.nodes()) genServer.cast(this.node, [DIST_AC, n], msg);
+  private broadcast(msg: Cast, except?: string): void {
+    for (const n of this.node.nodes()) if (n !== except) genServer.cast(this.node, [DIST_AC, n], msg);
   }
 }
 
