@@ -83,13 +83,14 @@ export function machine(): Machine {
   };
 }
 
-/** Human form of a figure: `1.23M`, `615k`, `1,034`. */
+/** Human form of a figure: `1.23M`, `615k`, `1,034`, `42.7`, `2.35`. */
 export function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   const a = Math.abs(n);
   if (a >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
   if (a >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
   if (a >= 1e4) return `${(n / 1e3).toFixed(0)}k`;
+  if (a < 100 && !Number.isInteger(n)) return n.toFixed(a < 10 ? 2 : 1);
   return Math.round(n).toLocaleString('en-US');
 }
 

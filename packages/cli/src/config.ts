@@ -60,6 +60,8 @@ export interface NodeConfig {
   dir: string;
 }
 
+const SEED = /^[A-Za-z0-9_.-]+@([A-Za-z0-9_.-]+|\[[0-9a-fA-F:]+\]):\d{1,5}$/;
+
 /** Reads and validates a config file; throws `ERR_CONFIG` naming the problem. */
 export function readConfig(path: string): NodeConfig {
   let text: string;
@@ -94,14 +96,22 @@ export function checkConfig(raw: unknown, dir: string): NodeConfig {
   if (n.cookie === undefined && n.cookieFile === undefined) bad('node.cookie', 'a cookie or a cookieFile is required');
   if (n.cookie !== undefined && (typeof n.cookie !== 'string' || n.cookie === '')) bad('node.cookie', 'must be a non-empty string');
   if (n.cookieFile !== undefined && typeof n.cookieFile !== 'string') bad('node.cookieFile', 'must be a path');
-  if (n.seeds !== undefined && (!Array.isArray(n.seeds) || n.seeds.some((s) => typeof s !== 'string'))) bad('node.seeds', 'must be an array of name@host:port or ws:// URLs');
+  if (n.seeds !== undefined) {
+    if (!Array.isArray(n.seeds)) bad('node.seeds', 'must be an array of name@host:port or ws(s):// URLs');
+    (n.seeds as unknown[]).forEach((seed, i) => {
+      if (typeof seed !== 'string' || !(SEED.test(seed) || /^wss?:\/\/[^\s/]+/.test(seed))) bad(`node.seeds[${i}]`, `${JSON.stringify(seed)} is neither name@host:port nor a ws(s):// URL`);
+    });
+  }
   if (n.tickTime !== undefined && !(typeof n.tickTime === 'number' && n.tickTime >= 40)) bad('node.tickTime', 'must be a number of ms ≥ 40');
   let kernel: KernelConfig = {};
   if (c.kernel !== undefined) {
     try {
       kernel = checkKernelConfig(c.kernel);
     } catch (e) {
-      if (e instanceof DistAcError) bad('kernel', e.message);
+      if (e instanceof DistAcError) {
+        const i = e.message.indexOf(': ');
+        bad(`kernel.${e.message.slice(0, i)}`, e.message.slice(i + 2));
+      }
       throw e;
     }
   }

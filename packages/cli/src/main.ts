@@ -117,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
       return command === undefined ? EXIT.USAGE : EXIT.OK;
     }
     const p = parse(rest);
-    if (!(command in HELP) || command === 'main') throw new CliError('ERR_USAGE', `unknown command ${JSON.stringify(command)} (try rigil --help)`);
+    if (!Object.hasOwn(HELP, command) || command === 'main') throw new CliError('ERR_USAGE', `unknown command ${JSON.stringify(command)} (try rigil --help)`);
     if (p.flags.has('help')) {
       process.stdout.write(`${HELP[command]}\n`);
       return EXIT.OK;

@@ -59,21 +59,26 @@ export async function startFromConfig(config: NodeConfig, log: (line: string) =>
 export async function startCommand(configPath: string): Promise<number> {
   const config = readConfig(configPath);
   const log = (line: string): void => void process.stderr.write(`[${config.node.name}] ${line}\n`);
-  const { node } = await startFromConfig(config, log);
-  process.stdout.write(`${JSON.stringify({ event: 'ready', node: node.name, port: node.port, url: node.url })}\n`);
-  log(`node ${node.name} listening on ${node.url}`);
-  let signalled = false;
+  // Signals are handled from the start: one that arrives while the node boots stops it as soon
+  // as it is up, gracefully.
+  let signalled: string | undefined;
+  const current: { node?: DistNode } = {};
   const stop = (signal: string): void => {
-    signalled = true;
+    signalled = signal;
     log(`${signal}: stopping`);
-    void node.stop();
+    void current.node?.stop();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  const { node } = await startFromConfig(config, log);
+  current.node = node;
+  if (signalled !== undefined) void node.stop();
+  process.stdout.write(`${JSON.stringify({ event: 'ready', node: node.name, port: node.port, url: node.url })}\n`);
+  log(`node ${node.name} listening on ${node.url}`);
   // The node may also stop by itself (a permanent application died): the command ends then too.
   await node.whenStopped();
   log('stopped');
-  return signalled ? EXIT.OK : EXIT.FAILED;
+  return signalled !== undefined ? EXIT.OK : EXIT.FAILED;
 }
 
 /** Procedures a node started by the CLI exposes for tools (`rigil rpc`) and tests. */

@@ -480,7 +480,7 @@ export class Node {
 
   /** @internal */
   _unlink(p: Process, pid: Pid): void {
-    if (p._links === null || !p._links.delete(pid)) return;
+    if (p._links === null || !deletePid(p._links, pid)) return;
     if (pid.node !== this.name) {
       this.router.unlink(p.pid, pid);
       return;
@@ -543,7 +543,7 @@ export class Node {
     if (r === undefined) return;
     if (linked) {
       // A link-caused signal only counts while the link exists; the link is consumed.
-      if (r._links === null || !r._links.delete(from)) return;
+      if (r._links === null || !deletePid(r._links, from)) return;
     } else if (reason === 'kill') {
       this._terminate(r, 'killed');
       return;
@@ -643,7 +643,8 @@ export class Node {
 
   /** @internal A remote process removed its link. */
   _acceptRemoteUnlink(from: Pid, to: Pid): void {
-    this.local(to)?._links?.delete(from);
+    const links = this.local(to)?._links;
+    if (links != null) deletePid(links, from);
   }
 
   // ---------------------------------------------------------------- private helpers
@@ -771,6 +772,22 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/**
+ * Removes `pid` from a link set: by identity (pids of live processes and of connected nodes are
+ * canonical objects), else by value — a pid of a node's earlier incarnation may come back from
+ * the wire as another object.
+ */
+function deletePid(set: Set<Pid>, pid: Pid): boolean {
+  if (set.delete(pid)) return true;
+  for (const x of set) {
+    if (x.equals(pid)) {
+      set.delete(x);
+      return true;
+    }
+  }
+  return false;
 }
 
 function ownerPid(owner: Process | MonitorHandler, node: Node): Pid {
