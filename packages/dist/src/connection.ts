@@ -29,6 +29,7 @@ export type ConnectionState =
   | 'closed';
 
 const dialLog = logger('dist');
+const RESOLVED = Promise.resolve();
 
 /** Messages coalesced into one frame at most. */
 export const MAX_BATCH = 2048;
@@ -115,8 +116,10 @@ export class Connection {
     if (this.state !== 'up') return;
     if (pending.length >= MAX_BATCH) this.flush();
     else if (!this.flushScheduled) {
+      // Flush once the current run of the scheduler is over (a microtask): everything sent in
+      // that run shares one frame, and a lone message waits for no event-loop turn.
       this.flushScheduled = true;
-      this.immediate = setImmediate(this.flushFn);
+      void RESOLVED.then(this.flushFn);
     }
   }
 
