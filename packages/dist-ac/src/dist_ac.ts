@@ -504,6 +504,10 @@ export class DistAc implements DistributedController {
     const timeout = entry.timeout ?? 0;
     if (timeout === Infinity) return;
     this.cancelFailover(app);
+    if (timeout === 0) {
+      void this.failover(app, dead);
+      return;
+    }
     const timer = this.node.timers.schedule(timeout, () => {
       this.failovers.delete(app);
       void this.failover(app, dead);

@@ -343,8 +343,10 @@ export class Connection {
       this.tickTimer = undefined;
       if (this.state !== 'up') return;
       const now = k.node.clock.now();
-      if (now - this.lastRecv > k.options.tickTime) {
-        this.fail('ERR_TICK_TIMEOUT', `${this.peer} was silent for more than ${k.options.tickTime} ms`);
+      // Checked every tickTime/4 against three silent intervals: a frozen peer is down between
+      // 0.75 and 1 tickTime after its last frame (OTP: four ticks of net_ticktime/4).
+      if (now - this.lastRecv > (k.options.tickTime * 3) / 4) {
+        this.fail('ERR_TICK_TIMEOUT', `${this.peer} was silent for ${Math.round(now - this.lastRecv)} ms (tickTime ${k.options.tickTime} ms)`);
         return;
       }
       if (now - this.lastSend >= k.options.tickTime / 4 - 1 && this.pending.length === 0) {

@@ -15,7 +15,7 @@
  * | `ERR_BAD_FRAME` | a frame that does not decode | closes the connection |
  * | `ERR_FRAME_TOO_LARGE` | a received frame above `maxFrameSize` / a message too large to send | closes that connection / drops that message (reported), the rest of its frame still goes out |
  * | `ERR_PROTOCOL_STATE` | a message that does not belong to the connection's state | closes the connection |
- * | `ERR_TICK_TIMEOUT` | the peer was silent for `tickTime` | closes the connection (nodedown) |
+ * | `ERR_TICK_TIMEOUT` | the peer was silent for 3/4 of `tickTime` (so a frozen peer is down within `tickTime`) | closes the connection (nodedown) |
  * | `ERR_BAD_SEED` | a seed that is neither `name@host:port` nor a `ws(s)://` URL | throws at start |
  * | `ERR_NOT_CONNECTED` | an operation needs a connection that cannot be made | returns/throws |
  * | `ERR_UNKNOWN_PROCEDURE` | `rpc` of a procedure the node does not expose | throws `RpcError` |
