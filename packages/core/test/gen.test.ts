@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   CallError,
-  Node,
   SimulatedClock,
   genServer,
   isGenCall,
@@ -11,37 +10,13 @@ import {
   type ExitReason,
   type GenServerBehaviour,
   type Pid,
-  type Protocol,
-  type ServerPid,
-  type StartResult,
 } from '../src/index.js';
-import { runIn, waitFor } from './helpers.js';
+import { NodePool, nodeMaker, okPid, rejection, runIn, waitFor } from './helpers.js';
 
-const nodes: Node[] = [];
+const pool = new NodePool();
+const newNode = nodeMaker(pool);
 
-function newNode(clock?: SimulatedClock): Node {
-  const node = new Node(clock ? { name: 'a@host', clock } : { name: 'a@host' });
-  nodes.push(node);
-  return node;
-}
-
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.stop();
-});
-
-function okPid<P extends Protocol>(r: StartResult<P>): ServerPid<P> {
-  if (typeof r !== 'object' || !('ok' in r)) throw new Error(`start failed: ${JSON.stringify(r)}`);
-  return r.ok;
-}
-
-async function rejection(p: Promise<unknown>): Promise<CallError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CallError;
-  }
-  throw new Error('expected the promise to reject');
-}
+afterEach(() => pool.stopAll());
 
 /**
  * A server that holds every call (`noreply`) and answers later: cast `{ answer: value }` replies

@@ -12,40 +12,16 @@ import {
   type GenServerBehaviour,
   type GlobalNames,
   type Pid,
-  type Protocol,
   type Report,
   type ServerPid,
   type StartResult,
 } from '../src/index.js';
-import { runIn, waitFor } from './helpers.js';
+import { NodePool, nodeMaker, okPid, rejection, runIn, waitFor } from './helpers.js';
 
-const nodes: Node[] = [];
+const pool = new NodePool();
+const newNode = nodeMaker(pool);
 
-function newNode(clock?: SimulatedClock): Node {
-  const node = new Node(clock ? { name: 'a@host', clock } : { name: 'a@host' });
-  nodes.push(node);
-  return node;
-}
-
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.stop();
-});
-
-/** The pid of a successful start; fails the test otherwise. */
-function okPid<P extends Protocol>(r: StartResult<P>): ServerPid<P> {
-  if (typeof r !== 'object' || !('ok' in r)) throw new Error(`start failed: ${JSON.stringify(r)}`);
-  return r.ok;
-}
-
-/** The rejection of `p` (fails the test if `p` resolves). */
-async function rejection(p: Promise<unknown>): Promise<CallError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CallError;
-  }
-  throw new Error('expected the promise to reject');
-}
+afterEach(() => pool.stopAll());
 
 /** Records the exit reason of `pid` through a monitor held by the node. */
 function exitReasonOf(node: Node, pid: Pid): { reason?: ExitReason; down: boolean } {

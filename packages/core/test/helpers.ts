@@ -1,7 +1,7 @@
 /**
  * Shared test helpers for @rigil/core.
  */
-import { formatReason, Node as NodeClass, SimulatedClock, type Node, type Pid, type Process, type Ref } from '../src/index.js';
+import { formatReason, Node as NodeClass, SimulatedClock, type CallError, type Node, type Pid, type Process, type Protocol, type Ref, type ServerPid, type StartResult } from '../src/index.js';
 
 /**
  * Polls `cond` until it returns true (or a truthy value), failing after `timeoutMs`.
@@ -111,4 +111,25 @@ export function spawnRecorder(node: Node, options: { trapExit?: boolean } = {}):
     for (;;) got.push(await self.receive());
   }, options);
   return { pid, got };
+}
+
+/** The pid of a successful gen_server start; fails the test otherwise. */
+export function okPid<P extends Protocol>(r: StartResult<P>): ServerPid<P> {
+  if (typeof r !== 'object' || !('ok' in r)) throw new Error(`start failed: ${JSON.stringify(r)}`);
+  return r.ok;
+}
+
+/** The rejection of `p` (fails the test if `p` resolves). */
+export async function rejection(p: Promise<unknown>): Promise<CallError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as CallError;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+/** A pool-backed `newNode(clock?)` for a test file: nodes named `a@host`, stopped by `stopAll`. */
+export function nodeMaker(pool: NodePool): (clock?: SimulatedClock) => Node {
+  return (clock) => pool.add(new NodeClass(clock ? { name: 'a@host', clock } : { name: 'a@host' }));
 }

@@ -1,33 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   CallError,
-  Node,
   SimulatedClock,
   genServer,
   sys,
   type GenServerBehaviour,
-  type Protocol,
-  type ServerPid,
-  type StartResult,
 } from '../src/index.js';
-import { waitFor } from './helpers.js';
+import { NodePool, nodeMaker, okPid, waitFor } from './helpers.js';
 
-const nodes: Node[] = [];
+const pool = new NodePool();
+const newNode = nodeMaker(pool);
 
-function newNode(clock?: SimulatedClock): Node {
-  const node = new Node(clock ? { name: 'a@host', clock } : { name: 'a@host' });
-  nodes.push(node);
-  return node;
-}
-
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.stop();
-});
-
-function okPid<P extends Protocol>(r: StartResult<P>): ServerPid<P> {
-  if (typeof r !== 'object' || !('ok' in r)) throw new Error(`start failed: ${JSON.stringify(r)}`);
-  return r.ok;
-}
+afterEach(() => pool.stopAll());
 
 interface Account {
   owner: string;

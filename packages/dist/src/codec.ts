@@ -26,15 +26,21 @@ const EXT_REF = 2;
  */
 let interner: PidInterner | undefined;
 
+/** Reads the `[node, id, creation]` triple of a pid or ref extension; anything else is a bad frame. */
+function triple(a: unknown, what: string): [string, number, number] {
+  if (!Array.isArray(a) || typeof a[0] !== 'string' || typeof a[1] !== 'number' || typeof a[2] !== 'number') {
+    throw distError('ERR_BAD_FRAME', `malformed ${what}`);
+  }
+  return a as [string, number, number];
+}
+
 addExtension({
   Class: Pid,
   type: EXT_PID,
   write: (p: Pid) => [p.node, p.id, p.creation],
   read: (a: unknown) => {
-    if (!Array.isArray(a) || typeof a[0] !== 'string' || typeof a[1] !== 'number' || typeof a[2] !== 'number') {
-      throw distError('ERR_BAD_FRAME', 'malformed pid');
-    }
-    return interner !== undefined ? interner(a[0], a[1], a[2]) : new Pid(a[0], a[1], a[2]);
+    const [node, id, creation] = triple(a, 'pid');
+    return interner !== undefined ? interner(node, id, creation) : new Pid(node, id, creation);
   },
 });
 
@@ -42,12 +48,7 @@ addExtension({
   Class: Ref,
   type: EXT_REF,
   write: (r: Ref) => [r.node, r.id, r.creation],
-  read: (a: unknown) => {
-    if (!Array.isArray(a) || typeof a[0] !== 'string' || typeof a[1] !== 'number' || typeof a[2] !== 'number') {
-      throw distError('ERR_BAD_FRAME', 'malformed ref');
-    }
-    return new Ref(a[0], a[1], a[2]);
-  },
+  read: (a: unknown) => new Ref(...triple(a, 'ref')),
 });
 
 const BASE: Options = {
