@@ -87,7 +87,9 @@ async function main(): Promise<number> {
     step(
       'takeover',
       back !== undefined && taken?.cause === 'takeover',
-      back === undefined ? `proxima did not move back to ${runner}` : `${runner} was up after ${tUp - tRestart} ms and took proxima over ${tBack - tUp} ms later (start type ${JSON.stringify(taken?.startType)})`,
+      back === undefined
+        ? `proxima did not move back to ${runner}`
+        : `${runner} restarted and took proxima over in ${tBack - tRestart} ms — boot, sync with the others and the takeover (the node reports ready after its applications started, ${tUp - tRestart} ms); start type ${JSON.stringify(taken?.startType)}`,
     );
     const oldGone = await until(async () => ((await probe.localProxima(moved.node)) === undefined ? true : undefined), 10_000, 20);
     step('old instance stopped', oldGone === true, oldGone ? `no proxima left on ${moved.node}` : `proxima still runs on ${moved.node}`);
