@@ -6,12 +6,11 @@
  * | `ERR_BAD_KERNEL_CONFIG` | a `distributed` entry, sync-node list, timeout or permission is malformed (the message names the entry) |
  * | `ERR_MANDATORY_NODES_DOWN` | `syncNodesMandatory` nodes did not come up within `syncNodesTimeout`: the node refuses to start (OTP's `{mandatory_nodes_down, Nodes}`) |
  * | `ERR_DISTRIBUTION_MISMATCH` | another node has a different `distributed` entry for the same application (reported; OTP's `{distribution_mismatch, App, Node}`) |
- * | `ERR_NOT_DISTRIBUTED` | a dist-ac operation on an application that is not in `distributed` |
  */
 import { RigilError } from '@rigil/core';
 
 /** The stable error codes of @rigil/dist-ac. */
-export type DistAcErrorCode = 'ERR_BAD_KERNEL_CONFIG' | 'ERR_MANDATORY_NODES_DOWN' | 'ERR_DISTRIBUTION_MISMATCH' | 'ERR_NOT_DISTRIBUTED';
+export type DistAcErrorCode = 'ERR_BAD_KERNEL_CONFIG' | 'ERR_MANDATORY_NODES_DOWN' | 'ERR_DISTRIBUTION_MISMATCH';
 
 /** An error of the distributed application controller. */
 export class DistAcError extends RigilError {
