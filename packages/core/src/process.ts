@@ -49,6 +49,10 @@ export class ProcessExited {
 /** A never-settling promise: what a dead process's `receive` returns. */
 const NEVER: Promise<never> = new Promise<never>(() => undefined);
 
+/** The mailbox of a process that never got a message, and of a dead one (shared, frozen). */
+const EMPTY: unknown[] = [];
+Object.freeze(EMPTY);
+
 /** Messages a behaviour handles in one scheduler slice before others get a turn. */
 const SLICE = 64;
 
@@ -58,8 +62,8 @@ export class Process {
   /** The node the process runs on. */
   readonly node: Node;
 
-  /** @internal Mailbox: messages from `_h` on are pending, in arrival order. */
-  _q: unknown[] = [];
+  /** @internal Mailbox: messages from `_h` on are pending, in arrival order (a shared empty array until the first message). */
+  _q: unknown[] = EMPTY;
   /** @internal Index of the oldest pending message. */
   _h = 0;
   /** @internal The pending receive has tested every message before this index. */
@@ -222,7 +226,7 @@ export class Process {
   /** Removes and returns every queued message that `match` accepts (all when omitted). */
   flush(match?: Matcher): unknown[] {
     const out: unknown[] = [];
-    if (this._dead) return out;
+    if (this._dead || this._q.length === 0) return out;
     const q = this._q;
     let w = this._h;
     for (let r = this._h; r < q.length; r++) {
@@ -268,7 +272,8 @@ export class Process {
   /** @internal Appends a message and wakes the process if it can use it. */
   _deliver(msg: unknown): void {
     if (this._dead) return;
-    const q = this._q;
+    let q = this._q;
+    if (q === EMPTY) this._q = q = [];
     const resolve = this._resolve;
     if (resolve !== null) {
       if (this._scan === q.length) {
@@ -433,8 +438,6 @@ export class Process {
   }
 }
 
-const EMPTY: unknown[] = [];
-Object.freeze(EMPTY);
 
 function receiveTimedOut(p: Process): void {
   p._timer = null;
