@@ -24,7 +24,7 @@
 import { genServer, logger, type AppResult, type DistributedController, type ExitReason, type RestartType, type StartType, type Timer } from '@rigil/core';
 import type { DistNode, NodeEvent } from '@rigil/dist';
 import { DistAcError } from './errors.js';
-import { checkKernelConfig, entrySignature, listedNodes, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
+import { checkKernelConfig, entrySignature, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
 
 const log = logger('dist_ac');
 
@@ -660,9 +660,4 @@ function server(dac: DistAc): genServer.GenServerBehaviour<null, undefined, { ca
       return { noreply: state };
     },
   };
-}
-
-/** For tests and tools: the listed nodes of an entry. */
-export function nodesOf(entry: DistributedEntry): string[] {
-  return listedNodes(entry.nodes);
 }
