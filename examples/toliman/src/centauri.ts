@@ -22,7 +22,9 @@ export const centauriServer: GenServerBehaviour<CentauriState, undefined, { call
     const r = await hello(self, self.node.name, []);
     if (r !== 'timeout' && 'reply' in r) return { noreply: { ...state, tries: 0 } };
     // No global proxima yet (noproc) or no answer: try again after 500 ms of quiet.
-    return { noreply: state, timeout: 500 };
+    if (r === 'timeout' || r.error[0] === 'noproc') return { noreply: state, timeout: 500 };
+    // Anything else is toliman's case_clause: centauri crashes (and, intensity 0, its application ends).
+    throw new Error(`unexpected hello result: ${JSON.stringify(r.error[0])}`);
   },
 
   async handleCast(msg, state, self) {
