@@ -49,6 +49,11 @@ export class ProcessExited {
 /** A never-settling promise: what a dead process's `receive` returns. */
 const NEVER: Promise<never> = new Promise<never>(() => undefined);
 
+const QUEUED = 1;
+const BUSY = 2;
+const DEAD = 4;
+const TRAP = 8;
+
 /** The mailbox of a process that never got a message, and of a dead one (shared, frozen). */
 const EMPTY: unknown[] = [];
 Object.freeze(EMPTY);
@@ -80,12 +85,6 @@ export class Process {
   _loop: BehaviourLoop | null = null;
   /** @internal Behaviour state (e.g. the gen_server's server record). */
   _data: unknown = undefined;
-  /** @internal On the run queue. */
-  _queued = false;
-  /** @internal A behaviour handler's promise is in flight. */
-  _busy = false;
-  /** @internal Exited. */
-  _dead = false;
   /** @internal Why it exited. */
   _reason: ExitReason = undefined;
   /** @internal Linked pids (both directions hold the link). */
@@ -94,8 +93,6 @@ export class Process {
   _monitors: Map<Ref, Monitor> | null = null;
   /** @internal Monitors others hold on this process, by ref. */
   _monitoredBy: Map<Ref, Monitor> | null = null;
-  /** @internal Trapping exits (OTP's `process_flag(trap_exit, true)`). */
-  _trap = false;
   /** @internal Registered name. */
   _name: string | undefined = undefined;
   /** @internal Owner for group-leader-like bookkeeping (the application that spawned it). */
@@ -103,9 +100,44 @@ export class Process {
   /** @internal Cleanups to run at exit (pending calls, application bookkeeping). */
   _cleanups: Set<{ onOwnerExit(): void }> | null = null;
 
+  /** @internal The boolean flags below, packed (one field instead of four per process). */
+  private _flags = 0;
+
   constructor(node: Node, pid: Pid) {
     this.node = node;
     this.pid = pid;
+  }
+
+  /** @internal On the run queue. */
+  get _queued(): boolean {
+    return (this._flags & QUEUED) !== 0;
+  }
+  set _queued(v: boolean) {
+    this._flags = v ? this._flags | QUEUED : this._flags & ~QUEUED;
+  }
+
+  /** @internal A behaviour handler's promise is in flight. */
+  get _busy(): boolean {
+    return (this._flags & BUSY) !== 0;
+  }
+  set _busy(v: boolean) {
+    this._flags = v ? this._flags | BUSY : this._flags & ~BUSY;
+  }
+
+  /** @internal Exited. */
+  get _dead(): boolean {
+    return (this._flags & DEAD) !== 0;
+  }
+  set _dead(v: boolean) {
+    this._flags = v ? this._flags | DEAD : this._flags & ~DEAD;
+  }
+
+  /** @internal Trapping exits (OTP's `process_flag(trap_exit, true)`). */
+  get _trap(): boolean {
+    return (this._flags & TRAP) !== 0;
+  }
+  set _trap(v: boolean) {
+    this._flags = v ? this._flags | TRAP : this._flags & ~TRAP;
   }
 
   // ---------------------------------------------------------------- public API (self)
