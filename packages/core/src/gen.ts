@@ -8,7 +8,7 @@
  * of landing in the caller's mailbox.
  */
 import { CallError, type CoreErrorCode } from './errors.js';
-import type { AliasHandler, MonitorHandler, Node } from './node.js';
+import type { AliasHandler, Monitor, MonitorHandler, Node } from './node.js';
 import { Pid, type Ref } from './pid.js';
 import { Process } from './process.js';
 import type { ExitReason } from './reason.js';
@@ -104,6 +104,8 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
   private timer: Timer | undefined = undefined;
   private abandonOnTimeout = false;
   private active = true;
+  /** The monitor on a local server (removed directly); undefined for a remote one (removed by ref). */
+  monitor: Monitor | undefined = undefined;
 
   constructor(
     readonly node: Node,
@@ -162,7 +164,8 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
     this.node._removeAlias(this.tag);
     if (this.active) {
       this.active = false;
-      this.node.demonitor(this.tag);
+      if (this.monitor !== undefined) this.node._dropCallMonitor(this.monitor);
+      else this.node.demonitor(this.tag);
     }
     this.owner?._cleanups?.delete(this);
     if (this.timer !== undefined) {
@@ -200,7 +203,7 @@ export function sendRequest<R = unknown>(caller: Caller, server: ServerRef, req:
     return r;
   }
   node._addAlias(tag, r);
-  node._monitor(r, target, tag);
+  r.monitor = node._monitorForCall(r, target, tag);
   if (r.outcome !== undefined) return r;
   if (owner !== undefined) (owner._cleanups ??= new Set()).add(r);
   const msg: GenCallMessage = { $gen: kind, pid: owner?.pid ?? node.systemPid, tag, req };

@@ -494,6 +494,8 @@ function runInit<S, A, P extends Protocol>(
       done = true;
       if (timer !== undefined) node.timers.cancel(timer);
       node.demonitor(ref);
+      // An idle server should not carry the table of the start's own monitor.
+      if (self._monitoredBy?.size === 0) self._monitoredBy = null;
       resolve(r);
     };
     // If the new process dies during init (killed, linked parent died), start fails with its reason.

@@ -521,6 +521,41 @@ export class Node {
     return ref;
   }
 
+  /**
+   * @internal The monitor of a call (gen's request) on a local target: kept only in the target's
+   * table, not in the node's handler table, and removed with `_dropCallMonitor` — one Map
+   * insert and delete less per call. Returns undefined when the monitor is not local (or fired
+   * at once); the caller then falls back to `demonitor(ref)`.
+   */
+  _monitorForCall(owner: MonitorHandler, target: Pid | readonly [string, string], ref: Ref): Monitor | undefined {
+    let proc: Process | undefined;
+    if (target instanceof Pid) {
+      if (target.node !== this.name) {
+        this._monitor(owner, target, ref);
+        return undefined;
+      }
+      proc = this.local(target);
+    } else {
+      if (target[1] !== this.name) {
+        this._monitor(owner, target, ref);
+        return undefined;
+      }
+      proc = this.names.get(target[0]);
+    }
+    if (proc === undefined) {
+      this.deliverDown(owner, ref, target, 'noproc');
+      return undefined;
+    }
+    const m: Monitor = { ref, owner, target: proc.pid, object: target };
+    (proc._monitoredBy ??= new Map()).set(ref, m);
+    return m;
+  }
+
+  /** @internal Removes a monitor made by `_monitorForCall`. */
+  _dropCallMonitor(m: Monitor): void {
+    this.local(m.target)?._monitoredBy?.delete(m.ref);
+  }
+
   /** @internal Removes a monitor by ref (owned by `owner`, or by a handler); false if it was not active. */
   _demonitor(ref: Ref, owner: Process | undefined): boolean {
     const m = owner !== undefined ? owner._monitors?.get(ref) : this.handlerMonitors.get(ref);
@@ -666,17 +701,12 @@ export class Node {
   }
 
   private dropMonitor(m: Monitor): void {
-    const owner = m.owner;
-    if (owner instanceof Process) {
-      const mine = owner._monitors;
-      if (mine !== null && mine.delete(m.ref) && mine.size === 0) owner._monitors = null;
-    } else this.handlerMonitors.delete(m.ref);
-    if (m.target.node === this.name) {
-      // An empty table is dropped: an idle process should not carry the remains of a call.
-      const t = this.local(m.target);
-      const by = t?._monitoredBy;
-      if (by != null && by.delete(m.ref) && by.size === 0) t!._monitoredBy = null;
-    } else this.remoteMonitors.delete(m.ref.id);
+    // Emptied tables are kept: a server that is called keeps being monitored and demonitored,
+    // and a fresh Map per call would cost more than the table.
+    if (m.owner instanceof Process) m.owner._monitors?.delete(m.ref);
+    else this.handlerMonitors.delete(m.ref);
+    if (m.target.node === this.name) this.local(m.target)?._monitoredBy?.delete(m.ref);
+    else this.remoteMonitors.delete(m.ref.id);
   }
 
   private fireMonitor(m: Monitor, reason: ExitReason): void {
