@@ -648,6 +648,16 @@ export class Node {
     if (m !== undefined) this.fireMonitor(m, reason);
   }
 
+  /**
+   * @internal The peer ended a monitor we hold on one of its processes (a call's reply ends the
+   * call's monitor): forget it locally without telling the peer.
+   */
+  _remoteMonitorEnded(ref: Ref): void {
+    if (ref.node !== this.name || ref.creation !== this.creation) return;
+    const m = this.remoteMonitors.get(ref.id);
+    if (m !== undefined) this.dropMonitor(m);
+  }
+
   /** @internal A remote process wants to monitor a local target; returns the monitor or undefined if it fired at once. */
   _acceptRemoteMonitor(owner: MonitorHandler, target: Pid | readonly [string, string], ref: Ref): void {
     let proc: Process | undefined;

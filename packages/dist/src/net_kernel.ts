@@ -123,7 +123,7 @@ export class NetKernel implements RemoteRouter {
     readonly node: DistNode,
     readonly options: NetOptions,
   ) {
-    this.flags = (options.hidden ? Flags.HIDDEN : 0) | Flags.GLOBAL;
+    this.flags = (options.hidden ? Flags.HIDDEN : 0) | Flags.GLOBAL | Flags.REPLY_DEMONITORS;
     this.interner = (n, id, creation) => this.intern(n, id, creation);
     for (const seed of options.seeds) this.addSeed(seed);
   }
@@ -319,7 +319,11 @@ export class NetKernel implements RemoteRouter {
   }
 
   sendAlias(tag: Ref, msg: unknown): void {
-    this.route(tag.node)?.send([Op.ALIAS_SEND, tag, msg]);
+    const c = this.route(tag.node);
+    if (c === undefined) return;
+    c.send([Op.ALIAS_SEND, tag, msg]);
+    // A call's reply: the caller's monitor on us (same ref) ends with it, on both sides.
+    if ((c.peerFlags & Flags.REPLY_DEMONITORS) !== 0) this.dropAccepted(tag.node, tag.id);
   }
 
   link(from: Pid, to: Pid): void {
@@ -364,6 +368,8 @@ export class NetKernel implements RemoteRouter {
         return;
       case Op.ALIAS_SEND:
         if (!isRef(m[1])) break;
+        // The sender already ended its half of our monitor with this reply (see REPLY_DEMONITORS).
+        if ((conn.peerFlags & Flags.REPLY_DEMONITORS) !== 0) node._remoteMonitorEnded(m[1]);
         node.sendAlias(m[1], m[2]);
         return;
       case Op.LINK:
@@ -384,11 +390,7 @@ export class NetKernel implements RemoteRouter {
         return;
       case Op.DEMONITOR: {
         if (!isRef(m[3])) break;
-        const ref = this.accepted.get(conn.peer!)?.get(m[3].id);
-        if (ref !== undefined) {
-          this.accepted.get(conn.peer!)!.delete(m[3].id);
-          node.demonitor(ref);
-        }
+        this.dropAccepted(conn.peer!, m[3].id);
         return;
       }
       case Op.DOWN:
@@ -562,6 +564,15 @@ export class NetKernel implements RemoteRouter {
     by.adopt(old.takePending());
     this.conns.set(by.peer!, by);
     old.close('normal', 'superseded by the peer\'s connection');
+  }
+
+  /** Ends a monitor a peer holds on one of our processes. */
+  private dropAccepted(peer: string, refId: number): void {
+    const refs = this.accepted.get(peer);
+    const ref = refs?.get(refId);
+    if (ref === undefined) return;
+    refs!.delete(refId);
+    this.node.demonitor(ref);
   }
 
   private acceptMonitor(conn: Connection, target: Pid | readonly [string, string], ref: Ref): void {

@@ -6,6 +6,9 @@
  * Version history (the newer side understands the older one; the major must match):
  * - 1: initial protocol — handshake with HMAC-SHA256 challenge/response, SEND, REG_SEND,
  *      ALIAS_SEND, LINK, UNLINK, EXIT, MONITOR, DEMONITOR, DOWN, TICK, MEMBERS.
+ *      Flag REPLY_DEMONITORS (both sides must announce it): an ALIAS_SEND whose tag is the ref
+ *      of a monitor the receiver of the reply holds on the sender (a call's reply) also ends that
+ *      monitor on both sides, so no DEMONITOR follows a call.
  */
 
 /** The protocol version this node speaks. */
@@ -19,6 +22,8 @@ export const Flags = {
   HIDDEN: 1,
   /** The node runs `global` and takes part in its name and lock protocol. */
   GLOBAL: 2,
+  /** A call's reply (ALIAS_SEND on a monitored tag) ends the caller's monitor on both sides. */
+  REPLY_DEMONITORS: 4,
 } as const;
 
 /** Handshake messages (before the connection is up), each a msgpack map with a `t` tag. */
