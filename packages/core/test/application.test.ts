@@ -5,7 +5,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  Node,
   RigilError,
   genServer,
   supervisor,
@@ -14,20 +13,12 @@ import {
   type Pid,
   type SupervisorBehaviour,
 } from '../src/index.js';
-import { NodePool, runIn, waitFor } from './helpers.js';
+import { NodePool, idle, nodeMaker, oneWorkerSup, runIn, waitFor } from './helpers.js';
 
 const pool = new NodePool();
 afterEach(() => pool.stopAll());
+const newNode = nodeMaker(pool);
 
-function newNode(): Node {
-  return pool.add(new Node({ name: 'a@host' }));
-}
-
-const idle: GenServerBehaviour<undefined> = { init: () => ({ ok: undefined }) };
-
-const oneWorkerSup: SupervisorBehaviour = {
-  init: () => ({ flags: { strategy: 'one_for_one', intensity: 1, period: 5 }, children: [supervisor.worker('w', idle, undefined)] }),
-};
 
 /** What an application fixture saw: its callbacks, in order, and its top supervisors. */
 interface AppLog {

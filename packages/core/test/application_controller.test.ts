@@ -15,14 +15,11 @@ import {
   type Report,
   type SupervisorBehaviour,
 } from '../src/index.js';
-import { NodePool, runIn, waitFor } from './helpers.js';
+import { NodePool, nodeMaker, oneWorkerSup, runIn, waitFor } from './helpers.js';
 
 const pool = new NodePool();
 afterEach(() => pool.stopAll());
-
-function newNode(): Node {
-  return pool.add(new Node({ name: 'a@host' }));
-}
+const newNode = nodeMaker(pool);
 
 /** A promise with its resolve function, to hold a callback until the test lets it go. */
 function gate<T = void>(): { promise: Promise<T>; open: (v: T) => void } {
@@ -38,11 +35,6 @@ function reportsOf(node: Node): Report[] {
   return out;
 }
 
-const idle: GenServerBehaviour<undefined> = { init: () => ({ ok: undefined }) };
-
-const oneWorkerSup: SupervisorBehaviour = {
-  init: () => ({ flags: { strategy: 'one_for_one', intensity: 1, period: 5 }, children: [supervisor.worker('w', idle, undefined)] }),
-};
 
 /** An application with one idle worker; `stop` appends its name to `stops`. */
 function app(name: string, stops: string[] = []): ApplicationSpec {

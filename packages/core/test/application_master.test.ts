@@ -5,7 +5,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  Node,
   genServer,
   supervisor,
   type ApplicationModule,
@@ -15,20 +14,12 @@ import {
   type StartType,
   type SupervisorBehaviour,
 } from '../src/index.js';
-import { NodePool, runIn, waitFor, watchDown } from './helpers.js';
+import { NodePool, idle, nodeMaker, oneWorkerSup, runIn, waitFor, watchDown } from './helpers.js';
 
 const pool = new NodePool();
 afterEach(() => pool.stopAll());
+const newNode = nodeMaker(pool);
 
-function newNode(): Node {
-  return pool.add(new Node({ name: 'a@host' }));
-}
-
-const idle: GenServerBehaviour<undefined> = { init: () => ({ ok: undefined }) };
-
-const oneWorkerSup: SupervisorBehaviour = {
-  init: () => ({ flags: { strategy: 'one_for_one', intensity: 1, period: 5 }, children: [supervisor.worker('w', idle, undefined)] }),
-};
 
 function topOf(r: unknown): Pid {
   if (typeof r !== 'object' || r === null || !('ok' in r)) throw new Error(`start failed: ${JSON.stringify(r)}`);

@@ -1,7 +1,7 @@
 /**
  * Shared test helpers for @rigil/core.
  */
-import { formatReason, Node as NodeClass, SimulatedClock, type CallError, type Node, type Pid, type Process, type Protocol, type Ref, type ServerPid, type StartResult } from '../src/index.js';
+import { formatReason, Node as NodeClass, SimulatedClock, supervisor, type CallError, type GenServerBehaviour, type SupervisorBehaviour, type Node, type Pid, type Process, type Protocol, type Ref, type ServerPid, type StartResult } from '../src/index.js';
 
 /**
  * Polls `cond` until it returns true (or a truthy value), failing after `timeoutMs`.
@@ -133,3 +133,11 @@ export async function rejection(p: Promise<unknown>): Promise<CallError> {
 export function nodeMaker(pool: NodePool): (clock?: SimulatedClock) => Node {
   return (clock) => pool.add(new NodeClass(clock ? { name: 'a@host', clock } : { name: 'a@host' }));
 }
+
+/** A gen_server that does nothing (a child for test supervisors). */
+export const idle: GenServerBehaviour<undefined> = { init: () => ({ ok: undefined }) };
+
+/** A one_for_one supervisor with one `idle` worker `w` (intensity 1 in 5 s). */
+export const oneWorkerSup: SupervisorBehaviour = {
+  init: () => ({ flags: { strategy: 'one_for_one', intensity: 1, period: 5 }, children: [supervisor.worker('w', idle, undefined)] }),
+};
