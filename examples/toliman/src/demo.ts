@@ -58,7 +58,12 @@ async function main(): Promise<number> {
       return pid !== undefined && pid.node !== runner ? pid : undefined;
     }, 10_000, 2);
     const failoverMs = Date.now() - tKill;
-    const after = moved !== undefined ? await probe.placement(survivor) : undefined;
+    // The name moves during the new instance's `go` phase; dist-ac records the placement when
+    // the start has returned, a moment later.
+    const after = moved !== undefined ? await until(async () => {
+      const p = await probe.placement(survivor);
+      return p?.node === moved.node ? p : undefined;
+    }, 5000, 5) : undefined;
     step(
       'failover',
       moved !== undefined && after?.cause === 'failover',
@@ -83,7 +88,10 @@ async function main(): Promise<number> {
       return pid !== undefined && pid.node === runner ? pid : undefined;
     }, 15_000, 2);
     const tBack = Date.now();
-    const taken = back !== undefined ? await probe.placement(runner) : undefined;
+    const taken = back !== undefined ? await until(async () => {
+      const p = await probe.placement(runner);
+      return p?.node === runner ? p : undefined;
+    }, 5000, 5) : undefined;
     step(
       'takeover',
       back !== undefined && taken?.cause === 'takeover',

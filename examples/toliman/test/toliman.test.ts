@@ -124,7 +124,11 @@ describe('toliman', () => {
     await stopNode(a, 'SIGTERM');
     const pidB = await proximaOn(B, [B]);
     expect(pidB.node).toBe(B);
-    const failedOver = await probe!.placement(B);
+    // dist-ac records the placement once the start returned, just after the `go` phase moved the name.
+    const failedOver = await until(async () => {
+      const p = await probe!.placement(B);
+      return p?.node === B ? p : undefined;
+    }, 5000, 10);
     expect(failedOver).toMatchObject({ node: B, startType: { failover: A }, cause: 'failover' });
 
     await start('a');
