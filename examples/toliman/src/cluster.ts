@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { genServer, type Pid } from '@rigil/core';
 import { DistNode } from '@rigil/dist';
@@ -104,6 +105,18 @@ export class Probe {
   stop(): Promise<void> {
     return this.node.stop();
   }
+}
+
+/** A free port on loopback, for a node whose address must be known before it starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 /** Polls `f` every `everyMs` until it returns something other than undefined, or `ms` pass. */

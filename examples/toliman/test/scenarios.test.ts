@@ -10,12 +10,12 @@
  * checks of 79). Conditions are polled with deadlines; fixed waits are only used where a
  * scenario asserts that something does NOT happen within a window.
  */
-import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { genServer, sys, type ApplicationModule, type ApplicationSpec, type ExitReason, type Pid, type Process, type StartType } from '@rigil/core';
 import { DistNode } from '@rigil/dist';
 import { DistAc, startDistAc, type KernelConfig } from '@rigil/dist-ac';
 import { centauri, centauriServer, getState, hello, proxima, proximaServer, type CentauriState, type ProximaState } from '../src/index.js';
+import { freePort } from '../src/cluster.js';
 
 const A = 'a@127.0.0.1';
 const B = 'b@127.0.0.1';
@@ -190,17 +190,6 @@ function nodedownAt(observer: DistNode, node: string): { at: number | undefined 
   return t;
 }
 
-/** A free port on loopback (for a node that must be known before it exists). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Steps 1–5 of t_a_b_failover: both nodes up, proxima on A, handshakes done, A stopped, B runs proxima. */
 async function failedOverToB(): Promise<{ a: DistNode; b: DistNode; pidA: Pid; pidB: Pid; down: { at: number | undefined } }> {

@@ -5,13 +5,12 @@
  * from every node — plus that proxima's state survives a takeover.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Pid } from '@rigil/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Probe, startNode, stopNode, until, type NodeProcess } from '../src/cluster.js';
+import { freePort, Probe, startNode, stopNode, until, type NodeProcess } from '../src/cluster.js';
 
 const A = 'a@127.0.0.1';
 const B = 'b@127.0.0.1';
@@ -23,17 +22,6 @@ let ports: Record<string, number>;
 let running: NodeProcess[] = [];
 let probe: Probe | undefined;
 
-/** A free port on loopback. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Writes the config of node `short` as the original suite's `config/3` does: a before b, 1000 ms. */
 function writeConfig(short: 'a' | 'b'): string {

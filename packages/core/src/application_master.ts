@@ -86,14 +86,13 @@ export class ApplicationMaster {
       this.pid = pid;
       // The master itself may die while starting (its start callback called `self.exit`, or
       // something killed it): the start fails with that reason.
-      const ref = this.node.monitor(pid, {
+      this.node.monitor(pid, {
         onDown: (_r, reason) => {
           if (settled) return;
           this.killMembers(undefined);
           done({ error: { reason, callback: 'start', application: this.spec.name } });
         },
       });
-      void ref;
     });
   }
 
