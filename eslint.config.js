@@ -32,7 +32,7 @@ export default tseslint.config(
   {
     files: ['packages/core/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['@rigil/dist', '@rigil/dist-ac', '@rigil/dist*', 'ws', 'msgpackr'] }],
+      'no-restricted-imports': ['error', { patterns: ['@rigil/*', 'ws', 'msgpackr'] }],
     },
   },
 );

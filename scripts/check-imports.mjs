@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
-const LAYER = { '@rigil/core': 0, '@rigil/dist': 1, '@rigil/dist-ac': 2, rigil: 3 };
+const LAYER = { '@rigil/core': 0, '@rigil/net': 1, '@rigil/dist-ac': 2, rigil: 3 };
 // Type-only imports (`import type`, `export type`) are erased at compile time, so they are not
 // edges of the runtime graph (as madge's skipTypeImports).
 const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s(?!type\s)[^'";]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;

@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CallError, genServer, isDown, isExit, Pid, type ExitReason, type Process, type Ref } from '@rigil/core';
-import { DistNode, type DistNodeOptions, type NodeEvent } from '@rigil/dist';
+import { DistNode, type DistNodeOptions, type NodeEvent } from '@rigil/net';
 import { OsCluster, waitFor, type ChildNode } from './src/os_cluster.js';
 
 const COOKIE = 'os-test-cookie';

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DistNode } from '@rigil/dist';
+import { DistNode } from '@rigil/net';
 import { OsCluster, REPO_ROOT, waitFor } from './src/os_cluster.js';
 
 const COOKIE = 'global-os-cookie';

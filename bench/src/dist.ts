@@ -22,7 +22,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { genServer, type Pid, type Process } from '@rigil/core';
-import { DistNode } from '@rigil/dist';
+import { DistNode } from '@rigil/net';
 import { rawClose, rawConnect, RawOp, type RawConn } from './dist_raw.js';
 import { nextTurn, now, perSecond, runCases, signal, type Case } from './harness.js';
 import { runGlobalWorkloads } from './global_workloads.js';

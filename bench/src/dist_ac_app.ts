@@ -32,7 +32,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { genServer, supervisor, type ApplicationSpec, type GenServerBehaviour, type Process, type StartType, type SupervisorBehaviour } from '@rigil/core';
-import type { DistNode } from '@rigil/dist';
+import type { DistNode } from '@rigil/net';
 
 export const APP = 'bench_app';
 const SRV = 'bench_srv';

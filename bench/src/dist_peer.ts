@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { genServer, type GenServerBehaviour, type Pid } from '@rigil/core';
-import { DistNode } from '@rigil/dist';
+import { DistNode } from '@rigil/net';
 import { WebSocketServer } from 'ws';
 import { rawAccept, RawOp } from './dist_raw.js';
 

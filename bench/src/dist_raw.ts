@@ -1,7 +1,7 @@
 /**
  * The raw baseline of the distribution benchmark: two processes exchanging msgpackr-encoded
  * messages over a bare `ws` connection, batched the way rigil's connections batch them
- * (packages/dist/src/connection.ts): messages wait in an array until the end of the current
+ * (packages/net/src/connection.ts): messages wait in an array until the end of the current
  * event-loop turn (`setImmediate`) or until `MAX_BATCH` of them have piled up, then go out
  * as one frame encoded with the same msgpackr options (sequential records).
  *
@@ -9,12 +9,12 @@
  * straight to one callback. The handshake is two plain-msgpack round trips (hello/challenge,
  * answer/ack) without the HMAC, so `connect` compares like with like.
  */
-import { MAX_BATCH } from '@rigil/dist';
+import { MAX_BATCH } from '@rigil/net';
 import { Packr, Unpackr, type Options } from 'msgpackr';
 import WebSocket from 'ws';
 
 /**
- * Same options as rigil's sequential codec (packages/dist/src/codec.ts). A fresh object for
+ * Same options as rigil's sequential codec (packages/net/src/codec.ts). A fresh object for
  * every Packr/Unpackr: msgpackr stores the record table in the options object it is given,
  * so sharing one would share the table between connections and directions.
  */

@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Pid } from '@rigil/core';
-import { DistNode } from '@rigil/dist';
+import { DistNode } from '@rigil/net';
 
 /** One workload's result. */
 export interface GlobalFigure {

@@ -10,7 +10,7 @@
  * waits. It exits when stdin ends (the parent holds the pipe) or on SIGTERM.
  */
 import { parseArgs } from 'node:util';
-import { DistNode } from '@rigil/dist';
+import { DistNode } from '@rigil/net';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -17,7 +17,7 @@
  */
 import { parseArgs } from 'node:util';
 import { genServer, type GenServerBehaviour, type Process } from '@rigil/core';
-import { DistNode } from '@rigil/dist';
+import { DistNode } from '@rigil/net';
 
 /** What the echo server is called with. */
 export type EchoRequest = { hold: true } | { whereis: string } | { echo: unknown };

@@ -7,7 +7,7 @@
  * Ctrl-C).
  */
 import { genServer, isDown, isExit, type Pid } from '@rigil/core';
-import { DistNode } from '@rigil/dist';
+import { DistNode } from '@rigil/net';
 
 const [short = 'a', port = '9201', peer] = process.argv.slice(2);
 const node = await DistNode.start({ name: `${short}@127.0.0.1`, cookie: 'two-terminals', port: Number(port), ...(peer ? { seeds: [peer] } : {}) });

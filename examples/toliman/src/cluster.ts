@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { genServer, type Pid } from '@rigil/core';
-import { DistNode } from '@rigil/dist';
+import { DistNode } from '@rigil/net';
 import type { PlacementInfo } from '@rigil/dist-ac';
 import type { ProximaState } from './proxima.js';
 

@@ -4,7 +4,7 @@
  * centauri node that said hello to the centauri pid that answered its ping.
  */
 import { genServer, Process, type From, type GenServerBehaviour, type Pid } from '@rigil/core';
-import type { DistNode } from '@rigil/dist';
+import type { DistNode } from '@rigil/net';
 
 /**
  * proxima's state: centauri node → what it said (options at hello, then its pid after pong).

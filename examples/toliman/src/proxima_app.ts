@@ -5,7 +5,7 @@
  * runs, which is what the start phases of a takeover are for.
  */
 import { supervisor, type ApplicationSpec, type StartType, type SupervisorBehaviour } from '@rigil/core';
-import type { DistNode } from '@rigil/dist';
+import type { DistNode } from '@rigil/net';
 import { fetchState, proximaServer } from './proxima.js';
 
 /** proxima_sup: one_for_all, intensity 0 — any proxima crash ends the application. */

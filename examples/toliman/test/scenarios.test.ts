@@ -12,7 +12,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { genServer, sys, type ApplicationModule, type ApplicationSpec, type ExitReason, type Pid, type Process, type StartType } from '@rigil/core';
-import { DistNode } from '@rigil/dist';
+import { DistNode } from '@rigil/net';
 import { DistAc, startDistAc, type KernelConfig } from '@rigil/dist-ac';
 import { centauri, centauriServer, getState, hello, proxima, proximaServer, type CentauriState, type ProximaState } from '../src/index.js';
 import { freePort } from '../src/cluster.js';

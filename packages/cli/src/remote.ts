@@ -3,7 +3,7 @@
  * cluster and does not show in `nodes()`), ask it over rpc, print the answer.
  */
 import { randomBytes } from 'node:crypto';
-import { DistNode, RpcError } from '@rigil/dist';
+import { DistNode, RpcError } from '@rigil/net';
 import { CliError } from './errors.js';
 
 /** What `rigil status --json` prints. */

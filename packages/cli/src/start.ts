@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatReason, type ApplicationSpec, type Report } from '@rigil/core';
-import { DistNode } from '@rigil/dist';
+import { DistNode } from '@rigil/net';
 import { startDistAc, type DistAc } from '@rigil/dist-ac';
 import { cookieOf, readConfig, type NodeConfig } from './config.js';
 import { CliError, EXIT } from './errors.js';

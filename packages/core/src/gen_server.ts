@@ -474,7 +474,7 @@ async function doStart<S, A, P extends Protocol>(
 
 function requireGlobal(node: Node): GlobalNames {
   const g = node.globalNames;
-  if (g === undefined) throw coreError('ERR_BADARG', `{ global } names need @rigil/dist's global registry on ${node.name}`);
+  if (g === undefined) throw coreError('ERR_BADARG', `{ global } names need @rigil/net's global registry on ${node.name}`);
   return g;
 }
 

@@ -4,7 +4,7 @@
  * Several nodes can live in one OS process; nothing here is a module-level singleton.
  * Signals (messages, links, monitors, exits) between local processes are applied by the
  * node directly; anything addressed to another node goes through the `RemoteRouter` seam,
- * which @rigil/dist fills (DESIGN §1). Exit semantics follow spec §a.2.
+ * which @rigil/net fills (DESIGN §1). Exit semantics follow spec §a.2.
  */
 import { randomInt } from 'node:crypto';
 import { ApplicationController } from './application_controller.js';
@@ -51,7 +51,7 @@ export interface Monitor {
 }
 
 /**
- * The seam through which a node reaches other nodes (implemented by @rigil/dist).
+ * The seam through which a node reaches other nodes (implemented by @rigil/net).
  * Every method is fire-and-forget; failures come back as signals (`noconnection`).
  */
 export interface RemoteRouter {
@@ -75,7 +75,7 @@ export interface RemoteRouter {
 
 /**
  * The seam through which gen_server reaches the cluster-wide name registry for
- * `{ global: name }` server names (implemented by @rigil/dist's `global`).
+ * `{ global: name }` server names (implemented by @rigil/net's `global`).
  */
 export interface GlobalNames {
   /** The pid holding `name`, from the local replica (OTP's `global:whereis_name/1`). */
@@ -129,7 +129,7 @@ export class Node {
   readonly systemPid: Pid;
   /** The application controller (OTP's `application` module): load, start, stop, env. */
   readonly application: ApplicationController;
-  /** The cluster-wide registry, once @rigil/dist installs one (used for `{ global: name }`). */
+  /** The cluster-wide registry, once @rigil/net installs one (used for `{ global: name }`). */
   globalNames: GlobalNames | undefined = undefined;
 
   private readonly table = new Map<number, Process>();
@@ -395,7 +395,7 @@ export class Node {
     return this.stopping;
   }
 
-  /** Installs the remote router (called by @rigil/dist). */
+  /** Installs the remote router (called by @rigil/net). */
   setRouter(router: RemoteRouter | undefined): void {
     this.router = router ?? this.localRouter;
   }

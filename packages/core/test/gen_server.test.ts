@@ -35,7 +35,7 @@ function exitReasonOf(node: Node, pid: Pid): { reason?: ExitReason; down: boolea
   return box;
 }
 
-/** A map-backed stand-in for @rigil/dist's global registry. */
+/** A map-backed stand-in for @rigil/net's global registry. */
 function fakeGlobal(node: Node): Map<string, Pid> {
   const names = new Map<string, Pid>();
   const g: GlobalNames = {

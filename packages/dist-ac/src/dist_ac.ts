@@ -22,7 +22,7 @@
  * (OTP's dist_ac never reconciles).
  */
 import { genServer, logger, type AppResult, type DistributedController, type ExitReason, type RestartType, type StartType, type Timer } from '@rigil/core';
-import type { DistNode, NodeEvent } from '@rigil/dist';
+import type { DistNode, NodeEvent } from '@rigil/net';
 import { DistAcError } from './errors.js';
 import { checkKernelConfig, entrySignature, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
 

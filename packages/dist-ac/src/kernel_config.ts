@@ -2,7 +2,7 @@
  * The kernel parameters of distributed applications (OTP's `kernel` app env read by
  * `dist_ac` and `kernel_config`): validation, and the boot-time wait for sync nodes.
  */
-import type { DistNode } from '@rigil/dist';
+import type { DistNode } from '@rigil/net';
 import { DistAcError } from './errors.js';
 
 /** A priority list: node names, or arrays of equal-priority node names (OTP's `{N1, N2}`). */

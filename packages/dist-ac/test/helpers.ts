@@ -5,7 +5,7 @@
  */
 import { afterEach } from 'vitest';
 import { genServer, supervisor, type ApplicationSpec, type Process, type Report, type StartType } from '@rigil/core';
-import { DistNode, type DistNodeOptions } from '@rigil/dist';
+import { DistNode, type DistNodeOptions } from '@rigil/net';
 import { startDistAc, type DistAc, type KernelConfig } from '../src/index.js';
 
 // ---------------------------------------------------------------- polling

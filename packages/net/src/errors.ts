@@ -1,5 +1,5 @@
 /**
- * Every error @rigil/dist raises or reports, in one place, each with a stable `code`.
+ * Every error @rigil/net raises or reports, in one place, each with a stable `code`.
  *
  * Connection-level errors close that one connection (never the node) and are reported to
  * the node's subscribers (`node.onReport`, kind `dist`) with the code; API-level errors are
@@ -28,7 +28,7 @@
  */
 import { RigilError } from '@rigil/core';
 
-/** The stable error codes of @rigil/dist (see the table above). */
+/** The stable error codes of @rigil/net (see the table above). */
 export type DistErrorCode =
   | 'ERR_BAD_COOKIE'
   | 'ERR_BAD_VERSION'

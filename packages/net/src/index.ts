@@ -1,5 +1,5 @@
 /**
- * @rigil/dist — nodes connected over WebSocket with msgpackr framing: cookie authentication,
+ * @rigil/net — nodes connected over WebSocket with msgpackr framing: cookie authentication,
  * remote send/link/monitor/exit/call, node monitoring, rpc, and `global`.
  */
 export { DistNode, type DistNodeOptions } from './dist_node.js';

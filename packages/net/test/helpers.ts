@@ -1,5 +1,5 @@
 /**
- * Shared test helpers for @rigil/dist: polling with a deadline, a cluster of nodes in this OS
+ * Shared test helpers for @rigil/net: polling with a deadline, a cluster of nodes in this OS
  * process (all stopped after each test), processes that record their mailbox, and a raw
  * WebSocket client that speaks the handshake by hand (for bad-input tests).
  */
