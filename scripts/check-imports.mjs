@@ -11,9 +11,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const LAYER = { '@rigil/core': 0, '@rigil/net': 1, '@rigil/dist-ac': 2, rigil: 3 };
-// Type-only imports (`import type`, `export type`) are erased at compile time, so they are not
-// edges of the runtime graph (as madge's skipTypeImports).
-const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s(?!type\s)[^'";]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
+// Type-only imports (`import type`, `export type`) count too: they are erased at run time, but a
+// cycle of types is still a knot a reader has to untie, and layering is about what a package
+// may know of, not only what it loads.
+const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
 
 function walk(dir, out = []) {
   if (!existsSync(dir)) return out;
