@@ -3,7 +3,7 @@
  * application registers it globally as `proxima` in its `go` phase. Its state maps every
  * centauri node that said hello to the centauri pid that answered its ping.
  */
-import { genServer, Process, type From, type GenServerBehaviour, type Pid } from '@rigil/core';
+import { genServer, isProcess, type Process, type From, type GenServerBehaviour, type Pid } from '@rigil/core';
 import type { DistNode } from '@rigil/net';
 
 /**
@@ -54,7 +54,7 @@ export function fetchState(self: Process | DistNode, node: string): Promise<Repl
 
 /** Asks the proxima on `node` for its state (toliman's `proxima:get_state/1`). */
 export function getState(self: Process | DistNode, node: string): Promise<Reply> {
-  return genServer.call(self, ['proxima', node], { getState: self instanceof Process ? self.node.name : self.name });
+  return genServer.call(self, ['proxima', node], { getState: isProcess(self) ? self.node.name : self.name });
 }
 
 /**

@@ -20,9 +20,10 @@ import {
 } from './application.js';
 import { ApplicationMaster } from './application_master.js';
 import { coreError } from './errors.js';
-import type { Node } from './node.js';
+import type { NodeType as Node } from './process.js';
 import type { Pid } from './pid.js';
 import type { Process } from './process.js';
+import { recordOf } from './internal/process.js';
 import { type ExitReason } from './reason.js';
 
 /** Where a started application runs: here (its master), on another node, or nowhere. */
@@ -257,7 +258,7 @@ export class ApplicationController {
   /** The application `pid` (or the process) belongs to, or undefined (OTP's `application:get_application/1`). */
   getApplication(who: Pid | Process): string | undefined {
     const p = 'alive' in who ? who : this.node.process(who);
-    const g = p?._group;
+    const g = p === undefined ? undefined : recordOf(p)._group;
     return g instanceof ApplicationMaster ? g.spec.name : undefined;
   }
 
@@ -266,7 +267,7 @@ export class ApplicationController {
    * current type while it starts, `'local'` afterwards, undefined outside any application.
    */
   startType(self: Process): StartType | 'local' | undefined {
-    const g = self._group;
+    const g = recordOf(self)._group;
     if (!(g instanceof ApplicationMaster)) return undefined;
     return g.phase === 'starting' ? g.startType : 'local';
   }

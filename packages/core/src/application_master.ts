@@ -7,9 +7,10 @@
  * processes of the application are left. Semantics: spec §d.4–§d.5.
  */
 import type { ApplicationSpec, StartType } from './application.js';
-import type { Node } from './node.js';
+import type { NodeType as Node } from './process.js';
 import { Pid } from './pid.js';
 import { ProcessExited, type Process } from './process.js';
+import { recordOf } from './internal/process.js';
 import { isExit, reasonFromThrown, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
@@ -69,7 +70,7 @@ export class ApplicationMaster {
         resolve(r);
       };
       const pid = this.node.spawn(async (self) => {
-        self._group = this;
+        recordOf(self)._group = this;
         self.trapExit(true);
         const r = await this.startApplication(self);
         if (r !== 'ok') {

@@ -8,9 +8,10 @@
  * of landing in the caller's mailbox.
  */
 import { CallError, type CoreErrorCode } from './errors.js';
-import type { AliasHandler, Monitor, MonitorHandler, Node } from './node.js';
+import type { Node } from './node.js';
 import { Pid, type Ref } from './pid.js';
-import { Process } from './process.js';
+import type { AliasHandler, MonitorHandler, Process } from './process.js';
+import { ProcessRecord, type Monitor } from './internal/process.js';
 import type { ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
@@ -70,7 +71,7 @@ export function reply<R>(from: From<R>, value: R): void {
 
 /** The node a caller belongs to. */
 export function nodeOf(caller: Caller): Node {
-  return caller instanceof Process ? caller.node : caller;
+  return caller instanceof ProcessRecord ? caller.node : (caller as Node);
 }
 
 /** Resolves a server reference to a pid, or undefined if nobody holds that name. */
@@ -111,7 +112,7 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
     readonly node: Node,
     readonly tag: Ref,
     readonly server: ServerRef,
-    readonly owner: Process | undefined,
+    readonly owner: ProcessRecord | undefined,
   ) {}
 
   onAlias(msg: unknown): void {
@@ -123,7 +124,7 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
   onDown(_ref: Ref, reason: ExitReason): void {
     this.active = false;
     if (this.outcome !== undefined) return;
-    this.node._removeAlias(this.tag);
+    this.node._registry.removeAlias(this.tag);
     this.outcome = { error: [reason, this.server] };
     this.finish();
   }
@@ -161,10 +162,10 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
 
   /** Removes the monitor and the alias: later replies are dropped (OTP's `demonitor(Ref, [flush])` on the alias). */
   abandon(): void {
-    this.node._removeAlias(this.tag);
+    this.node._registry.removeAlias(this.tag);
     if (this.active) {
       this.active = false;
-      if (this.monitor !== undefined) this.node._dropCallMonitor(this.monitor);
+      if (this.monitor !== undefined) this.node._monitors.dropCallMonitor(this.monitor);
       else this.node.demonitor(this.tag);
     }
     this.owner?._cleanups?.delete(this);
@@ -194,7 +195,7 @@ function requestTimedOut(r: RequestId<any>): void {
  */
 export function sendRequest<R = unknown>(caller: Caller, server: ServerRef, req: unknown, kind: 'call' | 'system' = 'call'): RequestId<R> {
   const node = nodeOf(caller);
-  const owner = caller instanceof Process ? caller : undefined;
+  const owner = caller instanceof ProcessRecord ? caller : undefined;
   const tag = node.makeRef();
   const r = new RequestId<R>(node, tag, server, owner);
   const target = whereisServer(node, server);
@@ -202,8 +203,8 @@ export function sendRequest<R = unknown>(caller: Caller, server: ServerRef, req:
     r.outcome = { error: ['noproc', server] };
     return r;
   }
-  node._addAlias(tag, r);
-  r.monitor = node._monitorForCall(r, target, tag);
+  node._registry.addAlias(tag, r);
+  r.monitor = node._monitors.monitorForCall(r, target, tag);
   if (r.outcome !== undefined) return r;
   if (owner !== undefined) (owner._cleanups ??= new Set()).add(r);
   const msg: GenCallMessage = { $gen: kind, pid: owner?.pid ?? node.systemPid, tag, req };
@@ -226,10 +227,10 @@ export function receiveResponse<R>(id: RequestId<R>, timeoutMs: number = Infinit
  * `ERR_CALL_TIMEOUT`, `ERR_CALL_NOPROC`, `ERR_CALL_NODEDOWN`, `ERR_CALL_EXIT`, `ERR_CALLING_SELF`.
  */
 export function call<R = unknown>(caller: Caller, server: ServerRef, req: unknown, timeoutMs = 5000, kind: 'call' | 'system' = 'call'): Promise<R> {
-  if (caller instanceof Process && server instanceof Pid && server === caller.pid) {
+  if (caller instanceof ProcessRecord && server instanceof Pid && server === caller.pid) {
     return Promise.reject(new CallError('ERR_CALLING_SELF', 'calling_self', server, req));
   }
-  if (caller instanceof Process && typeof server === 'string' && caller.registeredName === server) {
+  if (caller instanceof ProcessRecord && typeof server === 'string' && caller.registeredName === server) {
     return Promise.reject(new CallError('ERR_CALLING_SELF', 'calling_self', server, req));
   }
   const id = sendRequest<R>(caller, server, req, kind);

@@ -30,7 +30,8 @@ import {
 } from './gen.js';
 import type { GlobalNames, Node } from './node.js';
 import { Pid, type Ref } from './pid.js';
-import { Process, ProcessExited, type BehaviourLoop } from './process.js';
+import { ProcessExited, type Process } from './process.js';
+import { ProcessRecord, recordOf, type BehaviourLoop } from './internal/process.js';
 import { isExit, isQuietReason, reasonFromThrown, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
@@ -136,7 +137,7 @@ export function startLink<S, A, P extends Protocol>(
   args: A,
   options: StartOptions = {},
 ): Promise<StartResult<P>> {
-  return doStart(self, behaviour, args, options, self);
+  return doStart(self, behaviour, args, options, recordOf(self, 'the parent process'));
 }
 
 /** Starts a server and monitors it (OTP's `gen_server:start_monitor/3,4`). */
@@ -162,7 +163,7 @@ export function call<P extends Protocol>(caller: Caller, server: ServerRef<P>, r
 
 /** Sends a cast; always returns, whether or not the server exists (OTP's `gen_server:cast/2`). */
 export function cast<P extends Protocol>(caller: Caller, server: ServerRef<P>, msg: CastOf<P>): void {
-  if (caller instanceof Process && !caller.alive) return;
+  if (caller instanceof ProcessRecord && !caller.alive) return;
   const node = nodeOf(caller);
   const target = whereisServer(node, server);
   if (target === undefined) return;
@@ -275,7 +276,7 @@ interface IdleTimeout {
 }
 
 const LOOP: BehaviourLoop = {
-  handle(self: Process, msg: unknown): void | Promise<void> {
+  handle(self: ProcessRecord, msg: unknown): void | Promise<void> {
     const s = self._data as Server<unknown>;
     if (s.idle !== null) {
       self.node.timers.cancel(s.idle);
@@ -297,7 +298,7 @@ const LOOP: BehaviourLoop = {
   },
 };
 
-function dispatch(self: Process, s: Server<unknown>, msg: unknown): void | Promise<void> {
+function dispatch(self: ProcessRecord, s: Server<unknown>, msg: unknown): void | Promise<void> {
   const b = s.behaviour;
   if (isGenCall(msg)) {
     const from = new From(self.node, msg.pid, msg.tag);
@@ -321,7 +322,7 @@ function dispatch(self: Process, s: Server<unknown>, msg: unknown): void | Promi
 }
 
 /** Applies a callback result, waiting for it when it is a promise. */
-function settle(self: Process, s: Server<unknown>, r: unknown, from: From | undefined, msg: unknown): void | Promise<void> {
+function settle(self: ProcessRecord, s: Server<unknown>, r: unknown, from: From | undefined, msg: unknown): void | Promise<void> {
   if (r instanceof Promise) {
     return r.then(
       (v) => apply(self, s, v, from, msg),
@@ -331,7 +332,7 @@ function settle(self: Process, s: Server<unknown>, r: unknown, from: From | unde
   return apply(self, s, r, from, msg);
 }
 
-function apply(self: Process, s: Server<unknown>, r: unknown, from: From | undefined, msg: unknown): void | Promise<void> {
+function apply(self: ProcessRecord, s: Server<unknown>, r: unknown, from: From | undefined, msg: unknown): void | Promise<void> {
   if (self._dead) return;
   if (typeof r !== 'object' || r === null) return badReturn(self, s, r, msg);
   const o = r as Record<string, unknown>;
@@ -351,7 +352,7 @@ function apply(self: Process, s: Server<unknown>, r: unknown, from: From | undef
 }
 
 /** Handles `continue` and `timeout` of a result. */
-function after(self: Process, s: Server<unknown>, o: After, msg: unknown): void | Promise<void> {
+function after(self: ProcessRecord, s: Server<unknown>, o: After, msg: unknown): void | Promise<void> {
   if (o.continue !== undefined) {
     const b = s.behaviour;
     if (b.handleContinue === undefined) return badReturn(self, s, o, msg);
@@ -368,30 +369,30 @@ function after(self: Process, s: Server<unknown>, o: After, msg: unknown): void 
   }
 }
 
-function armIdle(self: Process, s: Server<unknown>, ms: number): void {
+function armIdle(self: ProcessRecord, s: Server<unknown>, ms: number): void {
   s.idleMs = ms;
   s.idle = self.node.timers.schedule(ms, fireIdle, { self, seq: s.idleSeq });
 }
 
-function fireIdle(a: { self: Process; seq: number }): void {
+function fireIdle(a: { self: ProcessRecord; seq: number }): void {
   const s = a.self._data as Server<unknown>;
   if (s === undefined || a.self._dead) return;
   s.idle = null;
   a.self._deliver({ $gen: 'idle', seq: a.seq } satisfies IdleTimeout);
 }
 
-function badReturn(self: Process, s: Server<unknown>, r: unknown, msg: unknown): void | Promise<void> {
+function badReturn(self: ProcessRecord, s: Server<unknown>, r: unknown, msg: unknown): void | Promise<void> {
   return finish(self, s, { badReturnValue: r }, msg);
 }
 
-function crash(self: Process, s: Server<unknown>, e: unknown, msg: unknown): void | Promise<void> {
+function crash(self: ProcessRecord, s: Server<unknown>, e: unknown, msg: unknown): void | Promise<void> {
   // `self.exit(reason)` inside a callback ends the server through terminate (OTP catches exit/1).
   if (e instanceof ProcessExited) return finish(self, s, e.reason, msg);
   return finish(self, s, reasonFromThrown(e), msg);
 }
 
 /** Runs `terminate` and exits with `reason` (OTP's `gen_server:terminate/…`). */
-function finish(self: Process, s: Server<unknown>, reason: ExitReason, lastMsg: unknown): void | Promise<void> {
+function finish(self: ProcessRecord, s: Server<unknown>, reason: ExitReason, lastMsg: unknown): void | Promise<void> {
   if (self._dead) return;
   if (!isQuietReason(reason)) {
     self.node.report({ kind: 'gen_server', pid: self.pid, name: self.registeredName, message: 'gen_server terminating', reason, lastMessage: lastMsg });
@@ -413,7 +414,7 @@ function finish(self: Process, s: Server<unknown>, reason: ExitReason, lastMsg: 
 }
 
 /** System messages (OTP's `sys` protocol): `getState`, `getStatus`, `terminate`, `replaceState`. */
-function system(self: Process, s: Server<unknown>, req: unknown, from: From): void | Promise<void> {
+function system(self: ProcessRecord, s: Server<unknown>, req: unknown, from: From): void | Promise<void> {
   const r = req as { terminate?: ExitReason; getState?: true; getStatus?: true; replaceState?: (s: unknown) => unknown };
   if ('terminate' in r) return finish(self, s, r.terminate, req);
   if (r.getState) from.reply(s.state);
@@ -439,7 +440,7 @@ async function doStart<S, A, P extends Protocol>(
   behaviour: GenServerBehaviour<S, A, P>,
   args: A,
   options: StartOptions,
-  linkTo: Process | null,
+  linkTo: ProcessRecord | null,
 ): Promise<StartResult<P>> {
   const node = nodeOf(caller);
   const name = options.name;
@@ -454,8 +455,8 @@ async function doStart<S, A, P extends Protocol>(
   }
   if (linkTo !== null && linkTo._dead) throw new ProcessExited(linkTo._reason);
   // Code outside any process counts as the parent through the node's system pid, so `node.exit(pid, 'shutdown')` stops a trapping server as its parent would.
-  const server = new Server(behaviour as GenServerBehaviour<unknown, any, any>, caller instanceof Process ? caller.pid : node.systemPid);
-  const self = node._spawnBehaviour(LOOP, server, linkTo, caller instanceof Process ? caller : null, options.trapExit ? { trapExit: true } : undefined);
+  const server = new Server(behaviour as GenServerBehaviour<unknown, any, any>, caller instanceof ProcessRecord ? caller.pid : node.systemPid);
+  const self = node._spawnBehaviour(LOOP, server, linkTo, caller instanceof ProcessRecord ? caller : null, options.trapExit ? { trapExit: true } : undefined);
   self._busy = true; // messages wait until init has returned
   if (typeof name === 'string') node.register(name, self.pid);
   else if (name !== undefined) {
@@ -480,7 +481,7 @@ function requireGlobal(node: Node): GlobalNames {
 
 function runInit<S, A, P extends Protocol>(
   node: Node,
-  self: Process,
+  self: ProcessRecord,
   server: Server<unknown>,
   behaviour: GenServerBehaviour<S, A, P>,
   args: A,

@@ -1,10 +1,24 @@
 /**
  * @rigil/core — processes, links, monitors, exit signals, registry, timers and gen_server,
- * with OTP's semantics (see the repository's spec). No I/O: the distribution plugs in through
- * `RemoteRouter` and `GlobalNames`.
+ * with OTP's semantics (see the repository's spec). No I/O: the network plugs in through
+ * `RemoteRouter`/`RemoteHost` (`node.attach`) and `GlobalNames`.
  */
-export { Node, type NodeOptions, type Destination, type MonitorTarget, type SpawnOptions, type ProcessInfo, type RemoteRouter, type GlobalNames, type MonitorHandler, type AliasHandler, type StopHook } from './node.js';
-export { Process, TIMEOUT, ProcessExited, type Timeout, type Matcher, type ProcessFunction, type ProcessStatus, type BehaviourLoop } from './process.js';
+export { Node, isProcess, type NodeOptions, type ProcessInfo, type GlobalNames, type StopHook } from './node.js';
+export {
+  TIMEOUT,
+  ProcessExited,
+  type Process,
+  type Timeout,
+  type Matcher,
+  type ProcessFunction,
+  type ProcessStatus,
+  type Destination,
+  type MonitorTarget,
+  type SpawnOptions,
+  type MonitorHandler,
+  type AliasHandler,
+} from './process.js';
+export type { RemoteRouter, RemoteHost } from './remote.js';
 export { Pid, Ref, isPid, isRef } from './pid.js';
 export {
   isDown,

@@ -1,76 +1,44 @@
 /**
- * A node: one runtime instance with its own process table, registry, scheduler and timers.
+ * A node: one runtime instance with its own process table, scheduler and timers — its
+ * identity, spawn, send, lifecycle and the façade users call.
  *
- * Several nodes can live in one OS process; nothing here is a module-level singleton.
- * Signals (messages, links, monitors, exits) between local processes are applied by the
- * node directly; anything addressed to another node goes through the `RemoteRouter` seam,
- * which @rigil/net fills (DESIGN §1). Exit semantics follow spec §a.2.
+ * Several nodes can live in one OS process; nothing here is a module-level singleton. The
+ * node's other roles live in parts of their own, each handed the node's `Kernel`:
+ * `links.ts` (links and exit signals, spec §a.2), `monitors.ts` (monitors and `DOWN`),
+ * `registry.ts` (registered names and aliases). Anything addressed to another node goes
+ * through the `RemoteRouter` seam, and the network reaches the node only through the
+ * `RemoteHost` that `attach` returns (remote.ts; DESIGN §1).
  */
 import { randomInt } from 'node:crypto';
 import { ApplicationController } from './application_controller.js';
 import { RealClock, type Clock } from './clock.js';
 import { coreError, RigilError } from './errors.js';
 import { writeReport, type Report, type ReportHandler } from './logger.js';
+import { Links } from './links.js';
+import { Monitors } from './monitors.js';
 import { Pid, Ref } from './pid.js';
-import { Process, ProcessExited, type BehaviourLoop, type ProcessFunction } from './process.js';
-import { isQuietReason, reasonFromThrown, type DownMessage, type ExitMessage, type ExitReason } from './reason.js';
+import {
+  ProcessExited,
+  type Destination,
+  type MonitorHandler,
+  type MonitorTarget,
+  type Process,
+  type ProcessFunction,
+  type SpawnOptions,
+} from './process.js';
+import { isQuietReason, reasonFromThrown, type ExitReason } from './reason.js';
+import { Registry } from './registry.js';
+import type { RemoteHost, RemoteRouter } from './remote.js';
 import { Scheduler } from './scheduler.js';
 import { TimerService, type Timer } from './timer.js';
+import type { Kernel } from './internal/kernel.js';
+import { ProcessRecord, type BehaviourLoop } from './internal/process.js';
 
-/** Where a message can be sent: a pid, a local registered name, or `[name, node]`. */
-export type Destination = Pid | string | readonly [name: string, node: string];
-
-/** What a monitor can watch: a pid, a local name, or `[name, node]`. */
-export type MonitorTarget = Pid | string | readonly [name: string, node: string];
-
-/** Options of `spawn`. */
-export interface SpawnOptions {
-  /** Start with trap_exit set. */
-  trapExit?: boolean;
-}
-
-/** Receives `DOWN` for a monitor held by code outside any process (calls, supervisors' helpers). */
-export interface MonitorHandler {
-  onDown(ref: Ref, reason: ExitReason, object: Pid | readonly [string, string]): void;
-}
-
-/** Receives messages sent to an alias (OTP's process alias), e.g. a call's reply. */
-export interface AliasHandler {
-  onAlias(msg: unknown): void;
-}
-
-/** @internal A monitor, shared by the owner's and the target's tables. */
-export interface Monitor {
-  readonly ref: Ref;
-  /** Owner: a process (gets a `DOWN` message) or a handler. */
-  readonly owner: Process | MonitorHandler;
-  /** The monitored pid. */
-  readonly target: Pid;
-  /** What the `DOWN` names: the pid, or `[name, node]`. */
-  readonly object: Pid | readonly [string, string];
-}
-
-/**
- * The seam through which a node reaches other nodes (implemented by @rigil/net).
- * Every method is fire-and-forget; failures come back as signals (`noconnection`).
- */
-export interface RemoteRouter {
-  /** Delivers `msg` to a pid on another node. */
-  send(to: Pid, msg: unknown): void;
-  /** Delivers `msg` to `name` on `node` (dropped silently when nobody has the name). */
-  sendNamed(name: string, node: string, msg: unknown): void;
-  /** Delivers a message to an alias (a call reply) made on another node. */
-  sendAlias(tag: Ref, msg: unknown): void;
-  /** Creates the remote half of a link. */
-  link(from: Pid, to: Pid): void;
-  /** Removes the remote half of a link. */
-  unlink(from: Pid, to: Pid): void;
-  /** Sends an exit signal (`linked`: because `from` died while linked). */
-  exit(from: Pid, to: Pid, reason: ExitReason, linked: boolean): void;
-  /** Asks `node` to monitor `target` for the local monitor `ref` owned by `owner`. */
-  monitor(owner: Pid, target: Pid | readonly [string, string], ref: Ref): void;
-  /** Cancels a remote monitor. */
-  demonitor(owner: Pid, target: Pid | readonly [string, string], ref: Ref): void;
+declare module './process.js' {
+  /** `self.node` (and every `NodeType` below node.ts) is this module's `Node`. */
+  interface NodeRegister {
+    node: Node;
+  }
 }
 
 /**
@@ -104,6 +72,8 @@ export interface ProcessInfo {
   readonly monitors: Array<Pid | readonly [string, string]>;
   /** Pids of the processes monitoring this one. */
   readonly monitoredBy: Pid[];
+  /** Monitors held on this process by anyone: processes, calls, code outside processes, other nodes. */
+  readonly monitoredByCount: number;
   readonly registeredName: string | undefined;
   readonly trapExit: boolean;
   readonly kind: 'function' | 'behaviour';
@@ -123,8 +93,6 @@ export class Node {
   readonly clock: Clock;
   /** The node's timers (receive timeouts, `sendAfter`, call timeouts). */
   readonly timers: TimerService;
-  /** @internal */
-  readonly _scheduler = new Scheduler();
   /** A pid that is never alive: the sender of signals made from outside any process. */
   readonly systemPid: Pid;
   /** The application controller (OTP's `application` module): load, start, stop, env. */
@@ -132,22 +100,26 @@ export class Node {
   /** The cluster-wide registry, once @rigil/net installs one (used for `{ global: name }`). */
   globalNames: GlobalNames | undefined = undefined;
 
-  private readonly table = new Map<number, Process>();
-  private readonly names = new Map<string, Process>();
-  /** Monitors whose owner is a handler (not a process), by ref. */
-  private readonly handlerMonitors = new Map<Ref, Monitor>();
-  /** Monitors on processes of other nodes, by the id of their (local) ref. */
-  private readonly remoteMonitors = new Map<number, Monitor>();
-  /** @internal Live aliases by ref id. */
-  private readonly aliases = new Map<number, AliasHandler>();
+  /** @internal The run queue. */
+  readonly _scheduler = new Scheduler();
+  /** @internal Links and exit signals. */
+  readonly _links: Links;
+  /** @internal Monitors and `DOWN`s. */
+  readonly _monitors: Monitors;
+  /** @internal Registered names and aliases. */
+  readonly _registry: Registry;
+
+  /** Live processes by pid id. */
+  private readonly table = new Map<number, ProcessRecord>();
   private readonly reportHandlers = new Set<ReportHandler>();
   private readonly stopHooks: StopHook[] = [];
-  private readonly localRouter: RemoteRouter = noDistribution(this);
-  private router: RemoteRouter = this.localRouter;
+  /** The node as its parts see it. */
+  private readonly kernel: Kernel & { router: RemoteRouter };
+  private readonly localRouter: RemoteRouter;
   private nextPid = 1;
   private nextRef = 1;
   /** Processes whose exit signals still have to go out (see `_terminate`). */
-  private readonly dying: Process[] = [];
+  private readonly dying: ProcessRecord[] = [];
   private flushing = false;
   private stopping: Promise<void> | undefined;
   private readonly stoppedSignal = signal();
@@ -165,6 +137,19 @@ export class Node {
       if (!(e instanceof ProcessExited)) this.report({ kind: 'node', message: 'a timer callback threw', reason: reasonFromThrown(e) });
     };
     this.systemPid = new Pid(this.name, 0, this.creation);
+    this.localRouter = noDistribution(this);
+    this.kernel = {
+      name: this.name,
+      creation: this.creation,
+      systemPid: this.systemPid,
+      router: this.localRouter,
+      local: (pid) => this.local(pid),
+      terminate: (p, reason) => this._terminate(p, reason),
+      report: (r) => this.report(r),
+    };
+    this._registry = new Registry(this.kernel);
+    this._monitors = new Monitors(this.kernel, this._registry);
+    this._links = new Links(this.kernel);
     this.application = new ApplicationController(this);
   }
 
@@ -205,12 +190,18 @@ export class Node {
       links: p._links ? [...p._links] : [],
       monitors: p._monitors ? [...p._monitors.values()].map((m) => m.object) : [],
       monitoredBy: p._monitoredBy
-        ? [...p._monitoredBy.values()].flatMap((m) => (m.owner instanceof Process ? [m.owner.pid] : []))
+        ? [...p._monitoredBy.values()].flatMap((m) => (m.owner instanceof ProcessRecord ? [m.owner.pid] : []))
         : [],
+      monitoredByCount: p._monitoredBy?.size ?? 0,
       registeredName: p._name,
       trapExit: p._trap,
       kind: p._loop !== null ? 'behaviour' : 'function',
     };
+  }
+
+  /** The live local process of `pid` as its own code sees it, if any. */
+  process(pid: Pid): Process | undefined {
+    return this.local(pid);
   }
 
   /** Makes a unique reference (OTP's `make_ref/0`). */
@@ -227,7 +218,7 @@ export class Node {
    */
   send(dest: Destination, msg: unknown): void {
     if (dest instanceof Pid) {
-      const p = dest._proc as Process | undefined;
+      const p = dest._proc as ProcessRecord | undefined;
       if (p !== undefined && p.node === this) {
         p._deliver(msg);
         return;
@@ -236,19 +227,19 @@ export class Node {
         if (dest.creation === this.creation) this.table.get(dest.id)?._deliver(msg);
         return;
       }
-      this.router.send(dest, msg);
+      this.kernel.router.send(dest, msg);
       return;
     }
     if (typeof dest === 'string') {
-      const p = this.names.get(dest);
+      const p = this._registry.lookup(dest);
       if (p === undefined) throw coreError('ERR_NOT_REGISTERED', `no process is registered as ${JSON.stringify(dest)}`, 'badarg');
       p._deliver(msg);
       return;
     }
     if (Array.isArray(dest) && dest.length === 2) {
       const [name, node] = dest;
-      if (node === this.name) this.names.get(name)?._deliver(msg);
-      else this.router.sendNamed(name, node, msg);
+      if (node === this.name) this._registry.lookup(name)?._deliver(msg);
+      else this.kernel.router.sendNamed(name, node, msg);
       return;
     }
     throw coreError('ERR_BADARG', `bad destination: ${String(dest)}`, 'badarg');
@@ -265,82 +256,52 @@ export class Node {
     return this.timers.cancel(timer);
   }
 
+  /** Sends `msg` to an alias (OTP's `Alias ! Msg`), e.g. a call reply; dropped if inactive. */
+  sendAlias(tag: Ref, msg: unknown): void {
+    if (tag.node === this.name) this._registry.deliverAlias(tag, msg);
+    else this.kernel.router.sendAlias(tag, msg);
+  }
+
   // ---------------------------------------------------------------- registry
 
   /** Registers `pid` under `name` (OTP's `register/2`); throws as OTP's `badarg` cases do. */
   register(name: string, pid: Pid): true {
-    if (typeof name !== 'string' || name === '' || name === 'undefined') {
-      throw coreError('ERR_BADARG', `bad name: ${JSON.stringify(name)}`, 'badarg');
-    }
-    if (pid.node !== this.name) throw coreError('ERR_NOT_LOCAL', `${pid} is not a process of ${this.name}`, 'badarg');
-    const p = this.local(pid);
-    if (p === undefined) throw coreError('ERR_NOPROC', `${pid} is not alive`, 'badarg');
-    const holder = this.names.get(name);
-    if (holder !== undefined) throw coreError('ERR_NAME_TAKEN', `${JSON.stringify(name)} is already registered to ${holder.pid}`, 'badarg');
-    if (p._name !== undefined) throw coreError('ERR_ALREADY_NAMED', `${pid} is already registered as ${JSON.stringify(p._name)}`, 'badarg');
-    this.names.set(name, p);
-    p._name = name;
-    return true;
+    return this._registry.register(name, pid);
   }
 
   /** Removes a registered name (OTP's `unregister/1`); throws `ERR_NOT_REGISTERED` if unknown. */
   unregister(name: string): true {
-    const p = this.names.get(name);
-    if (p === undefined) throw coreError('ERR_NOT_REGISTERED', `no process is registered as ${JSON.stringify(name)}`, 'badarg');
-    this.names.delete(name);
-    p._name = undefined;
-    return true;
+    return this._registry.unregister(name);
   }
 
   /** The pid registered as `name`, or undefined (OTP's `whereis/1`). */
   whereis(name: string): Pid | undefined {
-    return this.names.get(name)?.pid;
+    return this._registry.lookup(name)?.pid;
   }
 
   /** Every registered name (OTP's `registered/0`). */
   registered(): string[] {
-    return [...this.names.keys()];
+    return this._registry.registered();
   }
 
   // ---------------------------------------------------------------- signals from outside processes
 
   /** Sends `pid` an exit signal from outside any process (OTP's `exit/2`). */
   exit(pid: Pid, reason: ExitReason): void {
-    this._exitSignal(this.systemPid, pid, reason, false);
+    this._links.exitSignal(this.systemPid, pid, reason, false);
   }
 
   /**
    * Monitors a process from outside any process: `handler.onDown` is called once it exits
-   * (immediately with `noproc` if it is dead). Returns the monitor ref.
+   * (immediately with `noproc` if it is dead). Returns the monitor ref (OTP's `monitor/2`).
    */
   monitor(target: MonitorTarget, handler: MonitorHandler): Ref {
-    return this._monitor(handler, target);
+    return this._monitors.monitor(handler, target, this.makeRef());
   }
 
   /** Removes a monitor made with `monitor` (OTP's `demonitor/1`); false if already gone. */
   demonitor(ref: Ref): boolean {
-    return this._demonitor(ref, undefined);
-  }
-
-  // ---------------------------------------------------------------- aliases (call replies)
-
-  /** @internal Activates an alias: messages sent to `tag` go to `handler` until it is removed. */
-  _addAlias(tag: Ref, handler: AliasHandler): void {
-    this.aliases.set(tag.id, handler);
-  }
-
-  /** @internal Deactivates an alias: later messages to it are dropped. */
-  _removeAlias(tag: Ref): void {
-    this.aliases.delete(tag.id);
-  }
-
-  /** Sends `msg` to an alias (OTP's `Alias ! Msg`), e.g. a call reply; dropped if inactive. */
-  sendAlias(tag: Ref, msg: unknown): void {
-    if (tag.node === this.name) {
-      if (tag.creation === this.creation) this.aliases.get(tag.id)?.onAlias(msg);
-      return;
-    }
-    this.router.sendAlias(tag, msg);
+    return this._monitors.demonitor(ref, undefined);
   }
 
   // ---------------------------------------------------------------- reports
@@ -395,9 +356,16 @@ export class Node {
     return this.stopping;
   }
 
-  /** Installs the remote router (called by @rigil/net). */
-  setRouter(router: RemoteRouter | undefined): void {
-    this.router = router ?? this.localRouter;
+  // ---------------------------------------------------------------- the network seam
+
+  /**
+   * Attaches the network layer (OTP's `net_kernel` taking over a node's distribution): from now
+   * on signals to other nodes go through `router`, and the returned `RemoteHost` is the one way
+   * the network acts on this node. `attach(undefined)` detaches (other nodes unreachable again).
+   */
+  attach(router: RemoteRouter | undefined): RemoteHost {
+    this.kernel.router = router ?? this.localRouter;
+    return remoteHost(this, this.kernel, this.table);
   }
 
   /**
@@ -412,29 +380,29 @@ export class Node {
     return new Pid(node, id, creation);
   }
 
+  // ---------------------------------------------------------------- internals used by core's behaviours
+
   /** @internal The live processes that belong to `group` (an application master). */
-  _groupMembers(group: unknown): Process[] {
-    const out: Process[] = [];
+  _groupMembers(group: unknown): ProcessRecord[] {
+    const out: ProcessRecord[] = [];
     for (const p of this.table.values()) if (p._group === group) out.push(p);
     return out;
   }
 
-  /** The live local process of `pid`, if any. */
-  process(pid: Pid): Process | undefined {
+  /** @internal The live local process record of `pid`, if any. */
+  _record(pid: Pid): ProcessRecord | undefined {
     return this.local(pid);
   }
-
-  // ---------------------------------------------------------------- internals used by Process & behaviours
 
   /**
    * @internal Spawns a process: an async function or (with `loop`) a behaviour. The new process
    * belongs to the spawner's application (OTP's group leader is inherited).
    */
-  _spawn(fn: ProcessFunction | null, loop: BehaviourLoop | null, options: SpawnOptions | undefined, linkTo: Process | null, data: unknown, spawner: Process | null): Pid {
+  _spawn(fn: ProcessFunction | null, loop: BehaviourLoop | null, options: SpawnOptions | undefined, linkTo: ProcessRecord | null, data: unknown, spawner: ProcessRecord | null): Pid {
     if (this.closed) throw coreError('ERR_NODE_STOPPED', `node ${this.name} is stopped`);
     const id = this.nextPid++;
     const pid = new Pid(this.name, id, this.creation);
-    const p = new Process(this, pid);
+    const p = new ProcessRecord(this, pid);
     pid._proc = p;
     if (options?.trapExit) p._trap = true;
     this.table.set(id, p);
@@ -454,144 +422,9 @@ export class Node {
   }
 
   /** @internal Spawns a behaviour process (gen_server & co.) whose messages go to `loop`. */
-  _spawnBehaviour(loop: BehaviourLoop, data: unknown, linkTo: Process | null, spawner: Process | null, options?: SpawnOptions): Process {
+  _spawnBehaviour(loop: BehaviourLoop, data: unknown, linkTo: ProcessRecord | null, spawner: ProcessRecord | null, options?: SpawnOptions): ProcessRecord {
     const pid = this._spawn(null, loop, options, linkTo, data, spawner);
-    return pid._proc as Process;
-  }
-
-  /** @internal Link between a local process and any pid. */
-  _link(p: Process, pid: Pid): void {
-    if (p._dead || pid === p.pid) return;
-    if (pid.node !== this.name) {
-      if (p._links?.has(pid)) return;
-      (p._links ??= new Set()).add(pid);
-      this.router.link(p.pid, pid);
-      return;
-    }
-    const q = this.local(pid);
-    if (q === undefined) {
-      // OTP: linking to a dead process sends the linker an exit signal `noproc`.
-      this._exitSignal(pid, p.pid, 'noproc', false);
-      return;
-    }
-    (p._links ??= new Set()).add(q.pid);
-    (q._links ??= new Set()).add(p.pid);
-  }
-
-  /** @internal */
-  _unlink(p: Process, pid: Pid): void {
-    if (p._links === null || !deletePid(p._links, pid)) return;
-    if (pid.node !== this.name) {
-      this.router.unlink(p.pid, pid);
-      return;
-    }
-    this.local(pid)?._links?.delete(p.pid);
-  }
-
-  /** @internal Creates a monitor owned by a process or a handler (with `ref`, when the caller made it). */
-  _monitor(owner: Process | MonitorHandler, target: MonitorTarget, ref: Ref = this.makeRef()): Ref {
-    let object: Pid | readonly [string, string];
-    let proc: Process | undefined;
-    if (target instanceof Pid) {
-      object = target;
-      if (target.node !== this.name) {
-        this.remoteMonitor(owner, ref, target, target);
-        return ref;
-      }
-      proc = this.local(target);
-    } else if (typeof target === 'string') {
-      object = [target, this.name];
-      proc = this.names.get(target);
-    } else {
-      object = target;
-      if (target[1] !== this.name) {
-        this.remoteMonitor(owner, ref, target, target);
-        return ref;
-      }
-      proc = this.names.get(target[0]);
-    }
-    if (proc === undefined) {
-      this.deliverDown(owner, ref, object, 'noproc');
-      return ref;
-    }
-    const m: Monitor = { ref, owner, target: proc.pid, object };
-    (proc._monitoredBy ??= new Map()).set(ref, m);
-    if (owner instanceof Process) (owner._monitors ??= new Map()).set(ref, m);
-    else this.handlerMonitors.set(ref, m);
-    return ref;
-  }
-
-  /**
-   * @internal The monitor of a call (gen's request) on a local target: kept only in the target's
-   * table, not in the node's handler table, and removed with `_dropCallMonitor` — one Map
-   * insert and delete less per call. Returns undefined when the monitor is not local (or fired
-   * at once); the caller then falls back to `demonitor(ref)`.
-   */
-  _monitorForCall(owner: MonitorHandler, target: Pid | readonly [string, string], ref: Ref): Monitor | undefined {
-    let proc: Process | undefined;
-    if (target instanceof Pid) {
-      if (target.node !== this.name) {
-        this._monitor(owner, target, ref);
-        return undefined;
-      }
-      proc = this.local(target);
-    } else {
-      if (target[1] !== this.name) {
-        this._monitor(owner, target, ref);
-        return undefined;
-      }
-      proc = this.names.get(target[0]);
-    }
-    if (proc === undefined) {
-      this.deliverDown(owner, ref, target, 'noproc');
-      return undefined;
-    }
-    const m: Monitor = { ref, owner, target: proc.pid, object: target };
-    (proc._monitoredBy ??= new Map()).set(ref, m);
-    return m;
-  }
-
-  /** @internal Removes a monitor made by `_monitorForCall`. */
-  _dropCallMonitor(m: Monitor): void {
-    this.local(m.target)?._monitoredBy?.delete(m.ref);
-  }
-
-  /** @internal Removes a monitor by ref (owned by `owner`, or by a handler); false if it was not active. */
-  _demonitor(ref: Ref, owner: Process | undefined): boolean {
-    const m = owner !== undefined ? owner._monitors?.get(ref) : this.handlerMonitors.get(ref);
-    if (m === undefined) return false;
-    this.dropMonitor(m);
-    if (m.target.node !== this.name) this.router.demonitor(ownerPid(m.owner, this), m.object, ref);
-    return true;
-  }
-
-  /**
-   * @internal Delivers an exit signal to `to` (spec §a.2). `linked`: sent because `from`
-   * died while linked to `to`.
-   */
-  _exitSignal(from: Pid, to: Pid, reason: ExitReason, linked: boolean): void {
-    if (to.node !== this.name) {
-      this.router.exit(from, to, reason, linked);
-      return;
-    }
-    const r = this.local(to);
-    if (r === undefined) return;
-    if (linked) {
-      // A link-caused signal only counts while the link exists; the link is consumed.
-      if (r._links === null || !deletePid(r._links, from)) return;
-    } else if (reason === 'kill') {
-      this._terminate(r, 'killed');
-      return;
-    }
-    if (r._trap) {
-      r._deliver({ tag: 'EXIT', from, reason } satisfies ExitMessage);
-      return;
-    }
-    if (reason === 'normal') {
-      if (from === r.pid) this._terminate(r, 'normal');
-      return;
-    }
-    this._terminate(r, reason);
+    return pid._proc as ProcessRecord;
   }
 
   /**
@@ -599,14 +432,12 @@ export class Node {
    * dropped at once, then its links and monitors are signalled. Cascades are processed
    * iteratively so a long chain of links never grows the stack.
    */
-  _terminate(p: Process, reason: ExitReason): void {
+  _terminate(p: ProcessRecord, reason: ExitReason): void {
     if (p._dead) return;
     p._reason = reason;
     p._release();
     this.table.delete(p.pid.id);
-    if (p._name !== undefined) {
-      this.names.delete(p._name);
-    }
+    this._registry.release(p);
     if (!isQuietReason(reason) && reason !== 'killed') {
       this.report({ kind: 'crash', pid: p.pid, name: p._name, message: 'process exited', reason });
     }
@@ -615,126 +446,18 @@ export class Node {
   }
 
   /** @internal A process's code threw: it exits with the structured reason. */
-  _crash(p: Process, e: unknown): void {
+  _crash(p: ProcessRecord, e: unknown): void {
     // `self.exit(reason)` in a behaviour unwinds with ProcessExited; the process ends with that reason.
-    if (e instanceof ProcessExited) this._terminate(p, e.reason);
-    else this._terminate(p, this._thrownReason(e));
-  }
-
-  /** @internal The exit reason for a thrown value. */
-  _thrownReason(e: unknown): ExitReason {
-    return reasonFromThrown(e);
-  }
-
-  // ---------------------------------------------------------------- inbound from the distribution
-
-  /**
-   * @internal Called by the distribution when a node goes down: remote links fire
-   * `noconnection`, remote monitors `DOWN noconnection`.
-   */
-  _nodeDown(node: string): void {
-    for (const p of [...this.table.values()]) {
-      if (p._links !== null) {
-        for (const pid of [...p._links]) if (pid.node === node) this._exitSignal(pid, p.pid, 'noconnection', true);
-      }
-    }
-    for (const m of [...this.remoteMonitors.values()]) if (m.target.node === node) this.fireMonitor(m, 'noconnection');
-  }
-
-  /** @internal A remote monitored process went down (or was never there). */
-  _remoteDown(ref: Ref, reason: ExitReason): void {
-    if (ref.node !== this.name || ref.creation !== this.creation) return;
-    const m = this.remoteMonitors.get(ref.id);
-    if (m !== undefined) this.fireMonitor(m, reason);
-  }
-
-  /**
-   * @internal The peer ended a monitor we hold on one of its processes (a call's reply ends the
-   * call's monitor): forget it locally without telling the peer.
-   */
-  _remoteMonitorEnded(ref: Ref): void {
-    if (ref.node !== this.name || ref.creation !== this.creation) return;
-    const m = this.remoteMonitors.get(ref.id);
-    if (m !== undefined) this.dropMonitor(m);
-  }
-
-  /** @internal A remote process wants to monitor a local target; returns the monitor or undefined if it fired at once. */
-  _acceptRemoteMonitor(owner: MonitorHandler, target: Pid | readonly [string, string], ref: Ref): void {
-    let proc: Process | undefined;
-    let object: Pid | readonly [string, string];
-    if (target instanceof Pid) {
-      object = target;
-      proc = this.local(target);
-    } else {
-      object = target;
-      proc = this.names.get(target[0]);
-    }
-    if (proc === undefined) {
-      owner.onDown(ref, 'noproc', object);
-      return;
-    }
-    const m: Monitor = { ref, owner, target: proc.pid, object };
-    (proc._monitoredBy ??= new Map()).set(ref, m);
-    this.handlerMonitors.set(ref, m);
-  }
-
-  /** @internal A remote process linked to a local one; false if the local one is dead. */
-  _acceptRemoteLink(from: Pid, to: Pid): boolean {
-    const p = this.local(to);
-    if (p === undefined) return false;
-    (p._links ??= new Set()).add(from);
-    return true;
-  }
-
-  /** @internal A remote process removed its link. */
-  _acceptRemoteUnlink(from: Pid, to: Pid): void {
-    const links = this.local(to)?._links;
-    if (links != null) deletePid(links, from);
+    this._terminate(p, e instanceof ProcessExited ? e.reason : reasonFromThrown(e));
   }
 
   // ---------------------------------------------------------------- private helpers
 
-  private local(pid: Pid): Process | undefined {
-    const p = pid._proc as Process | undefined;
+  private local(pid: Pid): ProcessRecord | undefined {
+    const p = pid._proc as ProcessRecord | undefined;
     if (p !== undefined && p.node === this) return p._dead ? undefined : p;
     if (pid.node !== this.name || pid.creation !== this.creation) return undefined;
     return this.table.get(pid.id);
-  }
-
-  private remoteMonitor(owner: Process | MonitorHandler, ref: Ref, target: Pid | readonly [string, string], object: Pid | readonly [string, string]): void {
-    const pid = target instanceof Pid ? target : new Pid(target[1], 0, 0);
-    const m: Monitor = { ref, owner, target: pid, object };
-    if (owner instanceof Process) (owner._monitors ??= new Map()).set(ref, m);
-    else this.handlerMonitors.set(ref, m);
-    this.remoteMonitors.set(ref.id, m);
-    this.router.monitor(ownerPid(owner, this), target, ref);
-  }
-
-  private dropMonitor(m: Monitor): void {
-    // Emptied tables are kept: a server that is called keeps being monitored and demonitored,
-    // and a fresh Map per call would cost more than the table.
-    if (m.owner instanceof Process) m.owner._monitors?.delete(m.ref);
-    else this.handlerMonitors.delete(m.ref);
-    if (m.target.node === this.name) this.local(m.target)?._monitoredBy?.delete(m.ref);
-    else this.remoteMonitors.delete(m.ref.id);
-  }
-
-  private fireMonitor(m: Monitor, reason: ExitReason): void {
-    this.dropMonitor(m);
-    this.deliverDown(m.owner, m.ref, m.object, reason);
-  }
-
-  private deliverDown(owner: Process | MonitorHandler, ref: Ref, object: Pid | readonly [string, string], reason: ExitReason): void {
-    if (owner instanceof Process) {
-      owner._deliver({ tag: 'DOWN', ref, type: 'process', object, reason } satisfies DownMessage);
-      return;
-    }
-    try {
-      owner.onDown(ref, reason, object);
-    } catch (e) {
-      // A handler's bug must not break the signalling of everyone else.
-      if (!(e instanceof ProcessExited)) this.report({ kind: 'node', message: 'a monitor handler threw', reason: reasonFromThrown(e) });
-    }
   }
 
   /** Sends out the exit signals of every process that died, until none is left. */
@@ -743,36 +466,14 @@ export class Node {
     try {
       for (let i = 0; i < this.dying.length; i++) {
         const p = this.dying[i]!;
-        this.dying[i] = undefined as unknown as Process;
+        this.dying[i] = undefined as unknown as ProcessRecord;
         const reason = p._reason;
-        const pid = p.pid;
-        const links = p._links;
-        p._links = null;
-        if (links !== null) for (const other of links) this._exitSignal(pid, other, reason, true);
-        const owned = p._monitors;
-        p._monitors = null;
-        if (owned !== null) {
-          for (const m of owned.values()) {
-            if (m.target.node === this.name) this.local(m.target)?._monitoredBy?.delete(m.ref);
-            else {
-              this.remoteMonitors.delete(m.ref.id);
-              this.router.demonitor(pid, m.object, m.ref);
-            }
-          }
-        }
-        const watchers = p._monitoredBy;
-        p._monitoredBy = null;
-        if (watchers !== null) {
-          for (const m of watchers.values()) {
-            if (m.owner instanceof Process) m.owner._monitors?.delete(m.ref);
-            else this.handlerMonitors.delete(m.ref);
-            this.deliverDown(m.owner, m.ref, m.object, reason);
-          }
-        }
+        this._links.exited(p, reason);
+        this._monitors.exited(p, reason);
         const cleanups = p._cleanups;
         p._cleanups = null;
         if (cleanups !== null) for (const c of cleanups) c.onOwnerExit();
-        pid._proc = undefined;
+        p.pid._proc = undefined;
       }
     } finally {
       this.dying.length = 0;
@@ -797,41 +498,51 @@ export class Node {
     for (const p of [...this.table.values()]) this._terminate(p, 'killed');
     this._scheduler.stop();
     this.timers.stop();
-    const aborted = new RigilError('ERR_NODE_STOPPED', `node ${this.name} stopped`, 'node_stopped');
-    for (const h of [...this.handlerMonitors.values()]) {
-      this.handlerMonitors.delete(h.ref);
-      (h.owner as MonitorHandler).onDown(h.ref, aborted, h.object);
-    }
-    this.aliases.clear();
-    this.names.clear();
+    this._monitors.abortHandlers(new RigilError('ERR_NODE_STOPPED', `node ${this.name} stopped`, 'node_stopped'));
+    this._registry.clear();
     this.stoppedSignal.resolve();
   }
+}
+
+/** The `RemoteHost` of a node: what the network may do to it (remote.ts). */
+function remoteHost(node: Node, kernel: Kernel, table: Map<number, ProcessRecord>): RemoteHost {
+  return {
+    name: node.name,
+    creation: node.creation,
+    deliver: (to, msg) => {
+      if (to.node === node.name) node.send(to, msg);
+    },
+    deliverNamed: (name, msg) => node._registry.lookup(name)?._deliver(msg),
+    deliverAlias: (tag, msg) => {
+      if (tag.node === node.name) node._registry.deliverAlias(tag, msg);
+    },
+    acceptLink: (from, to) => node._links.acceptRemote(from, to),
+    acceptUnlink: (from, to) => node._links.acceptRemoteUnlink(from, to),
+    acceptMonitor: (owner, target, ref) => node._monitors.acceptRemote(owner, target, ref),
+    cancelMonitor: (ref) => node._monitors.demonitor(ref, undefined),
+    exitSignal: (from, to, reason, linked) => {
+      if (to.node === node.name) node._links.exitSignal(from, to, reason, linked);
+    },
+    remoteDown: (ref, reason) => node._monitors.remoteDown(ref, reason),
+    remoteMonitorEnded: (ref) => node._monitors.remoteEnded(ref),
+    nodeDown: (name) => {
+      node._links.nodeDown(name, table.values());
+      node._monitors.nodeDown(name);
+    },
+    internPid: (n, id, creation) => node.internPid(n, id, creation),
+    isAlive: (pid) => kernel.local(pid) !== undefined,
+  };
+}
+
+/** True for a process handle (`self`), false for a node or anything else. */
+export function isProcess(x: unknown): x is Process {
+  return x instanceof ProcessRecord;
 }
 
 function signal(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
-}
-
-/**
- * Removes `pid` from a link set: by identity (pids of live processes and of connected nodes are
- * canonical objects), else by value — a pid of a node's earlier incarnation may come back from
- * the wire as another object.
- */
-function deletePid(set: Set<Pid>, pid: Pid): boolean {
-  if (set.delete(pid)) return true;
-  for (const x of set) {
-    if (x.equals(pid)) {
-      set.delete(x);
-      return true;
-    }
-  }
-  return false;
-}
-
-function ownerPid(owner: Process | MonitorHandler, node: Node): Pid {
-  return owner instanceof Process ? owner.pid : node.systemPid;
 }
 
 function sendLater(t: { node: Node; dest: Destination; msg: unknown }): void {
@@ -853,12 +564,12 @@ function noDistribution(node: Node): RemoteRouter {
     sendNamed() {},
     sendAlias() {},
     link(from, to) {
-      node._exitSignal(to, from, 'noconnection', true);
+      node._links.exitSignal(to, from, 'noconnection', true);
     },
     unlink() {},
     exit() {},
     monitor(_owner, _target, ref) {
-      node._remoteDown(ref, 'noconnection');
+      node._monitors.remoteDown(ref, 'noconnection');
     },
     demonitor() {},
   };

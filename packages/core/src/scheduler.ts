@@ -10,7 +10,7 @@
  *   `BATCH` messages have been handled in one turn, the next drain waits for `setImmediate`,
  *   so sockets and timers always get their turn.
  */
-import type { Process } from './process.js';
+import type { ProcessRecord } from './internal/process.js';
 
 const RESOLVED = Promise.resolve();
 
@@ -18,7 +18,7 @@ const RESOLVED = Promise.resolve();
 export const BATCH = 8192;
 
 export class Scheduler {
-  private queue: Process[] = [];
+  private queue: ProcessRecord[] = [];
   private head = 0;
   /** Messages that may still be handled in this event-loop turn. */
   private budget = BATCH;
@@ -42,7 +42,7 @@ export class Scheduler {
   };
 
   /** Puts `p` on the run queue (once). */
-  enqueue(p: Process): void {
+  enqueue(p: ProcessRecord): void {
     if (p._queued || this.stopped) return;
     p._queued = true;
     this.queue.push(p);
@@ -90,7 +90,7 @@ export class Scheduler {
     const queue = this.queue;
     while (this.budget > 0 && this.head < queue.length) {
       const p = queue[this.head]!;
-      queue[this.head++] = undefined as unknown as Process;
+      queue[this.head++] = undefined as unknown as ProcessRecord;
       p._queued = false;
       this.budget -= p._runSlice(this.budget);
       if (p._queued === false && p._hasWork()) {

@@ -65,7 +65,6 @@ export class DistNode extends Node {
     this.rpc = new Rpc(this);
     this.global = new Global(this, options.global);
     this.globalNames = this.global;
-    this.setRouter(this.net);
     this.onStop(() => this.net.close());
   }
 

@@ -7,7 +7,7 @@
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { Pid, type ExitReason, type MonitorHandler, type Process, type Ref, type RemoteRouter } from '@rigil/core';
+import { Pid, type ExitReason, type MonitorHandler, type Process, type Ref, type RemoteHost, type RemoteRouter } from '@rigil/core';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { PidInterner } from './codec.js';
 import { Connection } from './connection.js';
@@ -118,11 +118,14 @@ export class NetKernel implements RemoteRouter {
   private server: WebSocketServer | undefined;
   private httpsServer: HttpsServer | undefined;
   private closed = false;
+  /** What this layer may do to its node for incoming traffic (core's side of the seam). */
+  private readonly host: RemoteHost;
 
   constructor(
     readonly node: DistNode,
     readonly options: NetOptions,
   ) {
+    this.host = node.attach(this);
     this.flags = (options.hidden ? Flags.HIDDEN : 0) | Flags.GLOBAL | Flags.REPLY_DEMONITORS;
     this.interner = (n, id, creation) => this.intern(n, id, creation);
     for (const seed of options.seeds) this.addSeed(seed);
@@ -329,7 +332,7 @@ export class NetKernel implements RemoteRouter {
   link(from: Pid, to: Pid): void {
     const c = this.route(to.node);
     if (c !== undefined) c.send([Op.LINK, from, to]);
-    else this.node._exitSignal(to, from, 'noconnection', true);
+    else this.host.exitSignal(to, from, 'noconnection', true);
   }
 
   unlink(from: Pid, to: Pid): void {
@@ -344,7 +347,7 @@ export class NetKernel implements RemoteRouter {
     const node = target instanceof Pid ? target.node : target[1];
     const c = this.route(node);
     if (c !== undefined) c.send([Op.MONITOR, owner, target instanceof Pid ? target : target[0], ref]);
-    else this.node._remoteDown(ref, 'noconnection');
+    else this.host.remoteDown(ref, 'noconnection');
   }
 
   demonitor(owner: Pid, target: Pid | readonly [string, string], ref: Ref): void {
@@ -356,37 +359,37 @@ export class NetKernel implements RemoteRouter {
 
   /** Applies one inbound data message; throws `ERR_PROTOCOL_STATE` for a malformed one. */
   dispatch(conn: Connection, m: unknown[]): void {
-    const node = this.node;
+    const host = this.host;
     switch (m[0]) {
       case Op.SEND:
         if (!(m[1] instanceof Pid)) break;
-        if (m[1].node === node.name) node.send(m[1], m[2]);
+        host.deliver(m[1], m[2]);
         return;
       case Op.REG_SEND:
         if (typeof m[1] !== 'string') break;
-        node.send([m[1], node.name], m[2]);
+        host.deliverNamed(m[1], m[2]);
         return;
       case Op.ALIAS_SEND:
         if (!isRef(m[1])) break;
         // The sender already ended its half of our monitor with this reply (see REPLY_DEMONITORS).
-        if ((conn.peerFlags & Flags.REPLY_DEMONITORS) !== 0) node._remoteMonitorEnded(m[1]);
-        node.sendAlias(m[1], m[2]);
+        if ((conn.peerFlags & Flags.REPLY_DEMONITORS) !== 0) host.remoteMonitorEnded(m[1]);
+        host.deliverAlias(m[1], m[2]);
         return;
       case Op.LINK:
         if (!(m[1] instanceof Pid) || !(m[2] instanceof Pid)) break;
-        if (!node._acceptRemoteLink(m[1], m[2])) conn.send([Op.EXIT, m[2], m[1], 'noproc', true]);
+        if (!host.acceptLink(m[1], m[2])) conn.send([Op.EXIT, m[2], m[1], 'noproc', true]);
         return;
       case Op.UNLINK:
         if (!(m[1] instanceof Pid) || !(m[2] instanceof Pid)) break;
-        node._acceptRemoteUnlink(m[1], m[2]);
+        host.acceptUnlink(m[1], m[2]);
         return;
       case Op.EXIT:
         if (!(m[1] instanceof Pid) || !(m[2] instanceof Pid)) break;
-        if (m[2].node === node.name) node._exitSignal(m[1], m[2], m[3], m[4] === true);
+        host.exitSignal(m[1], m[2], m[3], m[4] === true);
         return;
       case Op.MONITOR:
         if (!(m[1] instanceof Pid) || !isRef(m[3]) || !(m[2] instanceof Pid || typeof m[2] === 'string')) break;
-        this.acceptMonitor(conn, m[2] instanceof Pid ? m[2] : [m[2], node.name], m[3]);
+        this.acceptMonitor(conn, m[2] instanceof Pid ? m[2] : [m[2], host.name], m[3]);
         return;
       case Op.DEMONITOR: {
         if (!isRef(m[3])) break;
@@ -395,7 +398,7 @@ export class NetKernel implements RemoteRouter {
       }
       case Op.DOWN:
         if (!isRef(m[1])) break;
-        node._remoteDown(m[1], m[2]);
+        host.remoteDown(m[1], m[2]);
         return;
       case Op.MEMBERS:
         if (!Array.isArray(m[1])) break;
@@ -493,8 +496,8 @@ export class NetKernel implements RemoteRouter {
       return;
     }
     // Links and monitors to the peer fire `noconnection`, pending calls fail (spec §e).
-    this.node._nodeDown(peer);
-    for (const ref of this.accepted.get(peer)?.values() ?? []) this.node.demonitor(ref);
+    this.host.nodeDown(peer);
+    for (const ref of this.accepted.get(peer)?.values() ?? []) this.host.cancelMonitor(ref);
     this.accepted.delete(peer);
     this.pidCache.delete(peer);
     const ws = this.waiters.get(peer);
@@ -572,7 +575,7 @@ export class NetKernel implements RemoteRouter {
     const ref = refs?.get(refId);
     if (ref === undefined) return;
     refs!.delete(refId);
-    this.node.demonitor(ref);
+    this.host.cancelMonitor(ref);
   }
 
   private acceptMonitor(conn: Connection, target: Pid | readonly [string, string], ref: Ref): void {
@@ -586,7 +589,7 @@ export class NetKernel implements RemoteRouter {
         if (this.conns.get(peer) === conn) conn.send([Op.DOWN, ref, reason]);
       },
     };
-    this.node._acceptRemoteMonitor(handler, target, ref);
+    this.host.acceptMonitor(handler, target, ref);
   }
 
   private memberList(except: string): Array<[string, string]> {
@@ -611,7 +614,7 @@ export class NetKernel implements RemoteRouter {
   }
 
   private intern(n: string, id: number, creation: number): Pid {
-    if (n === this.node.name) return this.node.internPid(n, id, creation);
+    if (n === this.host.name) return this.host.internPid(n, id, creation);
     let cache = this.pidCache.get(n);
     if (cache === undefined || cache.creation !== creation) {
       const c = this.conns.get(n);
@@ -634,7 +637,7 @@ export class NetKernel implements RemoteRouter {
     const msg: NodeMessage = { tag: e.type, node: e.node };
     for (const [p, o] of [...this.allMonitors]) {
       if (!p.alive) this.allMonitors.delete(p);
-      else if (!e.hidden || o.hidden) p._deliver(msg);
+      else if (!e.hidden || o.hidden) this.host.deliver(p.pid, msg);
     }
     if (e.type === 'nodedown') this.fireNodeMonitors(e.node);
   }
@@ -643,7 +646,7 @@ export class NetKernel implements RemoteRouter {
     const list = this.nodeMonitors.get(name);
     if (list === undefined) return;
     this.nodeMonitors.delete(name);
-    for (const p of list) if (p.alive) p._deliver({ tag: 'nodedown', node: name } satisfies NodeMessage);
+    for (const p of list) if (p.alive) this.host.deliver(p.pid, { tag: 'nodedown', node: name } satisfies NodeMessage);
   }
 }
 

@@ -71,7 +71,7 @@ function seenEverywhere(nodes: readonly DistNode[], name: string, pid: Pid | und
 
 /** How many monitors are held on a process (every name server holds one per name). */
 function monitorCount(p: Idle): number {
-  return p.proc._monitoredBy?.size ?? 0;
+  return p.proc.node.processInfo(p.proc.pid)?.monitoredByCount ?? 0;
 }
 
 /** How many nodes' name servers list `pid` among the pids they monitor for names. */

@@ -331,7 +331,7 @@ describe('monitors', () => {
 
 /** Monitors held on `pid` by handlers (remote monitors are accepted as handlers). */
 function countHandlerMonitors(node: DistNode, pid: Pid): number {
-  return node.process(pid)?._monitoredBy?.size ?? 0;
+  return node.processInfo(pid)?.monitoredByCount ?? 0;
 }
 
 describe('gen_server across nodes', () => {

@@ -1,0 +1,522 @@
+/**
+ * The process record: one object that is both the runtime's bookkeeping (mailbox, links,
+ * monitors, flags) and the `self` handle a process's own code uses — typed for that code as
+ * the public `Process` interface (../process.ts), so none of the fields below is part of the
+ * API. One object, not a handle and a record, because a million processes must stay small.
+ *
+ * Two kinds share this record (DESIGN §2):
+ * - an async function, `node.spawn(async (self) => { … await self.receive(…) … })`;
+ * - a behaviour (gen_server, supervisor, …) whose `BehaviourLoop.handle` the scheduler
+ *   calls once per message, with no Promise unless the handler is itself async.
+ */
+import { coreError } from '../errors.js';
+import type { Pid, Ref } from '../pid.js';
+import {
+  ProcessExited,
+  TIMEOUT,
+  type Destination,
+  type Matcher,
+  type MonitorHandler,
+  type MonitorTarget,
+  type NodeType,
+  type Process,
+  type ProcessFunction,
+  type ProcessStatus,
+  type SpawnOptions,
+  type Timeout,
+} from '../process.js';
+import type { ExitReason } from '../reason.js';
+import type { Timer } from '../timer.js';
+
+/** A behaviour's message loop: called by the scheduler for each message, in order. */
+export interface BehaviourLoop {
+  /** Handles one message; a returned promise makes the process take no message until it settles. */
+  handle(self: ProcessRecord, msg: unknown): void | PromiseLike<void>;
+}
+
+/** A monitor, shared by the owner's and the target's tables. */
+export interface Monitor {
+  readonly ref: Ref;
+  /** Owner: a process (gets a `DOWN` message) or a handler. */
+  readonly owner: ProcessRecord | MonitorHandler;
+  /** The monitored pid. */
+  readonly target: Pid;
+  /** What the `DOWN` names: the pid, or `[name, node]`. */
+  readonly object: Pid | readonly [string, string];
+}
+
+/** A never-settling promise: what a dead process's `receive` returns. */
+const NEVER: Promise<never> = new Promise<never>(() => undefined);
+
+const QUEUED = 1;
+const BUSY = 2;
+const DEAD = 4;
+const TRAP = 8;
+
+/** The mailbox of a process that never got a message, and of a dead one (shared, frozen). */
+const EMPTY: unknown[] = [];
+Object.freeze(EMPTY);
+
+/** Messages a behaviour handles in one scheduler slice before others get a turn. */
+const SLICE = 64;
+
+/** The record of one process (see the module comment). */
+export class ProcessRecord implements Process {
+  /** This process's pid (OTP's `self()`). */
+  readonly pid: Pid;
+  /** The node the process runs on. */
+  readonly node: NodeType;
+
+  /** @internal Mailbox: messages from `_h` on are pending, in arrival order (a shared empty array until the first message). */
+  _q: unknown[] = EMPTY;
+  /** @internal Index of the oldest pending message. */
+  _h = 0;
+  /** @internal The pending receive has tested every message before this index. */
+  _scan = 0;
+  /** @internal Resolver of the pending `receive`, or null. */
+  _resolve: ((m: unknown) => void) | null = null;
+  /** @internal Pattern of the pending `receive` (undefined: any message). */
+  _match: Matcher | undefined = undefined;
+  /** @internal Timeout of the pending `receive`. */
+  _timer: Timer | null = null;
+  /** @internal Async-function body not yet started. */
+  _fn: ProcessFunction | null = null;
+  /** @internal Behaviour loop, for behaviour processes. */
+  _loop: BehaviourLoop | null = null;
+  /** @internal Behaviour state (e.g. the gen_server's server record). */
+  _data: unknown = undefined;
+  /** @internal Why it exited. */
+  _reason: ExitReason = undefined;
+  /** @internal Linked pids (both directions hold the link). */
+  _links: Set<Pid> | null = null;
+  /** @internal Monitors this process owns, by ref. */
+  _monitors: Map<Ref, Monitor> | null = null;
+  /** @internal Monitors others hold on this process, by ref. */
+  _monitoredBy: Map<Ref, Monitor> | null = null;
+  /** @internal Registered name. */
+  _name: string | undefined = undefined;
+  /** @internal Owner for group-leader-like bookkeeping (the application that spawned it). */
+  _group: unknown = undefined;
+  /** @internal Cleanups to run at exit (pending calls, application bookkeeping). */
+  _cleanups: Set<{ onOwnerExit(): void }> | null = null;
+
+  /** @internal The boolean flags below, packed (one field instead of four per process). */
+  private _flags = 0;
+
+  constructor(node: NodeType, pid: Pid) {
+    this.node = node;
+    this.pid = pid;
+  }
+
+  /** @internal On the run queue. */
+  get _queued(): boolean {
+    return (this._flags & QUEUED) !== 0;
+  }
+  set _queued(v: boolean) {
+    this._flags = v ? this._flags | QUEUED : this._flags & ~QUEUED;
+  }
+
+  /** @internal A behaviour handler's promise is in flight. */
+  get _busy(): boolean {
+    return (this._flags & BUSY) !== 0;
+  }
+  set _busy(v: boolean) {
+    this._flags = v ? this._flags | BUSY : this._flags & ~BUSY;
+  }
+
+  /** @internal Exited. */
+  get _dead(): boolean {
+    return (this._flags & DEAD) !== 0;
+  }
+  set _dead(v: boolean) {
+    this._flags = v ? this._flags | DEAD : this._flags & ~DEAD;
+  }
+
+  /** @internal Trapping exits (OTP's `process_flag(trap_exit, true)`). */
+  get _trap(): boolean {
+    return (this._flags & TRAP) !== 0;
+  }
+  set _trap(v: boolean) {
+    this._flags = v ? this._flags | TRAP : this._flags & ~TRAP;
+  }
+
+  // ---------------------------------------------------------------- public API (self)
+
+  /**
+   * Takes the oldest message that `match` accepts, waiting up to `timeoutMs` (OTP's `receive`).
+   * Unmatched messages stay in the mailbox in order. `timeoutMs = 0` polls; omitted or
+   * `Infinity` waits forever; on timeout the promise resolves to `TIMEOUT`.
+   * @example const m = await self.receive((m): m is Ping => isPing(m), 1000);
+   */
+  receive(): Promise<unknown>;
+  receive<T>(match: ((m: unknown) => m is T) | undefined): Promise<T>;
+  receive(match: ((m: unknown) => boolean) | undefined): Promise<unknown>;
+  receive<T>(match: ((m: unknown) => m is T) | undefined, timeoutMs: number): Promise<T | Timeout>;
+  receive(match: ((m: unknown) => boolean) | undefined, timeoutMs: number): Promise<unknown>;
+  receive(match?: Matcher, timeoutMs?: number): Promise<unknown> {
+    if (this._dead) return NEVER;
+    if (this._resolve !== null) throw coreError('ERR_BADARG', `${this.pid} is already waiting in receive`);
+    const i = this._find(match, this._h);
+    if (this._dead) return NEVER; // the pattern threw: the process has crashed
+    if (i >= 0) return Promise.resolve(this._take(i));
+    if (timeoutMs === 0) return Promise.resolve(TIMEOUT);
+    if (timeoutMs !== undefined && !(timeoutMs > 0)) throw coreError('ERR_BADARG', `bad receive timeout: ${timeoutMs}`);
+    return new Promise((resolve) => {
+      this._resolve = resolve;
+      this._match = match;
+      this._scan = this._q.length;
+      if (timeoutMs !== undefined && timeoutMs !== Infinity) {
+        this._timer = this.node.timers.schedule(timeoutMs, receiveTimedOut, this);
+      }
+    });
+  }
+
+  /** Sends `msg` to a pid, a local name or `[name, node]` (OTP's `erlang:send/2`); a dead sender sends nothing. */
+  send(dest: Destination, msg: unknown): void {
+    if (!this._dead) this.node.send(dest, msg);
+  }
+
+  /** Links this process to `pid` (OTP's `link/1`); a dead `pid` sends this process an exit `noproc`. */
+  link(pid: Pid): void {
+    this._checkAlive();
+    this.node._links.link(this, pid);
+    this._checkAlive();
+  }
+
+  /** Removes the link to `pid` (OTP's `unlink/1`). */
+  unlink(pid: Pid): void {
+    this.node._links.unlink(this, pid);
+  }
+
+  /** Monitors a pid or `[name, node]` (OTP's `monitor(process, X)`); returns the monitor ref. */
+  monitor(target: MonitorTarget): Ref {
+    this._checkAlive();
+    return this.node._monitors.monitor(this, target, this.node.makeRef());
+  }
+
+  /**
+   * Removes a monitor (OTP's `demonitor/2`); with `flush` also drops a `DOWN` already queued.
+   * Returns false when the monitor was already gone.
+   */
+  demonitor(ref: Ref, options?: { flush?: boolean }): boolean {
+    const active = this.node._monitors.demonitor(ref, this);
+    if (options?.flush) this.flush((m) => (m as { tag?: string; ref?: Ref }).tag === 'DOWN' && (m as { ref?: Ref }).ref === ref);
+    return active;
+  }
+
+  /**
+   * `exit(reason)` ends this process now with `reason` (OTP's `exit/1`) and never returns;
+   * `exit(pid, reason)` sends `pid` an exit signal (OTP's `exit/2`).
+   */
+  exit(reason: ExitReason): never;
+  exit(pid: Pid, reason: ExitReason): void;
+  exit(a: unknown, b?: unknown): void {
+    if (arguments.length >= 2) {
+      this._checkAlive();
+      this.node._links.exitSignal(this.pid, a as Pid, b, false);
+      this._checkAlive();
+      return;
+    }
+    // An async-function process ends now. A behaviour unwinds to its loop, which runs its
+    // terminate callback and then ends the process (OTP catches exit/1 in callbacks).
+    if (this._loop === null) this.node._terminate(this, a);
+    throw new ProcessExited(a);
+  }
+
+  /** Sets trap_exit and returns the previous value (OTP's `process_flag(trap_exit, Flag)`). */
+  trapExit(flag: boolean): boolean {
+    const old = this._trap;
+    this._trap = flag;
+    return old;
+  }
+
+  /** Spawns a process (OTP's `spawn/1`). */
+  spawn(fn: ProcessFunction, options?: SpawnOptions): Pid {
+    this._checkAlive();
+    return this.node._spawn(fn, null, options, null, undefined, this);
+  }
+
+  /** Spawns a process linked to this one, atomically (OTP's `spawn_link/1`). */
+  spawnLink(fn: ProcessFunction): Pid {
+    this._checkAlive();
+    return this.node._spawn(fn, null, undefined, this, undefined, this);
+  }
+
+  /** Spawns a process and monitors it, atomically (OTP's `spawn_monitor/1`). */
+  spawnMonitor(fn: ProcessFunction): { pid: Pid; ref: Ref } {
+    this._checkAlive();
+    const pid = this.node._spawn(fn, null, undefined, null, undefined, this);
+    return { pid, ref: this.monitor(pid) };
+  }
+
+  /** Sends `msg` to `dest` after `ms` milliseconds (OTP's `erlang:send_after/3`). */
+  sendAfter(ms: number, dest: Destination, msg: unknown): Timer {
+    this._checkAlive();
+    return this.node.sendAfter(ms, dest, msg);
+  }
+
+  /** Removes and returns every queued message that `match` accepts (all when omitted). */
+  flush(match?: Matcher): unknown[] {
+    const out: unknown[] = [];
+    if (this._dead || this._q.length === 0) return out;
+    const q = this._q;
+    let w = this._h;
+    for (let r = this._h; r < q.length; r++) {
+      const m = q[r];
+      if (match === undefined || match(m)) out.push(m);
+      else q[w++] = m;
+    }
+    q.length = w;
+    if (this._scan > w) this._scan = w;
+    return out;
+  }
+
+  /** True while this process is alive (OTP's `is_process_alive(self())`). */
+  get alive(): boolean {
+    return !this._dead;
+  }
+
+  /** Number of messages waiting in the mailbox. */
+  get queueLength(): number {
+    return this._q.length - this._h;
+  }
+
+  /** Lifecycle status of this process. */
+  get status(): ProcessStatus {
+    if (this._dead) return 'dead';
+    if (this._fn !== null) return 'starting';
+    if (this._resolve !== null) return 'waiting';
+    if (this._loop !== null && !this._busy && !this._queued) return 'waiting';
+    return 'running';
+  }
+
+  /** Registered name, if any. */
+  get registeredName(): string | undefined {
+    return this._name;
+  }
+
+  toString(): string {
+    return this.pid.toString();
+  }
+
+  // ---------------------------------------------------------------- runtime internals
+
+  /** @internal Appends a message and wakes the process if it can use it. */
+  _deliver(msg: unknown): void {
+    if (this._dead) return;
+    let q = this._q;
+    if (q === EMPTY) this._q = q = [];
+    const resolve = this._resolve;
+    if (resolve !== null) {
+      if (this._scan === q.length) {
+        let ok: boolean;
+        try {
+          ok = this._match === undefined || this._match(msg);
+        } catch (e) {
+          this.node._crash(this, e);
+          return;
+        }
+        if (!ok) {
+          q.push(msg);
+          this._scan = q.length;
+          return;
+        }
+        if (this.node._scheduler.take()) {
+          this._wake(resolve, msg);
+          return;
+        }
+      }
+      q.push(msg);
+      this.node._scheduler.enqueue(this);
+      return;
+    }
+    q.push(msg);
+    if (this._loop !== null && !this._busy && !this._queued) this.node._scheduler.enqueue(this);
+  }
+
+  /** @internal Work is pending for the scheduler. */
+  _hasWork(): boolean {
+    if (this._dead) return false;
+    if (this._loop !== null) return !this._busy && this._h < this._q.length;
+    return this._resolve !== null && this._scan < this._q.length;
+  }
+
+  /** @internal Runs one scheduler slice; returns how many messages it used. */
+  _runSlice(budget: number): number {
+    if (this._dead) return 0;
+    const fn = this._fn;
+    if (fn !== null) {
+      this._fn = null;
+      start(this, fn);
+      return 1;
+    }
+    const loop = this._loop;
+    if (loop !== null) {
+      let n = 0;
+      const limit = budget < SLICE ? budget : SLICE;
+      while (n < limit && !this._busy && !this._dead && this._h < this._q.length) {
+        n++;
+        const msg = this._take(this._h);
+        let r: void | PromiseLike<void>;
+        try {
+          r = loop.handle(this, msg);
+        } catch (e) {
+          this.node._crash(this, e);
+          break;
+        }
+        if (r !== undefined && typeof r.then === 'function') {
+          this._busy = true;
+          r.then(
+            () => this._resume(),
+            (e: unknown) => this.node._crash(this, e),
+          );
+        }
+      }
+      return n;
+    }
+    const resolve = this._resolve;
+    if (resolve !== null) {
+      const i = this._find(this._match, this._scan);
+      if (i >= 0) this._wake(resolve, this._take(i));
+      else this._scan = this._q.length;
+      return 1;
+    }
+    return 0;
+  }
+
+  /** @internal An async behaviour handler settled: take the next message. */
+  _resume(): void {
+    this._busy = false;
+    if (!this._dead && this._h < this._q.length) this.node._scheduler.enqueue(this);
+  }
+
+  /** @internal Becomes a behaviour process with `loop` (used by gen_server & co.). */
+  _becomeBehaviour(loop: BehaviourLoop, data: unknown): void {
+    this._loop = loop;
+    this._data = data;
+    if (this._h < this._q.length && !this._busy) this.node._scheduler.enqueue(this);
+  }
+
+  /**
+   * @internal Throws the unwinding sentinel when this process has died: code of a killed
+   * process that resumes later (after an outside await) can no longer act.
+   */
+  _checkAlive(): void {
+    if (this._dead) throw new ProcessExited(this._reason);
+  }
+
+  /** @internal Clears mailbox, receive and timers at exit. */
+  _release(): void {
+    this._dead = true;
+    this._resolve = null;
+    this._match = undefined;
+    this._fn = null;
+    if (this._timer !== null) {
+      this.node.timers.drop(this._timer);
+      this._timer = null;
+    }
+    this._q = EMPTY;
+    this._h = 0;
+    this._scan = 0;
+  }
+
+  private _wake(resolve: (m: unknown) => void, msg: unknown): void {
+    this._resolve = null;
+    this._match = undefined;
+    if (this._timer !== null) {
+      this.node.timers.drop(this._timer);
+      this._timer = null;
+    }
+    resolve(msg);
+  }
+
+  private _find(match: Matcher | undefined, from: number): number {
+    const q = this._q;
+    if (match === undefined) return from < q.length ? from : -1;
+    try {
+      for (let i = from; i < q.length; i++) if (match(q[i])) return i;
+    } catch (e) {
+      this.node._crash(this, e);
+    }
+    return -1;
+  }
+
+  /** @internal Removes and returns the message at index `i`. */
+  _take(i: number): unknown {
+    const q = this._q;
+    if (i === 0 && q.length === 1) {
+      // The common case of a mailbox holding one message: no hole, no truncation.
+      this._scan = 0;
+      return q.pop();
+    }
+    const m = q[i];
+    if (i === this._h) {
+      q[i] = undefined;
+      const h = ++this._h;
+      if (h === q.length) {
+        q.length = 0;
+        this._h = 0;
+        this._scan = 0;
+      } else if (h > 1024 && h * 2 > q.length) {
+        q.splice(0, h);
+        this._h = 0;
+        this._scan = Math.max(0, this._scan - h);
+      }
+    } else {
+      q.splice(i, 1);
+      if (this._scan > i) this._scan--;
+    }
+    return m;
+  }
+}
+
+
+function receiveTimedOut(p: ProcessRecord): void {
+  p._timer = null;
+  const resolve = p._resolve;
+  if (resolve === null || p._dead) return;
+  p._resolve = null;
+  p._match = undefined;
+  resolve(TIMEOUT);
+}
+
+/**
+ * Enters an async-function process. Its promise settles into the exit: `normal` on return, a
+ * structured reason on throw. (`then` with two small closures costs far less memory per idle
+ * process than an async wrapper frame.)
+ */
+function start(p: ProcessRecord, fn: ProcessFunction): void {
+  let r: unknown;
+  try {
+    r = fn(p);
+  } catch (e) {
+    p.node._crash(p, e);
+    return;
+  }
+  if (r instanceof Promise) {
+    r.then(
+      () => p.node._terminate(p, 'normal'),
+      (e: unknown) => p.node._crash(p, e),
+    );
+  } else p.node._terminate(p, 'normal');
+}
+
+/** True for a process handle (rather than a node or anything else). */
+export function isProcess(x: unknown): x is ProcessRecord {
+  return x instanceof ProcessRecord;
+}
+
+/**
+ * The record behind a `Process` handle (the same object, seen with its internals); throws
+ * `ERR_BADARG` for anything else — a JavaScript caller may pass a `Node` where a process is due.
+ */
+export function recordOf(p: Process, what = 'a process'): ProcessRecord {
+  if (p instanceof ProcessRecord) return p;
+  throw coreError('ERR_BADARG', `expected ${what} (self), got ${describe(p)}`, 'badarg');
+}
+
+function describe(x: unknown): string {
+  if (x === null || x === undefined) return String(x);
+  if (typeof x === 'object') return `an object of class ${(x as object).constructor?.name ?? 'Object'}`;
+  return typeof x;
+}
