@@ -85,7 +85,11 @@ export interface ApplicationInfo {
 
 /** Options of `setEnv` / `unsetEnv`. */
 export interface EnvOptions {
-  /** Keep the value over a later `load` of the application (OTP's `{persistent, true}`). */
+  /**
+   * OTP's `{persistent, true}`: `setEnv` keeps the value over later loads of the application;
+   * `unsetEnv` forgets such a value (and the node configuration's), so a later load gives the
+   * spec's value again.
+   */
   persistent?: boolean;
 }
 

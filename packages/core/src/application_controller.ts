@@ -35,8 +35,12 @@ export class ApplicationController {
   private readonly loaded = new Map<string, ApplicationSpec>();
   /** Current environment of each loaded (or pre-configured) application. */
   private readonly env = new Map<string, Map<string, unknown>>();
-  /** `setEnv`/`unsetEnv` made with `persistent`, re-applied over every later load (undefined = unset). */
-  private readonly persistentEnv = new Map<string, Map<string, { value: unknown; unset: boolean }>>();
+  /**
+   * Values set with `setEnv(…, { persistent: true })`, re-applied over every later load. With
+   * `config` this is OTP's `conf_data`: a persistent `unsetEnv` deletes the key from both, so
+   * a later load gives the spec's value again (OTP keeps no tombstone).
+   */
+  private readonly persistentEnv = new Map<string, Map<string, unknown>>();
   /** Node configuration (OTP's sys.config): overrides a spec's `env` at load. */
   private readonly config = new Map<string, Readonly<Record<string, unknown>>>();
   /** Started applications and their restart types, in start order (OTP's `started`). */
@@ -71,10 +75,7 @@ export class ApplicationController {
     const env = mapOf(this.env, spec.name);
     for (const [k, v] of Object.entries(spec.env ?? {})) env.set(k, v);
     for (const [k, v] of Object.entries(this.config.get(spec.name) ?? {})) env.set(k, v);
-    for (const [k, v] of this.persistentEnv.get(spec.name) ?? []) {
-      if (v.unset) env.delete(k);
-      else env.set(k, v.value);
-    }
+    for (const [k, v] of this.persistentEnv.get(spec.name) ?? []) env.set(k, v);
     return 'ok';
   }
 
@@ -249,6 +250,15 @@ export class ApplicationController {
     return this.started.get(name);
   }
 
+  /**
+   * The pid of the master of a locally running application, or undefined
+   * (OTP's `application_controller:get_master/1`). A library application has no master process.
+   */
+  getMaster(name: string): Pid | undefined {
+    const where = this.running.get(name);
+    return where instanceof ApplicationMaster ? where.pid : undefined;
+  }
+
   /** The start type of a locally running application, or undefined. */
   startTypeOf(name: string): StartType | undefined {
     const where = this.running.get(name);
@@ -296,13 +306,25 @@ export class ApplicationController {
     let env = this.env.get(app);
     if (env === undefined) this.env.set(app, (env = new Map()));
     env.set(key, value);
-    if (options.persistent) mapOf(this.persistentEnv, app).set(key, { value, unset: false });
+    if (options.persistent) mapOf(this.persistentEnv, app).set(key, value);
   }
 
-  /** Removes an environment value (OTP's `application:unset_env/3`). */
+  /**
+   * Removes an environment value (OTP's `application:unset_env/3`). With `persistent` it also
+   * forgets the key's persistent value and its node configuration, as OTP's
+   * `handle_call({unset_env, …})` deletes it from `conf_data`; it does not hide the spec's
+   * value, so a later load (a reload) gives the spec's value again (OTP's
+   * application_SUITE:persistent_env).
+   */
   unsetEnv(app: string, key: string, options: EnvOptions = {}): void {
     this.env.get(app)?.delete(key);
-    if (options.persistent) mapOf(this.persistentEnv, app).set(key, { value: undefined, unset: true });
+    if (!options.persistent) return;
+    this.persistentEnv.get(app)?.delete(key);
+    const config = this.config.get(app);
+    if (config !== undefined && Object.hasOwn(config, key)) {
+      const { [key]: _dropped, ...rest } = config;
+      this.config.set(app, rest);
+    }
   }
 
   /** A key of the application's spec (OTP's `application:get_key/2`). */

@@ -1,10 +1,21 @@
 /**
- * The application master (OTP's `application_master`): one process per running application.
+ * The application master (OTP's `application_master`): one per running application.
  *
- * It owns the application's processes (every process spawned inside the application belongs
- * to it, as OTP's group leader), runs `start` and the start phases, watches the top
- * supervisor, and on stop runs `prepStop`, shuts the tree down, runs `stop` and kills whatever
- * processes of the application are left. Semantics: spec §d.4–§d.5.
+ * Like OTP's, it is two processes. The master owns the application's processes (every process
+ * spawned inside the application belongs to it, as OTP's group leader), takes stop requests
+ * and the maxT timeout, and kills whatever processes of the application are left at the end.
+ * Its helper (OTP's process "X": `start_it/4` then `loop_it/4`), a linked child that traps
+ * exits, runs `start` and the start phases, is the top supervisor's parent, and runs the
+ * callbacks at the end: `prepStop`, shutting the tree down, `stop`.
+ *
+ * OTP splits the roles for two reasons. The master is the group leader and must keep serving
+ * io while `start` runs (rigil has no io, so that one does not apply). And the callbacks run
+ * in a process other than the master, so that killing the master still stops the application
+ * properly: the helper sees the master's `EXIT`, runs `prepStop`, shuts the tree down with the
+ * master's reason, runs `stop`, and exits with that reason ([AM] `loop_it/4`'s
+ * `{'EXIT', Parent, Reason}` clause; application_SUITE:otp_16504). With one process, killing
+ * the master took the tree down through its link and `stop` never ran.
+ * Semantics: spec §d.4–§d.5.
  */
 import type { ApplicationSpec, StartType } from './application.js';
 import type { NodeType as Node } from './process.js';
@@ -28,12 +39,26 @@ interface StopRequest {
   readonly $am: 'stop';
 }
 
+/**
+ * A message between a master and its helper; `tag` is the master's own object, so nothing
+ * else can forge one (OTP uses a fresh ref, `Tag`, and the parent's pid).
+ */
+interface HelperMessage {
+  readonly tag: object;
+  /** `started`: helper → master, the outcome of `start` and the phases (OTP's `{Tag, Res}`);
+   * `terminate`: master → helper, stop the application (OTP's `{Parent, terminate}`). */
+  readonly kind: 'started' | 'terminate';
+  readonly result?: 'ok' | { error: unknown };
+}
+
 /** One running (or starting) application. */
 export class ApplicationMaster {
   /** Where the master is in its lifecycle; `startType()` reads it. */
   phase: MasterPhase = 'starting';
   /** The master's process. */
   pid: Pid | undefined = undefined;
+  /** The helper process that runs `start` and the stop callbacks (OTP's "X"). */
+  helper: Pid | undefined = undefined;
   /** The top supervisor. */
   top: Pid | undefined = undefined;
   /** The state returned by `start` (passed to `prepStop`/`stop`). */
@@ -43,6 +68,8 @@ export class ApplicationMaster {
   /** When the application finished starting (ms since the epoch). */
   startedAt = 0;
   private maxTimer: Timer | undefined = undefined;
+  /** Marks the messages between this master and its helper (see `HelperMessage`). */
+  private readonly tag: object = {};
 
   constructor(
     readonly node: Node,
@@ -72,7 +99,14 @@ export class ApplicationMaster {
       const pid = this.node.spawn(async (self) => {
         recordOf(self)._group = this;
         self.trapExit(true);
-        const r = await this.startApplication(self);
+        // OTP's start_it/2: the helper is spawned linked, trapping exits from birth (spawn
+        // and link happen in one turn, so no signal can come between them), and belongs to
+        // the application like every process the master spawns.
+        const master = self.pid;
+        const helper = self.spawn((x) => this.runHelper(x, master), { trapExit: true });
+        self.link(helper);
+        this.helper = helper;
+        const r = await this.awaitStarted(self, helper);
         if (r !== 'ok') {
           this.killMembers(self);
           done(r);
@@ -82,11 +116,11 @@ export class ApplicationMaster {
         this.startedAt = Date.now();
         if (this.spec.maxT !== undefined) this.maxTimer = this.node.sendAfter(this.spec.maxT, self.pid, { $am: 'maxT' });
         done('ok');
-        await this.loop(self);
+        await this.loop(self, helper);
       });
       this.pid = pid;
-      // The master itself may die while starting (its start callback called `self.exit`, or
-      // something killed it): the start fails with that reason.
+      // The master itself may die while starting (something killed it): the start fails with
+      // that reason, and every process of the application, the helper included, is killed.
       this.node.monitor(pid, {
         onDown: (_r, reason) => {
           if (settled) return;
@@ -147,26 +181,85 @@ export class ApplicationMaster {
     return 'ok';
   }
 
-  /** Watches the top supervisor and waits for a stop request. */
-  private async loop(self: Process): Promise<void> {
+  /**
+   * The master while the helper starts the application (OTP's `init_loop/4`): the helper's
+   * `started` message, or its exit, which fails the start with the helper's reason.
+   */
+  private async awaitStarted(self: Process, helper: Pid): Promise<'ok' | { error: unknown }> {
+    const m = await self.receive((x) => this.isHelperMessage(x, 'started') || (isExit(x) && x.from === helper));
+    if (isExit(m)) return { error: { reason: m.reason, callback: 'start', application: this.spec.name } };
+    return (m as HelperMessage).result ?? 'ok';
+  }
+
+  /**
+   * The master while the application runs (OTP's `main_loop/2` and `terminate/2`): a stop
+   * request or maxT has the helper stop the application, then the master kills what is left
+   * and exits `normal`; the helper's exit (the tree died, and the helper has already run
+   * `prepStop` and `stop`) makes the master kill what is left and exit with the same reason.
+   */
+  private async loop(self: Process, helper: Pid): Promise<void> {
     for (;;) {
       const m = await self.receive();
-      if (isExit(m) && this.top !== undefined && m.from === this.top) {
-        // The tree died on its own: prepStop → stop → exit with the same reason (spec §d.5).
-        await this.shutdown(self, false);
+      if (isExit(m) && m.from === helper) {
+        this.killMembers(self);
         self.exit(m.reason);
       }
       const am = (m as { $am?: string } | null)?.$am;
       if (am === 'stop' || am === 'maxT') {
         this.stopRequested ||= am === 'stop';
-        await this.shutdown(self, true);
+        // OTP's terminate_child/2 and terminate_loop/2: ask, then wait for the helper to go.
+        self.send(helper, { tag: this.tag, kind: 'terminate' } satisfies HelperMessage);
+        await self.receive((x) => isExit(x) && x.from === helper);
+        this.killMembers(self);
         self.exit('normal');
       }
     }
   }
 
-  /** prepStop → shut the top supervisor down (when alive) → stop → kill the rest. */
-  private async shutdown(self: Process, tree: boolean): Promise<void> {
+  /**
+   * The helper (OTP's process "X": `start_it/4`, then `loop_it/4`): starts the application,
+   * tells the master, then waits for the end and runs the stop callbacks:
+   * - `terminate` from the master (a stop, or maxT): prepStop → tree shut down with `shutdown`
+   *   → stop → exit `normal`;
+   * - the master died (e.g. it was killed): prepStop → tree shut down with the master's
+   *   reason → stop → exit with that reason;
+   * - the tree died on its own: prepStop → stop → exit with the tree's reason (spec §d.5).
+   */
+  private async runHelper(self: Process, master: Pid): Promise<void> {
+    const r = await this.startApplication(self);
+    self.send(master, { tag: this.tag, kind: 'started', result: r } satisfies HelperMessage);
+    if (r !== 'ok') return;
+    for (;;) {
+      const m = await self.receive();
+      if (this.isHelperMessage(m, 'terminate')) {
+        await this.shutdown(self, { reason: 'shutdown' });
+        self.exit('normal');
+      }
+      if (isExit(m) && m.from === master) {
+        await this.shutdown(self, { reason: m.reason });
+        // Departure from OTP: with its master dead, OTP leaves the application's other
+        // processes running (their group leader is gone, and nothing kills them). rigil kills
+        // them, as at every other end of an application, so that no process stays counted as
+        // belonging to an application that is no longer running.
+        this.killMembers(self);
+        self.exit(m.reason);
+      }
+      if (isExit(m) && this.top !== undefined && m.from === this.top) {
+        await this.shutdown(self, null);
+        self.exit(m.reason);
+      }
+    }
+  }
+
+  private isHelperMessage(m: unknown, kind: HelperMessage['kind']): boolean {
+    return typeof m === 'object' && m !== null && (m as HelperMessage).tag === this.tag && (m as HelperMessage).kind === kind;
+  }
+
+  /**
+   * prepStop → shut the top supervisor down with `tree.reason` (when `tree` is given and the
+   * tree is alive) and wait for it → stop. Runs in the helper, the top supervisor's parent.
+   */
+  private async shutdown(self: Process, tree: { readonly reason: ExitReason } | null): Promise<void> {
     this.phase = 'stopping';
     if (this.maxTimer !== undefined) this.node.cancelTimer(this.maxTimer);
     const mod = this.spec.mod;
@@ -177,8 +270,8 @@ export class ApplicationMaster {
       this.report('prepStop failed', reasonFromThrown(e));
     }
     const top = this.top;
-    if (tree && top !== undefined && this.node.isAlive(top)) {
-      self.exit(top, 'shutdown');
+    if (tree !== null && top !== undefined && this.node.isAlive(top)) {
+      self.exit(top, tree.reason);
       await self.receive((m) => isExit(m) && m.from === top);
     }
     try {
@@ -186,10 +279,9 @@ export class ApplicationMaster {
     } catch (e) {
       this.report('stop failed', reasonFromThrown(e));
     }
-    this.killMembers(self);
   }
 
-  /** Kills every remaining process of the application except the master itself. */
+  /** Kills every remaining process of the application except `self` (the master, or the helper). */
   private killMembers(self: Process | undefined): void {
     for (const p of this.node._groupMembers(this)) if (p !== self) this.node._terminate(p, 'killed');
   }

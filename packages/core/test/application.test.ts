@@ -424,7 +424,7 @@ describe('environment', () => {
     expect(node.application.getEnv('a', 'k')).toBe(2);
   });
 
-  it('unsetEnv removes a value, and a persistent unset survives a later load', () => {
+  it('unsetEnv removes a value; a persistent unset before load leaves the spec’s values to the load', () => {
     const node = newNode();
     node.application.load(app('a', newLog(), { env: { k: 1, j: 2 } }));
     node.application.unsetEnv('a', 'k');
@@ -432,10 +432,70 @@ describe('environment', () => {
     expect(node.application.getEnv('a', 'k', 'def')).toBe('def');
     expect(node.application.getAllEnv('a')).toEqual({ j: 2 });
 
+    // OTP's unset_env(…, [{persistent, true}]) only forgets a persistent value; it leaves no
+    // tombstone, so the spec's value is what a load gives (application_controller's
+    // handle_call({unset_env, …}) deletes the key from conf_data).
     node.application.unsetEnv('b', 'k', { persistent: true });
     node.application.load(app('b', newLog(), { env: { k: 1, j: 2 } }));
-    expect(node.application.getEnv('b', 'k')).toBeUndefined();
+    expect(node.application.getEnv('b', 'k')).toBe(1);
     expect(node.application.getEnv('b', 'j')).toBe(2);
+  });
+
+  // OTP's application_SUITE:persistent_env, step by step (appinc's env is
+  // [{own_env1, value1}, {own2, val2}]).
+  it('persistent_env: persistent values survive reloads, and a persistent unset gives the spec’s value back on reload', () => {
+    const node = newNode();
+    const appinc = (): ApplicationSpec => app('appinc', newLog(), { env: { own_env1: 'value1', own2: 'val2' } });
+    node.application.setEnv('appinc', 'own2', 'persist', { persistent: true });
+    node.application.setEnv('appinc', 'key1', 'persist', { persistent: true });
+
+    // own_env1 and own2 are set in appinc
+    expect(node.application.load(appinc())).toBe('ok');
+    expect(node.application.getEnv('appinc', 'own_env1')).toBe('value1');
+    expect(node.application.getEnv('appinc', 'own2')).toBe('persist');
+    expect(node.application.getEnv('appinc', 'key1')).toBe('persist');
+
+    // Changing the environment after load shows at once and persists
+    node.application.setEnv('appinc', 'own_env1', 'persist', { persistent: true });
+    expect(node.application.getEnv('appinc', 'own_env1')).toBe('persist');
+    expect(node.application.getEnv('appinc', 'own2')).toBe('persist');
+    expect(node.application.getEnv('appinc', 'key1')).toBe('persist');
+
+    // On reload, own_env1, own2 and key1 all persist
+    expect(node.application.unload('appinc')).toBe('ok');
+    expect(node.application.load(appinc())).toBe('ok');
+    expect(node.application.getEnv('appinc', 'own_env1')).toBe('persist');
+    expect(node.application.getEnv('appinc', 'own2')).toBe('persist');
+    expect(node.application.getEnv('appinc', 'key1')).toBe('persist');
+
+    // Unset own_env1 and key1; own2 still persists
+    node.application.unsetEnv('appinc', 'own_env1', { persistent: true });
+    node.application.unsetEnv('appinc', 'key1', { persistent: true });
+    expect(node.application.getEnv('appinc', 'own_env1')).toBeUndefined();
+    expect(node.application.getEnv('appinc', 'own2')).toBe('persist');
+    expect(node.application.getEnv('appinc', 'key1')).toBeUndefined();
+
+    // own_env1 is back to its spec value on reload; key1 (in no spec) stays unset
+    expect(node.application.unload('appinc')).toBe('ok');
+    expect(node.application.load(appinc())).toBe('ok');
+    expect(node.application.getEnv('appinc', 'own_env1')).toBe('value1');
+    expect(node.application.getEnv('appinc', 'own2')).toBe('persist');
+    expect(node.application.getEnv('appinc', 'key1')).toBeUndefined();
+
+    expect(node.application.unload('appinc')).toBe('ok');
+  });
+
+  it('a persistent unset also forgets the node configuration’s value for that key, as OTP keeps both in one place', () => {
+    const node = newNode();
+    node.application.configure({ a: { k: 'config', j: 'config' } });
+    node.application.load(app('a', newLog(), { env: { k: 'spec', j: 'spec' } }));
+    expect(node.application.getEnv('a', 'k')).toBe('config');
+    node.application.unsetEnv('a', 'k', { persistent: true });
+    expect(node.application.getEnv('a', 'k')).toBeUndefined();
+    expect(node.application.unload('a')).toBe('ok');
+    node.application.load(app('a', newLog(), { env: { k: 'spec', j: 'spec' } }));
+    expect(node.application.getEnv('a', 'k')).toBe('spec');
+    expect(node.application.getEnv('a', 'j')).toBe('config');
   });
 
   it('getEnv(self, key) reads the environment of the calling process’s application', async () => {

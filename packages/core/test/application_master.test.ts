@@ -1,7 +1,8 @@
 /**
  * The application master: what `start` receives, start phases, start types, process
- * ownership (`getApplication`), the stop sequence, the tree dying on its own, maxT and start
- * failures (spec §d.4, §d.5; scenarios 30, 36, 37).
+ * ownership (`getApplication`), the stop sequence, the tree dying on its own, maxT, start
+ * failures and the master being killed (spec §d.4, §d.5; scenarios 30, 36, 37; OTP's
+ * application_SUITE:otp_16504).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -27,7 +28,7 @@ function topOf(r: unknown): Pid {
 }
 
 describe('start', () => {
-  it('calls start with the start type, the spec’s modArgs and the master process, which owns the tree', async () => {
+  it('calls start with the start type, the spec’s modArgs and a process of the application (the master’s helper), which owns the tree', async () => {
     const node = newNode();
     let seen: { type: StartType; args: unknown; app: string | undefined; startType: unknown } | undefined;
     let top: Pid | undefined;
@@ -418,5 +419,97 @@ describe('maxT', () => {
     expect(events).toEqual(['stop']);
     expect(node.isAlive(top!)).toBe(false);
     expect(node.stopped).toBe(false);
+  });
+});
+
+// OTP's application_SUITE:otp_16504 kills an application's master (`exit(Master, kill)`) and
+// expects the module's `stop/1` within 3 s: the master runs `start` in a helper process
+// (application_master's `start_it`/`loop_it`) that traps exits, so when the master dies the
+// helper still runs `prep_stop`, shuts the tree down with the master's reason, runs `stop`
+// and exits with that reason.
+describe('killing the master (OTP otp_16504)', () => {
+  it('otp_16504: killing the master still calls the module’s stop', async () => {
+    const node = newNode();
+    const stopped: unknown[] = [];
+    node.application.load({
+      name: 'app1',
+      mod: {
+        start: (_t, _a, self) => supervisor.startLink(self, oneWorkerSup, undefined),
+        stop: (s: unknown) => {
+          stopped.push(s);
+        },
+      },
+    });
+    expect(await node.application.ensureStarted('app1')).toBe('ok');
+    const master = node.application.getMaster('app1');
+    expect(master).toBeDefined();
+    node.exit(master!, 'kill');
+    await waitFor(() => stopped.length === 1, 3000, 'stop to be called after the master was killed');
+    expect(stopped).toEqual([undefined]);
+  });
+
+  it('otp_16504: runs prepStop while the tree is alive, shuts the tree down with the master’s reason, then stop, and leaves nothing of the application', async () => {
+    const node = newNode();
+    const events: string[] = [];
+    let top: Pid | undefined;
+    let stray: Pid | undefined;
+    const w: GenServerBehaviour<undefined> = {
+      init: (_a, self) => {
+        self.trapExit(true);
+        return { ok: undefined };
+      },
+      terminate: (reason) => {
+        events.push(`worker terminate ${String(reason)}`);
+      },
+    };
+    const sup: SupervisorBehaviour = { init: () => ({ flags: {}, children: [supervisor.worker('w', w, undefined)] }) };
+    node.application.load({
+      name: 'app1',
+      mod: {
+        start: async (_t, _a, self) => {
+          stray = self.spawn(async (p) => {
+            await p.receive();
+          });
+          top = topOf(await supervisor.startLink(self, sup, undefined));
+          return { ok: top, state: 'S' };
+        },
+        prepStop: (s: unknown) => {
+          events.push(`prepStop ${String(s)} topAlive=${node.isAlive(top!)}`);
+          return 'S2';
+        },
+        stop: (s: unknown) => {
+          events.push(`stop ${String(s)} topAlive=${node.isAlive(top!)}`);
+        },
+      },
+    });
+    expect(await node.application.start('app1')).toBe('ok');
+    const master = node.application.getMaster('app1')!;
+    const masterDown = watchDown(node, master);
+    const topDown = watchDown(node, top!);
+    node.exit(master, 'kill');
+    await waitFor(() => events.some((e) => e.startsWith('stop')), 3000, 'stop to be called');
+    expect(events).toEqual(['prepStop S topAlive=true', 'worker terminate shutdown', 'stop S2 topAlive=false']);
+    expect(masterDown.reason).toBe('killed');
+    expect(topDown.reason).toBe('killed');
+    await waitFor(() => !node.isAlive(stray!), 2000, 'the application’s other processes to be killed');
+    expect(node.application.whereRunning('app1')).toBeUndefined();
+    expect(node.application.getMaster('app1')).toBeUndefined();
+    expect(node.stopped).toBe(false);
+  });
+
+  it('getMaster gives the master of a running application only', async () => {
+    const node = newNode();
+    node.application.load({ name: 'a', mod: { start: (_t, _a, self) => supervisor.startLink(self, oneWorkerSup, undefined) } });
+    node.application.load({ name: 'lib' });
+    expect(node.application.getMaster('a')).toBeUndefined();
+    expect(await node.application.start('a')).toBe('ok');
+    expect(await node.application.start('lib')).toBe('ok');
+    const master = node.application.getMaster('a');
+    expect(master !== undefined && node.isAlive(master)).toBe(true);
+    expect(node.application.getMaster('lib')).toBeUndefined();
+    expect(node.application.getMaster('unknown')).toBeUndefined();
+    expect(await node.application.stop('a')).toBe('ok');
+    expect(node.isAlive(master!)).toBe(false);
+    expect(node.application.getMaster('a')).toBeUndefined();
   });
 });
