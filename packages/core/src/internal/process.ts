@@ -517,6 +517,6 @@ export function recordOf(p: Process, what = 'a process'): ProcessRecord {
 
 function describe(x: unknown): string {
   if (x === null || x === undefined) return String(x);
-  if (typeof x === 'object') return `an object of class ${x.constructor?.name ?? "Object"}`;
+  if (typeof x === 'object') return `an object of class ${x.constructor?.name ?? 'Object'}`;
   return typeof x;
 }
