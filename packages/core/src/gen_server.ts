@@ -29,7 +29,7 @@ import {
   type GenCastMessage,
 } from './gen.js';
 import type { GlobalNames, Node } from './node.js';
-import { Pid, type Ref } from './pid.js';
+import { Pid, Ref } from './pid.js';
 import { Process, ProcessExited, type BehaviourLoop } from './process.js';
 import { isExit, isQuietReason, reasonFromThrown, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
@@ -282,7 +282,9 @@ const LOOP: BehaviourLoop = {
       s.idle = null;
     }
     s.idleSeq++;
-    if (isGenCall(msg) && msg.$gen === 'system' && !('terminate' in (msg.req as object))) {
+    // A call with no tag to answer cannot be served; drop it rather than crash on the reply.
+    if (isGenCall(msg) && !(msg.tag instanceof Ref)) return void self.node.report({ kind: 'gen_server', pid: self.pid, name: self.registeredName, message: 'gen_server dropped a call without a reply tag', lastMessage: msg });
+    if (isGenCall(msg) && msg.$gen === 'system' && !(typeof msg.req === 'object' && msg.req !== null && 'terminate' in msg.req)) {
       // A system message re-enters the loop with the same timeout (OTP's sys protocol).
       void system(self, s, msg.req, new From(self.node, msg.pid, msg.tag));
       if (s.idleMs !== undefined) armIdle(self, s, s.idleMs);
@@ -414,7 +416,7 @@ function finish(self: Process, s: Server<unknown>, reason: ExitReason, lastMsg: 
 
 /** System messages (OTP's `sys` protocol): `getState`, `getStatus`, `terminate`, `replaceState`. */
 function system(self: Process, s: Server<unknown>, req: unknown, from: From): void | Promise<void> {
-  const r = req as { terminate?: ExitReason; getState?: true; getStatus?: true; replaceState?: (s: unknown) => unknown };
+  const r = (typeof req === 'object' && req !== null ? req : {}) as { terminate?: ExitReason; getState?: true; getStatus?: true; replaceState?: (s: unknown) => unknown };
   if ('terminate' in r) return finish(self, s, r.terminate, req);
   if (r.getState) from.reply(s.state);
   else if (r.getStatus) {
