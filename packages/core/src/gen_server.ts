@@ -282,11 +282,11 @@ const LOOP: BehaviourLoop = {
       s.idle = null;
     }
     s.idleSeq++;
-    // A call with no tag to answer cannot be served; drop it rather than crash on the reply.
-    if (isGenCall(msg) && !(msg.tag instanceof Ref)) return void self.node.report({ kind: 'gen_server', pid: self.pid, name: self.registeredName, message: 'gen_server dropped a call without a reply tag', lastMessage: msg });
-    if (isGenCall(msg) && msg.$gen === 'system' && !(typeof msg.req === 'object' && msg.req !== null && 'terminate' in msg.req)) {
-      // A system message re-enters the loop with the same timeout (OTP's sys protocol).
-      void system(self, s, msg.req, new From(self.node, msg.pid, msg.tag));
+    if (isGenCall(msg) && (!(msg.tag instanceof Ref) || (msg.$gen === 'system' && !(typeof msg.req === 'object' && msg.req !== null && 'terminate' in msg.req)))) {
+      // A system message re-enters the loop with the same timeout (OTP's sys protocol); a call
+      // without a tag cannot be answered, so it is dropped with a report instead of crashing the reply.
+      if (msg.tag instanceof Ref) void system(self, s, msg.req, new From(self.node, msg.pid, msg.tag));
+      else self.node.report({ kind: 'gen_server', pid: self.pid, name: self.registeredName, message: 'gen_server dropped a call without a reply tag', lastMessage: msg });
       if (s.idleMs !== undefined) armIdle(self, s, s.idleMs);
       return;
     }
