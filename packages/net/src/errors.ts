@@ -90,3 +90,10 @@ export function distError(code: DistErrorCode, message: string, reason?: unknown
 export function badArgs(procedure: string, message: string): RpcError {
   return new RpcError('ERR_RPC_BAD_ARGS', `${procedure}: ${message}`, { badArgs: message }, '', procedure);
 }
+
+/** A short, printable description of a bad input for a report: its type and a prefix, never the whole term. */
+export function describeBadInput(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x !== 'object') return `${typeof x} ${String(x).slice(0, 40)}`;
+  return `object with keys [${Object.keys(x).slice(0, 8).join(', ')}]`;
+}

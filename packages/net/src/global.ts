@@ -27,7 +27,7 @@
  * report (a cast, a stray message); it never stops the server.
  */
 import { genServer, Pid, type GenServerBehaviour, type GlobalNames, type Node, type Process, type Ref } from '@rigil/core';
-import { DistError, distError } from './errors.js';
+import { DistError, describeBadInput as describe, distError } from './errors.js';
 import type { NodeEvent } from './net_kernel.js';
 import type { Rpc } from './rpc.js';
 
@@ -659,13 +659,6 @@ function parseNames(x: unknown): Array<[string, Pid, string]> | undefined {
   if (!Array.isArray(x)) return undefined;
   const ok = x.every((e: unknown) => Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && e[1] instanceof Pid && typeof e[2] === 'string');
   return ok ? (x as Array<[string, Pid, string]>) : undefined;
-}
-
-/** A short, printable description of a bad input for a report (never the whole term). */
-function describe(x: unknown): string {
-  if (x === null) return 'null';
-  if (typeof x !== 'object') return `${typeof x} ${String(x).slice(0, 40)}`;
-  return `object with keys [${Object.keys(x).slice(0, 8).join(', ')}]`;
 }
 
 // ---------------------------------------------------------------- built-in resolvers

@@ -9,7 +9,7 @@
  * procedures at once.
  */
 import { CallError, genServer, type GenServerBehaviour, type Node, type Pid, type Process } from '@rigil/core';
-import { RpcError } from './errors.js';
+import { RpcError, describeBadInput as describe } from './errors.js';
 
 /** A procedure: gets the call's arguments and the process it runs in; may be async. */
 export type Procedure = (args: unknown[], self: Process) => unknown;
@@ -159,11 +159,4 @@ export function rexServer(rpc: Rpc): GenServerBehaviour<null, undefined, { call:
       return { noreply: state };
     },
   };
-}
-
-/** A short, printable description of a bad input for a report (never the whole term). */
-function describe(x: unknown): string {
-  if (x === null) return 'null';
-  if (typeof x !== 'object') return `${typeof x} ${String(x).slice(0, 40)}`;
-  return `object with keys [${Object.keys(x).slice(0, 8).join(', ')}]`;
 }
