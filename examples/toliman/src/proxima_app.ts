@@ -5,7 +5,7 @@
  * runs, which is what the start phases of a takeover are for.
  */
 import { supervisor, type ApplicationSpec, type StartType, type SupervisorBehaviour } from '@rigil/core';
-import type { DistNode } from '@rigil/net';
+import { globalOf } from '@rigil/net';
 import { fetchState, proximaServer } from './proxima.js';
 
 /** proxima_sup: one_for_all, intensity 0 — any proxima crash ends the application. */
@@ -34,10 +34,9 @@ export const proxima: ApplicationSpec = {
     },
     async startPhase(phase, type, _args, self) {
       if (phase !== 'go') return 'ok';
-      const node = self.node as DistNode;
-      const pid = node.whereis('proxima');
+      const pid = self.node.whereis('proxima');
       if (pid === undefined) return { error: 'no local proxima' };
-      if ((await node.global.reRegister('proxima', pid)) !== 'yes') return { error: 'global registration failed' };
+      if ((await globalOf(self).reRegister('proxima', pid)) !== 'yes') return { error: 'global registration failed' };
       if (typeof type === 'object' && 'takeover' in type) {
         const r = await fetchState(self, type.takeover);
         if (r !== 'ok') return { error: { fetchState: r } };

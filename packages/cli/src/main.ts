@@ -3,9 +3,27 @@
  */
 import { readFileSync } from 'node:fs';
 import { RigilError } from '@rigil/core';
+import { DIST_AC_BUILTINS } from '@rigil/dist-ac';
+import { CONTROL_BUILTINS, NODE_BUILTINS } from '@rigil/net';
 import { CliError, EXIT } from './errors.js';
 import { clusterStatus, connectHidden, formatStatus, parseArg } from './remote.js';
 import { startCommand } from './start.js';
+
+/** The names of built-in procedures, for the help text (from the one built-ins table). */
+const names = (table: ReadonlyArray<{ readonly name: string }>): string => table.map((b) => b.name).join(', ');
+
+/** Wraps a paragraph at 90 columns. */
+function wrap(text: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > 90) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...lines, line].join('\n');
+}
 
 const HELP: Record<string, string> = {
   main: `rigil — Erlang/OTP-style nodes for Node.js
@@ -50,11 +68,7 @@ Connects as a hidden node and prints the cluster. With --json prints one object:
 Exit codes: 0 ok · 2 usage error · 3 cannot connect`,
   rpc: `rigil rpc <name@host:port> <procedure> [args…] --cookie C | --cookie-file F
 
-Calls a procedure the node exposes and prints the result as JSON. Arguments are parsed as
-JSON when they parse, else passed as strings. Built-ins: ping, node.info, registered, whereis,
-process.info, application.which, application.loaded, rpc.procedures, global.names,
-distAc.info; nodes started with 'rigil start' add application.start, application.stop,
-application.takeover, application.permit, application.whereRunning, node.stop.
+${wrap(`Calls a procedure the node exposes and prints the result as JSON. Arguments are parsed as JSON when they parse, else passed as strings. Built-ins: ${names([...NODE_BUILTINS, ...DIST_AC_BUILTINS])}; nodes started with 'rigil start' add ${names(CONTROL_BUILTINS)}.`)}
 
 Exit codes: 0 ok · 1 the procedure failed or is unknown · 2 usage error · 3 cannot connect`,
 };

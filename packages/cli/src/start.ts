@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatReason, type ApplicationSpec, type Report } from '@rigil/core';
-import { DistNode } from '@rigil/net';
+import { DistNode, installControlBuiltins } from '@rigil/net';
 import { startDistAc, type DistAc } from '@rigil/dist-ac';
 import { cookieOf, readConfig, type NodeConfig } from './config.js';
 import { CliError, EXIT } from './errors.js';
@@ -81,18 +81,14 @@ export async function startCommand(configPath: string): Promise<number> {
   return signalled !== undefined ? EXIT.OK : EXIT.FAILED;
 }
 
-/** Procedures a node started by the CLI exposes for tools (`rigil rpc`) and tests. */
+/**
+ * Exposes the application and node controls a node started by the CLI offers to tools
+ * (`rigil rpc`) and tests: `application.start/stop/takeover/permit/whereRunning`, `node.stop`.
+ * They are defined, with their argument checks, in @rigil/net's built-ins table
+ * (`CONTROL_BUILTINS`); this installs them.
+ */
 export function exposeApplicationProcedures(node: DistNode): void {
-  const app = node.application;
-  node.rpc.register('application.start', ([name, type]) => app.start(String(name), (type as 'temporary' | undefined) ?? 'temporary'));
-  node.rpc.register('application.stop', ([name]) => app.stop(String(name)));
-  node.rpc.register('application.takeover', ([name, type]) => app.takeover(String(name), (type as 'temporary' | undefined) ?? 'temporary'));
-  node.rpc.register('application.permit', ([name, flag]) => app.permit(String(name), flag === true || flag === 'true'));
-  node.rpc.register('application.whereRunning', ([name]) => app.whereRunning(String(name)) ?? null);
-  node.rpc.register('node.stop', () => {
-    setImmediate(() => void node.stop());
-    return 'ok';
-  });
+  installControlBuiltins(node);
 }
 
 async function loadSpec(config: NodeConfig, module: string, name: string, node: DistNode): Promise<ApplicationSpec> {

@@ -29,7 +29,7 @@ import {
   type GenCastMessage,
 } from './gen.js';
 import type { GlobalNames, Node } from './node.js';
-import { Pid, type Ref } from './pid.js';
+import { Pid, Ref } from './pid.js';
 import { ProcessExited, type Process } from './process.js';
 import { ProcessRecord, recordOf, type BehaviourLoop } from './internal/process.js';
 import { isExit, isQuietReason, reasonFromThrown, type ExitReason } from './reason.js';
@@ -283,9 +283,11 @@ const LOOP: BehaviourLoop = {
       s.idle = null;
     }
     s.idleSeq++;
-    if (isGenCall(msg) && msg.$gen === 'system' && !('terminate' in (msg.req as object))) {
-      // A system message re-enters the loop with the same timeout (OTP's sys protocol).
-      void system(self, s, msg.req, new From(self.node, msg.pid, msg.tag));
+    if (isGenCall(msg) && (!(msg.tag instanceof Ref) || (msg.$gen === 'system' && !(typeof msg.req === 'object' && msg.req !== null && 'terminate' in msg.req)))) {
+      // A system message re-enters the loop with the same timeout (OTP's sys protocol); a call
+      // without a tag cannot be answered, so it is dropped with a report instead of crashing the reply.
+      if (msg.tag instanceof Ref) void system(self, s, msg.req, new From(self.node, msg.pid, msg.tag));
+      else self.node.report({ kind: 'gen_server', pid: self.pid, name: self.registeredName, message: 'gen_server dropped a call without a reply tag', lastMessage: msg });
       if (s.idleMs !== undefined) armIdle(self, s, s.idleMs);
       return;
     }
@@ -415,7 +417,7 @@ function finish(self: ProcessRecord, s: Server<unknown>, reason: ExitReason, las
 
 /** System messages (OTP's `sys` protocol): `getState`, `getStatus`, `terminate`, `replaceState`. */
 function system(self: ProcessRecord, s: Server<unknown>, req: unknown, from: From): void | Promise<void> {
-  const r = req as { terminate?: ExitReason; getState?: true; getStatus?: true; replaceState?: (s: unknown) => unknown };
+  const r = (typeof req === 'object' && req !== null ? req : {}) as { terminate?: ExitReason; getState?: true; getStatus?: true; replaceState?: (s: unknown) => unknown };
   if ('terminate' in r) return finish(self, s, r.terminate, req);
   if (r.getState) from.reply(s.state);
   else if (r.getStatus) {

@@ -20,9 +20,17 @@
  * again and rigil reconciles: the instance on the better node by priority (ties: the smaller
  * node name) keeps running, the other is stopped and the move is reported
  * (OTP's dist_ac never reconciles).
+ *
+ * Supervision: the `dist_ac` server is a child of the node's `kernel_sup` (as in OTP's
+ * kernel). What it knows lives in the `DistAc` object, but while the server was down other
+ * nodes' news (`started`, `stopped`) was lost; so a restarted server rebuilds its view: from
+ * the local application controller (what was started here, what runs here) and from every
+ * connected node (what runs there, via the introductions nodes make when they connect). A
+ * malformed request is answered with `{ error: 'bad_request' }` (a call) or dropped with a
+ * report (a cast, a stray message); it never stops the server.
  */
-import { genServer, logger, type AppResult, type DistributedController, type ExitReason, type RestartType, type StartType, type Timer } from '@rigil/core';
-import type { DistNode, NodeEvent } from '@rigil/net';
+import { genServer, Node, logger, type AppResult, type DistributedController, type ExitReason, type GenServerBehaviour, type Process, type RestartType, type StartType, type Timer } from '@rigil/core';
+import { addKernelChild, installBuiltins, type Builtin, type DistNode, type NodeEvent } from '@rigil/net';
 import { DistAcError } from './errors.js';
 import { checkKernelConfig, entrySignature, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
 
@@ -100,16 +108,43 @@ type Decision =
   | { readonly kind: 'wait'; readonly node: string }
   | { readonly kind: 'none' };
 
+/** The controller of each node that has one (see `distAcOf`). */
+const controllers = new WeakMap<Node, DistAc>();
+
 /**
  * Starts the distributed application controller on `node` (OTP's `dist_ac` + the boot sync of
- * `kernel_config`): validates `config`, waits for the sync nodes, takes control of the
- * distributed applications and introduces itself to the connected nodes.
+ * `kernel_config`): validates `config`, waits for the sync nodes, starts the `dist_ac` server
+ * under the node's `kernel_sup`, takes control of the distributed applications and introduces
+ * itself to the connected nodes.
  */
 export async function startDistAc(node: DistNode, config: KernelConfig): Promise<DistAc> {
   const dac = new DistAc(node, checkKernelConfig(config));
   await dac.boot();
+  controllers.set(node, dac);
   return dac;
 }
+
+/**
+ * The distributed application controller of the node `of` runs on (`of`: a node or a process,
+ * `self`); throws `DistAcError` `ERR_NO_DIST_AC` when `startDistAc` was not called there. OTP
+ * code reaches the local `dist_ac` by its registered name; this is the typed way in rigil.
+ *
+ * @example
+ * const where = distAcOf(self).info('toliman');
+ */
+export function distAcOf(of: Node | Process): DistAc {
+  const node = of instanceof Node ? of : (of as { node?: unknown } | null)?.node;
+  const dac = node instanceof Node ? controllers.get(node) : undefined;
+  if (dac === undefined) {
+    throw new DistAcError('ERR_NO_DIST_AC', `node ${node instanceof Node ? node.name : String(node)} has no distributed application controller: call startDistAc(node, config) first`);
+  }
+  return dac;
+}
+
+/** The rpc procedures dist-ac contributes to its node (installed with @rigil/net's `installBuiltins`). */
+export const DIST_AC_BUILTINS: readonly Builtin<DistAc>[] = [
+  { name: 'distAc.info', doc: 'where every distributed application runs and why it last moved', args: [], run: (dac) => dac.infoAll() },
+];
 
 /** The distributed application controller of one node. */
 export class DistAc implements DistributedController {
@@ -123,8 +158,14 @@ export class DistAc implements DistributedController {
   private readonly failovers = new Map<string, Timer>();
   /** `start` calls waiting for another node to start the application. */
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Unsubscribes from node events (on node stop). */
   private unsubscribe: (() => void) | undefined;
+  /** Set once the node stops. */
   private stopping = false;
+  /** Incarnations of the `dist_ac` server started so far (1 after the first start). */
+  private incarnations = 0;
+  /** The rebuild started by the latest server incarnation (for tests and tools). */
+  private lastRebuild: Promise<void> = Promise.resolve();
 
   constructor(
     readonly node: DistNode,
@@ -138,8 +179,9 @@ export class DistAc implements DistributedController {
     const node = this.node;
     await syncNodes(node, this.config);
     for (const [app, flag] of Object.entries(this.config.permissions ?? {})) node.application.setPermission(app, flag);
-    const r = await genServer.start(node, server(this), undefined, { name: DIST_AC });
-    if (r === 'ignore' || !('ok' in r)) throw new DistAcError('ERR_BAD_KERNEL_CONFIG', 'the dist_ac server did not start');
+    // OTP's child spec for dist_ac under kernel_sup: a permanent worker, shutdown 2000 ms.
+    const r = await addKernelChild(node, { id: DIST_AC, start: (sup) => genServer.startLink(sup, server(this), undefined, { name: DIST_AC }), restart: 'permanent', shutdown: 2000 });
+    if (!('ok' in r)) throw new DistAcError('ERR_BAD_KERNEL_CONFIG', 'the dist_ac server did not start under kernel_sup', r.error);
     node.application.setDistributedController(this);
     this.unsubscribe = node.onNodeEvent((e) => this.onNodeEvent(e));
     node.onStop(() => {
@@ -149,8 +191,25 @@ export class DistAc implements DistributedController {
       this.failovers.clear();
       for (const ws of this.waiters.values()) for (const w of ws) w();
     });
-    node.rpc.register('distAc.info', () => this.infoAll());
+    installBuiltins(node.rpc, this, DIST_AC_BUILTINS);
     await Promise.all(node.nodes().map((n) => this.hello(n)));
+  }
+
+  /** @internal Called by each incarnation of the `dist_ac` server from its `init`; a restart rebuilds the view. */
+  serverStarted(): void {
+    if (this.incarnations++ === 0) return;
+    this.node.report({ kind: 'dist_ac', message: 'the dist_ac server restarted: rebuilding where the applications run' });
+    this.lastRebuild = this.rebuild();
+  }
+
+  /** Resolves once the rebuild started by the latest server incarnation is over. */
+  rebuilt(): Promise<void> {
+    return this.lastRebuild;
+  }
+
+  /** How many times the `dist_ac` server has started on this node (1 = never restarted). */
+  get serverIncarnations(): number {
+    return this.incarnations;
   }
 
   // ---------------------------------------------------------------- public API
@@ -430,6 +489,40 @@ export class DistAc implements DistributedController {
     if (ws !== undefined) for (const w of [...ws]) w();
   }
 
+  // ---------------------------------------------------------------- rebuild after a restart
+
+  /**
+   * Rebuilds what a restarted server may have missed. From the local application controller:
+   * which distributed applications were started here (and how), and which run here. From
+   * every connected node: what runs there (`hello`, as when nodes connect). A placement on
+   * another node that no node confirms is dropped, and the application counts as running
+   * nowhere here, so a later start, failover or takeover decides afresh.
+   */
+  private async rebuild(): Promise<void> {
+    const ac = this.node.application;
+    const me = this.node.name;
+    const unconfirmed = new Map<string, string>();
+    for (const app of this.entries.keys()) {
+      const restartType = ac.restartTypeOf(app);
+      if (restartType !== undefined) this.localStarted.set(app, restartType);
+      const where = ac.whereRunning(app);
+      const known = this.placement.get(app);
+      if (where === 'local') {
+        if (known?.node !== me) this.placement.set(app, { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: known?.node ?? null, cause: null });
+        continue;
+      }
+      const elsewhere = where ?? known?.node ?? undefined;
+      if (elsewhere !== undefined && elsewhere !== me) unconfirmed.set(app, elsewhere);
+      this.placement.delete(app);
+    }
+    await Promise.all(this.node.nodes().map((n) => this.hello(n)));
+    for (const [app, node] of unconfirmed) {
+      if (this.placement.has(app)) continue;
+      if (ac.whereRunning(app) === node) await ac.notRunning(app);
+    }
+    for (const app of this.entries.keys()) this.wake(app);
+  }
+
   // ---------------------------------------------------------------- messages from other nodes
 
   /** @internal */
@@ -555,8 +648,8 @@ export class DistAc implements DistributedController {
   /** Introduces this node to `peer` (at start, and whenever a node connects). */
   private async hello(peer: string): Promise<void> {
     try {
-      const r = (await this.call(peer, { op: 'hello', ...this.helloPayload() })) as ReturnType<DistAc['helloPayload']>;
-      this.onHello(peer, r.running, r.signatures);
+      const r = parseRequest({ op: 'hello', ...(await this.call(peer, { op: 'hello', ...this.helloPayload() }) as object) });
+      if (r?.op === 'hello') this.onHello(peer, r.running, r.signatures);
     } catch {
       // no dist_ac there (yet): it introduces itself when it starts
     }
@@ -640,24 +733,79 @@ function better(nodes: NodeList, a: string, b: string): boolean {
   return a < b;
 }
 
-/** The dist_ac server: answers other nodes. */
-function server(dac: DistAc): genServer.GenServerBehaviour<null, undefined, { call: Request; reply: unknown; cast: Cast }> {
+/** The dist_ac server: answers other nodes. Started by `kernel_sup`; a restarted one rebuilds the view (`DistAc.serverStarted`). */
+function server(dac: DistAc): GenServerBehaviour<null, undefined, { call: Request; reply: unknown; cast: Cast }> {
   return {
-    init: () => ({ ok: null }),
+    init: () => {
+      dac.serverStarted();
+      return { ok: null };
+    },
     handleCall: (req, from, state, self) => {
+      const r = parseRequest(req);
+      if (r === undefined) {
+        self.node.report({ kind: 'dist_ac', message: 'dist_ac refused a malformed request', reason: describe(req) });
+        return { reply: { error: 'bad_request' }, state };
+      }
       // Requests may start applications (takeoverFrom): answer from a helper so the server stays responsive.
       self.spawn(async () => {
         try {
-          from.reply(await dac.handleRequest(req));
+          from.reply(await dac.handleRequest(r));
         } catch (e) {
           from.reply({ error: String(e) });
         }
       });
       return { noreply: state };
     },
-    handleCast: (msg, state) => {
-      dac.handleCast(msg);
+    handleCast: (msg, state, self) => {
+      const m = parseCast(msg);
+      if (m === undefined) self.node.report({ kind: 'dist_ac', message: 'dist_ac dropped a malformed cast', reason: describe(msg) });
+      else dac.handleCast(m);
+      return { noreply: state };
+    },
+    handleInfo: (msg, state, self) => {
+      // OTP's dist_ac ignores unknown messages; rigil reports them too.
+      self.node.report({ kind: 'dist_ac', message: 'dist_ac dropped an unexpected message', reason: describe(msg) });
       return { noreply: state };
     },
   };
+}
+
+// ---------------------------------------------------------------- validation of what peers send
+
+const isString = (x: unknown): x is string => typeof x === 'string';
+const isInfo = (x: unknown): x is PlacementInfo => typeof x === 'object' && x !== null && isString((x as PlacementInfo).application) && ((x as PlacementInfo).node === null || isString((x as PlacementInfo).node));
+const isPairs = <T>(x: unknown, second: (v: unknown) => v is T): x is Array<[string, T]> => Array.isArray(x) && x.every((e: unknown) => Array.isArray(e) && e.length === 2 && isString(e[0]) && second(e[1]));
+
+/** The request, if `x` is a well-formed one; undefined otherwise. */
+function parseRequest(x: unknown): Request | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const r = x as Record<string, unknown>;
+  switch (r.op) {
+    case 'view':
+      return isString(r.app) ? { op: 'view', app: r.app } : undefined;
+    case 'hello':
+      return isString(r.from) && isPairs(r.running, isInfo) && isPairs(r.signatures, isString) ? { op: 'hello', from: r.from, running: r.running, signatures: r.signatures } : undefined;
+    case 'takeoverFrom':
+      return isString(r.app) && isString(r.from) && isString(r.cause) ? { op: 'takeoverFrom', app: r.app, from: r.from, cause: r.cause as MoveCause } : undefined;
+    case 'handedOver':
+      return isString(r.app) && isInfo(r.info) && r.info.node !== null ? { op: 'handedOver', app: r.app, info: r.info } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The cast, if `x` is a well-formed one; undefined otherwise. */
+function parseCast(x: unknown): Cast | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const m = x as Record<string, unknown>;
+  if (m.op === 'started') return isString(m.app) && isInfo(m.info) ? { op: 'started', app: m.app, info: m.info } : undefined;
+  if (m.op === 'stopped') return isString(m.app) && isString(m.node) ? { op: 'stopped', app: m.app, node: m.node } : undefined;
+  return undefined;
+}
+
+/** A short, printable description of a bad input for a report (never the whole term). */
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x !== 'object') return `${typeof x} ${String(x).slice(0, 40)}`;
+  return `object with keys [${Object.keys(x).slice(0, 8).join(', ')}]`;
 }

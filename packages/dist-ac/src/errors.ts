@@ -5,12 +5,13 @@
  * |---|---|
  * | `ERR_BAD_KERNEL_CONFIG` | a `distributed` entry, sync-node list, timeout or permission is malformed (the message names the entry) |
  * | `ERR_MANDATORY_NODES_DOWN` | `syncNodesMandatory` nodes did not come up within `syncNodesTimeout`: the node refuses to start (OTP's `{mandatory_nodes_down, Nodes}`) |
+ * | `ERR_NO_DIST_AC` | `distAcOf(node or process)` on a node where `startDistAc` was not called |
  * | `ERR_DISTRIBUTION_MISMATCH` | another node has a different `distributed` entry for the same application (reported; OTP's `{distribution_mismatch, App, Node}`) |
  */
 import { RigilError } from '@rigil/core';
 
 /** The stable error codes of @rigil/dist-ac. */
-export type DistAcErrorCode = 'ERR_BAD_KERNEL_CONFIG' | 'ERR_MANDATORY_NODES_DOWN' | 'ERR_DISTRIBUTION_MISMATCH';
+export type DistAcErrorCode = 'ERR_BAD_KERNEL_CONFIG' | 'ERR_MANDATORY_NODES_DOWN' | 'ERR_DISTRIBUTION_MISMATCH' | 'ERR_NO_DIST_AC';
 
 /** An error of the distributed application controller. */
 export class DistAcError extends RigilError {

@@ -5,7 +5,7 @@
  */
 import { afterEach } from 'vitest';
 import { genServer, supervisor, type ApplicationSpec, type Process, type Report, type StartType } from '@rigil/core';
-import { DistNode, type DistNodeOptions } from '@rigil/net';
+import { DistNode, distNode, type DistNodeOptions } from '@rigil/net';
 import { startDistAc, type DistAc, type KernelConfig } from '../src/index.js';
 
 // ---------------------------------------------------------------- polling
@@ -142,7 +142,7 @@ export function testApp(c: Collector, name: string, o: TestAppOptions = {}): App
     mod: {
       start: (_type, _args, self: Process) => supervisor.startLink(self, sup, undefined, { name: supOf(name) }),
       startPhase: async (phase: string, type: StartType, _args: unknown, self: Process) => {
-        const node = self.node as DistNode;
+        const node = distNode(self);
         let oldAnswered: string | undefined;
         if (phase === 'go' && typeof type === 'object' && 'takeover' in type) {
           try {

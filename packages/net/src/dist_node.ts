@@ -1,7 +1,8 @@
 /**
  * A distributed node: a core `Node` with a name, a cookie, a listening WebSocket server and
- * the services that make pids location-transparent (OTP's `net_kernel`, `rpc`, and — once
- * installed — `global`).
+ * the services that make pids location-transparent (OTP's `net_kernel`, `rpc`, `global`),
+ * their servers supervised by the node's `kernel_sup`. Code running in a process reaches them
+ * with `distNode(self)`, `globalOf(self)` and `rpcOf(self)`, without casts.
  *
  * @example
  * const a = await DistNode.start({ name: 'a@127.0.0.1', cookie: 'secret', port: 0 });
@@ -9,12 +10,14 @@
  * await b.connect('a@127.0.0.1');
  * b.send(['logger', 'a@127.0.0.1'], 'hello');
  */
-import { genServer, Node, type NodeOptions, type Process } from '@rigil/core';
-import { distError } from './errors.js';
+import { Node, type NodeOptions, type Process } from '@rigil/core';
+import { installBuiltins, NODE_BUILTINS } from './builtins.js';
+import { DistError, distError } from './errors.js';
 import { Global, type GlobalOptions } from './global.js';
 import { isNodeName } from './handshake.js';
+import { startKernelSup } from './kernel_sup.js';
 import { NetKernel, type NetOptions, type NodeEvent, type TlsOptions } from './net_kernel.js';
-import { REX, Rpc, rexServer } from './rpc.js';
+import { Rpc } from './rpc.js';
 
 /** Options of `DistNode.start`. */
 export interface DistNodeOptions extends NodeOptions {
@@ -62,23 +65,25 @@ export class DistNode extends Node {
     const net = checkOptions(options);
     super(options);
     this.net = new NetKernel(this, net);
+    // Stop hooks run last-registered first: the services registered after this one (global,
+    // dist-ac) learn that the node stops before its connections close, and ignore those nodedowns.
+    this.onStop(() => this.net.close());
     this.rpc = new Rpc(this);
+    installBuiltins(this.rpc, this, NODE_BUILTINS);
     this.global = new Global(this, options.global);
     this.globalNames = this.global;
-    this.onStop(() => this.net.close());
   }
 
   /**
    * Starts a distributed node: validates the options (`ERR_BAD_CONFIG`, `ERR_BAD_SEED`,
-   * `ERR_BAD_NAME`), listens, starts the rpc server and dials the seeds in the background.
+   * `ERR_BAD_NAME`), listens, starts `kernel_sup` with the rpc server (`rex`) and the global
+   * name server, and dials the seeds in the background.
    */
   static async start(options: DistNodeOptions): Promise<DistNode> {
     const node = new DistNode(options);
     try {
       await node.net.listen();
-      const rex = await genServer.start(node, rexServer(node.rpc), undefined, { name: REX });
-      if (rex === 'ignore' || !('ok' in rex)) throw distError('ERR_BAD_CONFIG', 'the rpc server did not start');
-      await node.global.start();
+      await startKernelSup(node);
     } catch (e) {
       await node.stop();
       throw e;
@@ -131,6 +136,37 @@ export class DistNode extends Node {
   onNodeEvent(fn: (e: NodeEvent) => void): () => void {
     return this.net.subscribe(fn);
   }
+}
+
+// ---------------------------------------------------------------- services from a process
+
+/**
+ * The distributed node `of` runs on (`of`: a node, or a process — `self`); throws a
+ * `DistError` `ERR_NOT_DISTRIBUTED` when it is a plain core `Node`. In OTP every node may be
+ * distributed and code reaches its kernel services by registered name; in rigil only a
+ * `DistNode` has them, and this is the typed way there.
+ *
+ * @example
+ * async start(_type, _args, self) {
+ *   await globalOf(self).register('db', self.pid);
+ *   const peers = distNode(self).nodes();
+ * }
+ */
+export function distNode(of: Node | Process): DistNode {
+  const node = of instanceof Node ? of : (of as { node?: unknown } | null)?.node;
+  if (node instanceof DistNode) return node;
+  const name = node instanceof Node ? node.name : String(node);
+  throw new DistError('ERR_NOT_DISTRIBUTED', `node ${name} is not distributed: start it with DistNode.start() to use global, rpc or dist-ac`);
+}
+
+/** The `global` service of the node `of` runs on (OTP's `global` module, reached on the local node); `ERR_NOT_DISTRIBUTED` otherwise. */
+export function globalOf(of: Node | Process): Global {
+  return distNode(of).global;
+}
+
+/** The rpc service of the node `of` runs on (OTP's `rpc` module on the local node); `ERR_NOT_DISTRIBUTED` otherwise. */
+export function rpcOf(of: Node | Process): Rpc {
+  return distNode(of).rpc;
 }
 
 function checkOptions(o: DistNodeOptions): NetOptions {

@@ -22,6 +22,8 @@
  * | `ERR_RPC_NODEDOWN` | the rpc target node is down or went down | throws `RpcError` |
  * | `ERR_RPC_TIMEOUT` | no rpc answer within the timeout | throws `RpcError` |
  * | `ERR_RPC_FAILED` | the procedure threw (`reason` carries why) | throws `RpcError` |
+ * | `ERR_RPC_BAD_ARGS` | a procedure was called with arguments of the wrong number or type (a built-in, or a procedure that threw `badArgs`) | throws `RpcError` |
+ * | `ERR_NOT_DISTRIBUTED` | `distNode`/`globalOf`/`rpcOf` asked for the services of a node that is not a `DistNode` | throws |
  * | `ERR_BAD_CONFIG` | invalid distribution options (or a bad global name, lock id, resolver) | throws |
  * | `ERR_GLOBAL_NOT_REGISTERED` | `global.send` to a name nobody holds (OTP's `{badarg, {Name, Msg}}`) | throws |
  * | `ERR_BLOCKED` | a connection refused because the peer is blocked (fault injection, `net.block`) | closes the connection |
@@ -45,6 +47,8 @@ export type DistErrorCode =
   | 'ERR_RPC_NODEDOWN'
   | 'ERR_RPC_TIMEOUT'
   | 'ERR_RPC_FAILED'
+  | 'ERR_RPC_BAD_ARGS'
+  | 'ERR_NOT_DISTRIBUTED'
   | 'ERR_BAD_CONFIG'
   | 'ERR_GLOBAL_NOT_REGISTERED'
   | 'ERR_BLOCKED';
@@ -76,4 +80,20 @@ export class RpcError extends RigilError {
 /** Creates a dist error. */
 export function distError(code: DistErrorCode, message: string, reason?: unknown): DistError {
   return new DistError(code, message, reason);
+}
+
+/**
+ * The error a procedure throws to refuse its arguments: the caller gets an `RpcError` with
+ * code `ERR_RPC_BAD_ARGS` and this message (OTP's `{badrpc, {'EXIT', {badarg, _}}}`, made a
+ * stable code). Used by every built-in procedure; user procedures may throw it too.
+ */
+export function badArgs(procedure: string, message: string): RpcError {
+  return new RpcError('ERR_RPC_BAD_ARGS', `${procedure}: ${message}`, { badArgs: message }, '', procedure);
+}
+
+/** A short, printable description of a bad input for a report: its type and a prefix, never the whole term. */
+export function describeBadInput(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x !== 'object') return `${typeof x} ${String(x).slice(0, 40)}`;
+  return `object with keys [${Object.keys(x).slice(0, 8).join(', ')}]`;
 }

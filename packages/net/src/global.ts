@@ -16,11 +16,20 @@
  * (`preventOverlappingPartitions`): a node that loses its connection to B tells every node it
  * knows, and those still connected to B disconnect from it, so the cluster splits into
  * cleanly separated groups. With the option off, partial partitions are left as they are.
+ *
+ * The name server is a child of the node's `kernel_sup`. The replica lives in the `Global`
+ * object, but a crash may have left it half-updated and the inserts and deletes peers sent
+ * while the server was down are lost; so every incarnation of the server re-syncs the names
+ * with every connected node under the `global` lock (OTP's `global` does a full sync with every
+ * node when it starts). Locks held on this node stay held: their holders are watched by node
+ * monitors, not by the server (OTP's lock table dies with the server and is not re-synced).
+ * A malformed request is answered with `{ error: 'bad_request' }` (a call) or dropped with a
+ * report (a cast, a stray message); it never stops the server.
  */
-import { genServer, Pid, type GlobalNames, type Process, type Ref } from '@rigil/core';
-import type { DistNode } from './dist_node.js';
-import { DistError, distError } from './errors.js';
+import { genServer, Pid, type GenServerBehaviour, type GlobalNames, type Node, type Process, type Ref } from '@rigil/core';
+import { DistError, describeBadInput as describe, distError } from './errors.js';
 import type { NodeEvent } from './net_kernel.js';
+import type { Rpc } from './rpc.js';
 
 /** The registered name of the name server on every node. */
 export const GLOBAL_NAME_SERVER = 'global_name_server';
@@ -32,10 +41,28 @@ export const GLOBAL_LOCK = 'global';
 export type LockId = readonly [resource: unknown, requester: unknown];
 
 /**
- * A name-clash resolver (OTP's `Resolve(Name, Pid1, Pid2)`): returns the pid that keeps the
- * name, or anything else (e.g. `undefined`) to unregister it.
+ * What `global` needs of its node (a `DistNode` is one): the core node, its connected peers,
+ * node events, and rpc to run a resolver where its pid lives. Declared here so that `global`
+ * does not import the node class that owns it.
  */
-export type Resolver = (name: string, pid1: Pid, pid2: Pid, node: DistNode) => Pid | undefined | Promise<Pid | undefined>;
+export type GlobalHost = Node & {
+  /** Connected visible nodes. */
+  nodes(): string[];
+  /** Drops the connection to `node`. */
+  disconnect(node: string): boolean;
+  /** Subscribes to nodeup/nodedown; returns an unsubscribe function. */
+  onNodeEvent(fn: (e: NodeEvent) => void): () => void;
+  /** The net kernel, to ask whether a node is connected. */
+  readonly net: { isConnected(node: string): boolean };
+  /** The node's rpc service (resolvers run where their pid lives). */
+  readonly rpc: Rpc;
+};
+
+/**
+ * A name-clash resolver (OTP's `Resolve(Name, Pid1, Pid2)`): returns the pid that keeps the
+ * name, or anything else (e.g. `undefined`) to unregister it. `node` is the node it runs on.
+ */
+export type Resolver = (name: string, pid1: Pid, pid2: Pid, node: GlobalHost) => Pid | undefined | Promise<Pid | undefined>;
 
 /** Message a pid gets from `randomNotifyName` / `notifyAllName`. */
 export interface NameConflict {
@@ -79,7 +106,7 @@ export interface GlobalOptions {
   preventOverlappingPartitions?: boolean;
 }
 
-/** The `global` service of a node: `node.global`. */
+/** The `global` service of a node: `node.global` (or `globalOf(self)`). */
 export class Global implements GlobalNames {
   /** The replica of the names. */
   private readonly names = new Map<string, NameEntry>();
@@ -91,35 +118,52 @@ export class Global implements GlobalNames {
   private readonly resolvers = new Map<string, Resolver>();
   /** Local registrations run one at a time (OTP's registrar process). */
   private registrar: Promise<unknown> = Promise.resolve();
+  /** Numbers the names of function resolvers registered here. */
   private nextResolver = 1;
+  /** The current incarnation of the name server (the holder of the node's own locks). */
   private server: Pid | undefined;
+  /** Incarnations of the name server started so far (1 after the first start). */
+  private incarnations = 0;
+  /** The last re-sync started by a name server incarnation (for tests and tools). */
+  private lastSync: Promise<void> = Promise.resolve();
+  /** Set once the node stops: node events are ignored from then on. */
   private stopping = false;
+  /** `preventOverlappingPartitions`. */
   private readonly pop: boolean;
 
+  /** Creates the `global` service of `node` and follows its node events; the server is started by `kernel_sup`. */
   constructor(
-    private readonly node: DistNode,
+    private readonly node: GlobalHost,
     options: GlobalOptions = {},
   ) {
     this.pop = options.preventOverlappingPartitions ?? true;
     this.resolvers.set('randomExitName', randomExitName);
     this.resolvers.set('randomNotifyName', randomNotifyName);
     this.resolvers.set('notifyAllName', notifyAllName);
-  }
-
-  /** @internal Starts the name server and follows node events. */
-  async start(): Promise<void> {
-    const r = await genServer.start(this.node, nameServer(this), undefined, { name: GLOBAL_NAME_SERVER });
-    if (r === 'ignore' || !('ok' in r)) throw distError('ERR_BAD_CONFIG', 'the global name server did not start');
-    this.server = r.ok;
-    this.node.onNodeEvent((e) => this.onNodeEvent(e));
-    this.node.onStop(() => {
+    node.onNodeEvent((e) => this.onNodeEvent(e));
+    node.onStop(() => {
       this.stopping = true;
     });
-    this.node.rpc.register('global.names', () => this.registeredNames().map((n) => [n, this.whereis(n)]));
-    this.node.rpc.register('global.resolve', async (args) => {
-      const [resolver, name, other, own] = args as [string, string, Pid, Pid];
-      return this.runResolver(resolver, name, other, own);
-    });
+  }
+
+  /**
+   * @internal Called by each incarnation of the name server from its `init`: it becomes the
+   * holder of the node's locks, and re-syncs the names with every connected node.
+   */
+  serverStarted(pid: Pid): void {
+    this.server = pid;
+    if (this.incarnations++ > 0) this.node.report({ kind: 'global', message: 'the global name server restarted: re-syncing names with the connected nodes' });
+    if (this.node.nodes().length > 0) this.lastSync = this.resync();
+  }
+
+  /** Resolves once the re-sync started by the latest name server incarnation is over. */
+  synced(): Promise<void> {
+    return this.lastSync;
+  }
+
+  /** How many times the name server has started on this node (1 = never restarted). */
+  get serverIncarnations(): number {
+    return this.incarnations;
   }
 
   // ---------------------------------------------------------------- names
@@ -246,9 +290,14 @@ export class Global implements GlobalNames {
     }
   }
 
+  /** @internal Runs one of this node's resolvers (the `global.resolve` built-in procedure). */
+  resolveHere(resolver: string, name: string, other: Pid, own: Pid): Promise<Pid | null> {
+    return this.runResolver(resolver, name, other, own);
+  }
+
   // ---------------------------------------------------------------- name server side (called by the server)
 
-  /** @internal */
+  /** @internal Applies a request of another node's name server (validated by `parseRequest`). */
   handleRequest(req: GlobalRequest): unknown {
     switch (req.op) {
       case 'lock':
@@ -273,7 +322,7 @@ export class Global implements GlobalNames {
     }
   }
 
-  /** @internal */
+  /** @internal Applies a cast of another node's name server (validated by `parseCast`). */
   handleCast(msg: GlobalCast): void {
     if (msg.op === 'lostConnection') this.lostConnection(msg.from, msg.lost);
   }
@@ -344,7 +393,9 @@ export class Global implements GlobalNames {
     return this.serialised(() => this.underGlobalLock(async () => {
       let theirs: Array<[string, Pid, string]>;
       try {
-        theirs = (await genServer.call(this.node, [GLOBAL_NAME_SERVER, peer], { op: 'names' } satisfies GlobalRequest, 10_000)) as Array<[string, Pid, string]>;
+        const answer = parseNames(await genServer.call(this.node, [GLOBAL_NAME_SERVER, peer], { op: 'names' } satisfies GlobalRequest, 10_000));
+        if (answer === undefined) return; // not a name list: nothing we can merge
+        theirs = answer;
       } catch {
         return; // the peer went away again
       }
@@ -363,6 +414,38 @@ export class Global implements GlobalNames {
       for (const [name, e] of this.names) if (!seen.has(name)) decisions.push([name, e.pid, e.resolver]);
       if (decisions.length > 0) await this.everywhere([...new Set([...this.knownNodes(), peer])], { op: 'apply', decisions });
     }, [this.node.name, peer]));
+  }
+
+  /**
+   * Rebuilds the replica from the connected nodes (a restarted name server missed what they
+   * sent while it was down). Runs under the `global` lock on every known node, so no
+   * registration is half-done meanwhile: the union of the peers' replicas replaces ours, names
+   * they do not hold are dropped. When no peer answers, the local replica is all there is and
+   * is kept.
+   */
+  private resync(): Promise<void> {
+    return this.serialised(() =>
+      this.underGlobalLock(async (nodes) => {
+        const peers = nodes.filter((n) => n !== this.node.name);
+        const answers = await Promise.all(
+          peers.map(async (peer) => {
+            try {
+              return parseNames(await genServer.call(this.node, [GLOBAL_NAME_SERVER, peer], { op: 'names' } satisfies GlobalRequest, 10_000));
+            } catch {
+              return undefined; // the peer went away (or has no name server yet): it has nothing to give
+            }
+          }),
+        );
+        const lists = answers.filter((a): a is Array<[string, Pid, string]> => a !== undefined);
+        if (lists.length === 0) return;
+        const merged = new Map<string, [Pid, string]>();
+        for (const list of lists) for (const [name, pid, resolver] of list) if (!merged.has(name)) merged.set(name, [pid, resolver]);
+        for (const name of [...this.names.keys()]) if (!merged.has(name)) this.remove(name);
+        for (const [name, [pid, resolver]] of merged) this.insert(name, pid, resolver);
+      }),
+    ).catch((e: unknown) => {
+      this.node.report({ kind: 'global', message: 're-syncing the names failed', reason: e });
+    });
   }
 
   /** Runs this side's resolver where this side's pid lives; a failure keeps the other side's pid. */
@@ -506,16 +589,76 @@ export class Global implements GlobalNames {
   }
 }
 
-/** The name server process: answers other nodes' requests. */
-function nameServer(g: Global): genServer.GenServerBehaviour<null, undefined, { call: GlobalRequest; reply: unknown; cast: GlobalCast }> {
+/**
+ * The name server process (OTP's `global_name_server`): answers other nodes' requests. Started
+ * by `kernel_sup`; each incarnation re-syncs the names (`Global.serverStarted`).
+ */
+export function globalNameServer(g: Global): GenServerBehaviour<null, undefined, { call: GlobalRequest; reply: unknown; cast: GlobalCast }> {
   return {
-    init: () => ({ ok: null }),
-    handleCall: (req, _from, state) => ({ reply: g.handleRequest(req), state }),
-    handleCast: (msg, state) => {
-      g.handleCast(msg);
+    init: (_args, self) => {
+      g.serverStarted(self.pid);
+      return { ok: null };
+    },
+    handleCall: (req, _from, state, self) => {
+      const r = parseRequest(req);
+      if (r === undefined) {
+        self.node.report({ kind: 'global', message: 'the global name server refused a malformed request', reason: describe(req) });
+        return { reply: { error: 'bad_request' }, state };
+      }
+      return { reply: g.handleRequest(r), state };
+    },
+    handleCast: (msg, state, self) => {
+      const m = parseCast(msg);
+      if (m === undefined) self.node.report({ kind: 'global', message: 'the global name server dropped a malformed cast', reason: describe(msg) });
+      else g.handleCast(m);
+      return { noreply: state };
+    },
+    handleInfo: (msg, state, self) => {
+      // OTP's global logs an unexpected message and goes on.
+      self.node.report({ kind: 'global', message: 'the global name server dropped an unexpected message', reason: describe(msg) });
       return { noreply: state };
     },
   };
+}
+
+// ---------------------------------------------------------------- validation of what peers send
+
+/** The request, if `x` is a well-formed one; undefined otherwise. */
+function parseRequest(x: unknown): GlobalRequest | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const r = x as Record<string, unknown>;
+  switch (r.op) {
+    case 'lock':
+    case 'unlock':
+      return 'resource' in r && 'requester' in r && r.holder instanceof Pid ? (r as unknown as GlobalRequest) : undefined;
+    case 'insert':
+      return typeof r.name === 'string' && r.name !== '' && r.pid instanceof Pid && typeof r.resolver === 'string' ? (r as unknown as GlobalRequest) : undefined;
+    case 'delete':
+      return typeof r.name === 'string' && (r.pid === undefined || r.pid instanceof Pid) ? (r as unknown as GlobalRequest) : undefined;
+    case 'names':
+      return { op: 'names' };
+    case 'apply': {
+      const d = r.decisions;
+      const ok = Array.isArray(d) && d.every((e: unknown) => Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && (e[1] === null || e[1] instanceof Pid) && typeof e[2] === 'string');
+      return ok ? (r as unknown as GlobalRequest) : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The cast, if `x` is a well-formed one; undefined otherwise. */
+function parseCast(x: unknown): GlobalCast | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const m = x as Record<string, unknown>;
+  return m.op === 'lostConnection' && typeof m.from === 'string' && typeof m.lost === 'string' ? { op: 'lostConnection', from: m.from, lost: m.lost } : undefined;
+}
+
+/** A peer's answer to `names`, if well-formed. */
+function parseNames(x: unknown): Array<[string, Pid, string]> | undefined {
+  if (!Array.isArray(x)) return undefined;
+  const ok = x.every((e: unknown) => Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && e[1] instanceof Pid && typeof e[2] === 'string');
+  return ok ? (x as Array<[string, Pid, string]>) : undefined;
 }
 
 // ---------------------------------------------------------------- built-in resolvers

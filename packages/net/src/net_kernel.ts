@@ -7,14 +7,13 @@
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { Pid, type ExitReason, type MonitorHandler, type Process, type Ref, type RemoteHost, type RemoteRouter } from '@rigil/core';
+import { Pid, type ExitReason, type MonitorHandler, type Node, type Process, type Ref, type RemoteHost, type RemoteRouter } from '@rigil/core';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { PidInterner } from './codec.js';
 import { Connection } from './connection.js';
 import { distError, type DistError } from './errors.js';
 import { isNodeName } from './handshake.js';
 import { Flags, Op } from './protocol.js';
-import type { DistNode } from './dist_node.js';
 
 /** TLS settings (`wss`): the user's key and certificate, and optional client-certificate checks. */
 export interface TlsOptions {
@@ -122,7 +121,7 @@ export class NetKernel implements RemoteRouter {
   private readonly host: RemoteHost;
 
   constructor(
-    readonly node: DistNode,
+    readonly node: Node,
     readonly options: NetOptions,
   ) {
     this.host = node.attach(this);

@@ -1,14 +1,15 @@
 /**
- * Remote procedure calls (OTP's `rpc`, restricted): a node exposes procedures by name — a
- * fixed set of built-ins plus what the user registers — and other nodes call them. There is
- * no way to run arbitrary code: an unknown procedure is an `ERR_UNKNOWN_PROCEDURE` error.
+ * Remote procedure calls (OTP's `rpc`, restricted): a node exposes procedures by name — the
+ * built-ins of `builtins.ts` plus what the user registers — and other nodes call them. There
+ * is no way to run arbitrary code: an unknown procedure is an `ERR_UNKNOWN_PROCEDURE` error.
  *
- * Each node runs a `rex` server (as OTP does); every call runs in a process of its own, so a
- * slow procedure does not hold up the others.
+ * Each node runs a `rex` server (as OTP does), a child of the node's `kernel_sup`; every call
+ * runs in a process of its own, so a slow procedure does not hold up the others. rex holds no
+ * state — the procedures live in the `Rpc` object — so a restarted rex serves the same
+ * procedures at once.
  */
-import { CallError, genServer, type GenServerBehaviour, type Pid, type Process } from '@rigil/core';
-import { RpcError } from './errors.js';
-import type { DistNode } from './dist_node.js';
+import { CallError, genServer, type GenServerBehaviour, type Node, type Pid, type Process } from '@rigil/core';
+import { RpcError, describeBadInput as describe } from './errors.js';
 
 /** A procedure: gets the call's arguments and the process it runs in; may be async. */
 export type Procedure = (args: unknown[], self: Process) => unknown;
@@ -20,39 +21,19 @@ export type SpawnableFunction = (self: Process, ...args: unknown[]) => unknown;
 export const REX = 'rex';
 
 type RexRequest = { readonly proc: string; readonly args: unknown[] };
-type RexReply = { readonly ok: unknown } | { readonly error: unknown } | { readonly unknownProcedure: string };
+/**
+ * rex's answers. `badArgs` (procedure refused its arguments) was added with the kernel
+ * supervisor; an older caller sees it as a failed call (`ERR_RPC_FAILED`).
+ */
+type RexReply = { readonly ok: unknown } | { readonly error: unknown } | { readonly unknownProcedure: string } | { readonly badArgs: string };
 
 /** The rpc service of a node: its procedures, and calls to other nodes' procedures. */
 export class Rpc {
   private readonly procedures = new Map<string, Procedure>();
   private readonly spawnables = new Map<string, SpawnableFunction>();
 
-  constructor(private readonly node: DistNode) {
-    this.register('ping', () => 'pong');
-    this.register('node.info', () => ({
-      name: node.name,
-      creation: node.creation,
-      nodes: node.nodes(),
-      processes: node.processCount,
-      uptimeMs: Math.round(performance.now() - node.startedAt),
-    }));
-    this.register('application.which', () => node.application.whichApplications());
-    this.register('application.loaded', () => node.application.loadedApplications());
-    this.register('registered', () => node.registered());
-    this.register('whereis', (args) => node.whereis(String(args[0])) ?? null);
-    this.register('process.info', (args) => {
-      const pid = args[0];
-      if (typeof pid !== 'object' || pid === null || (pid as Pid).node !== node.name) return undefined;
-      return node.processInfo(pid as Pid);
-    });
-    this.register('rpc.procedures', () => this.list());
-    this.register('spawn', (args) => {
-      const [name, ...rest] = args;
-      const fn = typeof name === 'string' ? this.spawnables.get(name) : undefined;
-      if (fn === undefined) throw new RpcError('ERR_UNKNOWN_PROCEDURE', `no spawnable function ${String(name)}`, { unknownFunction: name }, node.name, 'spawn');
-      return node.spawn((self) => fn(self, ...rest));
-    });
-  }
+  /** Creates the rpc service of `node`; the built-ins are installed by the node (`builtins.ts`). */
+  constructor(private readonly node: Node) {}
 
   /** Exposes a procedure under `name` (replacing one of the same name). */
   register(name: string, fn: Procedure): void {
@@ -79,6 +60,11 @@ export class Rpc {
     return this.procedures.get(name);
   }
 
+  /** @internal Looks a spawnable function up (for the `spawn` built-in). */
+  spawnable(name: string): SpawnableFunction | undefined {
+    return this.spawnables.get(name);
+  }
+
   /**
    * Calls `procedure` on `node` and returns its value (OTP's `rpc:call/5`). Throws `RpcError`:
    * `ERR_UNKNOWN_PROCEDURE`, `ERR_RPC_NODEDOWN`, `ERR_RPC_TIMEOUT`, `ERR_RPC_FAILED` (with the
@@ -99,6 +85,8 @@ export class Rpc {
       throw e;
     }
     if ('ok' in r) return r.ok;
+    if (typeof r !== 'object' || r === null) throw new RpcError('ERR_RPC_FAILED', `rpc ${procedure} on ${node}: malformed answer`, r, node, procedure);
+    if ('badArgs' in r) throw new RpcError('ERR_RPC_BAD_ARGS', `rpc on ${node}: ${String(r.badArgs)}`, { badArgs: r.badArgs }, node, procedure);
     if ('unknownProcedure' in r) throw new RpcError('ERR_UNKNOWN_PROCEDURE', `${node} has no procedure ${JSON.stringify(procedure)}`, { unknownProcedure: procedure }, node, procedure);
     throw new RpcError('ERR_RPC_FAILED', `rpc ${procedure} on ${node} failed`, r.error, node, procedure);
   }
@@ -129,21 +117,29 @@ export class Rpc {
   }
 }
 
-/** The `rex` server: runs each call in a process of its own and replies from there. */
+/**
+ * The `rex` server (OTP's `rpc` server): runs each call in a process of its own and replies
+ * from there. A malformed request is answered as an unknown procedure (a call) or dropped with
+ * a report (a cast, a stray message); it never stops rex.
+ */
 export function rexServer(rpc: Rpc): GenServerBehaviour<null, undefined, { call: RexRequest; reply: RexReply; cast: RexRequest }> {
-  const run = (req: RexRequest, self: Process, reply?: (r: RexReply) => void): void => {
-    const fn = typeof req?.proc === 'string' ? rpc.lookup(req.proc) : undefined;
+  const run = (req: unknown, self: Process, reply?: (r: RexReply) => void): void => {
+    const r = req as Partial<RexRequest> | null | undefined;
+    const proc = typeof r === 'object' && r !== null && typeof r.proc === 'string' ? r.proc : undefined;
+    const fn = proc !== undefined ? rpc.lookup(proc) : undefined;
     if (fn === undefined) {
-      reply?.({ unknownProcedure: String(req?.proc) });
+      if (reply !== undefined) reply({ unknownProcedure: proc ?? String(describe(req)) });
+      else self.node.report({ kind: 'rpc', message: `rex dropped a cast of ${proc === undefined ? 'a malformed request' : `unknown procedure ${proc}`}`, reason: describe(req) });
       return;
     }
-    const args = Array.isArray(req.args) ? req.args : [];
+    const args = Array.isArray(r!.args) ? r!.args : [];
     self.spawn(async (worker) => {
       try {
         const value: unknown = await fn(args, worker);
         reply?.({ ok: value });
       } catch (e) {
-        reply?.({ error: e instanceof Error ? { error: e.name, message: e.message, code: (e as { code?: unknown }).code } : e });
+        if (e instanceof RpcError && e.code === 'ERR_RPC_BAD_ARGS') reply?.({ badArgs: e.message });
+        else reply?.({ error: e instanceof Error ? { error: e.name, message: e.message, code: (e as { code?: unknown }).code } : e });
       }
     });
   };
@@ -155,6 +151,11 @@ export function rexServer(rpc: Rpc): GenServerBehaviour<null, undefined, { call:
     },
     handleCast: (req, state, self) => {
       run(req, self);
+      return { noreply: state };
+    },
+    handleInfo: (msg, state, self) => {
+      // OTP's gen_server logs an unexpected message and goes on; so does rex.
+      self.node.report({ kind: 'rpc', message: 'rex dropped an unexpected message', reason: describe(msg) });
       return { noreply: state };
     },
   };

@@ -1,0 +1,81 @@
+/**
+ * Built-in rpc procedures (src/builtins.ts): the one table, argument checks, and the controls
+ * a CLI-started node adds. Distributed tier: two nodes of this OS process over loopback.
+ */
+import { describe, expect, it } from 'vitest';
+import { CONTROL_BUILTINS, NODE_BUILTINS, RpcError, badArgs, installControlBuiltins } from '../src/index.js';
+import { spawnRecorder, useCluster } from './helpers.js';
+
+const cluster = useCluster();
+
+async function rpcError(p: Promise<unknown>): Promise<RpcError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof RpcError) return e;
+    throw e;
+  }
+  throw new Error('the rpc did not fail');
+}
+
+describe('the built-ins table', () => {
+  it('every node exposes the node built-ins and only those until controls are installed', async () => {
+    const [a, b] = await cluster.startConnected(2);
+    const procs = (await a!.rpc.call(b!.name, 'rpc.procedures')) as string[];
+    expect(procs).toEqual(NODE_BUILTINS.map((x) => x.name).sort());
+    installControlBuiltins(b!);
+    const after = (await a!.rpc.call(b!.name, 'rpc.procedures')) as string[];
+    expect(after).toEqual([...NODE_BUILTINS, ...CONTROL_BUILTINS].map((x) => x.name).sort());
+  });
+
+  // Scenario: a calls b's built-ins with arguments of the wrong type or number; each call fails with ERR_RPC_BAD_ARGS and b keeps answering.
+  it('refuses arguments of the wrong type or number with ERR_RPC_BAD_ARGS', async () => {
+    const [a, b] = await cluster.startConnected(2);
+    installControlBuiltins(b!);
+    const bad: Array<[string, unknown[]]> = [
+      ['ping', ['extra']],
+      ['whereis', []],
+      ['whereis', [5]],
+      ['process.info', ['not a pid']],
+      ['spawn', []],
+      ['spawn', [null]],
+      ['global.resolve', [1, 2, 3, 4]],
+      ['application.start', [42]],
+      ['application.start', ['app', 'forever']],
+      ['application.permit', ['app', 'maybe']],
+      ['application.stop', [null]],
+    ];
+    for (const [proc, args] of bad) {
+      const e = await rpcError(a!.rpc.call(b!.name, proc, args));
+      expect({ proc, code: e.code }).toEqual({ proc, code: 'ERR_RPC_BAD_ARGS' });
+      expect(e.message).toContain(proc);
+    }
+    expect(await a!.rpc.call(b!.name, 'ping')).toBe('pong');
+  });
+
+  it('runs the built-ins with good arguments', async () => {
+    const [a, b] = await cluster.startConnected(2);
+    installControlBuiltins(b!);
+    const r = spawnRecorder(b!, { name: 'known' });
+    expect(String(await a!.rpc.call(b!.name, 'whereis', ['known']))).toBe(String(r.pid));
+    expect(await a!.rpc.call(b!.name, 'whereis', ['unknown'])).toBeNull();
+    b!.application.load({ name: 'lib', version: '1' });
+    expect(await a!.rpc.call(b!.name, 'application.start', ['lib'])).toBe('ok');
+    expect(await a!.rpc.call(b!.name, 'application.whereRunning', ['lib'])).toBe('local');
+    expect(await a!.rpc.call(b!.name, 'application.permit', ['lib', 'false'])).toBe('ok');
+    expect(await a!.rpc.call(b!.name, 'application.whereRunning', ['lib'])).toBeNull();
+    expect(await a!.rpc.call(b!.name, 'application.stop', ['lib'])).toBe('ok');
+  });
+
+  it('a user procedure refuses its arguments with badArgs the same way', async () => {
+    const [a, b] = await cluster.startConnected(2);
+    b!.rpc.register('half', ([x]) => {
+      if (typeof x !== 'number') throw badArgs('half', 'argument 1 must be a number');
+      return x / 2;
+    });
+    expect(await a!.rpc.call(b!.name, 'half', [8])).toBe(4);
+    const e = await rpcError(a!.rpc.call(b!.name, 'half', ['eight']));
+    expect(e.code).toBe('ERR_RPC_BAD_ARGS');
+    expect(e.message).toContain('must be a number');
+  });
+});
