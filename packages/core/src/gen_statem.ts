@@ -17,8 +17,13 @@
  * change), `nextEvent` (handle this event before anything in the mailbox), `reply`, and the
  * three timeouts — the event timeout (cancelled by any event), the state timeout (cancelled
  * by a state change) and generic named timeouts (cancelled only explicitly). Semantics follow
- * OTP 27's `gen_statem.erl` (`loop_state_callback_result`, `loop_actions_list`,
- * `loop_state_transition`, `loop_timeouts`); departures are marked where they are made.
+ * the engine of OTP 26–28's `gen_statem.erl` (`loop_state_callback_result`,
+ * `loop_actions_list`, `loop_state_transition`, `loop_timeouts`); departures are marked where
+ * they are made.
+ *
+ * Callbacks are typed best when the behaviour is declared with its type
+ * (`const m: StateFunctionsBehaviour<States, Data, Args, Protocol> = …`): the event parameters
+ * are then a union of tuples, and testing `type` narrows `content`.
  *
  * @example
  * type Lock = { call: { button: number }; reply: 'locked' | 'open'; timeout: 'lock' };
@@ -445,6 +450,8 @@ interface Step {
   readonly timeouts: TimeoutRequest[];
   /** Postpone the event. */
   postpone: boolean;
+  /** `nextState`/`nextData` are chosen: a failure from here on leaves the machine in them (OTP terminates with `NextState_NewData`). */
+  chosen: boolean;
 }
 
 interface TimeoutRequest {
@@ -501,7 +508,7 @@ function nextQueued(self: Process, m: Machine): Ev | undefined {
 
 function handleOne(self: Process, m: Machine, ev: Ev): void | Promise<void> {
   m.lastEvent = ev;
-  const step: Step = { event: ev, stateCall: true, nextState: m.state, nextData: m.data, nextEvents: [], timeouts: [], postpone: false };
+  const step: Step = { event: ev, stateCall: true, nextState: m.state, nextData: m.data, nextEvents: [], timeouts: [], postpone: false, chosen: false };
   return callback(self, m, step, ev[0], ev[1]);
 }
 
@@ -540,6 +547,12 @@ function result(self: Process, m: Machine, step: Step, r: unknown): void | Promi
   try {
     return applyResult(self, m, step, r);
   } catch (e) {
+    // OTP's terminate sees the state and data the bad result or action came with, and after a
+    // state enter call the new state.
+    if (step.chosen || !step.stateCall) {
+      m.state = step.nextState;
+      m.data = step.nextData;
+    }
     return crash(self, m, e);
   }
 }
@@ -579,6 +592,7 @@ function applyResult(self: Process, m: Machine, step: Step, r: unknown): void | 
 function proceed(self: Process, m: Machine, step: Step, state: unknown, data: unknown, actions: unknown, callEnter: boolean): void | Promise<void> {
   step.nextState = state;
   step.nextData = data;
+  step.chosen = true;
   if (actions !== undefined) {
     for (const a of (Array.isArray(actions) ? actions : [actions]) as unknown[]) action(step, a);
   }
@@ -865,7 +879,7 @@ function initAck(self: Process, m: Machine, r: unknown): InitAck {
  */
 function enter(self: Process, m: Machine, actions: unknown): void | Promise<void> {
   m.lastEvent = INIT_EVENT;
-  const step: Step = { event: INIT_EVENT, stateCall: true, nextState: m.state, nextData: m.data, nextEvents: [], timeouts: [], postpone: false };
+  const step: Step = { event: INIT_EVENT, stateCall: true, nextState: m.state, nextData: m.data, nextEvents: [], timeouts: [], postpone: false, chosen: false };
   let r: void | Promise<void>;
   try {
     const list = actions === undefined ? [] : Array.isArray(actions) ? [...(actions as unknown[])] : [actions];

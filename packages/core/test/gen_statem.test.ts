@@ -634,6 +634,23 @@ describe('crash reasons', () => {
     expect(seen.find((r) => r.kind === 'gen_statem')).toMatchObject({ pid, message: 'gen_statem terminating', reason });
   });
 
+  it('terminate sees the state and data of the result whose action was bad, as in OTP', async () => {
+    const { node } = pool.simulated();
+    const terminated: unknown[] = [];
+    const machine: HandleEventFunctionBehaviour<string, string> = {
+      callbackMode: 'handle_event_function',
+      init: () => ({ ok: ['first', 'old'] }),
+      handleEvent: (type, _content, _state, _data) => (type === 'cast' ? { nextState: 'second', data: 'new', actions: ['jump' as never] } : 'keep_state_and_data'),
+      terminate: (reason, state, data) => void terminated.push(reason, state, data),
+    };
+    const pid = okStatem(await genStatem.start(node, machine, undefined));
+    const down = watchDown(node, pid);
+    genStatem.cast(node, pid, 'go');
+    await settle();
+    expect(down.reason).toEqual({ badActionFromStateFunction: 'jump' });
+    expect(terminated).toEqual([{ badActionFromStateFunction: 'jump' }, 'second', 'new']);
+  });
+
   it('a state with no state function stops the machine with undefinedStateFunction at its next event', async () => {
     const { node } = pool.simulated();
     const here: StateFunction<'here' | 'nowhere', null> = (type, _content, data) => (type === 'cast' ? { nextState: 'nowhere', data } : 'keep_state_and_data');
