@@ -10,6 +10,7 @@ import {
   genStatem,
   isExit,
   settle,
+  supervisor,
   sys,
   type ExitReason,
   type HandleEventFunctionBehaviour,
@@ -20,7 +21,7 @@ import {
   type StatemProtocol,
   type StatemStartResult,
 } from '../src/index.js';
-import { NodePool, rejection, runIn, watchDown } from './helpers.js';
+import { NodePool, rejection, runIn, waitFor, watchDown } from './helpers.js';
 
 const pool = new NodePool();
 afterEach(() => pool.stopAll());
@@ -739,6 +740,33 @@ describe('sys', () => {
       state: { state: 'locked', code: 'hidden' },
       messageQueueLen: 0,
     });
+  });
+});
+
+// ---------------------------------------------------------------- supervision
+
+describe('under a supervisor', () => {
+  it('a machine is a supervisor child: restarted after a crash, and stopped through terminate on shutdown', async () => {
+    const { node } = pool.simulated();
+    const terminated: Array<[ExitReason, string, DeskData]> = [];
+    const sup = await supervisor.start(
+      node,
+      {
+        init: () => ({
+          flags: { strategy: 'one_for_one', intensity: 3, period: 5 },
+          children: [{ id: 'desk', start: (self) => genStatem.startLink(self, desk(terminated), undefined, { name: 'desk', trapExit: true }) }],
+        }),
+      },
+      undefined,
+    );
+    if (typeof sup !== 'object' || !('ok' in sup)) throw new Error('supervisor did not start');
+    const first = node.whereis('desk')!;
+    node.exit(first, 'kill');
+    await waitFor(() => node.whereis('desk') !== undefined && node.whereis('desk') !== first, 2000, 'the restarted machine');
+    expect(await genStatem.call(node, 'desk', 'now')).toBe('now!');
+    await supervisor.terminateChild(node, sup.ok, 'desk');
+    expect(terminated).toEqual([['shutdown', 'serving', { waiting: [] }]]);
+    expect(node.whereis('desk')).toBeUndefined();
   });
 });
 
