@@ -272,7 +272,7 @@ export type StatemStartResult<P extends StatemProtocol = StatemProtocol> = { ok:
 
 // ---------------------------------------------------------------- public API
 
-/** Declares a typed local machine name (no runtime effect). */
+/** Declares a typed local machine name (no runtime effect; a typing aid with no OTP counterpart, like `genServer.serverName`). */
 export function statemName<P extends StatemProtocol>(name: string): StatemName<P> {
   return name;
 }
