@@ -41,6 +41,35 @@ export { logger, type Report, type ReportHandler } from './logger.js';
 export { From, type Caller, type ServerRef as AnyServerRef, type GenCallMessage, type GenCastMessage, isGenCall, isGenCast } from './gen.js';
 export * as genServer from './gen_server.js';
 export type { GenServerBehaviour, ServerPid, ServerName, ServerRef, Protocol, InitResult, CallResult, NoReplyResult, StartResult, StartOptions, After } from './gen_server.js';
+export * as genStatem from './gen_statem.js';
+export type {
+  GenStatemBehaviour,
+  StateFunctionsBehaviour,
+  HandleEventFunctionBehaviour,
+  StatemCallbacks,
+  StateFunction,
+  HandleEvent,
+  StateResult,
+  StatemInitResult,
+  StatemProtocol,
+  StatemPid,
+  StatemName,
+  StatemRef,
+  StatemStartOptions,
+  StatemStartResult,
+  StatemEvent,
+  EnterEvent,
+  EventType,
+  CallEventType,
+  GenericTimeoutEventType,
+  CallbackMode,
+  Action,
+  Actions,
+  ReplyAction,
+  NextEventAction,
+  GenericTimeoutAction,
+  TimeoutTime,
+} from './gen_statem.js';
 export * as sys from './sys.js';
 export * as supervisor from './supervisor.js';
 export type { SupervisorBehaviour, ChildSpec, FullChildSpec, SupFlags, Strategy, RestartType, Shutdown, ChildType, ChildId, ChildInfo, ChildCounts, SupervisorInit, ChildStart, ChildStartResult, StartChildResult } from './supervisor.js';
