@@ -53,7 +53,8 @@ import {
 } from './gen.js';
 import type { GlobalNames, Node } from './node.js';
 import { Pid, Ref } from './pid.js';
-import { Process, ProcessExited, type BehaviourLoop } from './process.js';
+import { ProcessExited, type Process } from './process.js';
+import { ProcessRecord, type BehaviourLoop } from './internal/process.js';
 import { isExit, isQuietReason, reasonFromThrown, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
@@ -299,7 +300,7 @@ export function startLink<S, D, A, P extends StatemProtocol>(
   args: A,
   options: StatemStartOptions = {},
 ): Promise<StatemStartResult<P>> {
-  if (!(self instanceof Process)) return Promise.reject(notAProcess('startLink'));
+  if (!(self instanceof ProcessRecord)) return Promise.reject(notAProcess('startLink'));
   return startMachine(self, behaviour, args, options, self);
 }
 
@@ -310,7 +311,7 @@ export async function startMonitor<S, D, A, P extends StatemProtocol>(
   args: A,
   options: StatemStartOptions = {},
 ): Promise<{ ok: StatemPid<P>; ref: Ref } | { error: ExitReason } | 'ignore'> {
-  if (!(self instanceof Process)) throw notAProcess('startMonitor');
+  if (!(self instanceof ProcessRecord)) throw notAProcess('startMonitor');
   const r = await startMachine(self, behaviour, args, options, null);
   if (typeof r === 'object' && 'ok' in r) return { ok: r.ok, ref: self.monitor(r.ok) };
   return r;
@@ -328,7 +329,7 @@ export function call<P extends StatemProtocol>(caller: Caller, server: StatemRef
 
 /** Sends a cast, seen as the event `('cast', msg)`; always returns, whether or not the machine exists (OTP's `gen_statem:cast/2`). */
 export function cast<P extends StatemProtocol>(caller: Caller, server: StatemRef<P>, msg: CastOf<P>): void {
-  if (caller instanceof Process && !caller.alive) return;
+  if (caller instanceof ProcessRecord && !caller.alive) return;
   const node = nodeOf(caller);
   const target = whereisServer(node, server);
   if (target === undefined) return;
@@ -467,7 +468,7 @@ class Fail {
 }
 
 const LOOP: BehaviourLoop = {
-  handle(self: Process, msg: unknown): void | Promise<void> {
+  handle(self: ProcessRecord, msg: unknown): void | Promise<void> {
     const m = self._data as Machine;
     if (m.done) return;
     if (isGenCall(msg)) {
@@ -488,7 +489,7 @@ const LOOP: BehaviourLoop = {
 };
 
 /** Handles `ev`, then every queued event and zero-time timeout, until only the mailbox is left (OTP's `loop_done`). */
-function drain(self: Process, m: Machine, ev: Ev | undefined): void | Promise<void> {
+function drain(self: ProcessRecord, m: Machine, ev: Ev | undefined): void | Promise<void> {
   while (ev !== undefined) {
     const r = handleOne(self, m, ev);
     if (r !== undefined) return r.then(() => drain(self, m, nextQueued(self, m)));
@@ -496,7 +497,7 @@ function drain(self: Process, m: Machine, ev: Ev | undefined): void | Promise<vo
   }
 }
 
-function nextQueued(self: Process, m: Machine): Ev | undefined {
+function nextQueued(self: ProcessRecord, m: Machine): Ev | undefined {
   if (m.done || !self.alive) return undefined;
   const ev = m.queue.pop();
   if (ev !== undefined) return ev;
@@ -506,14 +507,14 @@ function nextQueued(self: Process, m: Machine): Ev | undefined {
   return [z.type, z.content];
 }
 
-function handleOne(self: Process, m: Machine, ev: Ev): void | Promise<void> {
+function handleOne(self: ProcessRecord, m: Machine, ev: Ev): void | Promise<void> {
   m.lastEvent = ev;
   const step: Step = { event: ev, stateCall: true, nextState: m.state, nextData: m.data, nextEvents: [], timeouts: [], postpone: false, chosen: false };
   return callback(self, m, step, ev[0], ev[1]);
 }
 
 /** Runs the state callback (or, when `step.stateCall` is false, the state enter call) and applies its result. */
-function callback(self: Process, m: Machine, step: Step, type: unknown, content: unknown): void | Promise<void> {
+function callback(self: ProcessRecord, m: Machine, step: Step, type: unknown, content: unknown): void | Promise<void> {
   const state = step.stateCall ? m.state : step.nextState;
   const data = step.stateCall ? m.data : step.nextData;
   let r: unknown;
@@ -542,7 +543,7 @@ function invoke(m: Machine, type: unknown, content: unknown, state: unknown, dat
 }
 
 /** Applies a callback's result (OTP's `loop_state_callback_result`). */
-function result(self: Process, m: Machine, step: Step, r: unknown): void | Promise<void> {
+function result(self: ProcessRecord, m: Machine, step: Step, r: unknown): void | Promise<void> {
   if (!self.alive || m.done) return; // killed, or stopped, while its callback ran
   try {
     return applyResult(self, m, step, r);
@@ -557,7 +558,7 @@ function result(self: Process, m: Machine, step: Step, r: unknown): void | Promi
   }
 }
 
-function applyResult(self: Process, m: Machine, step: Step, r: unknown): void | Promise<void> {
+function applyResult(self: ProcessRecord, m: Machine, step: Step, r: unknown): void | Promise<void> {
   // The state and data the callback ran with: the current ones, or in an enter call the new ones.
   const state = step.stateCall ? m.state : step.nextState;
   const data = step.stateCall ? m.data : step.nextData;
@@ -589,7 +590,7 @@ function applyResult(self: Process, m: Machine, step: Step, r: unknown): void | 
 }
 
 /** Runs the actions, then the state enter call or the transition (OTP's `loop_actions_list`). */
-function proceed(self: Process, m: Machine, step: Step, state: unknown, data: unknown, actions: unknown, callEnter: boolean): void | Promise<void> {
+function proceed(self: ProcessRecord, m: Machine, step: Step, state: unknown, data: unknown, actions: unknown, callEnter: boolean): void | Promise<void> {
   step.nextState = state;
   step.nextData = data;
   step.chosen = true;
@@ -663,7 +664,7 @@ function replyTarget(a: unknown): readonly [From, unknown] | undefined {
 }
 
 /** The state transition (OTP's `loop_state_transition`, `loop_keep_state`, `loop_state_change`, `loop_timeouts`, `loop_done`). */
-function transition(self: Process, m: Machine, step: Step): void {
+function transition(self: ProcessRecord, m: Machine, step: Step): void {
   if (step.postpone) m.postponed.push(step.event);
   if (!sameTerm(step.nextState, m.state)) {
     // A state change retries the postponed events first, oldest first, and ends the state timeout.
@@ -680,7 +681,7 @@ function transition(self: Process, m: Machine, step: Step): void {
   for (let i = step.nextEvents.length - 1; i >= 0; i--) m.queue.push(step.nextEvents[i]!);
 }
 
-function startTimeouts(self: Process, m: Machine, requests: readonly TimeoutRequest[]): void {
+function startTimeouts(self: ProcessRecord, m: Machine, requests: readonly TimeoutRequest[]): void {
   const seen = new Set<string>();
   const zeros: TimeoutEntry[] = [];
   // Newest first, so the last action of each kind wins.
@@ -711,12 +712,12 @@ function fireTimeout(entry: TimeoutEntry): void {
   if (entry.owner.alive) entry.owner.node.send(entry.owner.pid, entry);
 }
 
-function cancelTimeout(self: Process, m: Machine, key: string): void {
+function cancelTimeout(self: ProcessRecord, m: Machine, key: string): void {
   const e = m.timers.get(key);
   if (e !== undefined) dropTimeout(self, m, e);
 }
 
-function dropTimeout(self: Process, m: Machine, e: TimeoutEntry): void {
+function dropTimeout(self: ProcessRecord, m: Machine, e: TimeoutEntry): void {
   m.timers.delete(e.key);
   if (e.timer !== undefined) self.node.timers.drop(e.timer);
   else {
@@ -726,7 +727,7 @@ function dropTimeout(self: Process, m: Machine, e: TimeoutEntry): void {
 }
 
 /** A stop result: replies first, then terminate (OTP's `reply_then_terminate`). */
-function stopWith(self: Process, m: Machine, state: unknown, data: unknown, reason: ExitReason, replies: unknown): void | Promise<void> {
+function stopWith(self: ProcessRecord, m: Machine, state: unknown, data: unknown, reason: ExitReason, replies: unknown): void | Promise<void> {
   m.state = state;
   m.data = data;
   if (replies !== undefined) {
@@ -739,7 +740,7 @@ function stopWith(self: Process, m: Machine, state: unknown, data: unknown, reas
   return finish(self, m, reason);
 }
 
-function crash(self: Process, m: Machine, e: unknown): void | Promise<void> {
+function crash(self: ProcessRecord, m: Machine, e: unknown): void | Promise<void> {
   if (e instanceof Fail) return finish(self, m, e.reason);
   // `self.exit(reason)` inside a callback ends the machine through terminate (OTP catches exit/1).
   if (e instanceof ProcessExited) return finish(self, m, e.reason);
@@ -747,7 +748,7 @@ function crash(self: Process, m: Machine, e: unknown): void | Promise<void> {
 }
 
 /** Runs `terminate` and exits with `reason` (OTP's `gen_statem:terminate/7`). */
-function finish(self: Process, m: Machine, reason: ExitReason): void | Promise<void> {
+function finish(self: ProcessRecord, m: Machine, reason: ExitReason): void | Promise<void> {
   if (m.done || !self.alive) return;
   m.done = true;
   for (const e of [...m.timers.values()]) dropTimeout(self, m, e);
@@ -831,7 +832,7 @@ function startMachine<S, D, A, P extends StatemProtocol>(
   behaviour: GenStatemBehaviour<S, D, A, P>,
   args: A,
   options: StatemStartOptions,
-  linkTo: Process | null,
+  linkTo: ProcessRecord | null,
 ): Promise<StatemStartResult<P>> {
   const b = behaviour as unknown as AnyBehaviour;
   const mode = typeof b === 'object' && b !== null && typeof b.init === 'function' ? parseMode(b) : undefined;
@@ -845,7 +846,7 @@ function startMachine<S, D, A, P extends StatemProtocol>(
     );
   }
   const node = nodeOf(caller);
-  const parent = caller instanceof Process ? caller.pid : node.systemPid;
+  const parent = caller instanceof ProcessRecord ? caller.pid : node.systemPid;
   const m = new Machine(b, mode, parent);
   return startBehaviour(caller, LOOP, m, options, linkTo, (self) => {
     const r = b.init(args, self);
@@ -854,7 +855,7 @@ function startMachine<S, D, A, P extends StatemProtocol>(
 }
 
 /** Maps `init`'s result onto the start acknowledgement (OTP's `init_result/8`). */
-function initAck(self: Process, m: Machine, r: unknown): InitAck {
+function initAck(self: ProcessRecord, m: Machine, r: unknown): InitAck {
   if (r === 'ignore') return { fail: 'ignore', exit: 'normal' };
   if (typeof r === 'object' && r !== null) {
     const o = r as Record<string, unknown>;
@@ -877,7 +878,7 @@ function initAck(self: Process, m: Machine, r: unknown): InitAck {
  * a fake event, with the state enter call of the first state (its old state is itself).
  * Postpone is forced off, as OTP appends `{postpone, false}`.
  */
-function enter(self: Process, m: Machine, actions: unknown): void | Promise<void> {
+function enter(self: ProcessRecord, m: Machine, actions: unknown): void | Promise<void> {
   m.lastEvent = INIT_EVENT;
   const step: Step = { event: INIT_EVENT, stateCall: true, nextState: m.state, nextData: m.data, nextEvents: [], timeouts: [], postpone: false, chosen: false };
   let r: void | Promise<void>;
@@ -908,7 +909,7 @@ const SYS_HOOKS: SystemHooks<Machine> = {
   module: 'gen_statem',
 };
 
-function systemMessage(self: Process, m: Machine, req: unknown, from: From): void | Promise<void> {
+function systemMessage(self: ProcessRecord, m: Machine, req: unknown, from: From): void | Promise<void> {
   return handleSystem(self, m, req, from, SYS_HOOKS, (reason) => finish(self, m, reason));
 }
 
@@ -932,8 +933,8 @@ async function startBehaviour(
   loop: BehaviourLoop,
   data: unknown,
   options: StatemStartOptions,
-  linkTo: Process | null,
-  init: (self: Process) => InitAck | Promise<InitAck>,
+  linkTo: ProcessRecord | null,
+  init: (self: ProcessRecord) => InitAck | Promise<InitAck>,
 ): Promise<{ ok: Pid } | { error: ExitReason } | 'ignore'> {
   const node = nodeOf(caller);
   const name = options.name;
@@ -946,7 +947,7 @@ async function startBehaviour(
     if (holder !== undefined) return { error: { alreadyStarted: holder } };
   }
   linkTo?._checkAlive();
-  const self = node._spawnBehaviour(loop, data, linkTo, caller instanceof Process ? caller : null, options.trapExit ? { trapExit: true } : undefined);
+  const self = node._spawnBehaviour(loop, data, linkTo, caller instanceof ProcessRecord ? caller : null, options.trapExit ? { trapExit: true } : undefined);
   self._busy = true; // messages wait until init has returned
   if (typeof name === 'string') node.register(name, self.pid);
   else if (name !== undefined && (await requireGlobal(node).register(name.global, self.pid)) === 'no') {
@@ -967,8 +968,8 @@ function requireGlobal(node: Node): GlobalNames {
 
 function initWithAck(
   node: Node,
-  self: Process,
-  init: (self: Process) => InitAck | Promise<InitAck>,
+  self: ProcessRecord,
+  init: (self: ProcessRecord) => InitAck | Promise<InitAck>,
   timeoutMs: number | undefined,
 ): Promise<{ ok: Pid } | { error: ExitReason } | 'ignore'> {
   return new Promise((resolve) => {
@@ -1028,7 +1029,7 @@ function initWithAck(
 }
 
 /** Ends the behaviour process with `reason` (→ gen.ts, with the terminate step). */
-function exitProcess(self: Process, reason: ExitReason): void {
+function exitProcess(self: ProcessRecord, reason: ExitReason): void {
   self.node._terminate(self, reason);
 }
 
@@ -1041,7 +1042,7 @@ interface SystemHooks<T> {
 }
 
 /** → gen.ts `handleSystem` (OTP's `sys:handle_system_msg/7`): `getState`, `getStatus`, `replaceState`, `terminate`. */
-function handleSystem<T>(self: Process, t: T, req: unknown, from: From, hooks: SystemHooks<T>, terminate: (reason: ExitReason) => void | Promise<void>): void | Promise<void> {
+function handleSystem<T>(self: ProcessRecord, t: T, req: unknown, from: From, hooks: SystemHooks<T>, terminate: (reason: ExitReason) => void | Promise<void>): void | Promise<void> {
   const r = (typeof req === 'object' && req !== null ? req : {}) as { terminate?: ExitReason; getState?: true; getStatus?: true; replaceState?: (s: unknown) => unknown };
   if ('terminate' in r) return terminate(r.terminate);
   if (r.getState) from.reply(hooks.getState(t));
