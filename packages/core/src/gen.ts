@@ -24,6 +24,7 @@
  * - in the loop, `recordOf(self)` is the process's record; `isParentExit` tells when an `EXIT`
  *   from its parent must end the process; `exitBehaviour`/`exitReasonOf` end it with the right
  *   reason (OTP's `exit/1` in the loop).
+ * The smallest complete behaviour on this API is the `cell` in test/gen.test.ts (40 lines).
  */
 import { CallError, coreError, RigilError, type CoreErrorCode } from './errors.js';
 import { Node, type AliasHandler, type Monitor, type MonitorHandler } from './node.js';

@@ -8,6 +8,9 @@
  * `{ reply, state }`, `{ noreply: state }`, `{ stop: reason, state }`, each optionally with
  * `timeout` (idle timeout, ms) or `continue` (run `handleContinue` before the next message).
  *
+ * Start with acknowledgement, `stop` and system messages (`sys`) are gen.ts's, shared with
+ * every behaviour; this file supplies gen_server's hooks for them (`GEN_SERVER` below).
+ *
  * @example
  * const counter: GenServerBehaviour<number, number, { call: 'get'; reply: number; cast: 'inc' }> = {
  *   init: (start) => ({ ok: start }),
@@ -35,6 +38,7 @@ import {
   stop as genStop,
   whereisServer,
   type Behaviour,
+  type BehaviourStartOptions,
   type Caller,
   type GenCastMessage,
 } from './gen.js';
@@ -112,15 +116,8 @@ export interface GenServerBehaviour<S, A = undefined, P extends Protocol = Proto
   formatStatus?(state: S): unknown;
 }
 
-/** Options of `start`. */
-export interface StartOptions {
-  /** Register the server under a local name, or `{ global: name }`, before `init` runs. */
-  name?: string | { global: string };
-  /** Milliseconds `init` may take (default: no limit); past it, start gives `{ error: 'timeout' }` and the server is killed. */
-  timeout?: number;
-  /** Start with trap_exit set (OTP servers set it in `init`; both work). */
-  trapExit?: boolean;
-}
+/** Options of `start`: `name` (local or `{ global }`), init `timeout` (ms), `trapExit` — gen.ts's start options. */
+export type StartOptions = BehaviourStartOptions;
 
 /** What `start` returns (OTP's `{ok, Pid} | ignore | {error, Reason}`). */
 export type StartResult<P extends Protocol = Protocol> = { ok: ServerPid<P> } | { error: ExitReason } | 'ignore';
