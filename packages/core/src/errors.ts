@@ -19,6 +19,7 @@
  * | `ERR_CALLING_SELF` | a process called itself | `exit({calling_self, _})` |
  * | `ERR_NODE_STOPPED` | the node was stopped while the operation was pending | — |
  * | `ERR_BAD_RETURN` | a behaviour callback returned a value of the wrong shape | `{bad_return_value, V}` |
+ * | `ERR_CALLBACK_FAILED` | a `sys` request's callback threw in the server (e.g. `replaceState`'s function); the server runs on | `exit({callback_failed, …})` |
  */
 
 import { formatReason } from './reason.js';
@@ -37,7 +38,8 @@ export type CoreErrorCode =
   | 'ERR_CALL_NODEDOWN'
   | 'ERR_CALLING_SELF'
   | 'ERR_NODE_STOPPED'
-  | 'ERR_BAD_RETURN';
+  | 'ERR_BAD_RETURN'
+  | 'ERR_CALLBACK_FAILED';
 
 /**
  * The base class of every error rigil throws: a stable `code`, a human message, and the

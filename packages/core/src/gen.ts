@@ -1,18 +1,37 @@
 /**
- * Machinery shared by every behaviour (OTP's `gen.erl`): resolving a server reference, the
- * call with monitor, alias and timeout, the reply, and `sendRequest`/`waitResponse`.
+ * Machinery shared by every behaviour (OTP's `gen.erl`, with the parts of `proc_lib` and `sys`
+ * a behaviour needs): resolving a server reference, the call with monitor, alias and timeout,
+ * the reply, `sendRequest`/`waitResponse`, and — for whoever writes a behaviour — starting
+ * with acknowledgement, stopping, and system messages.
  *
  * A call creates one ref that is both the monitor on the server and the alias the reply is
  * addressed to (OTP 24+). The reply goes straight to the waiting caller, not through its
  * mailbox; once the call is over the alias is removed, so a late reply is dropped instead
  * of landing in the caller's mailbox.
+ *
+ * **Writing a behaviour** (gen_server, gen_statem, …) takes one constant `Behaviour<D>` object,
+ * where `D` is the record a process of that behaviour keeps (its state and bookkeeping):
+ * - `start(mode, caller, behaviour, data, options)` (OTP's `gen:start/6`) spawns the process
+ *   with `behaviour.loop` and `data(parent)` as its record, registers its name, runs
+ *   `behaviour.init(self, record)` inside it and resolves with OTP's start values
+ *   (`{ ok: pid }`, `'ignore'`, `{ error: reason }`); messages wait until init has
+ *   acknowledged, then `behaviour.enter` runs before the first one.
+ * - the loop hands every `{ $gen: 'system' }` message to `handleSystem(self, record, behaviour,
+ *   msg)` (OTP's `sys:handle_system_msg/6`), which answers `sys.getState`/`getStatus`/
+ *   `replaceState` through the hooks `getState`, `getStatus`, `replaceState`, and runs
+ *   `behaviour.terminate` for the `{ terminate }` request that `stop` sends.
+ * - `stop(caller, server, reason, timeout)` (OTP's `gen:stop/3`) stops any behaviour process.
+ * - in the loop, `dataOf(self)` is the process's record; `isParentExit` tells when an `EXIT`
+ *   from its parent must end the process; `exitBehaviour`/`exitReasonOf` end it with the right
+ *   reason (OTP's `exit/1` in the loop).
+ * The smallest complete behaviour on this API is the `cell` in test/gen.test.ts (40 lines).
  */
-import { CallError, type CoreErrorCode } from './errors.js';
-import type { Node } from './node.js';
-import { Pid, type Ref } from './pid.js';
-import type { AliasHandler, MonitorHandler, Process } from './process.js';
-import { ProcessRecord, type Monitor } from './internal/process.js';
-import type { ExitReason } from './reason.js';
+import { CallError, coreError, RigilError, type CoreErrorCode } from './errors.js';
+import { Node } from './node.js';
+import { Pid, Ref } from './pid.js';
+import { ProcessExited, type AliasHandler, type MonitorHandler, type Process } from './process.js';
+import { ProcessRecord, type BehaviourLoop, type Monitor } from './internal/process.js';
+import { isExit, reasonFromThrown, type ExitMessage, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
 /** How a caller names a server: pid, local name, `[name, node]`, or `{ global: name }`. */
@@ -253,4 +272,372 @@ export function callFailure(reason: ExitReason, server: ServerRef, req: unknown)
     r = { nodedown: server instanceof Pid ? server.node : Array.isArray(server) ? (server as readonly string[])[1] : undefined };
   } else if (reason instanceof Error) code = 'ERR_NODE_STOPPED';
   return new CallError(code, r, server, req);
+}
+
+// ---------------------------------------------------------------- behaviours: start, stop, system messages
+
+/** How `start` ties the new process to its caller (OTP's `link | nolink | monitor` of `gen:start/6`). */
+export type StartMode = 'nolink' | 'link' | 'monitor';
+
+/** The options every behaviour's start takes (OTP's `{local, Name} | {global, Name}` and start options). */
+export interface BehaviourStartOptions {
+  /** Register the process under a local name, or `{ global: name }`, before its init runs. */
+  name?: string | { global: string };
+  /** Milliseconds init may take (default: no limit); past it, start gives `{ error: 'timeout' }` and the process is killed. */
+  timeout?: number;
+  /** Start with trap_exit set (OTP's behaviours set it in init; both work). */
+  trapExit?: boolean;
+}
+
+/** What `start` resolves with (OTP's `{ok, Pid} | ignore | {error, Reason}`). */
+export type StartResult = { ok: Pid } | { error: ExitReason } | 'ignore';
+/** What `start('monitor', …)` resolves with (OTP's `{ok, {Pid, Mon}} | ignore | {error, Reason}`). */
+export type StartMonitorResult = { ok: Pid; ref: Ref } | { error: ExitReason } | 'ignore';
+
+/**
+ * What a behaviour gives the shared machinery: its loop, its init, and the hooks of the
+ * system messages. Write it once per behaviour as a constant (nothing here is allocated per
+ * process or per message); `D` is the record each process of the behaviour keeps, created by
+ * `start`'s `data` and handed back to every hook (the loop reads it with `recordOf(self)`).
+ */
+export interface Behaviour<D> {
+  /** The name `sys.getStatus` shows as `module` (`'gen_server'`, `'gen_statem'`). */
+  readonly module: string;
+  /** The message loop, which gets messages once init has acknowledged. */
+  readonly loop: BehaviourLoop;
+  /**
+   * Runs the behaviour's init in the new process (OTP's `Mod:init_it/6` up to
+   * `proc_lib:init_ack`). Return (or resolve with) an object with `ok` to acknowledge,
+   * `'ignore'`, or `{ stop: reason }`; anything else fails the start with
+   * `{ badReturnValue: value }`. A throw fails the start with the thrown reason.
+   */
+  init(self: Process, data: D): unknown;
+  /**
+   * Runs once the start is acknowledged, before the first message, with init's `ok` result
+   * (gen_server: store the state, run `handleContinue`, arm the idle timeout). A returned promise
+   * holds messages back until it settles; a rejection or throw crashes the process.
+   */
+  enter(self: Process, data: D, ack: { readonly ok: unknown }): void | PromiseLike<void>;
+  /** The state `sys.getState` returns (OTP's `system_get_state/1`). */
+  getState(data: D): unknown;
+  /** Replaces the state with `fn(state)` and returns the new state (OTP's `system_replace_state/2`). */
+  replaceState(data: D, fn: (state: unknown) => unknown): unknown;
+  /** The state as `sys.getStatus` shows it (OTP's `format_status/1`). */
+  getStatus(data: D): unknown;
+  /**
+   * Ends the process with `reason`, running the behaviour's terminate callback first (OTP's
+   * `system_terminate/4`); used for the `{ terminate }` request of `stop`. May return a
+   * promise; the loop must return it.
+   */
+  terminate(self: Process, data: D, reason: ExitReason, lastMsg: unknown): void | PromiseLike<void>;
+}
+
+/** The status `sys.getStatus` returns (OTP's `sys:get_status/1`, the useful part). */
+export interface SystemStatus {
+  readonly pid: Pid;
+  readonly module: string;
+  readonly status: 'running';
+  readonly name: string | undefined;
+  readonly state: unknown;
+  readonly messageQueueLen: number;
+}
+
+/** The reply a system message gets when a behaviour's hook throws (OTP's `{error, {callback_failed, …}}`). */
+export interface SystemCallbackFailed {
+  readonly $gen: 'sys_error';
+  /** The hook that threw: `getState`, `getStatus` or `replaceState`. */
+  readonly callback: string;
+  readonly reason: ExitReason;
+}
+
+/**
+ * Throws `ERR_BADARG` unless `caller` is a process (a linked or monitored start needs one).
+ * `api` names the function for the message, e.g. `'genServer.startLink'`; the message points
+ * to `start()`, which works from outside a process.
+ */
+export function requireProcess(caller: unknown, api: string): asserts caller is Process {
+  if (caller instanceof ProcessRecord) return;
+  const alt = api.includes('.') ? `${api.slice(0, api.lastIndexOf('.'))}.start()` : 'start()';
+  throw coreError(
+    'ERR_BADARG',
+    `${api} needs the calling process (self) as its first argument, got ${describeCaller(caller)}; from outside a process use ${alt}`,
+    'badarg',
+  );
+}
+
+/** Throws `ERR_BADARG` unless `caller` is a process or a node (`api` names the function for the message). */
+export function requireCaller(caller: unknown, api: string): asserts caller is Caller {
+  if (caller instanceof ProcessRecord || caller instanceof Node) return;
+  throw coreError('ERR_BADARG', `${api} needs a process (self) or a node as its first argument, got ${describeCaller(caller)}`, 'badarg');
+}
+
+function describeCaller(x: unknown): string {
+  if (x instanceof Node) return `the node ${x.name}`;
+  if (x === null) return 'null';
+  if (typeof x === 'object') return `an object (${x.constructor?.name ?? 'no prototype'})`;
+  return typeof x;
+}
+
+/** The parent of a process started by `caller`: the caller's pid, or the node's system pid from outside a process. */
+export function parentOf(caller: Caller): Pid {
+  return caller instanceof ProcessRecord ? caller.pid : (caller as Node).systemPid;
+}
+
+/**
+ * Starts a behaviour process and waits for its init to acknowledge (OTP's `gen:start/6` with
+ * `proc_lib:start_link`'s ack). `mode`: `'link'` links it to `caller` (which must be a
+ * process) at spawn; `'monitor'` monitors it from `caller` once started (OTP monitors at
+ * spawn; the result is the same for a start that succeeds); `'nolink'` neither. `data(parent)`
+ * makes the process's record; the parent is the caller's pid, or the node's system pid from
+ * outside a process, so `node.exit(pid, 'shutdown')` stops a trapping server as its parent would.
+ *
+ * Resolves with `{ ok: pid }` (`{ ok: pid, ref }` for `'monitor'`), `'ignore'` (the process
+ * exited `normal`), or `{ error: reason }`: a name already taken (`{ alreadyStarted: pid }`,
+ * nothing spawned), `{ stop: reason }` or a throw from init (the process exits with that
+ * reason), `'timeout'` past `options.timeout` (the process is killed), or the reason the
+ * process died of during init. A linked caller that init's failure has killed is unwound with
+ * `ProcessExited`, as OTP's caller would be dead. Bad arguments reject with `ERR_BADARG`.
+ * `api` names the public function in those errors.
+ */
+export function start<D>(mode: 'monitor', caller: Caller, behaviour: Behaviour<D>, data: (parent: Pid) => D, options?: BehaviourStartOptions, api?: string): Promise<StartMonitorResult>;
+export function start<D>(mode: 'link' | 'nolink', caller: Caller, behaviour: Behaviour<D>, data: (parent: Pid) => D, options?: BehaviourStartOptions, api?: string): Promise<StartResult>;
+export async function start<D>(
+  mode: StartMode,
+  caller: Caller,
+  behaviour: Behaviour<D>,
+  data: (parent: Pid) => D,
+  options: BehaviourStartOptions = {},
+  api = `${behaviour.module}.start`,
+): Promise<StartResult | StartMonitorResult> {
+  if (mode === 'nolink') requireCaller(caller, api);
+  else requireProcess(caller, api);
+  if (typeof options !== 'object' || options === null) throw coreError('ERR_BADARG', `${api}: options must be an object`, 'badarg');
+  const { name, timeout } = options;
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout >= 0)) {
+    throw coreError('ERR_BADARG', `${api}: bad init timeout ${String(timeout)}`, 'badarg');
+  }
+  const node = nodeOf(caller);
+  const linkTo = mode === 'link' ? (caller as ProcessRecord) : null;
+  if (typeof name === 'string') {
+    const holder = node.whereis(name);
+    if (holder !== undefined) return { error: { alreadyStarted: holder } };
+  } else if (name !== undefined) {
+    if (typeof name !== 'object' || name === null || typeof name.global !== 'string') throw coreError('ERR_BADARG', `bad server name: ${String(name)}`);
+    const holder = requireGlobal(node).whereis(name.global);
+    if (holder !== undefined) return { error: { alreadyStarted: holder } };
+  }
+  linkTo?._checkAlive();
+  const record = data(parentOf(caller));
+  const self = node._spawnBehaviour(behaviour.loop, record, linkTo, caller instanceof ProcessRecord ? caller : null, options.trapExit ? { trapExit: true } : undefined);
+  self._busy = true; // messages wait until init has acknowledged
+  if (typeof name === 'string') node.register(name, self.pid);
+  else if (name !== undefined) {
+    if ((await requireGlobal(node).register(name.global, self.pid)) === 'no') {
+      node._terminate(self, 'normal');
+      return { error: { alreadyStarted: requireGlobal(node).whereis(name.global) } };
+    }
+  }
+  const result = await runInit(self, behaviour, record, timeout);
+  // A linked caller killed by the failed init must not run on (OTP: it is dead).
+  linkTo?._checkAlive();
+  if (mode === 'monitor' && typeof result === 'object' && 'ok' in result) {
+    return { ok: result.ok, ref: (caller as Process).monitor(result.ok) };
+  }
+  return result;
+}
+
+function requireGlobal(node: Node): NonNullable<Node['globalNames']> {
+  const g = node.globalNames;
+  if (g === undefined) throw coreError('ERR_BADARG', `{ global } names need @rigil/net's global registry on ${node.name}`);
+  return g;
+}
+
+/** Runs init in `self` and settles the start (OTP's `proc_lib:sync_start`). */
+function runInit<D>(self: ProcessRecord, behaviour: Behaviour<D>, record: D, timeoutMs: number | undefined): Promise<StartResult> {
+  const node = self.node;
+  return new Promise<StartResult>((resolve) => {
+    let done = false;
+    let timer: Timer | undefined;
+    const end = (r: StartResult): void => {
+      if (done) return;
+      done = true;
+      if (timer !== undefined) node.timers.cancel(timer);
+      node.demonitor(ref);
+      // An idle process should not carry the table of the start's own monitor.
+      if (self._monitoredBy?.size === 0) self._monitoredBy = null;
+      resolve(r);
+    };
+    // If the new process dies during init (killed, linked parent died), start fails with its reason.
+    const ref = node.monitor(self.pid, { onDown: (_r, reason) => end({ error: reason }) });
+    if (timeoutMs !== undefined && timeoutMs !== Infinity) {
+      timer = node.timers.schedule(timeoutMs, () => {
+        end({ error: 'timeout' });
+        node._terminate(self, 'killed');
+      }, undefined);
+    }
+    const onResult = (r: unknown): void => {
+      if (done || self._dead) return;
+      if (r === 'ignore') {
+        end('ignore');
+        node._terminate(self, 'normal');
+        return;
+      }
+      if (typeof r === 'object' && r !== null && 'ok' in r) {
+        end({ ok: self.pid });
+        self._busy = false;
+        let entered: void | PromiseLike<void>;
+        try {
+          entered = behaviour.enter(self, record, r);
+        } catch (e) {
+          node._crash(self, e);
+          return;
+        }
+        if (entered !== undefined && typeof entered.then === 'function') {
+          self._busy = true;
+          entered.then(() => self._resume(), (e: unknown) => node._crash(self, e));
+        } else self._resume();
+        return;
+      }
+      const reason = typeof r === 'object' && r !== null && 'stop' in r ? r.stop : { badReturnValue: r };
+      end({ error: reason });
+      node._terminate(self, reason);
+    };
+    const onError = (e: unknown): void => {
+      if (done || self._dead) return;
+      const reason = exitReasonOf(e);
+      end({ error: reason });
+      node._terminate(self, reason);
+    };
+    try {
+      const r = behaviour.init(self, record);
+      if (r instanceof Promise) r.then(onResult, onError);
+      else onResult(r);
+    } catch (e) {
+      onError(e);
+    }
+  });
+}
+
+/**
+ * Stops a behaviour process: it runs its terminate with `reason` and exits; resolves `'ok'`
+ * once it is gone (OTP's `gen:stop/3`, i.e. `proc_lib:stop/3`). Rejects with a `CallError`:
+ * `ERR_CALL_NOPROC` (no such process), `ERR_CALL_NODEDOWN`, `ERR_CALL_TIMEOUT` (still alive after
+ * `timeoutMs`), or `ERR_CALL_EXIT` when it exited with another reason than `reason`.
+ */
+export function stop(caller: Caller, server: ServerRef, reason: ExitReason = 'normal', timeoutMs = Infinity): Promise<'ok'> {
+  try {
+    requireCaller(caller, 'stop');
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const node = nodeOf(caller);
+  const target = whereisServer(node, server);
+  if (target === undefined) return Promise.reject(callFailure('noproc', server, 'stop'));
+  return new Promise<'ok'>((resolve, reject) => {
+    let timer: Timer | undefined;
+    const ref = node.monitor(target, {
+      onDown(_ref, why) {
+        if (timer !== undefined) node.timers.cancel(timer);
+        if (why === 'noproc' || why === 'noconnection') {
+          reject(callFailure(why, server, 'stop'));
+        } else if (sameReason(why, reason)) {
+          resolve('ok');
+        } else {
+          reject(new RigilError('ERR_CALL_EXIT', `server exited with another reason`, why));
+        }
+      },
+    });
+    if (timeoutMs !== Infinity) {
+      timer = node.timers.schedule(timeoutMs, () => {
+        node.demonitor(ref);
+        reject(callFailure('timeout', server, 'stop'));
+      }, undefined);
+    }
+    const msg: GenCallMessage = { $gen: 'system', pid: node.systemPid, tag: ref, req: { terminate: reason } };
+    node.send(target, msg);
+  });
+}
+
+function sameReason(a: ExitReason, b: ExitReason): boolean {
+  if (a === b) return true;
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Handles a system message in a behaviour's loop (OTP's `sys:handle_system_msg/6`):
+ * `{ getState }`, `{ getStatus }`, `{ replaceState: fn }` are answered through the behaviour's
+ * hooks; `{ terminate: reason }` runs `behaviour.terminate`, whose result the loop must return.
+ * Anything else gets the reply `{ error: 'unknown_system_message' }`, a hook that throws gets a
+ * `SystemCallbackFailed` reply, and a message without a valid reply tag is dropped with a
+ * report: a malformed system message never ends the process.
+ */
+export function handleSystem<D>(self: Process, data: D, behaviour: Behaviour<D>, msg: GenCallMessage): void | PromiseLike<void> {
+  const node = self.node;
+  const tag = msg.tag;
+  const req = msg.req as { terminate?: ExitReason; getState?: unknown; getStatus?: unknown; replaceState?: unknown } | null;
+  if (!(tag instanceof Ref)) {
+    node.report({ kind: behaviour.module, pid: self.pid, name: self.registeredName, message: 'dropped a system message without a reply tag', reason: 'badarg', lastMessage: msg });
+    return;
+  }
+  if (typeof req !== 'object' || req === null) {
+    node.sendAlias(tag, { error: 'unknown_system_message' });
+    return;
+  }
+  if ('terminate' in req) return behaviour.terminate(self, data, req.terminate, req);
+  let callback = 'getState';
+  try {
+    if (req.getState) node.sendAlias(tag, behaviour.getState(data));
+    else if (req.getStatus) {
+      callback = 'getStatus';
+      const status: SystemStatus = {
+        pid: self.pid,
+        module: behaviour.module,
+        status: 'running',
+        name: self.registeredName,
+        state: behaviour.getStatus(data),
+        messageQueueLen: self.queueLength,
+      };
+      node.sendAlias(tag, status);
+    } else if (typeof req.replaceState === 'function') {
+      callback = 'replaceState';
+      node.sendAlias(tag, behaviour.replaceState(data, req.replaceState as (s: unknown) => unknown));
+    } else node.sendAlias(tag, { error: 'unknown_system_message' });
+  } catch (e) {
+    // OTP's sys catches a failing callback and answers `{error, {callback_failed, …}}`; the process runs on.
+    const failed: SystemCallbackFailed = { $gen: 'sys_error', callback, reason: exitReasonOf(e) };
+    node.sendAlias(tag, failed);
+  }
+}
+
+/** True for a system message (`{ $gen: 'system' }`), which the loop hands to `handleSystem`. */
+export function isSystemMessage(m: unknown): m is GenCallMessage {
+  return (m as { $gen?: unknown } | null)?.$gen === 'system';
+}
+
+/**
+ * True when `msg` is an `EXIT` from the process's parent while it traps exits: the behaviour
+ * must then terminate with the `EXIT`'s reason (OTP's `{'EXIT', Parent, Reason}` clause of
+ * every behaviour loop).
+ */
+export function isParentExit(self: Process, parent: Pid | undefined, msg: unknown): msg is ExitMessage {
+  return isExit(msg) && parent !== undefined && msg.from === parent && (self as ProcessRecord)._trap;
+}
+
+/** The exit reason of a value a callback threw: `self.exit(reason)`'s reason, or the error as a reason. */
+export function exitReasonOf(e: unknown): ExitReason {
+  return e instanceof ProcessExited ? e.reason : reasonFromThrown(e);
+}
+
+/** The record `start` gave a behaviour process (what its `data` made); its loop reads it once per message. */
+export function dataOf<D>(self: Process): D {
+  return (self as ProcessRecord)._data as D;
+}
+
+/** Ends a behaviour process now with `reason` (what OTP's loop does with `exit(Reason)`). */
+export function exitBehaviour(self: Process, reason: ExitReason): void {
+  self.node._terminate(self as ProcessRecord, reason);
 }

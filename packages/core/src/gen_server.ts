@@ -8,6 +8,9 @@
  * `{ reply, state }`, `{ noreply: state }`, `{ stop: reason, state }`, each optionally with
  * `timeout` (idle timeout, ms) or `continue` (run `handleContinue` before the next message).
  *
+ * Start with acknowledgement, `stop` and system messages (`sys`) are gen.ts's, shared with
+ * every behaviour; this file supplies gen_server's hooks for them (`GEN_SERVER` below).
+ *
  * @example
  * const counter: GenServerBehaviour<number, number, { call: 'get'; reply: number; cast: 'inc' }> = {
  *   init: (start) => ({ ok: start }),
@@ -19,20 +22,30 @@
 import { coreError, RigilError } from './errors.js';
 import {
   call as genCall,
-  callFailure,
+  exitBehaviour,
+  exitReasonOf,
   From,
+  handleSystem,
   isGenCall,
   isGenCast,
+  isParentExit,
+  isSystemMessage,
   nodeOf,
+  dataOf,
+  requireCaller,
+  requireProcess,
+  start as genStart,
+  stop as genStop,
   whereisServer,
+  type Behaviour,
+  type BehaviourStartOptions,
   type Caller,
   type GenCastMessage,
 } from './gen.js';
-import type { GlobalNames, Node } from './node.js';
-import { Pid, Ref } from './pid.js';
-import { ProcessExited, type Process } from './process.js';
-import { ProcessRecord, recordOf, type BehaviourLoop } from './internal/process.js';
-import { isExit, isQuietReason, reasonFromThrown, type ExitReason } from './reason.js';
+import type { Pid, Ref } from './pid.js';
+import type { Process } from './process.js';
+import { ProcessRecord, type BehaviourLoop } from './internal/process.js';
+import { isQuietReason, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
 export { reply, sendRequest, waitResponse, receiveResponse, From, type Response, type RequestId } from './gen.js';
@@ -104,15 +117,8 @@ export interface GenServerBehaviour<S, A = undefined, P extends Protocol = Proto
   formatStatus?(state: S): unknown;
 }
 
-/** Options of `start`. */
-export interface StartOptions {
-  /** Register the server under a local name, or `{ global: name }`, before `init` runs. */
-  name?: string | { global: string };
-  /** Milliseconds `init` may take (default: no limit); past it, start gives `{ error: 'timeout' }` and the server is killed. */
-  timeout?: number;
-  /** Start with trap_exit set (OTP servers set it in `init`; both work). */
-  trapExit?: boolean;
-}
+/** Options of `start`: `name` (local or `{ global }`), init `timeout` (ms), `trapExit` — gen.ts's start options. */
+export type StartOptions = BehaviourStartOptions;
 
 /** What `start` returns (OTP's `{ok, Pid} | ignore | {error, Reason}`). */
 export type StartResult<P extends Protocol = Protocol> = { ok: ServerPid<P> } | { error: ExitReason } | 'ignore';
@@ -127,29 +133,31 @@ export function start<S, A, P extends Protocol>(
   args: A,
   options: StartOptions = {},
 ): Promise<StartResult<P>> {
-  return doStart(caller, behaviour, args, options, null);
+  return startServer('nolink', caller, behaviour, args, options, 'genServer.start') as Promise<StartResult<P>>;
 }
 
-/** Starts a server linked to the calling process (OTP's `gen_server:start_link/3,4`). */
+/**
+ * Starts a server linked to the calling process (OTP's `gen_server:start_link/3,4`). `self`
+ * must be the calling process: anything else (a `Node`, say) rejects with `ERR_BADARG`; from
+ * outside a process, use `start`.
+ */
 export function startLink<S, A, P extends Protocol>(
   self: Process,
   behaviour: GenServerBehaviour<S, A, P>,
   args: A,
   options: StartOptions = {},
 ): Promise<StartResult<P>> {
-  return doStart(self, behaviour, args, options, recordOf(self, 'the parent process'));
+  return startServer('link', self, behaviour, args, options, 'genServer.startLink') as Promise<StartResult<P>>;
 }
 
-/** Starts a server and monitors it (OTP's `gen_server:start_monitor/3,4`). */
-export async function startMonitor<S, A, P extends Protocol>(
+/** Starts a server and monitors it from the calling process `self` (OTP's `gen_server:start_monitor/3,4`). */
+export function startMonitor<S, A, P extends Protocol>(
   self: Process,
   behaviour: GenServerBehaviour<S, A, P>,
   args: A,
   options: StartOptions = {},
 ): Promise<{ ok: ServerPid<P>; ref: Ref } | { error: ExitReason } | 'ignore'> {
-  const r = await doStart(self, behaviour, args, options, null);
-  if (typeof r === 'object' && 'ok' in r) return { ok: r.ok, ref: self.monitor(r.ok) };
-  return r;
+  return startServer('monitor', self, behaviour, args, options, 'genServer.startMonitor') as Promise<{ ok: ServerPid<P>; ref: Ref } | { error: ExitReason } | 'ignore'>;
 }
 
 /**
@@ -207,41 +215,8 @@ export async function multiCall<R = unknown>(
  * Stops a server: it runs `terminate(reason)` and exits; resolves once it is gone
  * (OTP's `gen_server:stop/3`). Unknown server: `CallError` `ERR_CALL_NOPROC`.
  */
-export async function stop(caller: Caller, server: ServerRef, reason: ExitReason = 'normal', timeoutMs = Infinity): Promise<'ok'> {
-  const node = nodeOf(caller);
-  const target = whereisServer(node, server);
-  if (target === undefined) throw callFailure('noproc', server, 'stop');
-  return new Promise<'ok'>((resolve, reject) => {
-    let timer: Timer | undefined;
-    const ref = node.monitor(target, {
-      onDown(_ref, why) {
-        if (timer !== undefined) node.timers.cancel(timer);
-        if (why === 'noproc' || why === 'noconnection') {
-          reject(callFailure(why, server, 'stop'));
-        } else if (sameReason(why, reason)) {
-          resolve('ok');
-        } else {
-          reject(new RigilError('ERR_CALL_EXIT', `server exited with another reason`, why));
-        }
-      },
-    });
-    if (timeoutMs !== Infinity) {
-      timer = node.timers.schedule(timeoutMs, () => {
-        node.demonitor(ref);
-        reject(callFailure('timeout', server, 'stop'));
-      }, undefined);
-    }
-    node.send(target, { $gen: 'system', pid: node.systemPid, tag: ref, req: { terminate: reason } });
-  });
-}
-
-function sameReason(a: ExitReason, b: ExitReason): boolean {
-  if (a === b) return true;
-  try {
-    return JSON.stringify(a) === JSON.stringify(b);
-  } catch {
-    return false;
-  }
+export function stop(caller: Caller, server: ServerRef, reason: ExitReason = 'normal', timeoutMs = Infinity): Promise<'ok'> {
+  return genStop(caller, server, reason, timeoutMs);
 }
 
 // ---------------------------------------------------------------- behaviour loop
@@ -260,11 +235,12 @@ class Server<S> {
   idleSeq = 0;
   /** The process that started the server (its parent), for `EXIT` handling when trapping. */
   readonly parent: Pid | undefined;
-  /** The global name it holds, if any. */
-  globalName: string | undefined;
+  /** The arguments of `init`, kept until init has run. */
+  args: unknown;
 
-  constructor(behaviour: GenServerBehaviour<S, any, any>, parent: Pid | undefined) {
+  constructor(behaviour: GenServerBehaviour<S, any, any>, args: unknown, parent: Pid | undefined) {
     this.behaviour = behaviour;
+    this.args = args;
     this.parent = parent;
   }
 }
@@ -276,20 +252,19 @@ interface IdleTimeout {
 }
 
 const LOOP: BehaviourLoop = {
-  handle(self: ProcessRecord, msg: unknown): void | Promise<void> {
-    const s = self._data as Server<unknown>;
+  handle(self: Process, msg: unknown): void | PromiseLike<void> {
+    const s = dataOf<Server<unknown>>(self);
     if (s.idle !== null) {
       self.node.timers.cancel(s.idle);
       s.idle = null;
     }
     s.idleSeq++;
-    if (isGenCall(msg) && (!(msg.tag instanceof Ref) || (msg.$gen === 'system' && !(typeof msg.req === 'object' && msg.req !== null && 'terminate' in msg.req)))) {
-      // A system message re-enters the loop with the same timeout (OTP's sys protocol); a call
-      // without a tag cannot be answered, so it is dropped with a report instead of crashing the reply.
-      if (msg.tag instanceof Ref) void system(self, s, msg.req, new From(self.node, msg.pid, msg.tag));
-      else self.node.report({ kind: 'gen_server', pid: self.pid, name: self.registeredName, message: 'gen_server dropped a call without a reply tag', lastMessage: msg });
-      if (s.idleMs !== undefined) armIdle(self, s, s.idleMs);
-      return;
+    if (isSystemMessage(msg)) {
+      const r = handleSystem(self, s, GEN_SERVER, msg);
+      // A system message re-enters the loop with the same timeout (OTP's sys protocol); a
+      // terminate request has ended the server (or is running its terminate).
+      if (r === undefined && self.alive && s.idleMs !== undefined) armIdle(self, s, s.idleMs);
+      return r;
     }
     s.idleMs = undefined;
     try {
@@ -300,11 +275,10 @@ const LOOP: BehaviourLoop = {
   },
 };
 
-function dispatch(self: ProcessRecord, s: Server<unknown>, msg: unknown): void | Promise<void> {
+function dispatch(self: Process, s: Server<unknown>, msg: unknown): void | Promise<void> {
   const b = s.behaviour;
   if (isGenCall(msg)) {
     const from = new From(self.node, msg.pid, msg.tag);
-    if (msg.$gen === 'system') return system(self, s, msg.req, from);
     if (b.handleCall === undefined) throw new RigilError('ERR_BAD_RETURN', 'handleCall is not defined', { undef: 'handleCall' });
     return settle(self, s, b.handleCall(msg.req, from, s.state, self), from, msg);
   }
@@ -316,15 +290,13 @@ function dispatch(self: ProcessRecord, s: Server<unknown>, msg: unknown): void |
     if ((msg as IdleTimeout).seq !== s.idleSeq - 1) return;
     msg = 'timeout';
   }
-  if (isExit(msg) && s.parent !== undefined && msg.from === s.parent && self._trap) {
-    return finish(self, s, msg.reason, msg);
-  }
+  if (isParentExit(self, s.parent, msg)) return finish(self, s, msg.reason, msg);
   if (b.handleInfo === undefined) return;
   return settle(self, s, b.handleInfo(msg, s.state, self), undefined, msg);
 }
 
 /** Applies a callback result, waiting for it when it is a promise. */
-function settle(self: ProcessRecord, s: Server<unknown>, r: unknown, from: From | undefined, msg: unknown): void | Promise<void> {
+function settle(self: Process, s: Server<unknown>, r: unknown, from: From | undefined, msg: unknown): void | Promise<void> {
   if (r instanceof Promise) {
     return r.then(
       (v) => apply(self, s, v, from, msg),
@@ -334,8 +306,8 @@ function settle(self: ProcessRecord, s: Server<unknown>, r: unknown, from: From 
   return apply(self, s, r, from, msg);
 }
 
-function apply(self: ProcessRecord, s: Server<unknown>, r: unknown, from: From | undefined, msg: unknown): void | Promise<void> {
-  if (self._dead) return;
+function apply(self: Process, s: Server<unknown>, r: unknown, from: From | undefined, msg: unknown): void | Promise<void> {
+  if (!self.alive) return;
   if (typeof r !== 'object' || r === null) return badReturn(self, s, r, msg);
   const o = r as Record<string, unknown>;
   if ('noreply' in o) {
@@ -354,7 +326,7 @@ function apply(self: ProcessRecord, s: Server<unknown>, r: unknown, from: From |
 }
 
 /** Handles `continue` and `timeout` of a result. */
-function after(self: ProcessRecord, s: Server<unknown>, o: After, msg: unknown): void | Promise<void> {
+function after(self: Process, s: Server<unknown>, o: After, msg: unknown): void | Promise<void> {
   if (o.continue !== undefined) {
     const b = s.behaviour;
     if (b.handleContinue === undefined) return badReturn(self, s, o, msg);
@@ -371,179 +343,90 @@ function after(self: ProcessRecord, s: Server<unknown>, o: After, msg: unknown):
   }
 }
 
-function armIdle(self: ProcessRecord, s: Server<unknown>, ms: number): void {
+function armIdle(self: Process, s: Server<unknown>, ms: number): void {
   s.idleMs = ms;
   s.idle = self.node.timers.schedule(ms, fireIdle, { self, seq: s.idleSeq });
 }
 
-function fireIdle(a: { self: ProcessRecord; seq: number }): void {
-  const s = a.self._data as Server<unknown>;
-  if (s === undefined || a.self._dead) return;
+function fireIdle(a: { self: Process; seq: number }): void {
+  const s = dataOf<Server<unknown> | undefined>(a.self);
+  if (s === undefined || !a.self.alive) return;
   s.idle = null;
-  a.self._deliver({ $gen: 'idle', seq: a.seq } satisfies IdleTimeout);
+  a.self.node.send(a.self.pid, { $gen: 'idle', seq: a.seq } satisfies IdleTimeout);
 }
 
-function badReturn(self: ProcessRecord, s: Server<unknown>, r: unknown, msg: unknown): void | Promise<void> {
+function badReturn(self: Process, s: Server<unknown>, r: unknown, msg: unknown): void | Promise<void> {
   return finish(self, s, { badReturnValue: r }, msg);
 }
 
-function crash(self: ProcessRecord, s: Server<unknown>, e: unknown, msg: unknown): void | Promise<void> {
+function crash(self: Process, s: Server<unknown>, e: unknown, msg: unknown): void | Promise<void> {
   // `self.exit(reason)` inside a callback ends the server through terminate (OTP catches exit/1).
-  if (e instanceof ProcessExited) return finish(self, s, e.reason, msg);
-  return finish(self, s, reasonFromThrown(e), msg);
+  return finish(self, s, exitReasonOf(e), msg);
 }
 
 /** Runs `terminate` and exits with `reason` (OTP's `gen_server:terminate/…`). */
-function finish(self: ProcessRecord, s: Server<unknown>, reason: ExitReason, lastMsg: unknown): void | Promise<void> {
-  if (self._dead) return;
+function finish(self: Process, s: Server<unknown>, reason: ExitReason, lastMsg: unknown): void | Promise<void> {
+  if (!self.alive) return;
   if (!isQuietReason(reason)) {
     self.node.report({ kind: 'gen_server', pid: self.pid, name: self.registeredName, message: 'gen_server terminating', reason, lastMessage: lastMsg });
   }
-  if (s.behaviour.terminate === undefined) return void self.node._terminate(self, reason);
+  if (s.behaviour.terminate === undefined) return exitBehaviour(self, reason);
   let r: unknown;
   try {
     r = s.behaviour.terminate(reason, s.state, self);
   } catch (e) {
-    return void self.node._terminate(self, reasonFromThrown(e));
+    return exitBehaviour(self, exitReasonOf(e));
   }
   if (r instanceof Promise) {
     return r.then(
-      () => self.node._terminate(self, reason),
-      (e: unknown) => self.node._terminate(self, reasonFromThrown(e)),
+      () => exitBehaviour(self, reason),
+      (e: unknown) => exitBehaviour(self, exitReasonOf(e)),
     );
   }
-  self.node._terminate(self, reason);
+  exitBehaviour(self, reason);
 }
 
-/** System messages (OTP's `sys` protocol): `getState`, `getStatus`, `terminate`, `replaceState`. */
-function system(self: ProcessRecord, s: Server<unknown>, req: unknown, from: From): void | Promise<void> {
-  const r = (typeof req === 'object' && req !== null ? req : {}) as { terminate?: ExitReason; getState?: true; getStatus?: true; replaceState?: (s: unknown) => unknown };
-  if ('terminate' in r) return finish(self, s, r.terminate, req);
-  if (r.getState) from.reply(s.state);
-  else if (r.getStatus) {
-    from.reply({
-      pid: self.pid,
-      module: 'gen_server',
-      status: 'running',
-      name: self.registeredName,
-      state: s.behaviour.formatStatus ? s.behaviour.formatStatus(s.state) : s.state,
-      messageQueueLen: self.queueLength,
-    });
-  } else if (typeof r.replaceState === 'function') {
-    s.state = r.replaceState(s.state);
-    from.reply(s.state);
-  } else from.reply({ error: 'unknown_system_message' });
-}
+// ---------------------------------------------------------------- start and system messages
 
-// ---------------------------------------------------------------- start
+/** gen_server as a behaviour of gen.ts: its loop, init, and the hooks `sys` uses. */
+const GEN_SERVER: Behaviour<Server<unknown>> = {
+  module: 'gen_server',
+  loop: LOOP,
+  init(self, s) {
+    const args = s.args;
+    s.args = undefined;
+    return s.behaviour.init(args, self);
+  },
+  enter(self, s, ack) {
+    s.state = ack.ok;
+    const o = ack as After & { ok: unknown };
+    if (o.continue !== undefined || o.timeout !== undefined) return after(self, s, o, 'init');
+  },
+  getState: (s) => s.state,
+  replaceState(s, fn) {
+    s.state = fn(s.state);
+    return s.state;
+  },
+  getStatus: (s) => (s.behaviour.formatStatus ? s.behaviour.formatStatus(s.state) : s.state),
+  terminate: (self, s, reason, lastMsg) => finish(self, s, reason, lastMsg),
+};
 
-async function doStart<S, A, P extends Protocol>(
+function startServer<S, A, P extends Protocol>(
+  mode: 'nolink' | 'link' | 'monitor',
   caller: Caller,
   behaviour: GenServerBehaviour<S, A, P>,
   args: A,
   options: StartOptions,
-  linkTo: ProcessRecord | null,
-): Promise<StartResult<P>> {
-  const node = nodeOf(caller);
-  const name = options.name;
-  if (typeof name === 'string') {
-    const holder = node.whereis(name);
-    if (holder !== undefined) return { error: { alreadyStarted: holder } };
-  } else if (name !== undefined) {
-    if (typeof name !== 'object' || typeof name.global !== 'string') throw coreError('ERR_BADARG', `bad server name: ${String(name)}`);
-    const g = requireGlobal(node);
-    const holder = g.whereis(name.global);
-    if (holder !== undefined) return { error: { alreadyStarted: holder } };
+  api: string,
+): Promise<unknown> {
+  try {
+    if (mode === 'nolink') requireCaller(caller, api);
+    else requireProcess(caller, api);
+    if (typeof behaviour !== 'object' || behaviour === null) throw coreError('ERR_BADARG', `${api}: the behaviour must be an object of callbacks, got ${behaviour === null ? 'null' : typeof behaviour}`, 'badarg');
+    if (typeof behaviour.init !== 'function') throw coreError('ERR_BADARG', `${api}: the behaviour has no init function`, 'badarg');
+  } catch (e) {
+    return Promise.reject(e);
   }
-  if (linkTo !== null && linkTo._dead) throw new ProcessExited(linkTo._reason);
-  // Code outside any process counts as the parent through the node's system pid, so `node.exit(pid, 'shutdown')` stops a trapping server as its parent would.
-  const server = new Server(behaviour as GenServerBehaviour<unknown, any, any>, caller instanceof ProcessRecord ? caller.pid : node.systemPid);
-  const self = node._spawnBehaviour(LOOP, server, linkTo, caller instanceof ProcessRecord ? caller : null, options.trapExit ? { trapExit: true } : undefined);
-  self._busy = true; // messages wait until init has returned
-  if (typeof name === 'string') node.register(name, self.pid);
-  else if (name !== undefined) {
-    if ((await requireGlobal(node).register(name.global, self.pid)) === 'no') {
-      node._terminate(self, 'normal');
-      const holder = requireGlobal(node).whereis(name.global);
-      return { error: { alreadyStarted: holder } };
-    }
-    server.globalName = name.global;
-  }
-  const result = await runInit(node, self, server, behaviour, args, options.timeout);
-  // A linked caller killed by the failed init must not run on (OTP: it is dead).
-  if (linkTo !== null && linkTo._dead) throw new ProcessExited(linkTo._reason);
-  return result;
-}
-
-function requireGlobal(node: Node): GlobalNames {
-  const g = node.globalNames;
-  if (g === undefined) throw coreError('ERR_BADARG', `{ global } names need @rigil/net's global registry on ${node.name}`);
-  return g;
-}
-
-function runInit<S, A, P extends Protocol>(
-  node: Node,
-  self: ProcessRecord,
-  server: Server<unknown>,
-  behaviour: GenServerBehaviour<S, A, P>,
-  args: A,
-  timeoutMs: number | undefined,
-): Promise<StartResult<P>> {
-  return new Promise<StartResult<P>>((resolve) => {
-    let done = false;
-    let timer: Timer | undefined;
-    const end = (r: StartResult<P>): void => {
-      if (done) return;
-      done = true;
-      if (timer !== undefined) node.timers.cancel(timer);
-      node.demonitor(ref);
-      // An idle server should not carry the table of the start's own monitor.
-      if (self._monitoredBy?.size === 0) self._monitoredBy = null;
-      resolve(r);
-    };
-    // If the new process dies during init (killed, linked parent died), start fails with its reason.
-    const ref = node.monitor(self.pid, { onDown: (_r, reason) => end({ error: reason }) });
-    if (timeoutMs !== undefined && timeoutMs !== Infinity) {
-      timer = node.timers.schedule(timeoutMs, () => {
-        end({ error: 'timeout' });
-        node._terminate(self, 'killed');
-      }, undefined);
-    }
-    const onResult = (r: unknown): void => {
-      if (done || self._dead) return;
-      if (r === 'ignore') {
-        end('ignore');
-        node._terminate(self, 'normal');
-        return;
-      }
-      if (typeof r === 'object' && r !== null && 'ok' in r) {
-        server.state = (r).ok;
-        end({ ok: self.pid });
-        self._busy = false;
-        const o = r as After;
-        const a = o.continue !== undefined || o.timeout !== undefined ? after(self, server, o, 'init') : undefined;
-        if (a instanceof Promise) {
-          self._busy = true;
-          a.then(() => self._resume(), (e: unknown) => node._crash(self, e));
-        } else self._resume();
-        return;
-      }
-      const reason = typeof r === 'object' && r !== null && 'stop' in r ? (r).stop : { badReturnValue: r };
-      end({ error: reason });
-      node._terminate(self, reason);
-    };
-    const onError = (e: unknown): void => {
-      if (done || self._dead) return;
-      const reason = e instanceof ProcessExited ? e.reason : reasonFromThrown(e);
-      end({ error: reason });
-      node._terminate(self, reason);
-    };
-    try {
-      const r = behaviour.init(args, self);
-      if (r instanceof Promise) r.then(onResult, onError);
-      else onResult(r);
-    } catch (e) {
-      onError(e);
-    }
-  });
+  const make = (parent: Pid): Server<unknown> => new Server(behaviour as GenServerBehaviour<unknown, any, any>, args, parent);
+  return mode === 'monitor' ? genStart(mode, caller, GEN_SERVER, make, options, api) : genStart(mode, caller, GEN_SERVER, make, options, api);
 }

@@ -18,7 +18,8 @@
  * };
  * await supervisor.startLink(self, sup, undefined);
  */
-import { call as genCall, type Caller, type ServerRef } from './gen.js';
+import { coreError } from './errors.js';
+import { call as genCall, requireCaller, requireProcess, type Caller, type ServerRef } from './gen.js';
 import * as genServer from './gen_server.js';
 import type { Node } from './node.js';
 import { Pid } from './pid.js';
@@ -112,14 +113,36 @@ export type StartChildResult = { ok: Pid | undefined; info?: unknown } | { error
 
 // ---------------------------------------------------------------- public API
 
-/** Starts a supervisor linked to the calling process (OTP's `supervisor:start_link/2,3`). */
+/**
+ * Starts a supervisor linked to the calling process (OTP's `supervisor:start_link/2,3`).
+ * `self` must be the calling process: anything else (a `Node`, say) rejects with `ERR_BADARG`;
+ * from outside a process, use `start`.
+ */
 export function startLink<A>(self: Process, behaviour: SupervisorBehaviour<A>, args: A, options: { name?: string | { global: string } } = {}): Promise<genServer.StartResult> {
+  try {
+    requireProcess(self, 'supervisor.startLink');
+    checkBehaviour(behaviour, 'supervisor.startLink');
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return genServer.startLink(self, SUPERVISOR, { behaviour, args }, { ...options, trapExit: true });
 }
 
 /** Starts a supervisor not linked to anyone (for tests and the top of a node's tree). */
 export function start<A>(caller: Caller, behaviour: SupervisorBehaviour<A>, args: A, options: { name?: string | { global: string } } = {}): Promise<genServer.StartResult> {
+  try {
+    requireCaller(caller, 'supervisor.start');
+    checkBehaviour(behaviour, 'supervisor.start');
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return genServer.start(caller, SUPERVISOR, { behaviour, args }, { ...options, trapExit: true });
+}
+
+function checkBehaviour(behaviour: unknown, api: string): void {
+  if (typeof behaviour !== 'object' || behaviour === null || typeof (behaviour as { init?: unknown }).init !== 'function') {
+    throw coreError('ERR_BADARG', `${api}: the behaviour must be an object with an init function`, 'badarg');
+  }
 }
 
 /**

@@ -10,8 +10,11 @@ import {
   type ExitReason,
   type GenServerBehaviour,
   type Pid,
+  type Process,
 } from '../src/index.js';
-import { NodePool, nodeMaker, okPid, rejection, runIn, waitFor } from './helpers.js';
+import type { BehaviourLoop } from '../src/internal/process.js';
+import * as gen from '../src/gen.js';
+import { NodePool, nodeMaker, okPid, rejection, runIn, waitFor, watchDown } from './helpers.js';
 
 const pool = new NodePool();
 const newNode = nodeMaker(pool);
@@ -250,5 +253,116 @@ describe('call machinery', () => {
     expect(isGenCast(seen[1])).toBe(true);
     expect(seen[1]).toEqual({ $gen: 'cast', msg: 'msg' });
     expect(seen[0]).toMatchObject({ $gen: 'call', pid: node.systemPid, req: 'req' });
+  });
+});
+
+/**
+ * The smallest behaviour on gen.ts: a cell holding one value. A call reads it, any other
+ * message replaces it; `init` is given per process so each test can pick its outcome.
+ */
+interface Cell {
+  value: unknown;
+  readonly init: (self: Process) => unknown;
+  readonly parent: Pid;
+  /** The reasons its terminate hook ran with. */
+  readonly terminated: ExitReason[];
+}
+
+const CELL_LOOP: BehaviourLoop = {
+  handle(self, msg) {
+    const c = gen.dataOf<Cell>(self);
+    if (gen.isSystemMessage(msg)) return gen.handleSystem(self, c, CELL, msg);
+    if (isGenCall(msg)) return self.node.sendAlias(msg.tag, c.value);
+    if (gen.isParentExit(self, c.parent, msg)) return CELL.terminate(self, c, msg.reason, msg);
+    c.value = msg;
+  },
+};
+
+const CELL: gen.Behaviour<Cell> = {
+  module: 'cell',
+  loop: CELL_LOOP,
+  init: (self, c) => c.init(self),
+  enter(_self, c, ack) {
+    c.value = ack.ok;
+  },
+  getState: (c) => c.value,
+  replaceState: (c, fn) => (c.value = fn(c.value)),
+  getStatus: (c) => ({ shown: c.value }),
+  terminate(self, c, reason) {
+    c.terminated.push(reason);
+    gen.exitBehaviour(self, reason);
+  },
+};
+
+function cell(init: (self: Process) => unknown, terminated: ExitReason[] = []): (parent: Pid) => Cell {
+  return (parent) => ({ value: undefined, init, parent, terminated });
+}
+
+describe('a behaviour written on gen.ts (start, stop, system messages)', () => {
+  it('start resolves { ok: pid } once init acknowledges, and the loop then serves messages sent meanwhile in order', async () => {
+    const node = newNode();
+    let release!: (v: unknown) => void;
+    const started = gen.start('nolink', node, CELL, cell(() => new Promise((resolve) => (release = resolve))), { name: 'cell' });
+    await waitFor(() => node.whereis('cell'), 2000, 'the cell to be registered');
+    node.send('cell', 'second');
+    release({ ok: 'first' });
+    const r = await started;
+    expect(r).toEqual({ ok: node.whereis('cell') });
+    expect(await gen.call(node, 'cell', 'read')).toBe('second');
+  });
+
+  it("start gives OTP's values for ignore, { stop }, a bad return, a throw, a taken name and an init timeout", async () => {
+    const clock = new SimulatedClock();
+    const node = newNode(clock);
+    expect(await gen.start('nolink', node, CELL, cell(() => 'ignore'))).toBe('ignore');
+    expect(await gen.start('nolink', node, CELL, cell(() => ({ stop: 'no' })))).toEqual({ error: 'no' });
+    expect(await gen.start('nolink', node, CELL, cell(() => 42))).toEqual({ error: { badReturnValue: 42 } });
+    expect(
+      await gen.start('nolink', node, CELL, cell(() => {
+        throw new Error('boom');
+      })),
+    ).toMatchObject({ error: { error: 'Error', message: 'boom' } });
+    const first = await gen.start('nolink', node, CELL, cell(() => ({ ok: 1 })), { name: 'taken' });
+    expect(await gen.start('nolink', node, CELL, cell(() => ({ ok: 2 })), { name: 'taken' })).toEqual({ error: { alreadyStarted: (first as { ok: Pid }).ok } });
+    const slow = gen.start('nolink', node, CELL, cell(() => new Promise(() => undefined)), { timeout: 100 });
+    await clock.advance(100);
+    expect(await slow).toEqual({ error: 'timeout' });
+    expect(node.processCount).toBe(1);
+  });
+
+  it("start('link') links the process to the caller and start('monitor') returns a monitor ref; both need a process", async () => {
+    const node = newNode();
+    const r = await runIn(node, async (self) => {
+      const linked = (await gen.start('link', self, CELL, cell(() => ({ ok: 0 })))) as { ok: Pid };
+      const monitored = (await gen.start('monitor', self, CELL, cell(() => ({ ok: 0 })))) as { ok: Pid; ref: unknown };
+      return { self: self.pid, linked: linked.ok, monitored };
+    });
+    expect(node.processInfo(r.linked)?.links).toEqual([r.self]);
+    expect(r.monitored.ref).toBeDefined();
+    expect((await rejection(gen.start('link', node, CELL, cell(() => ({ ok: 0 }))))).code).toBe('ERR_BADARG');
+    expect((await rejection(gen.start('monitor', node, CELL, cell(() => ({ ok: 0 }))))).code).toBe('ERR_BADARG');
+  });
+
+  it('sys requests go through the hooks and stop runs the terminate hook with the reason', async () => {
+    const node = newNode();
+    const terminated: ExitReason[] = [];
+    const pid = (await gen.start('nolink', node, CELL, cell(() => ({ ok: 5 }), terminated))) as { ok: Pid };
+    expect(await sys.getState(node, pid.ok)).toBe(5);
+    expect(await sys.replaceState<number>(node, pid.ok, (n) => n * 2)).toBe(10);
+    expect(await sys.getStatus(node, pid.ok)).toMatchObject({ module: 'cell', status: 'running', state: { shown: 10 } });
+    const watch = watchDown(node, pid.ok);
+    expect(await gen.stop(node, pid.ok, 'done')).toBe('ok');
+    expect(terminated).toEqual(['done']);
+    expect(watch.reason).toBe('done');
+  });
+
+  it("a trapping process whose parent exits runs its terminate hook (isParentExit), the node's system pid being the parent of a start from outside", async () => {
+    const node = newNode();
+    const terminated: ExitReason[] = [];
+    const pid = (await gen.start('nolink', node, CELL, cell(() => ({ ok: 0 }), terminated), { trapExit: true })) as { ok: Pid };
+    const watch = watchDown(node, pid.ok);
+    node.exit(pid.ok, 'shutdown');
+    await waitFor(() => watch.down, 2000, 'the cell to stop');
+    expect(terminated).toEqual(['shutdown']);
   });
 });

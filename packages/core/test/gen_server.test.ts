@@ -3,6 +3,7 @@ import { produce } from 'immer';
 import {
   CallError,
   Node,
+  RigilError,
   SimulatedClock,
   genServer,
   isExit,
@@ -12,6 +13,7 @@ import {
   type GenServerBehaviour,
   type GlobalNames,
   type Pid,
+  type Process,
   type Report,
   type ServerPid,
   type StartResult,
@@ -900,5 +902,58 @@ describe('state updates with immer', () => {
     expect(before).toEqual({ items: [], total: 0 });
     expect(after).not.toBe(before);
     expect(Object.isFrozen(after)).toBe(true);
+  });
+});
+
+describe('bad input from JavaScript callers', () => {
+  it('startLink and startMonitor given the node instead of the calling process reject with ERR_BADARG naming start(), and spawn nothing', async () => {
+    const node = newNode();
+    const before = node.processes();
+    const notSelf = node as unknown as Process;
+    for (const p of [genServer.startLink(notSelf, idle, undefined, { name: 'x' }), genServer.startMonitor(notSelf, idle, undefined)]) {
+      const e = await rejection(p);
+      expect(e).toBeInstanceOf(RigilError);
+      expect(e.code).toBe('ERR_BADARG');
+      expect(e.message).toContain('genServer.start()');
+    }
+    expect(node.processes()).toEqual(before);
+    expect(node.whereis('x')).toBeUndefined();
+  });
+
+  it('node.stop() after a rejected startLink(node, …) resolves cleanly, and start(node, …) works as the alternative', async () => {
+    const node = newNode();
+    await rejection(genServer.startLink(node as unknown as Process, idle, undefined));
+    const pid = okPid(await genServer.start(node, idle, undefined));
+    expect(await genServer.call(node, pid, 'hello')).toBe('ok');
+    await expect(node.stop()).resolves.toBeUndefined();
+    expect(node.isAlive(pid)).toBe(false);
+  });
+
+  it('start given something that is neither a process nor a node rejects with ERR_BADARG', async () => {
+    const node = newNode();
+    for (const caller of [undefined, null, {}, 'a@host']) {
+      const e = await rejection(genServer.start(caller as Node, idle, undefined));
+      expect(e.code).toBe('ERR_BADARG');
+    }
+    expect(node.processCount).toBe(0);
+  });
+
+  it('a behaviour that is not an object, or has no init function, rejects start with ERR_BADARG', async () => {
+    const node = newNode();
+    for (const behaviour of [null, 42, 'server', {}, { init: 'ok' }]) {
+      const e = await rejection(genServer.start(node, behaviour as unknown as GenServerBehaviour<null, undefined>, undefined));
+      expect(e).toBeInstanceOf(RigilError);
+      expect(e.code).toBe('ERR_BADARG');
+    }
+    expect(node.processCount).toBe(0);
+  });
+
+  it('a negative or non-numeric init timeout rejects start with ERR_BADARG before anything is spawned', async () => {
+    const node = newNode();
+    for (const timeout of [-1, Number.NaN, '100']) {
+      const e = await rejection(genServer.start(node, idle, undefined, { timeout: timeout as number }));
+      expect(e.code).toBe('ERR_BADARG');
+    }
+    expect(node.processCount).toBe(0);
   });
 });

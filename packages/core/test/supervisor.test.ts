@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   CallError,
   Pid,
+  RigilError,
   formatReason,
   genServer,
   isExit,
@@ -17,7 +18,7 @@ import {
   type SupFlags,
   type SupervisorBehaviour,
 } from '../src/index.js';
-import { NodePool, waitFor, watchDown, type DownWatch } from './helpers.js';
+import { NodePool, idle, oneWorkerSup, rejection, waitFor, watchDown, type DownWatch } from './helpers.js';
 
 const nodes = new NodePool();
 afterEach(() => nodes.stopAll());
@@ -1178,5 +1179,50 @@ describe('supervisor reports', () => {
     await waitFor(() => w.down, 2000, 'supervisor exit');
     expect(reports.map((r) => r.event)).toEqual(['child_terminated', 'reached_max_restart_intensity']);
     expect(reports[1]).toMatchObject({ kind: 'supervisor', pid: s, childId: 'c' });
+  });
+});
+
+describe('bad input from JavaScript callers', () => {
+  it('supervisor.startLink given the node instead of the calling process rejects with ERR_BADARG naming supervisor.start(), and node.stop() is clean', async () => {
+    const { node } = setup();
+    const e = await rejection(supervisor.startLink(node as unknown as Process, oneWorkerSup, undefined, { name: 'top' }));
+    expect(e).toBeInstanceOf(RigilError);
+    expect(e.code).toBe('ERR_BADARG');
+    expect(e.message).toContain('supervisor.start()');
+    expect(node.processCount).toBe(0);
+    expect(node.whereis('top')).toBeUndefined();
+    await expect(node.stop()).resolves.toBeUndefined();
+  });
+
+  // Before: both children started "linked" to the node, and at max intensity the supervisor
+  // died of `TypeError … reading 'equals'`; node.stop() then threw a TypeError.
+  it('a child start function that wrongly calls genServer.startLink with the node fails the start with a clear ERR_BADARG reason, not a TypeError', async () => {
+    const { node } = setup();
+    const reports: Report[] = [];
+    node.onReport((r) => reports.push(r));
+    const wrong = (id: string): ChildSpec => ({ id, start: () => genServer.startLink(node as unknown as Process, idle, undefined) });
+    const r = await supervisor.start(node, sup({ strategy: 'one_for_one', intensity: 1, period: 5 }, [wrong('a'), wrong('b')]), undefined);
+    expect(r).toMatchObject({
+      error: { shutdown: { failedToStartChild: 'a', reason: { error: 'RigilError', code: 'ERR_BADARG', message: expect.stringContaining('genServer.start()') } } },
+    });
+    expect(node.processCount).toBe(0);
+    expect(reports.some((x) => formatReason(x.reason).includes('TypeError'))).toBe(false);
+    await expect(node.stop()).resolves.toBeUndefined();
+  });
+
+  it('startChild with such a start function returns the ERR_BADARG error and the supervisor keeps running', async () => {
+    const { node } = setup();
+    const s = await startSup(node, {}, []);
+    const r = await supervisor.startChild(node, s, { id: 'bad', start: () => genServer.startLink(node as unknown as Process, idle, undefined) });
+    expect(r).toMatchObject({ error: { code: 'ERR_BADARG' } });
+    expect(await supervisor.countChildren(node, s)).toEqual({ specs: 0, active: 0, supervisors: 0, workers: 0 });
+  });
+
+  it('a supervisor behaviour without an init function rejects start with ERR_BADARG', async () => {
+    const { node } = setup();
+    for (const b of [null, {}, { init: 1 }]) {
+      expect((await rejection(supervisor.start(node, b as unknown as SupervisorBehaviour, undefined))).code).toBe('ERR_BADARG');
+    }
+    expect(node.processCount).toBe(0);
   });
 });

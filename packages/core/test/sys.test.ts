@@ -1,12 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   CallError,
+  RigilError,
   SimulatedClock,
   genServer,
+  supervisor,
   sys,
   type GenServerBehaviour,
+  type Pid,
+  type Report,
 } from '../src/index.js';
-import { NodePool, nodeMaker, okPid, waitFor } from './helpers.js';
+import { call as genCall } from '../src/gen.js';
+import { NodePool, nodeMaker, okPid, oneWorkerSup, rejection, waitFor, watchDown } from './helpers.js';
 
 const pool = new NodePool();
 const newNode = nodeMaker(pool);
@@ -155,5 +160,99 @@ describe('sys', () => {
     expect(log).toEqual([]);
     await clock.advance(1);
     expect(log).toEqual([['timeout', 800]]);
+  });
+});
+
+describe('malformed system messages', () => {
+  // The issue's rex bug: `'terminate' in msg.req` threw for a non-object req and stopped the server.
+  it('a system message whose req is 1, null, a string or an unknown object gets an error reply, and the server keeps serving calls', async () => {
+    const node = newNode();
+    const callbacks: string[] = [];
+    const pid = okPid(await genServer.start(node, account(callbacks), alice));
+    for (const req of [1, null, 'getState', { nonsense: true }]) {
+      expect(await genCall(node, pid, req, 1000, 'system')).toEqual({ error: 'unknown_system_message' });
+    }
+    expect(await genServer.call(node, pid, 'balance')).toBe(10);
+    expect(callbacks).toEqual(['handleCall']);
+  });
+
+  it('a raw system message without a reply tag is dropped with a report, and the server keeps running', async () => {
+    const node = newNode();
+    const reports: Report[] = [];
+    node.onReport((r) => reports.push(r));
+    const pid = okPid(await genServer.start(node, account([]), alice));
+    node.send(pid, { $gen: 'system', req: 1 });
+    node.send(pid, { $gen: 'system', pid: node.systemPid, tag: 'not a ref', req: { getState: true } });
+    expect(await genServer.call(node, pid, 'balance')).toBe(10);
+    expect(reports.filter((r) => r.pid === pid).map((r) => r.message)).toEqual([
+      'dropped a system message without a reply tag',
+      'dropped a system message without a reply tag',
+    ]);
+  });
+
+  it('a replaceState function that throws rejects with ERR_CALLBACK_FAILED, leaves the state unchanged and the server running', async () => {
+    const node = newNode();
+    const pid = okPid(await genServer.start(node, account([]), alice));
+    const watch = watchDown(node, pid);
+    const e = await rejection(
+      sys.replaceState<Account>(node, pid, () => {
+        throw new Error('bad fun');
+      }),
+    );
+    expect(e).toBeInstanceOf(RigilError);
+    expect(e.code).toBe('ERR_CALLBACK_FAILED');
+    expect(e.reason).toMatchObject({ callbackFailed: { error: 'Error', message: 'bad fun' } });
+    expect(await sys.getState(node, pid)).toEqual(alice);
+    expect(watch.down).toBe(false);
+  });
+
+  it('a formatStatus that throws makes getStatus reject with ERR_CALLBACK_FAILED, and the server keeps running', async () => {
+    const node = newNode();
+    const pid = okPid(
+      await genServer.start(
+        node,
+        {
+          ...account([]),
+          formatStatus: () => {
+            throw new Error('cannot format');
+          },
+        },
+        alice,
+      ),
+    );
+    expect((await rejection(sys.getStatus(node, pid))).code).toBe('ERR_CALLBACK_FAILED');
+    expect(await genServer.call(node, pid, 'balance')).toBe(10);
+  });
+});
+
+describe('sys on a supervisor', () => {
+  interface SupView {
+    flags: { strategy: string; intensity: number; period: number };
+    children: Array<{ pid: Pid | undefined; spec: { id: string } }>;
+  }
+
+  it('getState shows the supervisor state with its children, and getStatus reports it as a gen_server with its name', async () => {
+    const node = newNode();
+    const sup = okPid(await supervisor.start(node, oneWorkerSup, undefined, { name: 'top' }));
+    const [child] = await supervisor.whichChildren(node, sup);
+    const state = await sys.getState<SupView>(node, 'top');
+    expect(state.flags).toEqual({ strategy: 'one_for_one', intensity: 1, period: 5 });
+    expect(state.children.map((c) => [c.spec.id, c.pid])).toEqual([['w', child!.pid]]);
+    const status = await sys.getStatus(node, sup);
+    // OTP: a supervisor is a gen_server callback module, and sys reports gen_server.
+    expect(status).toMatchObject({ pid: sup, module: 'gen_server', status: 'running', name: 'top', messageQueueLen: 0 });
+    expect(status.state).toBe(state);
+  });
+
+  it('replaceState changes how a supervisor behaves: with intensity replaced by 0 the first child death ends it with shutdown', async () => {
+    const node = newNode();
+    const sup = okPid(await supervisor.start(node, oneWorkerSup, undefined));
+    const supDown = watchDown(node, sup);
+    const replaced = await sys.replaceState<SupView>(node, sup, (s) => ({ ...s, flags: { ...s.flags, intensity: 0 } }));
+    expect(replaced.flags.intensity).toBe(0);
+    const [child] = await supervisor.whichChildren(node, sup);
+    node.exit(child!.pid as Pid, 'kill');
+    await waitFor(() => supDown.down, 2000, 'the supervisor to stop');
+    expect(supDown.reason).toBe('shutdown');
   });
 });
