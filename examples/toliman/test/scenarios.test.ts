@@ -13,6 +13,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { genServer, sys, type ApplicationModule, type ApplicationSpec, type ExitReason, type Pid, type Process, type StartType } from '@rigil/core';
 import { DistNode } from '@rigil/net';
+import { FaultyTransport } from '@rigil/net/testing';
 import { DistAc, startDistAc, type KernelConfig } from '@rigil/dist-ac';
 import { centauri, centauriServer, getState, hello, proxima, proximaServer, type CentauriState, type ProximaState } from '../src/index.js';
 import { freePort } from '../src/cluster.js';
@@ -107,9 +108,9 @@ afterEach(async () => {
   nodes = [];
 });
 
-/** A bare node on `port` (default: any), dialling `seeds`. */
+/** A bare node on `port` (default: any), dialling `seeds`; its links can be cut (`FaultyTransport.of`). */
 async function bare(name: string, seeds: readonly DistNode[] = [], port = 0, extraSeeds: string[] = []): Promise<DistNode> {
-  const node = await DistNode.start({ name, cookie: COOKIE, port, seeds: [...seeds.filter((s) => !s.stopped).map((s) => `${s.name}:${s.port}`), ...extraSeeds] });
+  const node = await DistNode.start({ name, cookie: COOKIE, port, seeds: [...seeds.filter((s) => !s.stopped).map((s) => `${s.name}:${s.port}`), ...extraSeeds], transport: new FaultyTransport() });
   nodes.push(node);
   return node;
 }
@@ -353,8 +354,8 @@ describe('toliman scenarios §G (in-process nodes)', () => {
     await handshaked(a, [a, b]);
 
     const down = nodedownAt(b, A);
-    b.net.block(A);
-    a.net.block(B);
+    FaultyTransport.of(b).block(A);
+    FaultyTransport.of(a).block(B);
     // The name of A's pid is removed from B's replica by the disconnect, long before the failover.
     await waitFor("A's global name gone from B", () => b.global.whereis('proxima') === undefined, 900, 1);
     const goneAt = Date.now();
@@ -378,7 +379,7 @@ describe('toliman scenarios §G (in-process nodes)', () => {
 
     // The old A is gone for good; a new A takes proxima over from B.
     await a.stop();
-    b.net.unblock(A);
+    FaultyTransport.of(b).unblock(A);
     const { node: a2 } = await member(A, [b]);
     const since = Date.now();
     await startCentauri(a2);

@@ -42,7 +42,7 @@ import {
   type Caller,
   type GenCastMessage,
 } from './gen.js';
-import type { Pid, Ref } from './pid.js';
+import { Ref, type Pid } from './pid.js';
 import type { Process } from './process.js';
 import { ProcessRecord, type BehaviourLoop } from './internal/process.js';
 import { isQuietReason, type ExitReason } from './reason.js';
@@ -278,6 +278,12 @@ const LOOP: BehaviourLoop = {
 function dispatch(self: Process, s: Server<unknown>, msg: unknown): void | Promise<void> {
   const b = s.behaviour;
   if (isGenCall(msg)) {
+    if (!(msg.tag instanceof Ref)) {
+      // A call nobody could be answered on (forged, or from a broken peer): dropped with a
+      // report, never a crash of the server when it replies.
+      self.node.report({ kind: 'gen_server', pid: self.pid, name: self.registeredName, message: 'dropped a call without a reply tag', reason: 'badarg' });
+      return;
+    }
     const from = new From(self.node, msg.pid, msg.tag);
     if (b.handleCall === undefined) throw new RigilError('ERR_BAD_RETURN', 'handleCall is not defined', { undef: 'handleCall' });
     return settle(self, s, b.handleCall(msg.req, from, s.state, self), from, msg);

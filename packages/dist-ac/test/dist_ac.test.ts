@@ -11,6 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AppResult, ApplicationSpec } from '@rigil/core';
+import { FaultyTransport } from '@rigil/net/testing';
 import { DIST_AC, type KernelConfig } from '../src/index.js';
 import {
   collector,
@@ -812,8 +813,8 @@ describe('netsplit (spec §g.8; rigil reconciles)', () => {
     await waitRunsOnly(ms, 'p', A);
     const serverA = a.node.whereis(serverOf('p'))!;
 
-    a.node.net.block(B);
-    b.node.net.block(A);
+    FaultyTransport.of(a.node).block(B);
+    FaultyTransport.of(b.node).block(A);
     await waitFor(() => !a.node.net.isConnected(B) && !b.node.net.isConnected(A), 5000, 'partition');
     // During the partition both sides run it.
     await waitFor(() => where(b, 'p') === 'local', 5000, 'B to fail over');
@@ -821,8 +822,8 @@ describe('netsplit (spec §g.8; rigil reconciles)', () => {
     expect(countStarts(c, 'p', 'failover', B)).toBe(3);
     expect(b.dac.info('p')).toMatchObject({ node: B, cause: 'failover', previous: A });
 
-    a.node.net.unblock(B);
-    b.node.net.unblock(A);
+    FaultyTransport.of(a.node).unblock(B);
+    FaultyTransport.of(b.node).unblock(A);
     await a.node.connect(B);
     await waitFor(() => a.node.net.isConnected(B) && b.node.net.isConnected(A), 5000, 'heal');
     await waitRunsOnly(ms, 'p', A);
@@ -848,15 +849,15 @@ describe('netsplit (spec §g.8; rigil reconciles)', () => {
     await waitRunsOnly(ms, 'p', A);
     // A | B, C
     for (const x of [b, cc]) {
-      a.node.net.block(x.node.name);
-      x.node.net.block(A);
+      FaultyTransport.of(a.node).block(x.node.name);
+      FaultyTransport.of(x.node).block(A);
     }
     await waitFor(() => a.node.nodes().length === 0 && !b.node.net.isConnected(A) && !cc.node.net.isConnected(A), 5000, 'partition');
     await waitFor(() => where(b, 'p') === 'local', 5000, 'B to fail over');
     expect(where(a, 'p')).toBe('local');
     for (const x of [b, cc]) {
-      a.node.net.unblock(x.node.name);
-      x.node.net.unblock(A);
+      FaultyTransport.of(a.node).unblock(x.node.name);
+      FaultyTransport.of(x.node).unblock(A);
     }
     await a.node.connect(B);
     await a.node.connect(C);

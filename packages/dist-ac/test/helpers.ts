@@ -6,6 +6,7 @@
 import { afterEach } from 'vitest';
 import { genServer, supervisor, type ApplicationSpec, type Process, type Report, type StartType } from '@rigil/core';
 import { DistNode, distNode, type DistNodeOptions } from '@rigil/net';
+import { FaultyTransport } from '@rigil/net/testing';
 import { startDistAc, type DistAc, type KernelConfig } from '../src/index.js';
 
 // ---------------------------------------------------------------- polling
@@ -186,9 +187,9 @@ export interface Member {
 export class Cluster {
   private readonly nodes: DistNode[] = [];
 
-  /** Starts a bare node (no dist_ac) on port 0, dialling `seeds` (other nodes). */
+  /** Starts a bare node (no dist_ac) on port 0, dialling `seeds` (other nodes); its links can be cut (`FaultyTransport.of`). */
   async node(name: string, seeds: readonly DistNode[] = [], options: Partial<DistNodeOptions> = {}): Promise<DistNode> {
-    const node = await DistNode.start({ name, cookie: 'c', port: 0, seeds: seeds.filter((s) => !s.stopped).map((s) => `${s.name}:${s.port}`), ...options });
+    const node = await DistNode.start({ name, cookie: 'c', port: 0, seeds: seeds.filter((s) => !s.stopped).map((s) => `${s.name}:${s.port}`), transport: new FaultyTransport(), ...options });
     this.nodes.push(node);
     return node;
   }

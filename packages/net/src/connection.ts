@@ -1,23 +1,27 @@
 /**
- * One connection to another node over one WebSocket (OTP's distribution channel).
+ * One connection to another node over one transport connection (OTP's distribution channel,
+ * with `dist_util`'s handshake).
  *
  * Lifecycle: `handshake` (version, flags, names, creation, cookie challenge/response) → `up`
  * (data frames both ways, ticks) → `closed`. Outgoing messages are coalesced into frames: they
  * wait in `pending` until the end of the current event-loop turn, or until `MAX_BATCH` of them
- * have piled up, then go out as one msgpack array. One socket and in-order flushing keep
- * the order between any two processes.
+ * have piled up, then go out as one msgpack array. One transport connection and in-order
+ * flushing keep the order between any two processes.
  *
  * Anything wrong — a frame that does not decode, a frame too large, a message that does not
  * belong to the state, a stalled handshake, a silent peer — closes this connection with a
  * stable code and a report; the node and its other connections carry on.
+ *
+ * The connection reaches its owner (the net kernel) only through `ConnectionOwner`, declared
+ * here, and the network only through `TransportConnection`: it imports neither `net_kernel.ts`
+ * nor any transport.
  */
-import { logger, type Timer } from '@rigil/core';
-import type WebSocket from 'ws';
-import { decodePlain, Decoder, encodePlain, Encoder, plainSize, RESET_FRAME } from './codec.js';
+import { logger, type Node, type Timer } from '@rigil/core';
+import { decodePlain, Decoder, encodePlain, Encoder, plainSize, RESET_FRAME, type PidInterner } from './codec.js';
 import { DistError, distError, type DistErrorCode } from './errors.js';
 import { checkProof, isNodeName, makeChallenge, proof } from './handshake.js';
-import type { NetKernel } from './net_kernel.js';
 import { Flags, Hs, MIN_PROTOCOL_VERSION, Op, PROTOCOL_VERSION, type Challenge, type Hello } from './protocol.js';
+import type { TransportConnection } from './transport.js';
 
 /** Lifecycle of a connection. */
 export type ConnectionState =
@@ -33,6 +37,46 @@ const RESOLVED = Promise.resolve();
 
 /** Messages coalesced into one frame at most. */
 export const MAX_BATCH = 2048;
+
+/** The settings a connection works with (a subset of the kernel's `NetOptions`). */
+export interface ConnectionSettings {
+  /** The shared secret. */
+  readonly cookie: string;
+  /** A silent peer is down after this many ms. */
+  readonly tickTime: number;
+  /** A handshake must finish within this many ms. */
+  readonly handshakeTimeout: number;
+  /** Largest frame accepted or sent, in bytes. */
+  readonly maxFrameSize: number;
+}
+
+/** How the owner answers an inbound hello: go on, wait (`park`), or refuse with a code. */
+export type Admission = 'ok' | 'park' | { code: DistErrorCode; message: string };
+
+/**
+ * What a connection needs from the net kernel that owns it. Declared here, and implemented by
+ * `NetKernel`, so that the two files do not import each other.
+ */
+export interface ConnectionOwner {
+  /** The local node: identity, time, timers and reports. */
+  readonly node: Pick<Node, 'name' | 'creation' | 'clock' | 'timers' | 'report'>;
+  /** The distribution's settings. */
+  readonly options: ConnectionSettings;
+  /** Capability flags we announce. */
+  readonly flags: number;
+  /** Where we listen, announced in the handshake (null: we do not). */
+  readonly url: string | null;
+  /** Turns wire pids into canonical objects. */
+  readonly interner: PidInterner;
+  /** Admits an inbound connection after its hello (duplicate names, simultaneous dials). */
+  admit(conn: Connection): Admission;
+  /** The handshake finished; false if the connection lost to another one (it is closed then). */
+  connectionUp(conn: Connection): boolean;
+  /** The connection closed (`wasUp`: after its handshake finished). */
+  connectionClosed(conn: Connection, wasUp: boolean): void;
+  /** Applies one inbound data message; throws `ERR_PROTOCOL_STATE` for a malformed one. */
+  dispatch(conn: Connection, m: unknown[]): void;
+}
 
 export class Connection {
   /** Where the connection is in its lifecycle. */
@@ -66,9 +110,13 @@ export class Connection {
   private lastSend = 0;
   private readonly flushFn = (): void => this.flush();
 
+  /** True once the transport connection is open (inbound ones are open from the start). */
+  private open: boolean;
+
   constructor(
-    private readonly kernel: NetKernel,
-    private readonly ws: WebSocket,
+    private readonly kernel: ConnectionOwner,
+    /** The transport connection underneath (dialled or accepted just now; bound here). */
+    private readonly link: TransportConnection,
     /** True when we dialled. */
     readonly outbound: boolean,
     /** For outbound connections: the node we expect to reach, if known. */
@@ -76,26 +124,20 @@ export class Connection {
   ) {
     this.decoder = new Decoder(kernel.interner);
     this.peer = expected;
-    ws.binaryType = 'nodebuffer';
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
-    ws.on('close', (code: number, why: Buffer) => this.onSocketClose(code, why.toString()));
-    ws.on('error', (e: Error & { code?: string }) => {
-      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.fail('ERR_FRAME_TOO_LARGE', `the peer sent a frame above maxFrameSize: ${e.message}`);
-      else if (outbound && ws.readyState !== ws.OPEN) {
-        // A dial that found nobody (a peer not up yet, or gone): normal during boot, not a report.
-        dialLog(`dial to ${expected ?? 'a seed'} failed: ${e.message}`);
-        this.finish(distError('ERR_NOT_CONNECTED', e.message));
-        ws.terminate();
-      } else this.fail('ERR_NOT_CONNECTED', `socket error: ${e.message}`);
+    this.open = !outbound;
+    link.bind({
+      open: () => {
+        this.open = true;
+        this.sendHello();
+      },
+      frame: (data) => this.onFrame(data),
+      error: (e) => this.fail(e.code as DistErrorCode, e.message),
+      closed: (e) => this.onLinkClosed(e),
     });
     this.handshakeTimer = kernel.node.timers.schedule(kernel.options.handshakeTimeout, () => {
       this.handshakeTimer = undefined;
       if (this.state === 'handshake') this.fail('ERR_HANDSHAKE_TIMEOUT', `handshake did not finish within ${kernel.options.handshakeTimeout} ms`);
     }, undefined);
-    if (outbound) {
-      if (ws.readyState === ws.OPEN) this.sendHello();
-      else ws.once('open', () => this.sendHello());
-    }
   }
 
   /** True once the handshake succeeded and until the connection closes. */
@@ -142,16 +184,7 @@ export class Connection {
     if (this.state === 'closed') return;
     if (this.state === 'up' && this.pending.length > 0) this.flush();
     this.finish(code === 'normal' ? undefined : distError(code, message));
-    try {
-      this.ws.close(code === 'normal' ? 1000 : 4000, code);
-    } catch {
-      this.ws.terminate();
-    }
-    // A peer that never answers the closing handshake must not keep the socket open.
-    const ws = this.ws;
-    const t = setTimeout(() => ws.terminate(), 1000);
-    t.unref();
-    ws.once('close', () => clearTimeout(t));
+    this.link.close(code === 'normal' ? undefined : code);
   }
 
   // ---------------------------------------------------------------- frames
@@ -179,7 +212,7 @@ export class Connection {
       return;
     }
     this.lastSend = this.kernel.node.clock.now();
-    this.ws.send(frame, { binary: true });
+    this.link.send(frame);
   }
 
   /**
@@ -190,12 +223,12 @@ export class Connection {
   private sendOversized(batch: unknown[]): void {
     const limit = this.kernel.options.maxFrameSize;
     this.encoder.reset();
-    this.ws.send(RESET_FRAME, { binary: true });
+    this.link.send(RESET_FRAME);
     let chunk: unknown[] = [];
     let size = 0;
     const sendChunk = (): void => {
       if (chunk.length === 0) return;
-      this.ws.send(this.encoder.encode(chunk), { binary: true });
+      this.link.send(this.encoder.encode(chunk));
       chunk = [];
       size = 0;
     };
@@ -213,13 +246,9 @@ export class Connection {
     this.lastSend = this.kernel.node.clock.now();
   }
 
-  private onFrame(data: Buffer, isBinary: boolean): void {
+  private onFrame(data: Uint8Array): void {
     if (this.state === 'closed') return;
     this.lastRecv = this.kernel.node.clock.now();
-    if (!isBinary) {
-      this.fail('ERR_PROTOCOL_STATE', 'text frames are not part of the protocol');
-      return;
-    }
     if (data.length > this.kernel.options.maxFrameSize) {
       this.fail('ERR_FRAME_TOO_LARGE', `frame of ${data.length} bytes exceeds maxFrameSize`);
       return;
@@ -249,7 +278,7 @@ export class Connection {
   private sendHello(): void {
     const k = this.kernel;
     const hello: Hello = { t: Hs.HELLO, v: PROTOCOL_VERSION, flags: k.flags, name: k.node.name, creation: k.node.creation, url: k.url, challenge: this.challenge };
-    this.ws.send(encodePlain(hello), { binary: true });
+    this.link.send(encodePlain(hello));
   }
 
   private onHandshake(m: Record<string, unknown>): void {
@@ -286,12 +315,12 @@ export class Connection {
       this.peerCreation = m.creation as number;
       this.peerFlags = m.flags as number;
       this.peerUrl = typeof m.url === 'string' ? m.url : null;
-      this.ws.send(encodePlain({ t: Hs.ANSWER, digest: proof(cookie, m.challenge, k.node.name) }), { binary: true });
+      this.link.send(encodePlain({ t: Hs.ANSWER, digest: proof(cookie, m.challenge, k.node.name) }));
       return;
     }
     if (!this.outbound && m.t === Hs.ANSWER && this.peer !== undefined) {
       if (!checkProof(cookie, this.challenge, this.peer, m.digest)) throw distError('ERR_BAD_COOKIE', `${this.peer} does not know our cookie`);
-      this.ws.send(encodePlain({ t: Hs.ACK }), { binary: true });
+      this.link.send(encodePlain({ t: Hs.ACK }));
       this.becomeUp();
       return;
     }
@@ -310,7 +339,7 @@ export class Connection {
       t: Hs.CHALLENGE, v: PROTOCOL_VERSION, flags: k.flags, name: k.node.name, creation: k.node.creation, url: k.url,
       challenge: this.challenge, digest: proof(k.options.cookie, this.peerChallenge, k.node.name),
     };
-    this.ws.send(encodePlain(reply), { binary: true });
+    this.link.send(encodePlain(reply));
   }
 
   private checkIdentity(m: Record<string, unknown>): void {
@@ -351,7 +380,7 @@ export class Connection {
       }
       if (now - this.lastSend >= k.options.tickTime / 4 - 1 && this.pending.length === 0) {
         this.lastSend = now;
-        this.ws.send(this.encoder.encode([[Op.TICK]]), { binary: true });
+        this.link.send(this.encoder.encode([[Op.TICK]]));
       }
       this.scheduleTick();
     }, undefined);
@@ -365,15 +394,13 @@ export class Connection {
     this.close(code, message);
   }
 
-  private onSocketClose(code: number, why: string): void {
+  /** The transport connection ended without us asking: the peer closed it, or our dial failed. */
+  private onLinkClosed(err: DistError | undefined): void {
     if (this.state === 'closed') return;
-    const err =
-      code === 1009
-        ? distError('ERR_FRAME_TOO_LARGE', 'the peer sent a frame above maxFrameSize')
-        : code === 1000 || code === 1001 || code === 1005
-          ? undefined
-          : distError('ERR_NOT_CONNECTED', `socket closed (${code}${why ? ` ${why}` : ''})`);
-    if (err !== undefined && code === 1009) {
+    if (this.outbound && !this.open) {
+      // A dial that found nobody (a peer not up yet, or gone): normal during boot, not a report.
+      dialLog(`dial to ${this.expected ?? 'a seed'} failed: ${err?.message ?? 'closed'}`);
+    } else if (err?.code === 'ERR_FRAME_TOO_LARGE') {
       this.kernel.node.report({ kind: 'dist', message: `connection ${this.describe()} closed: ${err.message}`, code: err.code, peer: this.peer });
     }
     this.finish(err);

@@ -16,8 +16,10 @@ import { DistError, distError } from './errors.js';
 import { Global, type GlobalOptions } from './global.js';
 import { isNodeName } from './handshake.js';
 import { startKernelSup } from './kernel_sup.js';
-import { NetKernel, type NetOptions, type NodeEvent, type TlsOptions } from './net_kernel.js';
+import { NetKernel, type NetOptions, type NodeEvent } from './net_kernel.js';
 import { Rpc } from './rpc.js';
+import type { Transport } from './transport.js';
+import { WebSocketTransport, type TlsOptions } from './ws_transport.js';
 
 /** Options of `DistNode.start`. */
 export interface DistNodeOptions extends NodeOptions {
@@ -39,8 +41,13 @@ export interface DistNodeOptions extends NodeOptions {
   handshakeTimeout?: number;
   /** Largest frame, in bytes (default 256 MiB). */
   maxFrameSize?: number;
-  /** TLS (`wss`) with the user's key and certificate. */
+  /** TLS (`wss`) with the user's key and certificate (an option of the default WebSocket transport). */
   tls?: TlsOptions;
+  /**
+   * How connections are made (OTP's `-proto_dist`): default `new WebSocketTransport({ tls })`.
+   * Tests pass an in-memory transport, or a wrapper that cuts links between nodes.
+   */
+  transport?: Transport;
   /** Peers known from the start (`name@host:port` or `ws(s)://` URLs); dialled in the background. */
   seeds?: string[];
   /** Connect to the peers a new peer knows (full mesh; default true). */
@@ -186,6 +193,13 @@ function checkOptions(o: DistNodeOptions): NetOptions {
   if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null || o.tls.key === undefined || o.tls.cert === undefined)) {
     throw distError('ERR_BAD_CONFIG', 'tls needs key and cert');
   }
+  if (o.transport !== undefined) {
+    const t = o.transport as Partial<Transport> | null;
+    if (typeof t !== 'object' || t === null || typeof t.listen !== 'function' || typeof t.dial !== 'function' || typeof t.address !== 'function') {
+      throw distError('ERR_BAD_CONFIG', 'transport must have listen, dial and address (see Transport)');
+    }
+    if (o.tls !== undefined) throw distError('ERR_BAD_CONFIG', 'tls is an option of the default transport: give it to your transport instead');
+  }
   return {
     cookie: o.cookie,
     port,
@@ -195,7 +209,7 @@ function checkOptions(o: DistNodeOptions): NetOptions {
     tickTime,
     handshakeTimeout,
     maxFrameSize,
-    tls: o.tls,
+    transport: o.transport ?? new WebSocketTransport({ tls: o.tls }),
     seeds,
     connectAll: o.connectAll ?? true,
   };

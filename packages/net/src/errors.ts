@@ -26,7 +26,7 @@
  * | `ERR_NOT_DISTRIBUTED` | `distNode`/`globalOf`/`rpcOf` asked for the services of a node that is not a `DistNode` | throws |
  * | `ERR_BAD_CONFIG` | invalid distribution options (or a bad global name, lock id, resolver) | throws |
  * | `ERR_GLOBAL_NOT_REGISTERED` | `global.send` to a name nobody holds (OTP's `{badarg, {Name, Msg}}`) | throws |
- * | `ERR_BLOCKED` | a connection refused because the peer is blocked (fault injection, `net.block`) | closes the connection |
+ * | `ERR_BLOCKED` | a transport refused the peer (a firewalling or fault-injecting transport, e.g. the tests' `FaultyTransport`; the WebSocket transport never does) | closes the connection |
  */
 import { RigilError } from '@rigil/core';
 

@@ -1,15 +1,17 @@
 /**
- * @rigil/net — nodes connected over WebSocket with msgpackr framing: cookie authentication,
- * remote send/link/monitor/exit/call, node monitoring, rpc, and `global`.
+ * @rigil/net — nodes connected over a transport (WebSocket by default) with msgpackr framing:
+ * cookie authentication, remote send/link/monitor/exit/call, node monitoring, rpc, and `global`.
+ *
+ * This is the public surface. The wire (codec, protocol ops, handshake proofs, batching limits)
+ * is internal: the package's own tests import it from `src/` directly.
  */
 export { DistNode, distNode, globalOf, rpcOf, type DistNodeOptions } from './dist_node.js';
 export { KERNEL_SUP, KERNEL_SUP_FLAGS, addKernelChild } from './kernel_sup.js';
 export { installBuiltins, installControlBuiltins, checkArgs, arg, NODE_BUILTINS, CONTROL_BUILTINS, type Builtin, type ArgSpec, type BuiltinHost } from './builtins.js';
-export { NetKernel, type NetOptions, type NodeEvent, type NodeMessage, type NetStats, type TlsOptions } from './net_kernel.js';
+export { NetKernel, type NetOptions, type NodeEvent, type NodeMessage, type NetStats } from './net_kernel.js';
+export type { Transport, TransportConnection, TransportHandlers, Listener, ListenOptions, DialOptions } from './transport.js';
+export { WebSocketTransport, type WebSocketTransportOptions, type TlsOptions } from './ws_transport.js';
 export { Rpc, REX, type Procedure, type SpawnableFunction } from './rpc.js';
 export { DistError, RpcError, badArgs, type DistErrorCode } from './errors.js';
-export { Encoder, Decoder, encodePlain, decodePlain, roundTrip, type PidInterner } from './codec.js';
-export { PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, Flags, Op, Hs } from './protocol.js';
-export { proof, checkProof, makeChallenge, isNodeName } from './handshake.js';
-export { MAX_BATCH, type ConnectionState } from './connection.js';
-export { Global, GLOBAL_NAME_SERVER, type GlobalHost, GLOBAL_LOCK, randomExitName, randomNotifyName, notifyAllName, backoff, type LockId, type Resolver, type NameConflict, type GlobalOptions } from './global.js';
+export type { PidInterner } from './codec.js';
+export { Global, GLOBAL_NAME_SERVER, type GlobalHost, GLOBAL_LOCK, randomExitName, randomNotifyName, notifyAllName, type LockId, type Resolver, type NameConflict, type GlobalOptions } from './global.js';

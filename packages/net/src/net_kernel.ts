@@ -4,28 +4,17 @@
  * forms the full mesh (peers share their member lists), routes the remote signals core hands
  * it (`RemoteRouter`), applies inbound ones, and turns a lost connection into `noconnection`
  * signals, `nodedown` messages and failed calls.
+ *
+ * It reaches the network only through a `Transport` (transport.ts; WebSocket by default, chosen
+ * by `DistNode`), as OTP's `net_kernel` reaches it through the `-proto_dist` carrier module.
  */
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { Pid, type ExitReason, type MonitorHandler, type Node, type Process, type Ref, type RemoteHost, type RemoteRouter } from '@rigil/core';
-import WebSocket, { WebSocketServer } from 'ws';
 import type { PidInterner } from './codec.js';
-import { Connection } from './connection.js';
+import { Connection, type ConnectionOwner } from './connection.js';
 import { distError, type DistError } from './errors.js';
 import { isNodeName } from './handshake.js';
 import { Flags, Op } from './protocol.js';
-
-/** TLS settings (`wss`): the user's key and certificate, and optional client-certificate checks. */
-export interface TlsOptions {
-  key: string | Buffer;
-  cert: string | Buffer;
-  /** CA(s) to verify the peer's certificate with (both directions). */
-  ca?: string | Buffer | Array<string | Buffer>;
-  /** Ask dialling nodes for a client certificate and refuse those without a valid one. */
-  requireClientCert?: boolean;
-  /** Verify the certificate of nodes we dial (default true). */
-  rejectUnauthorized?: boolean;
-}
+import type { Listener, Transport, TransportConnection } from './transport.js';
 
 /** Options of the distribution, with their defaults filled in. */
 export interface NetOptions {
@@ -45,8 +34,8 @@ export interface NetOptions {
   handshakeTimeout: number;
   /** Largest frame accepted or sent, in bytes. */
   maxFrameSize: number;
-  /** TLS, for `wss`. */
-  tls: TlsOptions | undefined;
+  /** How connections are made (WebSocket by default, with the node's `tls`). */
+  transport: Transport;
   /** Peers to know from the start: `name@host:port` or `ws(s)://host:port` URLs. */
   seeds: string[];
   /** Connect to every peer a new peer knows about (OTP's `connect_all`, default true). */
@@ -80,7 +69,7 @@ export interface NetStats {
   tickTimeouts: number;
 }
 
-export class NetKernel implements RemoteRouter {
+export class NetKernel implements RemoteRouter, ConnectionOwner {
   /** Capability flags we announce. */
   readonly flags: number;
   /** Where we listen (`ws(s)://host:port`), or null. */
@@ -91,6 +80,8 @@ export class NetKernel implements RemoteRouter {
   readonly stats: NetStats = { badFrames: 0, handshakeFailures: 0, protocolErrors: 0, tickTimeouts: 0 };
   /** Turns wire pids into canonical objects. */
   readonly interner: PidInterner;
+  /** How connections are made (OTP's `-proto_dist` carrier). */
+  readonly transport: Transport;
 
   /** The connection to each peer (up, or being set up), by node name. */
   private readonly conns = new Map<string, Connection>();
@@ -110,12 +101,10 @@ export class NetKernel implements RemoteRouter {
   private readonly allMonitors = new Map<Process, { hidden: boolean }>();
   /** Inbound dials parked while our own dial to the same peer is in progress (see `admit`). */
   private readonly parked = new Map<string, Connection>();
-  /** Nodes we refuse to talk to (fault injection). */
-  private readonly blocked = new Set<string>();
   /** In-process subscribers (global, dist-ac). */
   private readonly subscribers = new Set<(e: NodeEvent) => void>();
-  private server: WebSocketServer | undefined;
-  private httpsServer: HttpsServer | undefined;
+  /** Where we accept connections, once listening. */
+  private listener: Listener | undefined;
   private closed = false;
   /** What this layer may do to its node for incoming traffic (core's side of the seam). */
   private readonly host: RemoteHost;
@@ -127,6 +116,7 @@ export class NetKernel implements RemoteRouter {
     this.host = node.attach(this);
     this.flags = (options.hidden ? Flags.HIDDEN : 0) | Flags.GLOBAL | Flags.REPLY_DEMONITORS;
     this.interner = (n, id, creation) => this.intern(n, id, creation);
+    this.transport = options.transport;
     for (const seed of options.seeds) this.addSeed(seed);
   }
 
@@ -135,40 +125,18 @@ export class NetKernel implements RemoteRouter {
   /** Starts listening; resolves with the port. */
   async listen(): Promise<number> {
     if (!this.options.listen) return 0;
-    const { host, port, tls, maxFrameSize } = this.options;
-    const onConnection = (ws: WebSocket): void => {
+    const { host, port, maxFrameSize } = this.options;
+    const onConnection = (link: TransportConnection): void => {
       if (this.closed) {
-        ws.terminate();
+        link.close('ERR_NOT_CONNECTED');
         return;
       }
-      this.all.add(new Connection(this, ws, false, undefined));
+      this.all.add(new Connection(this, link, false, undefined));
     };
-    if (tls !== undefined) {
-      this.httpsServer = createHttpsServer({
-        key: tls.key,
-        cert: tls.cert,
-        ca: tls.ca,
-        requestCert: tls.requireClientCert ?? false,
-        rejectUnauthorized: tls.requireClientCert ?? false,
-      });
-      this.server = new WebSocketServer({ server: this.httpsServer, maxPayload: maxFrameSize, perMessageDeflate: false });
-      this.server.on('connection', onConnection);
-      await new Promise<void>((resolve, reject) => {
-        this.httpsServer!.once('error', reject);
-        this.httpsServer!.listen(port, host, () => resolve());
-      });
-      this.port = (this.httpsServer.address() as AddressInfo).port;
-      this.url = `wss://${urlHost(host)}:${this.port}`;
-    } else {
-      this.server = new WebSocketServer({ host, port, maxPayload: maxFrameSize, perMessageDeflate: false });
-      this.server.on('connection', onConnection);
-      await new Promise<void>((resolve, reject) => {
-        this.server!.once('listening', () => resolve());
-        this.server!.once('error', reject);
-      });
-      this.port = (this.server.address() as AddressInfo).port;
-      this.url = `ws://${urlHost(host)}:${this.port}`;
-    }
+    const listener = await this.transport.listen({ host, port, maxFrameSize }, onConnection);
+    this.listener = listener;
+    this.port = listener.port;
+    this.url = listener.url;
     return this.port;
   }
 
@@ -183,13 +151,7 @@ export class NetKernel implements RemoteRouter {
     if (this.closed) return;
     this.closed = true;
     for (const c of [...this.all]) c.close('normal', 'node stopping');
-    const server = this.server;
-    if (server !== undefined) {
-      for (const ws of server.clients) ws.terminate();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    const https = this.httpsServer;
-    if (https !== undefined) await new Promise<void>((resolve) => https.close(() => resolve()));
+    if (this.listener !== undefined) await this.listener.close();
     for (const [, ws] of this.waiters) for (const w of ws) w(false);
     this.waiters.clear();
   }
@@ -288,20 +250,6 @@ export class NetKernel implements RemoteRouter {
   monitorNodes(self: Process, flag = true, options: { hidden?: boolean } = {}): void {
     if (flag) this.allMonitors.set(self, { hidden: options.hidden ?? false });
     else this.allMonitors.delete(self);
-  }
-
-  /**
-   * Fault injection: refuses every connection with `name` and cuts the current one, until
-   * `unblock` (how tests make real partitions between nodes of one process).
-   */
-  block(name: string): void {
-    this.blocked.add(name);
-    this.disconnect(name);
-  }
-
-  /** Lifts `block`; the nodes reconnect on next use (or call `connect`). */
-  unblock(name: string): void {
-    this.blocked.delete(name);
   }
 
   /** Subscribes in-process code to node events; returns the unsubscribe function. */
@@ -414,10 +362,9 @@ export class NetKernel implements RemoteRouter {
    * instead of refusing it, and takes it if its own dial fails (it may have gone to an old
    * address of a restarted peer).
    */
-  admit(conn: Connection): 'ok' | 'park' | { code: 'ERR_DUPLICATE_NAME' | 'ERR_BLOCKED'; message: string } {
+  admit(conn: Connection): 'ok' | 'park' | { code: 'ERR_DUPLICATE_NAME'; message: string } {
     const peer = conn.peer!;
     if (this.closed) return { code: 'ERR_DUPLICATE_NAME', message: 'node is stopping' };
-    if (this.blocked.has(peer)) return { code: 'ERR_BLOCKED', message: `${peer} is blocked` };
     if (peer === this.node.name) return { code: 'ERR_DUPLICATE_NAME', message: `a peer claims our own name ${peer}` };
     const existing = this.conns.get(peer);
     if (existing === undefined) {
@@ -440,11 +387,6 @@ export class NetKernel implements RemoteRouter {
   /** A connection finished its handshake; returns false if it lost to another one. */
   connectionUp(conn: Connection): boolean {
     const peer = conn.peer!;
-    if (this.blocked.has(peer)) {
-      conn.superseded = true;
-      conn.close('ERR_BLOCKED', `${peer} is blocked`);
-      return false;
-    }
     const existing = this.conns.get(peer);
     if (existing !== undefined && existing !== conn) {
       if (existing.up) {
@@ -524,8 +466,7 @@ export class NetKernel implements RemoteRouter {
     if (m === null || Number(m[3]) > 65535) {
       throw distError('ERR_BAD_SEED', `bad seed ${JSON.stringify(seed)}: expected name@host:port or a ws(s):// URL`);
     }
-    const scheme = this.options.tls !== undefined ? 'wss' : 'ws';
-    this.addAddress(m[1]!, `${scheme}://${m[2]}:${m[3]}`);
+    this.addAddress(m[1]!, this.transport.address(m[2]!, Number(m[3])));
   }
 
   /** The connection to use for `node`, dialling when needed (`dial = false`: never dial). */
@@ -536,7 +477,7 @@ export class NetKernel implements RemoteRouter {
   }
 
   private dial(name: string): Connection | undefined {
-    if (this.closed || name === this.node.name || this.blocked.has(name)) return undefined;
+    if (this.closed || name === this.node.name) return undefined;
     const url = this.addresses.get(name);
     if (url === undefined) return undefined;
     const c = this.open(url, name);
@@ -549,14 +490,9 @@ export class NetKernel implements RemoteRouter {
   }
 
   private open(url: string, expected: string | undefined): Connection {
-    const tls = this.options.tls;
-    const ws = new WebSocket(url, {
-      maxPayload: this.options.maxFrameSize,
-      perMessageDeflate: false,
-      handshakeTimeout: this.options.handshakeTimeout,
-      ...(tls !== undefined ? { key: tls.key, cert: tls.cert, ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized ?? true } : {}),
-    });
-    const c = new Connection(this, ws, true, expected);
+    const { maxFrameSize, handshakeTimeout } = this.options;
+    const link = this.transport.dial(url, { maxFrameSize, timeout: handshakeTimeout, peer: expected });
+    const c = new Connection(this, link, true, expected);
     this.all.add(c);
     return c;
   }
@@ -651,9 +587,4 @@ export class NetKernel implements RemoteRouter {
 
 function isRef(x: unknown): x is Ref {
   return typeof x === 'object' && x !== null && x.constructor?.name === 'Ref';
-}
-
-function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Pid, Ref } from '@rigil/core';
-import { Decoder, DistError, Encoder, Op, decodePlain, encodePlain, roundTrip } from '../src/index.js';
+import { DistError } from '../src/index.js';
+import { Decoder, Encoder, decodePlain, encodePlain, roundTrip } from '../src/codec.js';
+import { Op } from '../src/protocol.js';
 
 const plainIntern = (n: string, i: number, c: number): Pid => new Pid(n, i, c);
 

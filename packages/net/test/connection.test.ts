@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Pid } from '@rigil/core';
-import { Decoder, encodePlain, MAX_BATCH, Op, type DistNode } from '../src/index.js';
+import type { DistNode } from '../src/index.js';
+import { Decoder, encodePlain } from '../src/codec.js';
+import { MAX_BATCH } from '../src/connection.js';
+import { Op } from '../src/protocol.js';
 import { distReports, rawConnect, rawPid, spawnRecorder, useCluster, waitFor, type Cluster } from './helpers.js';
 
 const cluster = useCluster();

@@ -8,10 +8,12 @@
 import { describe, expect, it } from 'vitest';
 import { genServer, Pid, type ExitReason, type GenServerBehaviour, type Process } from '@rigil/core';
 import { DistError, GLOBAL_LOCK, GLOBAL_NAME_SERVER, type DistNode, type NameConflict, type Resolver } from '../src/index.js';
+import { FaultyTransport } from './faulty_transport.js';
 import { elapse, eventually, useCluster, waitFor } from './helpers.js';
 import { cut, heal, partition } from './partition.js';
 
-const cluster = useCluster();
+// Every node can be cut off from others (partition.ts).
+const cluster = useCluster({ transport: () => new FaultyTransport() });
 
 /** How long a merge may take: exchanges contend for the `global` lock and back off (≤ 250, 500, … ms). */
 const MERGE_MS = 10_000;

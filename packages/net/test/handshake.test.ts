@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { DistNode, checkProof, decodePlain, encodePlain, isNodeName, makeChallenge, proof, PROTOCOL_VERSION } from '../src/index.js';
+import { DistNode } from '../src/index.js';
+import { decodePlain, encodePlain } from '../src/codec.js';
+import { checkProof, isNodeName, makeChallenge, proof } from '../src/handshake.js';
+import { PROTOCOL_VERSION } from '../src/protocol.js';
 import { RawPeer, distReports, rawConnect, spawnRecorder, uniqueName, useCluster, waitFor } from './helpers.js';
 
 const cluster = useCluster();

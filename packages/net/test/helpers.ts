@@ -6,16 +6,10 @@
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { formatReason, Pid, type Process, type Report } from '@rigil/core';
-import {
-  DistNode,
-  checkProof,
-  decodePlain,
-  encodePlain,
-  makeChallenge,
-  proof,
-  PROTOCOL_VERSION,
-  type DistNodeOptions,
-} from '../src/index.js';
+import { DistNode, type DistNodeOptions, type Transport } from '../src/index.js';
+import { decodePlain, encodePlain } from '../src/codec.js';
+import { checkProof, makeChallenge, proof } from '../src/handshake.js';
+import { PROTOCOL_VERSION } from '../src/protocol.js';
 
 /**
  * Polls `cond` until it returns a truthy value, failing after `timeoutMs`.
@@ -105,9 +99,13 @@ export class Cluster {
   private readonly sockets: WebSocket[] = [];
   private readonly closers: Array<() => Promise<void> | void> = [];
 
+  /** `transport`: makes each node's transport (e.g. a `FaultyTransport`, to cut links); default WebSocket. */
+  constructor(private readonly options: ClusterOptions = {}) {}
+
   /** Starts a node named `base…@127.0.0.1` (unless `name` is given) on port 0 with cookie `c`. */
   async start(base: string, options: Partial<DistNodeOptions> = {}): Promise<DistNode> {
-    const node = await DistNode.start({ name: uniqueName(base), cookie: 'c', port: 0, ...options });
+    const transport = this.options.transport?.();
+    const node = await DistNode.start({ name: uniqueName(base), cookie: 'c', port: 0, ...(transport !== undefined ? { transport } : {}), ...options });
     this.nodes.push(node);
     return node;
   }
@@ -156,9 +154,15 @@ export class Cluster {
   }
 }
 
+/** Options of a test cluster. */
+export interface ClusterOptions {
+  /** Makes the transport of each node started (default: the node's own, WebSocket). */
+  transport?: () => Transport;
+}
+
 /** A cluster whose nodes are stopped after each test. */
-export function useCluster(): Cluster {
-  const c = new Cluster();
+export function useCluster(options: ClusterOptions = {}): Cluster {
+  const c = new Cluster(options);
   afterEach(() => c.stopAll());
   return c;
 }

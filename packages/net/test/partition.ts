@@ -1,8 +1,9 @@
 /**
  * Real network partitions between nodes of this OS process, for tests: `partition` cuts every
- * link between groups with the fault-injecting transport (`net.block` on both sides: the
- * connection is closed and every reconnection refused) and waits until the cluster is really
+ * link between groups with the fault-injecting transport (`FaultyTransport.block` on both sides:
+ * the connection is closed and every reconnection refused) and waits until the cluster is really
  * split into exactly those groups; `heal` lifts the blocks and waits for the full mesh again.
+ * The nodes must have been started with `transport: new FaultyTransport()`.
  *
  * With `preventOverlappingPartitions` (the default) a cut can make `global` drop links inside a
  * group too (a node hears that a peer lost a node it is still connected to); `partition`
@@ -10,6 +11,7 @@
  * others.
  */
 import type { DistNode } from '../src/index.js';
+import { FaultyTransport } from './faulty_transport.js';
 
 const POLL_MS = 5;
 
@@ -39,8 +41,8 @@ function describe(nodes: readonly DistNode[]): string {
 
 /** Cuts the link between `a` and `b` (both directions) until `unblock`. */
 export function cut(a: DistNode, b: DistNode): void {
-  a.net.block(b.name);
-  b.net.block(a.name);
+  FaultyTransport.of(a).block(b.name);
+  FaultyTransport.of(b).block(a.name);
 }
 
 /**
@@ -68,7 +70,7 @@ export async function partition(groups: DistNode[][], timeoutMs = 5000): Promise
 
 /** Lifts every block between `nodes`, reconnects them, and resolves once they form a full mesh (stably). */
 export async function heal(nodes: DistNode[], timeoutMs = 5000): Promise<void> {
-  for (const a of nodes) for (const b of nodes) if (a !== b) a.net.unblock(b.name);
+  for (const a of nodes) for (const b of nodes) if (a !== b) FaultyTransport.of(a).unblock(b.name);
   await until(
     () => nodes.every((n) => nodes.every((m) => m === n || n.net.isConnected(m.name))),
     () => {

@@ -1,0 +1,216 @@
+/**
+ * The WebSocket transport (OTP's `inet_tcp_dist`, and `inet_tls_dist` with `tls`): the default
+ * carrier of a `DistNode`, and the only file of @rigil/net that knows `ws`.
+ *
+ * One WebSocket per connection, binary frames only, no compression (frames are msgpack already,
+ * and deflate would cost more CPU than it saves on loopback and LANs). It maps what `ws` says
+ * onto the transport contract (transport.ts): a text frame, a frame above `maxPayload` or a
+ * socket error is an `error`; a close by the peer is `closed` (orderly for 1000/1001/1005); a
+ * dial that fails before the upgrade is `closed` with `ERR_NOT_CONNECTED` before `open`.
+ */
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { distError, type DistError, type DistErrorCode } from './errors.js';
+import type { DialOptions, Listener, ListenOptions, Transport, TransportConnection, TransportHandlers } from './transport.js';
+
+/** TLS settings (`wss`): the user's key and certificate, and optional client-certificate checks. */
+export interface TlsOptions {
+  key: string | Buffer;
+  cert: string | Buffer;
+  /** CA(s) to verify the peer's certificate with (both directions). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Ask dialling nodes for a client certificate and refuse those without a valid one. */
+  requireClientCert?: boolean;
+  /** Verify the certificate of nodes we dial (default true). */
+  rejectUnauthorized?: boolean;
+}
+
+/** Options of `new WebSocketTransport`. */
+export interface WebSocketTransportOptions {
+  /** TLS for `wss` (listening and dialling); plain `ws` without it. */
+  tls?: TlsOptions | undefined;
+}
+
+/** Options of every `ws.send`: shared, so a frame costs no options object. */
+const BINARY = { binary: true } as const;
+
+/**
+ * Connections over WebSocket (OTP's `inet_tcp_dist` / `inet_tls_dist`).
+ *
+ * @example
+ * const node = await DistNode.start({ name: 'a@127.0.0.1', cookie: 'c', transport: new WebSocketTransport({ tls: { key, cert } }) });
+ */
+export class WebSocketTransport implements Transport {
+  /** `ws` or `wss`. */
+  readonly scheme: 'ws' | 'wss';
+
+  /** Creates the transport; throws `ERR_BAD_CONFIG` for `tls` without key or cert. */
+  constructor(readonly options: WebSocketTransportOptions = {}) {
+    const tls = options.tls;
+    if (tls !== undefined && (typeof tls !== 'object' || tls === null || tls.key === undefined || tls.cert === undefined)) {
+      throw distError('ERR_BAD_CONFIG', 'tls needs key and cert');
+    }
+    this.scheme = tls !== undefined ? 'wss' : 'ws';
+  }
+
+  /** Listens on `host:port` (an HTTPS server underneath with `tls`); mirrors `inet_tcp_dist:listen/1`. */
+  async listen(options: ListenOptions, onConnection: (conn: TransportConnection) => void): Promise<Listener> {
+    const { host, port, maxFrameSize } = options;
+    const tls = this.options.tls;
+    const accept = (ws: WebSocket): void => onConnection(new WsConnection(ws, false));
+    let server: WebSocketServer;
+    let https: HttpsServer | undefined;
+    let bound: number;
+    if (tls !== undefined) {
+      https = createHttpsServer({
+        key: tls.key,
+        cert: tls.cert,
+        ca: tls.ca,
+        requestCert: tls.requireClientCert ?? false,
+        rejectUnauthorized: tls.requireClientCert ?? false,
+      });
+      server = new WebSocketServer({ server: https, maxPayload: maxFrameSize, perMessageDeflate: false });
+      server.on('connection', accept);
+      const h = https;
+      await bind(server, h, new Promise<void>((resolve, reject) => {
+        h.once('error', reject);
+        h.listen(port, host, () => resolve());
+      }));
+      bound = (h.address() as AddressInfo).port;
+    } else {
+      server = new WebSocketServer({ host, port, maxPayload: maxFrameSize, perMessageDeflate: false });
+      server.on('connection', accept);
+      const s = server;
+      await bind(s, undefined, new Promise<void>((resolve, reject) => {
+        s.once('listening', () => resolve());
+        s.once('error', reject);
+      }));
+      bound = (server.address() as AddressInfo).port;
+    }
+    return new WsListener(server, https, bound, `${this.scheme}://${urlHost(host)}:${bound}`);
+  }
+
+  /** Opens a WebSocket to `address` (`ws(s)://host:port`); mirrors `inet_tcp_dist:setup/5`. */
+  dial(address: string, options: DialOptions): TransportConnection {
+    const tls = this.options.tls;
+    const ws = new WebSocket(address, {
+      maxPayload: options.maxFrameSize,
+      perMessageDeflate: false,
+      // Bounds the HTTP upgrade; the distribution handshake has its own timer on top.
+      handshakeTimeout: options.timeout,
+      ...(tls !== undefined ? { key: tls.key, cert: tls.cert, ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized ?? true } : {}),
+    });
+    return new WsConnection(ws, true);
+  }
+
+  /** `ws(s)://host:port`. */
+  address(host: string, port: number): string {
+    return `${this.scheme}://${host}:${port}`;
+  }
+}
+
+/** One WebSocket, seen through the transport contract. */
+class WsConnection implements TransportConnection {
+  private h: TransportHandlers | undefined;
+  /** True once the owner closed it or it reported `closed`: no handler is called after. */
+  private ended = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    outbound: boolean,
+  ) {
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (this.ended) return;
+      if (isBinary) this.h!.frame(data);
+      else this.h!.error(distError('ERR_PROTOCOL_STATE', 'text frames are not part of the protocol'));
+    });
+    ws.on('close', (code: number, why: Buffer) => {
+      if (this.ended) return;
+      this.ended = true;
+      this.h!.closed(closeError(code, why.toString()));
+    });
+    ws.on('error', (e: Error & { code?: string }) => {
+      if (this.ended) return;
+      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        this.h!.error(distError('ERR_FRAME_TOO_LARGE', `the peer sent a frame above maxFrameSize: ${e.message}`));
+      } else if (outbound && ws.readyState !== ws.OPEN) {
+        // A dial that found nobody: the owner hears of it as a close before `open`.
+        this.ended = true;
+        this.h!.closed(distError('ERR_NOT_CONNECTED', e.message));
+        ws.terminate();
+      } else this.h!.error(distError('ERR_NOT_CONNECTED', `socket error: ${e.message}`));
+    });
+    if (outbound) {
+      ws.once('open', () => {
+        if (!this.ended) this.h!.open();
+      });
+    }
+  }
+
+  bind(handlers: TransportHandlers): void {
+    this.h = handlers;
+  }
+
+  send(frame: Uint8Array): void {
+    if (!this.ended) this.ws.send(frame, BINARY);
+  }
+
+  close(code?: DistErrorCode): void {
+    if (this.ended) return;
+    this.ended = true;
+    const ws = this.ws;
+    try {
+      ws.close(code === undefined ? 1000 : 4000, code ?? 'normal');
+    } catch {
+      ws.terminate();
+    }
+    // A peer that never answers the closing handshake must not keep the socket open.
+    const t = setTimeout(() => ws.terminate(), 1000);
+    t.unref();
+    ws.once('close', () => clearTimeout(t));
+  }
+}
+
+/** A listening WebSocket server (and its HTTPS server with `tls`). */
+class WsListener implements Listener {
+  constructor(
+    private readonly server: WebSocketServer,
+    private readonly https: HttpsServer | undefined,
+    readonly port: number,
+    readonly url: string,
+  ) {}
+
+  async close(): Promise<void> {
+    const server = this.server;
+    for (const ws of server.clients) ws.terminate();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const https = this.https;
+    if (https !== undefined) await new Promise<void>((resolve) => https.close(() => resolve()));
+  }
+}
+
+/** Waits for a server to be listening; closes it (leaving no handle) if it cannot listen. */
+async function bind(server: WebSocketServer, https: HttpsServer | undefined, listening: Promise<void>): Promise<void> {
+  try {
+    await listening;
+  } catch (e) {
+    server.close();
+    https?.close();
+    throw e;
+  }
+}
+
+/** What a close code from the peer means: nothing for an orderly close, an error otherwise. */
+function closeError(code: number, why: string): DistError | undefined {
+  if (code === 1009) return distError('ERR_FRAME_TOO_LARGE', 'the peer sent a frame above maxFrameSize');
+  if (code === 1000 || code === 1001 || code === 1005) return undefined;
+  return distError('ERR_NOT_CONNECTED', `socket closed (${code}${why ? ` ${why}` : ''})`);
+}
+
+/** The host part of a URL for a listening address (a wildcard is reached on loopback). */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
