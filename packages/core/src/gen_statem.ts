@@ -21,6 +21,9 @@
  * `loop_actions_list`, `loop_state_transition`, `loop_timeouts`); departures are marked where
  * they are made.
  *
+ * Start with acknowledgement, `stop` and system messages (`sys`) are gen.ts's, shared with
+ * every behaviour; this file supplies gen_statem's hooks for them (`GEN_STATEM` below).
+ *
  * Callbacks are typed best when the behaviour is declared with its type
  * (`const m: StateFunctionsBehaviour<States, Data, Args, Protocol> = …`): the event parameters
  * are then a union of tuples, and testing `type` narrows `content`.
@@ -39,23 +42,32 @@
  *   },
  * };
  */
-import { coreError, RigilError } from './errors.js';
+import { coreError } from './errors.js';
 import {
   call as genCall,
-  callFailure,
+  dataOf,
+  exitBehaviour,
+  exitReasonOf,
   From,
+  handleSystem,
   isGenCall,
   isGenCast,
+  isParentExit,
   nodeOf,
+  requireCaller,
+  requireProcess,
+  start as genStart,
+  stop as genStop,
   whereisServer,
+  type Behaviour,
+  type BehaviourStartOptions,
   type Caller,
   type GenCastMessage,
 } from './gen.js';
-import type { GlobalNames, Node } from './node.js';
 import { Pid, Ref } from './pid.js';
-import { ProcessExited, type Process } from './process.js';
+import type { Process } from './process.js';
 import { ProcessRecord, type BehaviourLoop } from './internal/process.js';
-import { isExit, isQuietReason, reasonFromThrown, type ExitReason } from './reason.js';
+import { isQuietReason, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
 export { sendRequest, waitResponse, receiveResponse, From, type Response, type RequestId } from './gen.js';
@@ -258,15 +270,12 @@ export type StatemRef<P extends StatemProtocol = StatemProtocol> =
   | readonly [name: string, node: string]
   | { readonly global: string };
 
-/** Options of `start`. */
-export interface StatemStartOptions {
-  /** Register the machine under a local name, or `{ global: name }`, before `init` runs. */
-  name?: string | { global: string };
-  /** Milliseconds `init` may take (default: no limit); past it, start gives `{ error: 'timeout' }` and the process is killed. */
-  timeout?: number;
-  /** Start with trap_exit set (so a parent's exit runs `terminate`). */
-  trapExit?: boolean;
-}
+/**
+ * Options of `start` — gen.ts's start options: `name` (local or `{ global }`, registered
+ * before `init` runs), init `timeout` (ms; past it start gives `{ error: 'timeout' }` and the
+ * process is killed), `trapExit` (so a parent's exit runs `terminate`).
+ */
+export type StatemStartOptions = BehaviourStartOptions;
 
 /** What `start` returns (OTP's `start_ret()`). */
 export type StatemStartResult<P extends StatemProtocol = StatemProtocol> = { ok: StatemPid<P> } | { error: ExitReason } | 'ignore';
@@ -290,31 +299,31 @@ export function start<S, D, A, P extends StatemProtocol>(
   args: A,
   options: StatemStartOptions = {},
 ): Promise<StatemStartResult<P>> {
-  return startMachine(caller, behaviour, args, options, null);
+  return startMachine('nolink', caller, behaviour, args, options, 'genStatem.start') as Promise<StatemStartResult<P>>;
 }
 
-/** Starts a machine linked to the calling process (OTP's `gen_statem:start_link/3,4`). */
+/**
+ * Starts a machine linked to the calling process (OTP's `gen_statem:start_link/3,4`). `self`
+ * must be the calling process: anything else (a `Node`, say) rejects with `ERR_BADARG`; from
+ * outside a process, use `start`.
+ */
 export function startLink<S, D, A, P extends StatemProtocol>(
   self: Process,
   behaviour: GenStatemBehaviour<S, D, A, P>,
   args: A,
   options: StatemStartOptions = {},
 ): Promise<StatemStartResult<P>> {
-  if (!(self instanceof ProcessRecord)) return Promise.reject(notAProcess('startLink'));
-  return startMachine(self, behaviour, args, options, self);
+  return startMachine('link', self, behaviour, args, options, 'genStatem.startLink') as Promise<StatemStartResult<P>>;
 }
 
 /** Starts a machine and monitors it from the calling process (OTP's `gen_statem:start_monitor/3,4`). */
-export async function startMonitor<S, D, A, P extends StatemProtocol>(
+export function startMonitor<S, D, A, P extends StatemProtocol>(
   self: Process,
   behaviour: GenStatemBehaviour<S, D, A, P>,
   args: A,
   options: StatemStartOptions = {},
 ): Promise<{ ok: StatemPid<P>; ref: Ref } | { error: ExitReason } | 'ignore'> {
-  if (!(self instanceof ProcessRecord)) throw notAProcess('startMonitor');
-  const r = await startMachine(self, behaviour, args, options, null);
-  if (typeof r === 'object' && 'ok' in r) return { ok: r.ok, ref: self.monitor(r.ok) };
-  return r;
+  return startMachine('monitor', self, behaviour, args, options, 'genStatem.startMonitor') as Promise<{ ok: StatemPid<P>; ref: Ref } | { error: ExitReason } | 'ignore'>;
 }
 
 /**
@@ -364,7 +373,7 @@ export function reply(a: unknown, value?: unknown): void {
  * (OTP's `gen_statem:stop/3`). Unknown machine: `CallError` `ERR_CALL_NOPROC`.
  */
 export function stop(caller: Caller, server: StatemRef, reason: ExitReason = 'normal', timeoutMs = Infinity): Promise<'ok'> {
-  return stopBehaviour(caller, server, reason, timeoutMs);
+  return genStop(caller, server, reason, timeoutMs);
 }
 
 // ---------------------------------------------------------------- the machine
@@ -401,11 +410,16 @@ class Machine {
   lastEvent: Ev | undefined = undefined;
   /** Set once the machine is terminating: no further event is handled. */
   done = false;
+  /** The arguments of `init`, kept until init has run. */
+  args: unknown;
+  /** Set when init returned `{ error: reason }`: the start's result (see `startMachine`). */
+  initError: { readonly error: ExitReason } | undefined = undefined;
 
-  constructor(behaviour: AnyBehaviour, mode: { handleEvent: boolean; stateEnter: boolean }, parent: Pid) {
+  constructor(behaviour: AnyBehaviour, mode: { handleEvent: boolean; stateEnter: boolean }, args: unknown, parent: Pid) {
     this.behaviour = behaviour;
     this.handleEventMode = mode.handleEvent;
     this.stateEnter = mode.stateEnter;
+    this.args = args;
     this.parent = parent;
   }
 }
@@ -468,13 +482,12 @@ class Fail {
 }
 
 const LOOP: BehaviourLoop = {
-  handle(self: ProcessRecord, msg: unknown): void | Promise<void> {
-    const m = self._data as Machine;
+  handle(self: Process, msg: unknown): void | PromiseLike<void> {
+    const m = dataOf<Machine>(self);
     if (m.done) return;
     if (isGenCall(msg)) {
-      const from = new From(self.node, msg.pid, msg.tag);
-      if (msg.$gen === 'system') return systemMessage(self, m, msg.req, from);
-      return drain(self, m, [{ call: from } satisfies CallEventType, msg.req]);
+      if (msg.$gen === 'system') return handleSystem(self, m, GEN_STATEM, msg);
+      return drain(self, m, [{ call: new From(self.node, msg.pid, msg.tag) } satisfies CallEventType, msg.req]);
     }
     if (isGenCast(msg)) return drain(self, m, ['cast', msg.msg]);
     if (msg instanceof TimeoutEntry) {
@@ -483,13 +496,13 @@ const LOOP: BehaviourLoop = {
       return drain(self, m, [msg.type, msg.content]);
     }
     // OTP: an EXIT from the parent (seen only when trapping) ends the machine through terminate.
-    if (isExit(msg) && m.parent.equals(msg.from)) return finish(self, m, msg.reason);
+    if (isParentExit(self, m.parent, msg)) return finish(self, m, msg.reason);
     return drain(self, m, ['info', msg]);
   },
 };
 
 /** Handles `ev`, then every queued event and zero-time timeout, until only the mailbox is left (OTP's `loop_done`). */
-function drain(self: ProcessRecord, m: Machine, ev: Ev | undefined): void | Promise<void> {
+function drain(self: Process, m: Machine, ev: Ev | undefined): void | Promise<void> {
   while (ev !== undefined) {
     const r = handleOne(self, m, ev);
     if (r !== undefined) return r.then(() => drain(self, m, nextQueued(self, m)));
@@ -497,7 +510,7 @@ function drain(self: ProcessRecord, m: Machine, ev: Ev | undefined): void | Prom
   }
 }
 
-function nextQueued(self: ProcessRecord, m: Machine): Ev | undefined {
+function nextQueued(self: Process, m: Machine): Ev | undefined {
   if (m.done || !self.alive) return undefined;
   const ev = m.queue.pop();
   if (ev !== undefined) return ev;
@@ -507,14 +520,14 @@ function nextQueued(self: ProcessRecord, m: Machine): Ev | undefined {
   return [z.type, z.content];
 }
 
-function handleOne(self: ProcessRecord, m: Machine, ev: Ev): void | Promise<void> {
+function handleOne(self: Process, m: Machine, ev: Ev): void | Promise<void> {
   m.lastEvent = ev;
   const step: Step = { event: ev, stateCall: true, nextState: m.state, nextData: m.data, nextEvents: [], timeouts: [], postpone: false, chosen: false };
   return callback(self, m, step, ev[0], ev[1]);
 }
 
 /** Runs the state callback (or, when `step.stateCall` is false, the state enter call) and applies its result. */
-function callback(self: ProcessRecord, m: Machine, step: Step, type: unknown, content: unknown): void | Promise<void> {
+function callback(self: Process, m: Machine, step: Step, type: unknown, content: unknown): void | Promise<void> {
   const state = step.stateCall ? m.state : step.nextState;
   const data = step.stateCall ? m.data : step.nextData;
   let r: unknown;
@@ -543,7 +556,7 @@ function invoke(m: Machine, type: unknown, content: unknown, state: unknown, dat
 }
 
 /** Applies a callback's result (OTP's `loop_state_callback_result`). */
-function result(self: ProcessRecord, m: Machine, step: Step, r: unknown): void | Promise<void> {
+function result(self: Process, m: Machine, step: Step, r: unknown): void | Promise<void> {
   if (!self.alive || m.done) return; // killed, or stopped, while its callback ran
   try {
     return applyResult(self, m, step, r);
@@ -558,7 +571,7 @@ function result(self: ProcessRecord, m: Machine, step: Step, r: unknown): void |
   }
 }
 
-function applyResult(self: ProcessRecord, m: Machine, step: Step, r: unknown): void | Promise<void> {
+function applyResult(self: Process, m: Machine, step: Step, r: unknown): void | Promise<void> {
   // The state and data the callback ran with: the current ones, or in an enter call the new ones.
   const state = step.stateCall ? m.state : step.nextState;
   const data = step.stateCall ? m.data : step.nextData;
@@ -590,7 +603,7 @@ function applyResult(self: ProcessRecord, m: Machine, step: Step, r: unknown): v
 }
 
 /** Runs the actions, then the state enter call or the transition (OTP's `loop_actions_list`). */
-function proceed(self: ProcessRecord, m: Machine, step: Step, state: unknown, data: unknown, actions: unknown, callEnter: boolean): void | Promise<void> {
+function proceed(self: Process, m: Machine, step: Step, state: unknown, data: unknown, actions: unknown, callEnter: boolean): void | Promise<void> {
   step.nextState = state;
   step.nextData = data;
   step.chosen = true;
@@ -664,7 +677,7 @@ function replyTarget(a: unknown): readonly [From, unknown] | undefined {
 }
 
 /** The state transition (OTP's `loop_state_transition`, `loop_keep_state`, `loop_state_change`, `loop_timeouts`, `loop_done`). */
-function transition(self: ProcessRecord, m: Machine, step: Step): void {
+function transition(self: Process, m: Machine, step: Step): void {
   if (step.postpone) m.postponed.push(step.event);
   if (!sameTerm(step.nextState, m.state)) {
     // A state change retries the postponed events first, oldest first, and ends the state timeout.
@@ -681,7 +694,7 @@ function transition(self: ProcessRecord, m: Machine, step: Step): void {
   for (let i = step.nextEvents.length - 1; i >= 0; i--) m.queue.push(step.nextEvents[i]!);
 }
 
-function startTimeouts(self: ProcessRecord, m: Machine, requests: readonly TimeoutRequest[]): void {
+function startTimeouts(self: Process, m: Machine, requests: readonly TimeoutRequest[]): void {
   const seen = new Set<string>();
   const zeros: TimeoutEntry[] = [];
   // Newest first, so the last action of each kind wins.
@@ -712,12 +725,12 @@ function fireTimeout(entry: TimeoutEntry): void {
   if (entry.owner.alive) entry.owner.node.send(entry.owner.pid, entry);
 }
 
-function cancelTimeout(self: ProcessRecord, m: Machine, key: string): void {
+function cancelTimeout(self: Process, m: Machine, key: string): void {
   const e = m.timers.get(key);
   if (e !== undefined) dropTimeout(self, m, e);
 }
 
-function dropTimeout(self: ProcessRecord, m: Machine, e: TimeoutEntry): void {
+function dropTimeout(self: Process, m: Machine, e: TimeoutEntry): void {
   m.timers.delete(e.key);
   if (e.timer !== undefined) self.node.timers.drop(e.timer);
   else {
@@ -727,7 +740,7 @@ function dropTimeout(self: ProcessRecord, m: Machine, e: TimeoutEntry): void {
 }
 
 /** A stop result: replies first, then terminate (OTP's `reply_then_terminate`). */
-function stopWith(self: ProcessRecord, m: Machine, state: unknown, data: unknown, reason: ExitReason, replies: unknown): void | Promise<void> {
+function stopWith(self: Process, m: Machine, state: unknown, data: unknown, reason: ExitReason, replies: unknown): void | Promise<void> {
   m.state = state;
   m.data = data;
   if (replies !== undefined) {
@@ -740,15 +753,14 @@ function stopWith(self: ProcessRecord, m: Machine, state: unknown, data: unknown
   return finish(self, m, reason);
 }
 
-function crash(self: ProcessRecord, m: Machine, e: unknown): void | Promise<void> {
+function crash(self: Process, m: Machine, e: unknown): void | Promise<void> {
   if (e instanceof Fail) return finish(self, m, e.reason);
   // `self.exit(reason)` inside a callback ends the machine through terminate (OTP catches exit/1).
-  if (e instanceof ProcessExited) return finish(self, m, e.reason);
-  return finish(self, m, reasonFromThrown(e));
+  return finish(self, m, exitReasonOf(e));
 }
 
 /** Runs `terminate` and exits with `reason` (OTP's `gen_statem:terminate/7`). */
-function finish(self: ProcessRecord, m: Machine, reason: ExitReason): void | Promise<void> {
+function finish(self: Process, m: Machine, reason: ExitReason): void | Promise<void> {
   if (m.done || !self.alive) return;
   m.done = true;
   for (const e of [...m.timers.values()]) dropTimeout(self, m, e);
@@ -765,24 +777,20 @@ function finish(self: ProcessRecord, m: Machine, reason: ExitReason): void | Pro
     });
   }
   const b = m.behaviour;
-  if (b.terminate === undefined) return exitProcess(self, reason);
+  if (b.terminate === undefined) return exitBehaviour(self, reason);
   let r: unknown;
   try {
     r = b.terminate(reason, m.state, m.data, self);
   } catch (e) {
-    return exitProcess(self, terminateFailure(e));
+    return exitBehaviour(self, exitReasonOf(e));
   }
   if (r instanceof Promise) {
     return r.then(
-      () => exitProcess(self, reason),
-      (e: unknown) => exitProcess(self, terminateFailure(e)),
+      () => exitBehaviour(self, reason),
+      (e: unknown) => exitBehaviour(self, exitReasonOf(e)),
     );
   }
-  exitProcess(self, reason);
-}
-
-function terminateFailure(e: unknown): ExitReason {
-  return e instanceof ProcessExited ? e.reason : reasonFromThrown(e);
+  exitBehaviour(self, reason);
 }
 
 /**
@@ -827,50 +835,83 @@ function parseMode(b: AnyBehaviour): { handleEvent: boolean; stateEnter: boolean
   return mode === undefined ? undefined : { handleEvent: mode === 'handle_event_function', stateEnter };
 }
 
+/** gen_statem as a behaviour of gen.ts: its loop, init, and the hooks `sys` uses (state is `[state, data]`). */
+const GEN_STATEM: Behaviour<Machine> = {
+  module: 'gen_statem',
+  loop: LOOP,
+  init(self, m) {
+    const args = m.args;
+    m.args = undefined;
+    const r = m.behaviour.init(args, self);
+    return r instanceof Promise ? r.then((v: unknown) => initAck(m, v)) : initAck(m, r);
+  },
+  enter: (self, m, ack) => enterLoop(self, m, (ack.ok as readonly unknown[])[2]),
+  // OTP's `system_get_state/1` and `system_replace_state/2` of gen_statem.
+  getState: (m) => [m.state, m.data],
+  replaceState(m, fn) {
+    const next = fn([m.state, m.data]);
+    // Checked before anything changes: a bad answer leaves the machine alone (gen.ts replies `SystemCallbackFailed`).
+    if (!Array.isArray(next) || next.length !== 2) throw coreError('ERR_BADARG', 'replaceState of a gen_statem must return [state, data]');
+    m.state = next[0];
+    m.data = next[1];
+    return [m.state, m.data];
+  },
+  getStatus: (m) => (m.behaviour.formatStatus ? m.behaviour.formatStatus(m.state, m.data) : [m.state, m.data]),
+  terminate: (self, m, reason) => finish(self, m, reason),
+};
+
 function startMachine<S, D, A, P extends StatemProtocol>(
+  mode: 'nolink' | 'link' | 'monitor',
   caller: Caller,
   behaviour: GenStatemBehaviour<S, D, A, P>,
   args: A,
   options: StatemStartOptions,
-  linkTo: ProcessRecord | null,
-): Promise<StatemStartResult<P>> {
+  api: string,
+): Promise<unknown> {
   const b = behaviour as unknown as AnyBehaviour;
-  const mode = typeof b === 'object' && b !== null && typeof b.init === 'function' ? parseMode(b) : undefined;
-  if (mode === undefined) {
-    return Promise.reject(
-      coreError(
+  let cbMode: { handleEvent: boolean; stateEnter: boolean } | undefined;
+  try {
+    if (mode === 'nolink') requireCaller(caller, api);
+    else requireProcess(caller, api);
+    cbMode = typeof b === 'object' && b !== null && typeof b.init === 'function' ? parseMode(b) : undefined;
+    if (cbMode === undefined) {
+      throw coreError(
         'ERR_BADARG',
         "bad gen_statem behaviour: it needs init(), a callbackMode of 'state_functions' (with states) or 'handle_event_function' (with handleEvent), optionally with 'state_enter'",
         { badReturnFromCallbackMode: typeof b === 'object' && b !== null ? b.callbackMode : b },
-      ),
-    );
+      );
+    }
+  } catch (e) {
+    return Promise.reject(e);
   }
-  const node = nodeOf(caller);
-  const parent = caller instanceof ProcessRecord ? caller.pid : node.systemPid;
-  const m = new Machine(b, mode, parent);
-  return startBehaviour(caller, LOOP, m, options, linkTo, (self) => {
-    const r = b.init(args, self);
-    return r instanceof Promise ? r.then((v: unknown) => initAck(self, m, v)) : initAck(self, m, r);
-  });
+  const parsed = cbMode;
+  let machine: Machine | undefined;
+  const make = (parent: Pid): Machine => (machine = new Machine(b, parsed, args, parent));
+  const started = mode === 'monitor' ? genStart(mode, caller, GEN_STATEM, make, options, api) : genStart(mode, caller, GEN_STATEM, make, options, api);
+  // init's `{ error: R }` is OTP's `proc_lib:init_fail(…, {error, R}, {exit, normal})`: start
+  // gives `{ error: R }` and the process exits `normal`. gen.ts's start has that exit only for
+  // `'ignore'`, so init acknowledges `'ignore'` and the result is mapped back here.
+  return started.then((r) => (r === 'ignore' && machine?.initError !== undefined ? machine.initError : r));
 }
 
-/** Maps `init`'s result onto the start acknowledgement (OTP's `init_result/8`). */
-function initAck(self: ProcessRecord, m: Machine, r: unknown): InitAck {
-  if (r === 'ignore') return { fail: 'ignore', exit: 'normal' };
+/** Maps `init`'s result onto gen.ts's start acknowledgement (OTP's `init_result/8`); on success, sets the first state and data. */
+function initAck(m: Machine, r: unknown): unknown {
+  if (r === 'ignore') return r;
   if (typeof r === 'object' && r !== null) {
     const o = r as Record<string, unknown>;
     if ('ok' in o && Array.isArray(o.ok) && o.ok.length >= 2 && o.ok.length <= 3) {
-      const [state, data, actions] = o.ok as [unknown, unknown, unknown];
-      m.state = state;
-      m.data = data;
-      return { run: () => enter(self, m, actions) };
+      m.state = o.ok[0];
+      m.data = o.ok[1];
+      return o; // `enter` gets it back and applies `o.ok[2]`, the actions
     }
-    if ('stop' in o) return { fail: { error: o.stop }, exit: o.stop };
-    // OTP: `{error, R}` is a silent failure: no crash report, the process exits normal.
-    if ('error' in o) return { fail: { error: o.error }, exit: 'normal' };
+    if ('stop' in o) return { stop: o.stop };
+    // OTP: `{error, R}` is a silent failure: no crash report, the process exits normal (see startMachine).
+    if ('error' in o) {
+      m.initError = { error: o.error };
+      return 'ignore';
+    }
   }
-  const reason = { badReturnFromInit: r };
-  return { fail: { error: reason }, exit: reason };
+  return { stop: { badReturnFromInit: r } };
 }
 
 /**
@@ -878,7 +919,7 @@ function initAck(self: ProcessRecord, m: Machine, r: unknown): InitAck {
  * a fake event, with the state enter call of the first state (its old state is itself).
  * Postpone is forced off, as OTP appends `{postpone, false}`.
  */
-function enter(self: ProcessRecord, m: Machine, actions: unknown): void | Promise<void> {
+function enterLoop(self: Process, m: Machine, actions: unknown): void | Promise<void> {
   m.lastEvent = INIT_EVENT;
   const step: Step = { event: INIT_EVENT, stateCall: true, nextState: m.state, nextData: m.data, nextEvents: [], timeouts: [], postpone: false, chosen: false };
   let r: void | Promise<void>;
@@ -891,206 +932,4 @@ function enter(self: ProcessRecord, m: Machine, actions: unknown): void | Promis
   }
   if (r !== undefined) return r.then(() => drain(self, m, nextQueued(self, m)));
   return drain(self, m, nextQueued(self, m));
-}
-
-// ---------------------------------------------------------------- system messages
-
-/** The `sys` callbacks of a machine: state is `[state, data]` (OTP's `system_get_state/1`, `system_replace_state/2`). */
-const SYS_HOOKS: SystemHooks<Machine> = {
-  getState: (m) => [m.state, m.data],
-  replaceState(m, fn) {
-    const next = fn([m.state, m.data]);
-    if (!Array.isArray(next) || next.length !== 2) throw coreError('ERR_BADARG', 'replaceState of a gen_statem must return [state, data]');
-    m.state = next[0];
-    m.data = next[1];
-    return [m.state, m.data];
-  },
-  getStatus: (m) => (m.behaviour.formatStatus ? m.behaviour.formatStatus(m.state, m.data) : [m.state, m.data]),
-  module: 'gen_statem',
-};
-
-function systemMessage(self: ProcessRecord, m: Machine, req: unknown, from: From): void | Promise<void> {
-  return handleSystem(self, m, req, from, SYS_HOOKS, (reason) => finish(self, m, reason));
-}
-
-// --- plumbing shared with gen_server (to move onto gen.ts)
-//
-// Start with acknowledgement, stop, and system messages, written as a behaviour-neutral copy of
-// what gen_server.ts does today. Issue 10 item 5 moves these into gen.ts; at merge, each
-// function below is replaced by the shared one it names and this section goes away.
-// Only this section touches the process internals (`_busy`, `_resume`, `_terminate`, …).
-
-/**
- * What a behaviour's init step tells the starter (OTP's `proc_lib:init_ack/2` and
- * `init_fail/3`): go on (and `run` the first work once `start` has returned), or fail — start
- * returns `fail` and the process exits with `exit`.
- */
-type InitAck = { readonly run?: () => void | Promise<void> } | { readonly fail: 'ignore' | { error: ExitReason }; readonly exit: ExitReason };
-
-/** → gen.ts `startBehaviour` (OTP's `gen:start/6` with `proc_lib:start_link`): spawn, register, init with ack and timeout. */
-async function startBehaviour(
-  caller: Caller,
-  loop: BehaviourLoop,
-  data: unknown,
-  options: StatemStartOptions,
-  linkTo: ProcessRecord | null,
-  init: (self: ProcessRecord) => InitAck | Promise<InitAck>,
-): Promise<{ ok: Pid } | { error: ExitReason } | 'ignore'> {
-  const node = nodeOf(caller);
-  const name = options.name;
-  if (typeof name === 'string') {
-    const holder = node.whereis(name);
-    if (holder !== undefined) return { error: { alreadyStarted: holder } };
-  } else if (name !== undefined) {
-    if (typeof name !== 'object' || name === null || typeof name.global !== 'string') throw coreError('ERR_BADARG', `bad server name: ${String(name)}`);
-    const holder = requireGlobal(node).whereis(name.global);
-    if (holder !== undefined) return { error: { alreadyStarted: holder } };
-  }
-  linkTo?._checkAlive();
-  const self = node._spawnBehaviour(loop, data, linkTo, caller instanceof ProcessRecord ? caller : null, options.trapExit ? { trapExit: true } : undefined);
-  self._busy = true; // messages wait until init has returned
-  if (typeof name === 'string') node.register(name, self.pid);
-  else if (name !== undefined && (await requireGlobal(node).register(name.global, self.pid)) === 'no') {
-    node._terminate(self, 'normal');
-    return { error: { alreadyStarted: requireGlobal(node).whereis(name.global) } };
-  }
-  const result = await initWithAck(node, self, init, options.timeout);
-  // A linked caller killed by the failed init must not run on (OTP: it is dead).
-  linkTo?._checkAlive();
-  return result;
-}
-
-function requireGlobal(node: Node): GlobalNames {
-  const g = node.globalNames;
-  if (g === undefined) throw coreError('ERR_BADARG', `{ global } names need @rigil/net's global registry on ${node.name}`);
-  return g;
-}
-
-function initWithAck(
-  node: Node,
-  self: ProcessRecord,
-  init: (self: ProcessRecord) => InitAck | Promise<InitAck>,
-  timeoutMs: number | undefined,
-): Promise<{ ok: Pid } | { error: ExitReason } | 'ignore'> {
-  return new Promise((resolve) => {
-    let done = false;
-    let timer: Timer | undefined;
-    const end = (r: { ok: Pid } | { error: ExitReason } | 'ignore'): void => {
-      if (done) return;
-      done = true;
-      if (timer !== undefined) node.timers.cancel(timer);
-      node.demonitor(ref);
-      if (self._monitoredBy?.size === 0) self._monitoredBy = null;
-      resolve(r);
-    };
-    // If the new process dies during init (killed, linked parent died), start fails with its reason.
-    const ref = node.monitor(self.pid, { onDown: (_r, reason) => end({ error: reason }) });
-    if (timeoutMs !== undefined && timeoutMs !== Infinity) {
-      timer = node.timers.schedule(timeoutMs, () => {
-        end({ error: 'timeout' });
-        node._terminate(self, 'killed');
-      }, undefined);
-    }
-    const onAck = (a: InitAck): void => {
-      if (done || !self.alive) return;
-      if ('fail' in a) {
-        end(a.fail);
-        node._terminate(self, a.exit);
-        return;
-      }
-      end({ ok: self.pid });
-      self._busy = false;
-      let r: void | Promise<void>;
-      try {
-        r = a.run?.();
-      } catch (e) {
-        node._crash(self, e);
-        return;
-      }
-      if (r instanceof Promise) {
-        self._busy = true;
-        r.then(() => self._resume(), (e: unknown) => node._crash(self, e));
-      } else self._resume();
-    };
-    const onError = (e: unknown): void => {
-      if (done || !self.alive) return;
-      const reason = e instanceof ProcessExited ? e.reason : reasonFromThrown(e);
-      end({ error: reason });
-      node._terminate(self, reason);
-    };
-    try {
-      const r = init(self);
-      if (r instanceof Promise) r.then(onAck, onError);
-      else onAck(r);
-    } catch (e) {
-      onError(e);
-    }
-  });
-}
-
-/** Ends the behaviour process with `reason` (→ gen.ts, with the terminate step). */
-function exitProcess(self: ProcessRecord, reason: ExitReason): void {
-  self.node._terminate(self, reason);
-}
-
-/** The per-behaviour hooks of the `sys` protocol. */
-interface SystemHooks<T> {
-  getState(t: T): unknown;
-  replaceState(t: T, fn: (s: unknown) => unknown): unknown;
-  getStatus(t: T): unknown;
-  readonly module: string;
-}
-
-/** → gen.ts `handleSystem` (OTP's `sys:handle_system_msg/7`): `getState`, `getStatus`, `replaceState`, `terminate`. */
-function handleSystem<T>(self: ProcessRecord, t: T, req: unknown, from: From, hooks: SystemHooks<T>, terminate: (reason: ExitReason) => void | Promise<void>): void | Promise<void> {
-  const r = (typeof req === 'object' && req !== null ? req : {}) as { terminate?: ExitReason; getState?: true; getStatus?: true; replaceState?: (s: unknown) => unknown };
-  if ('terminate' in r) return terminate(r.terminate);
-  if (r.getState) from.reply(hooks.getState(t));
-  else if (r.getStatus) {
-    from.reply({
-      pid: self.pid,
-      module: hooks.module,
-      status: 'running',
-      name: self.registeredName,
-      state: hooks.getStatus(t),
-      messageQueueLen: self.queueLength,
-    });
-  } else if (typeof r.replaceState === 'function') {
-    // OTP: a failing function leaves the state alone and the caller gets the error; the server lives on.
-    try {
-      from.reply(hooks.replaceState(t, r.replaceState));
-    } catch (e) {
-      from.reply({ error: { callbackFailed: reasonFromThrown(e) } });
-    }
-  } else from.reply({ error: 'unknown_system_message' });
-}
-
-/** → gen.ts `stop` (OTP's `gen:stop/3`): a system `terminate` and a monitor for the exit. */
-function stopBehaviour(caller: Caller, server: StatemRef, reason: ExitReason, timeoutMs: number): Promise<'ok'> {
-  const node = nodeOf(caller);
-  const target = whereisServer(node, server);
-  if (target === undefined) return Promise.reject(callFailure('noproc', server, 'stop'));
-  return new Promise<'ok'>((resolve, reject) => {
-    let timer: Timer | undefined;
-    const ref = node.monitor(target, {
-      onDown(_ref, why) {
-        if (timer !== undefined) node.timers.cancel(timer);
-        if (why === 'noproc' || why === 'noconnection') reject(callFailure(why, server, 'stop'));
-        else if (sameTerm(why, reason)) resolve('ok');
-        else reject(new RigilError('ERR_CALL_EXIT', 'server exited with another reason', why));
-      },
-    });
-    if (timeoutMs !== Infinity) {
-      timer = node.timers.schedule(timeoutMs, () => {
-        node.demonitor(ref);
-        reject(callFailure('timeout', server, 'stop'));
-      }, undefined);
-    }
-    node.send(target, { $gen: 'system', pid: node.systemPid, tag: ref, req: { terminate: reason } });
-  });
-}
-
-/** → gen.ts: the `ERR_BADARG` for a `startLink`/`startMonitor` given something other than the calling process (issue 10 item 8). */
-function notAProcess(fn: string): RigilError {
-  return coreError('ERR_BADARG', `genStatem.${fn} needs the calling process (self); from outside a process use genStatem.start()`);
 }

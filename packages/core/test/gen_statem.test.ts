@@ -721,12 +721,28 @@ describe('sys', () => {
     expect(await genStatem.call(node, lock, 'status')).toBe('open');
   });
 
-  it('a replaceState function that fails leaves the machine and its state alone', async () => {
+  it('a replaceState function that fails rejects with ERR_CALLBACK_FAILED and leaves the machine and its state alone', async () => {
     const { node } = pool.simulated();
     const lock = okStatem(await genStatem.start(node, codeLock, [1, 2]));
-    const answer = await sys.replaceState(node, lock, () => 'not a pair' as never);
-    expect(answer).toMatchObject({ error: { callbackFailed: { code: 'ERR_BADARG' } } });
+    const err = await rejection(sys.replaceState(node, lock, () => 'not a pair' as never));
+    expect(err.code).toBe('ERR_CALLBACK_FAILED');
+    expect(err.reason).toMatchObject({ callbackFailed: { code: 'ERR_BADARG' } });
     expect(await sys.getState(node, lock)).toEqual(['locked', { code: [1, 2], buttons: [] }]);
+  });
+
+  it('a formatStatus that throws makes getStatus reject with ERR_CALLBACK_FAILED, and the machine runs on', async () => {
+    const { node } = pool.simulated();
+    const failing = {
+      ...codeLock,
+      formatStatus: (): never => {
+        throw new Error('no status');
+      },
+    };
+    const lock = okStatem(await genStatem.start(node, failing, [1, 2]));
+    const err = await rejection(sys.getStatus(node, lock));
+    expect(err.code).toBe('ERR_CALLBACK_FAILED');
+    expect(err.reason).toMatchObject({ callbackFailed: { message: 'no status' } });
+    expect(await genStatem.call(node, lock, 'status')).toBe('locked');
   });
 
   it('getStatus names the module gen_statem and shows formatStatus of state and data', async () => {
