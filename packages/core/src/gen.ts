@@ -308,7 +308,8 @@ export interface Behaviour<D> {
   /**
    * Runs the behaviour's init in the new process (OTP's `Mod:init_it/6` up to
    * `proc_lib:init_ack`). Return (or resolve with) an object with `ok` to acknowledge,
-   * `'ignore'`, or `{ stop: reason }`; anything else fails the start with
+   * `'ignore'`, `{ stop: reason }` (the process exits with it) or `{ error: reason }` (the
+   * start fails with it, the process exits `normal`: OTP 26's `init_fail`); anything else fails the start with
    * `{ badReturnValue: value }`. A throw fails the start with the thrown reason.
    */
   init(self: Process, data: D): unknown;
@@ -496,6 +497,13 @@ function runInit<D>(self: ProcessRecord, behaviour: Behaviour<D>, record: D, tim
           self._busy = true;
           entered.then(() => self._resume(), (e: unknown) => node._crash(self, e));
         } else self._resume();
+        return;
+      }
+      if (typeof r === 'object' && r !== null && 'error' in r) {
+        // OTP's `proc_lib:init_fail(…, {error, R}, {exit, normal})` (gen_server and gen_statem
+        // since OTP 26): the start fails with `{ error: R }`, the process exits quietly.
+        end({ error: r.error });
+        node._terminate(self, 'normal');
         return;
       }
       const reason = typeof r === 'object' && r !== null && 'stop' in r ? r.stop : { badReturnValue: r };

@@ -412,8 +412,6 @@ class Machine {
   done = false;
   /** The arguments of `init`, kept until init has run. */
   args: unknown;
-  /** Set when init returned `{ error: reason }`: the start's result (see `startMachine`). */
-  initError: { readonly error: ExitReason } | undefined = undefined;
 
   constructor(behaviour: AnyBehaviour, mode: { handleEvent: boolean; stateEnter: boolean }, args: unknown, parent: Pid) {
     this.behaviour = behaviour;
@@ -885,13 +883,8 @@ function startMachine<S, D, A, P extends StatemProtocol>(
     return Promise.reject(e);
   }
   const parsed = cbMode;
-  let machine: Machine | undefined;
-  const make = (parent: Pid): Machine => (machine = new Machine(b, parsed, args, parent));
-  const started = mode === 'monitor' ? genStart(mode, caller, GEN_STATEM, make, options, api) : genStart(mode, caller, GEN_STATEM, make, options, api);
-  // init's `{ error: R }` is OTP's `proc_lib:init_fail(…, {error, R}, {exit, normal})`: start
-  // gives `{ error: R }` and the process exits `normal`. gen.ts's start has that exit only for
-  // `'ignore'`, so init acknowledges `'ignore'` and the result is mapped back here.
-  return started.then((r) => (r === 'ignore' && machine?.initError !== undefined ? machine.initError : r));
+  const make = (parent: Pid): Machine => new Machine(b, parsed, args, parent);
+  return mode === 'monitor' ? genStart(mode, caller, GEN_STATEM, make, options, api) : genStart(mode, caller, GEN_STATEM, make, options, api);
 }
 
 /** Maps `init`'s result onto gen.ts's start acknowledgement (OTP's `init_result/8`); on success, sets the first state and data. */
@@ -905,11 +898,8 @@ function initAck(m: Machine, r: unknown): unknown {
       return o; // `enter` gets it back and applies `o.ok[2]`, the actions
     }
     if ('stop' in o) return { stop: o.stop };
-    // OTP: `{error, R}` is a silent failure: no crash report, the process exits normal (see startMachine).
-    if ('error' in o) {
-      m.initError = { error: o.error };
-      return 'ignore';
-    }
+    // OTP: `{error, R}` is a silent failure: no crash report, the process exits normal (gen.ts's start).
+    if ('error' in o) return { error: o.error };
   }
   return { stop: { badReturnFromInit: r } };
 }
