@@ -17,10 +17,10 @@
  * nor any transport.
  */
 import { logger, type Node, type Timer } from '@rigil/core';
-import { decodePlain, Decoder, encodePlain, Encoder, plainSize, RESET_FRAME, type PidInterner } from './codec.js';
+import { decodePlain, Decoder, Encoder, plainSize, RESET_FRAME, type PidInterner } from './codec.js';
 import { DistError, distError, type DistErrorCode } from './errors.js';
-import { checkProof, isNodeName, makeChallenge, proof } from './handshake.js';
-import { Flags, Hs, MIN_PROTOCOL_VERSION, Op, PROTOCOL_VERSION, type Challenge, type Hello } from './protocol.js';
+import { Handshake, type Admission, type HandshakeHost } from './handshake.js';
+import { Flags, Op } from './protocol.js';
 import type { TransportConnection } from './transport.js';
 
 /** Lifecycle of a connection. */
@@ -50,8 +50,7 @@ export interface ConnectionSettings {
   readonly maxFrameSize: number;
 }
 
-/** How the owner answers an inbound hello: go on, wait (`park`), or refuse with a code. */
-export type Admission = 'ok' | 'park' | { code: DistErrorCode; message: string };
+export type { Admission } from './handshake.js';
 
 /**
  * What a connection needs from the net kernel that owns it. Declared here, and implemented by
@@ -100,10 +99,8 @@ export class Connection {
   private pending: unknown[] = [];
   private flushScheduled = false;
   private immediate: NodeJS.Immediate | undefined;
-  /** Our challenge to the peer. */
-  private readonly challenge = makeChallenge();
-  /** The peer's challenge (inbound), kept until we answer it. */
-  private peerChallenge: Uint8Array | undefined;
+  /** The handshake's state machine (handshake.ts); done with once the connection is up. */
+  private readonly handshake: Handshake;
   private handshakeTimer: Timer | undefined;
   private tickTimer: Timer | undefined;
   private lastRecv = 0;
@@ -125,10 +122,11 @@ export class Connection {
     this.decoder = new Decoder(kernel.interner);
     this.peer = expected;
     this.open = !outbound;
+    this.handshake = new Handshake(this.handshakeHost(), outbound, expected);
     link.bind({
       open: () => {
         this.open = true;
-        this.sendHello();
+        this.handshake.start();
       },
       frame: (data) => this.onFrame(data),
       error: (e) => this.fail(e.code as DistErrorCode, e.message),
@@ -254,7 +252,7 @@ export class Connection {
       return;
     }
     try {
-      if (this.state === 'handshake') this.onHandshake(decodePlain(data));
+      if (this.state === 'handshake') this.handshake.onMessage(decodePlain(data));
       else this.onData(this.decoder.decode(data));
     } catch (e) {
       if (e instanceof DistError) this.fail(e.code as DistErrorCode, e.message);
@@ -275,79 +273,26 @@ export class Connection {
 
   // ---------------------------------------------------------------- handshake
 
-  private sendHello(): void {
-    const k = this.kernel;
-    const hello: Hello = { t: Hs.HELLO, v: PROTOCOL_VERSION, flags: k.flags, name: k.node.name, creation: k.node.creation, url: k.url, challenge: this.challenge };
-    this.link.send(encodePlain(hello));
-  }
-
-  private onHandshake(m: Record<string, unknown>): void {
-    const k = this.kernel;
-    const cookie = k.options.cookie;
-    if (!this.outbound && m.t === Hs.HELLO) {
-      if (this.peer !== undefined) throw distError('ERR_PROTOCOL_STATE', 'second hello');
-      this.checkIdentity(m);
-      const name = m.name as string;
-      this.peer = name;
-      this.peerCreation = m.creation as number;
-      this.peerFlags = m.flags as number;
-      this.peerUrl = typeof m.url === 'string' ? m.url : null;
-      if (!(m.challenge instanceof Uint8Array)) throw distError('ERR_PROTOCOL_STATE', 'hello without a challenge');
-      this.peerChallenge = m.challenge;
-      const verdict = k.admit(this);
-      if (verdict === 'park') return; // resumed by `admitted()` or closed
-      if (verdict !== 'ok') {
-        this.fail(verdict.code, verdict.message);
-        return;
-      }
-      this.admitted();
-      return;
-    }
-    if (this.outbound && m.t === Hs.CHALLENGE && this.peerCreation === 0) {
-      this.checkIdentity(m);
-      const name = m.name as string;
-      if (this.expected !== undefined && name !== this.expected) {
-        throw distError('ERR_BAD_NAME', `dialled ${this.expected} but reached ${name}`);
-      }
-      if (!checkProof(cookie, this.challenge, name, m.digest)) throw distError('ERR_BAD_COOKIE', `${name} does not know our cookie`);
-      if (!(m.challenge instanceof Uint8Array)) throw distError('ERR_PROTOCOL_STATE', 'challenge without a challenge');
-      this.peer = name;
-      this.peerCreation = m.creation as number;
-      this.peerFlags = m.flags as number;
-      this.peerUrl = typeof m.url === 'string' ? m.url : null;
-      this.link.send(encodePlain({ t: Hs.ANSWER, digest: proof(cookie, m.challenge, k.node.name) }));
-      return;
-    }
-    if (!this.outbound && m.t === Hs.ANSWER && this.peer !== undefined) {
-      if (!checkProof(cookie, this.challenge, this.peer, m.digest)) throw distError('ERR_BAD_COOKIE', `${this.peer} does not know our cookie`);
-      this.link.send(encodePlain({ t: Hs.ACK }));
-      this.becomeUp();
-      return;
-    }
-    if (this.outbound && m.t === Hs.ACK && this.peerCreation !== 0) {
-      this.becomeUp();
-      return;
-    }
-    throw distError('ERR_PROTOCOL_STATE', `unexpected handshake message ${String(m.t)}`);
-  }
-
   /** Continues an inbound handshake the kernel admitted (at once, or after parking it). */
   admitted(): void {
-    if (this.state !== 'handshake' || this.peerChallenge === undefined) return;
-    const k = this.kernel;
-    const reply: Challenge = {
-      t: Hs.CHALLENGE, v: PROTOCOL_VERSION, flags: k.flags, name: k.node.name, creation: k.node.creation, url: k.url,
-      challenge: this.challenge, digest: proof(k.options.cookie, this.peerChallenge, k.node.name),
-    };
-    this.link.send(encodePlain(reply));
+    if (this.state === 'handshake') this.handshake.admitted();
   }
 
-  private checkIdentity(m: Record<string, unknown>): void {
-    const v = m.v;
-    if (typeof v !== 'number' || v < MIN_PROTOCOL_VERSION) throw distError('ERR_BAD_VERSION', `unsupported protocol version ${String(v)}`);
-    if (!isNodeName(m.name)) throw distError('ERR_BAD_NAME', `bad node name ${JSON.stringify(m.name)}`);
-    if (typeof m.creation !== 'number' || !(m.creation > 0)) throw distError('ERR_PROTOCOL_STATE', 'bad creation');
-    if (typeof m.flags !== 'number') throw distError('ERR_PROTOCOL_STATE', 'bad flags');
+  /** The connection's side of the handshake: identity, frames out, admission, up. */
+  private handshakeHost(): HandshakeHost {
+    const k = this.kernel;
+    return {
+      local: () => ({ name: k.node.name, creation: k.node.creation, flags: k.flags, url: k.url, cookie: k.options.cookie }),
+      send: (frame) => this.link.send(frame),
+      identify: (p) => {
+        this.peer = p.name;
+        this.peerCreation = p.creation;
+        this.peerFlags = p.flags;
+        this.peerUrl = p.url;
+      },
+      admit: () => k.admit(this),
+      up: () => this.becomeUp(),
+    };
   }
 
   private becomeUp(): void {
