@@ -2,7 +2,8 @@
  * One connection to another node over one transport connection (OTP's distribution channel,
  * with `dist_util`'s handshake).
  *
- * Lifecycle: `handshake` (version, flags, names, creation, cookie challenge/response) → `up`
+ * Lifecycle: `handshake` (handshake.ts: hello, challenge, the dialler's proof, the acceptor's
+ * proof; only handshake-sized frames accepted) → `up`
  * (data frames both ways, ticks) → `closed`. Outgoing messages are coalesced into frames: they
  * wait in `pending` until the end of the current event-loop turn, or until `MAX_BATCH` of them
  * have piled up, then go out as one msgpack array. One transport connection and in-order
@@ -35,6 +36,9 @@ export type ConnectionState =
 const dialLog = logger('dist');
 const RESOLVED = Promise.resolve();
 
+/** Codes an acceptor closes a handshake with that the dialler reports as its own refusal. */
+const HANDSHAKE_REFUSALS: ReadonlySet<string> = new Set(['ERR_BAD_COOKIE', 'ERR_BAD_VERSION', 'ERR_BAD_NAME', 'ERR_DUPLICATE_NAME', 'ERR_PROTOCOL_STATE']);
+
 /** Messages coalesced into one frame at most. */
 export const MAX_BATCH = 2048;
 
@@ -48,6 +52,8 @@ export interface ConnectionSettings {
   readonly handshakeTimeout: number;
   /** Largest frame accepted or sent, in bytes. */
   readonly maxFrameSize: number;
+  /** Largest frame accepted before the handshake finished, in bytes. */
+  readonly handshakeFrameSize: number;
 }
 
 export type { Admission } from './handshake.js';
@@ -67,7 +73,7 @@ export interface ConnectionOwner {
   readonly url: string | null;
   /** Turns wire pids into canonical objects. */
   readonly interner: PidInterner;
-  /** Admits an inbound connection after its hello (duplicate names, simultaneous dials). */
+  /** Admits an inbound connection once it proved the cookie (duplicate names, new incarnations, simultaneous dials). */
   admit(conn: Connection): Admission;
   /** The handshake finished; false if the connection lost to another one (it is closed then). */
   connectionUp(conn: Connection): boolean;
@@ -163,7 +169,7 @@ export class Connection {
     }
   }
 
-  /** Hands over the messages queued on this (superseded) connection. */
+  /** Hands over the messages queued on this (superseded or failed) connection. */
   takePending(): unknown[] {
     const p = this.pending;
     this.pending = [];
@@ -247,8 +253,11 @@ export class Connection {
   private onFrame(data: Uint8Array): void {
     if (this.state === 'closed') return;
     this.lastRecv = this.kernel.node.clock.now();
-    if (data.length > this.kernel.options.maxFrameSize) {
-      this.fail('ERR_FRAME_TOO_LARGE', `frame of ${data.length} bytes exceeds maxFrameSize`);
+    // Before authentication only handshake-sized frames (the transport refuses bigger ones from
+    // their header; this catches a transport that cannot).
+    const limit = this.state === 'handshake' ? this.kernel.options.handshakeFrameSize : this.kernel.options.maxFrameSize;
+    if (data.length > limit) {
+      this.fail('ERR_FRAME_TOO_LARGE', `frame of ${data.length} bytes exceeds ${this.state === 'handshake' ? 'handshakeFrameSize' : 'maxFrameSize'}`);
       return;
     }
     try {
@@ -302,6 +311,7 @@ export class Connection {
       this.handshakeTimer = undefined;
     }
     if (!k.connectionUp(this)) return;
+    this.link.authenticated(k.options.maxFrameSize);
     this.state = 'up';
     const now = k.node.clock.now();
     this.lastRecv = this.lastSend = now;
@@ -347,6 +357,13 @@ export class Connection {
       dialLog(`dial to ${this.expected ?? 'a seed'} failed: ${err?.message ?? 'closed'}`);
     } else if (err?.code === 'ERR_FRAME_TOO_LARGE') {
       this.kernel.node.report({ kind: 'dist', message: `connection ${this.describe()} closed: ${err.message}`, code: err.code, peer: this.peer });
+    } else if (this.outbound && this.state === 'handshake') {
+      // The acceptor refused our handshake and said why in its close (a wrong cookie is only
+      // ever detected there now that the dialler proves first): report it with that code.
+      const why = (err?.reason as { peerCode?: unknown } | undefined)?.peerCode;
+      if (typeof why === 'string' && HANDSHAKE_REFUSALS.has(why)) {
+        this.kernel.node.report({ kind: 'dist', message: `connection ${this.describe()} refused by the peer: ${why}`, code: why, peer: this.peer });
+      }
     }
     this.finish(err);
   }
@@ -356,14 +373,16 @@ export class Connection {
     const wasUp = this.state === 'up';
     this.state = 'closed';
     this.closeReason = reason;
-    this.pending = [];
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     this.immediate = undefined;
     const timers = this.kernel.node.timers;
     if (this.handshakeTimer !== undefined) timers.cancel(this.handshakeTimer);
     if (this.tickTimer !== undefined) timers.cancel(this.tickTimer);
     this.handshakeTimer = this.tickTimer = undefined;
+    // The kernel may hand what is still queued to the connection that replaces this one
+    // (`takePending`); whatever it leaves is dropped here, after it had the chance.
     this.kernel.connectionClosed(this, wasUp);
+    this.pending = [];
   }
 
   private describe(): string {
