@@ -2,7 +2,8 @@
  * One connection to another node over one transport connection (OTP's distribution channel,
  * with `dist_util`'s handshake).
  *
- * Lifecycle: `handshake` (version, flags, names, creation, cookie challenge/response) → `up`
+ * Lifecycle: `handshake` (handshake.ts: hello, challenge, the dialler's proof, the acceptor's
+ * proof; only handshake-sized frames accepted) → `up`
  * (data frames both ways, ticks) → `closed`. Outgoing messages are coalesced into frames: they
  * wait in `pending` until the end of the current event-loop turn, or until `MAX_BATCH` of them
  * have piled up, then go out as one msgpack array. One transport connection and in-order
@@ -17,10 +18,10 @@
  * nor any transport.
  */
 import { logger, type Node, type Timer } from '@rigil/core';
-import { decodePlain, Decoder, encodePlain, Encoder, plainSize, RESET_FRAME, type PidInterner } from './codec.js';
+import { decodePlain, Decoder, Encoder, plainSize, RESET_FRAME, type PidInterner } from './codec.js';
 import { DistError, distError, type DistErrorCode } from './errors.js';
-import { checkProof, isNodeName, makeChallenge, proof } from './handshake.js';
-import { Flags, Hs, MIN_PROTOCOL_VERSION, Op, PROTOCOL_VERSION, type Challenge, type Hello } from './protocol.js';
+import { Handshake, type Admission, type HandshakeHost } from './handshake.js';
+import { Flags, Op } from './protocol.js';
 import type { TransportConnection } from './transport.js';
 
 /** Lifecycle of a connection. */
@@ -35,6 +36,9 @@ export type ConnectionState =
 const dialLog = logger('dist');
 const RESOLVED = Promise.resolve();
 
+/** Codes an acceptor closes a handshake with that the dialler reports as its own refusal. */
+const HANDSHAKE_REFUSALS: ReadonlySet<string> = new Set(['ERR_BAD_COOKIE', 'ERR_BAD_VERSION', 'ERR_BAD_NAME', 'ERR_DUPLICATE_NAME', 'ERR_PROTOCOL_STATE']);
+
 /** Messages coalesced into one frame at most. */
 export const MAX_BATCH = 2048;
 
@@ -48,10 +52,11 @@ export interface ConnectionSettings {
   readonly handshakeTimeout: number;
   /** Largest frame accepted or sent, in bytes. */
   readonly maxFrameSize: number;
+  /** Largest frame accepted before the handshake finished, in bytes. */
+  readonly handshakeFrameSize: number;
 }
 
-/** How the owner answers an inbound hello: go on, wait (`park`), or refuse with a code. */
-export type Admission = 'ok' | 'park' | { code: DistErrorCode; message: string };
+export type { Admission } from './handshake.js';
 
 /**
  * What a connection needs from the net kernel that owns it. Declared here, and implemented by
@@ -68,7 +73,7 @@ export interface ConnectionOwner {
   readonly url: string | null;
   /** Turns wire pids into canonical objects. */
   readonly interner: PidInterner;
-  /** Admits an inbound connection after its hello (duplicate names, simultaneous dials). */
+  /** Admits an inbound connection once it proved the cookie (duplicate names, new incarnations, simultaneous dials). */
   admit(conn: Connection): Admission;
   /** The handshake finished; false if the connection lost to another one (it is closed then). */
   connectionUp(conn: Connection): boolean;
@@ -100,10 +105,8 @@ export class Connection {
   private pending: unknown[] = [];
   private flushScheduled = false;
   private immediate: NodeJS.Immediate | undefined;
-  /** Our challenge to the peer. */
-  private readonly challenge = makeChallenge();
-  /** The peer's challenge (inbound), kept until we answer it. */
-  private peerChallenge: Uint8Array | undefined;
+  /** The handshake's state machine (handshake.ts); done with once the connection is up. */
+  private readonly handshake: Handshake;
   private handshakeTimer: Timer | undefined;
   private tickTimer: Timer | undefined;
   private lastRecv = 0;
@@ -125,10 +128,11 @@ export class Connection {
     this.decoder = new Decoder(kernel.interner);
     this.peer = expected;
     this.open = !outbound;
+    this.handshake = new Handshake(this.handshakeHost(), outbound, expected);
     link.bind({
       open: () => {
         this.open = true;
-        this.sendHello();
+        this.handshake.start();
       },
       frame: (data) => this.onFrame(data),
       error: (e) => this.fail(e.code as DistErrorCode, e.message),
@@ -165,7 +169,7 @@ export class Connection {
     }
   }
 
-  /** Hands over the messages queued on this (superseded) connection. */
+  /** Hands over the messages queued on this (superseded or failed) connection. */
   takePending(): unknown[] {
     const p = this.pending;
     this.pending = [];
@@ -249,12 +253,15 @@ export class Connection {
   private onFrame(data: Uint8Array): void {
     if (this.state === 'closed') return;
     this.lastRecv = this.kernel.node.clock.now();
-    if (data.length > this.kernel.options.maxFrameSize) {
-      this.fail('ERR_FRAME_TOO_LARGE', `frame of ${data.length} bytes exceeds maxFrameSize`);
+    // Before authentication only handshake-sized frames (the transport refuses bigger ones from
+    // their header; this catches a transport that cannot).
+    const limit = this.state === 'handshake' ? this.kernel.options.handshakeFrameSize : this.kernel.options.maxFrameSize;
+    if (data.length > limit) {
+      this.fail('ERR_FRAME_TOO_LARGE', `frame of ${data.length} bytes exceeds ${this.state === 'handshake' ? 'handshakeFrameSize' : 'maxFrameSize'}`);
       return;
     }
     try {
-      if (this.state === 'handshake') this.onHandshake(decodePlain(data));
+      if (this.state === 'handshake') this.handshake.onMessage(decodePlain(data));
       else this.onData(this.decoder.decode(data));
     } catch (e) {
       if (e instanceof DistError) this.fail(e.code as DistErrorCode, e.message);
@@ -275,79 +282,26 @@ export class Connection {
 
   // ---------------------------------------------------------------- handshake
 
-  private sendHello(): void {
-    const k = this.kernel;
-    const hello: Hello = { t: Hs.HELLO, v: PROTOCOL_VERSION, flags: k.flags, name: k.node.name, creation: k.node.creation, url: k.url, challenge: this.challenge };
-    this.link.send(encodePlain(hello));
-  }
-
-  private onHandshake(m: Record<string, unknown>): void {
-    const k = this.kernel;
-    const cookie = k.options.cookie;
-    if (!this.outbound && m.t === Hs.HELLO) {
-      if (this.peer !== undefined) throw distError('ERR_PROTOCOL_STATE', 'second hello');
-      this.checkIdentity(m);
-      const name = m.name as string;
-      this.peer = name;
-      this.peerCreation = m.creation as number;
-      this.peerFlags = m.flags as number;
-      this.peerUrl = typeof m.url === 'string' ? m.url : null;
-      if (!(m.challenge instanceof Uint8Array)) throw distError('ERR_PROTOCOL_STATE', 'hello without a challenge');
-      this.peerChallenge = m.challenge;
-      const verdict = k.admit(this);
-      if (verdict === 'park') return; // resumed by `admitted()` or closed
-      if (verdict !== 'ok') {
-        this.fail(verdict.code, verdict.message);
-        return;
-      }
-      this.admitted();
-      return;
-    }
-    if (this.outbound && m.t === Hs.CHALLENGE && this.peerCreation === 0) {
-      this.checkIdentity(m);
-      const name = m.name as string;
-      if (this.expected !== undefined && name !== this.expected) {
-        throw distError('ERR_BAD_NAME', `dialled ${this.expected} but reached ${name}`);
-      }
-      if (!checkProof(cookie, this.challenge, name, m.digest)) throw distError('ERR_BAD_COOKIE', `${name} does not know our cookie`);
-      if (!(m.challenge instanceof Uint8Array)) throw distError('ERR_PROTOCOL_STATE', 'challenge without a challenge');
-      this.peer = name;
-      this.peerCreation = m.creation as number;
-      this.peerFlags = m.flags as number;
-      this.peerUrl = typeof m.url === 'string' ? m.url : null;
-      this.link.send(encodePlain({ t: Hs.ANSWER, digest: proof(cookie, m.challenge, k.node.name) }));
-      return;
-    }
-    if (!this.outbound && m.t === Hs.ANSWER && this.peer !== undefined) {
-      if (!checkProof(cookie, this.challenge, this.peer, m.digest)) throw distError('ERR_BAD_COOKIE', `${this.peer} does not know our cookie`);
-      this.link.send(encodePlain({ t: Hs.ACK }));
-      this.becomeUp();
-      return;
-    }
-    if (this.outbound && m.t === Hs.ACK && this.peerCreation !== 0) {
-      this.becomeUp();
-      return;
-    }
-    throw distError('ERR_PROTOCOL_STATE', `unexpected handshake message ${String(m.t)}`);
-  }
-
   /** Continues an inbound handshake the kernel admitted (at once, or after parking it). */
   admitted(): void {
-    if (this.state !== 'handshake' || this.peerChallenge === undefined) return;
-    const k = this.kernel;
-    const reply: Challenge = {
-      t: Hs.CHALLENGE, v: PROTOCOL_VERSION, flags: k.flags, name: k.node.name, creation: k.node.creation, url: k.url,
-      challenge: this.challenge, digest: proof(k.options.cookie, this.peerChallenge, k.node.name),
-    };
-    this.link.send(encodePlain(reply));
+    if (this.state === 'handshake') this.handshake.admitted();
   }
 
-  private checkIdentity(m: Record<string, unknown>): void {
-    const v = m.v;
-    if (typeof v !== 'number' || v < MIN_PROTOCOL_VERSION) throw distError('ERR_BAD_VERSION', `unsupported protocol version ${String(v)}`);
-    if (!isNodeName(m.name)) throw distError('ERR_BAD_NAME', `bad node name ${JSON.stringify(m.name)}`);
-    if (typeof m.creation !== 'number' || !(m.creation > 0)) throw distError('ERR_PROTOCOL_STATE', 'bad creation');
-    if (typeof m.flags !== 'number') throw distError('ERR_PROTOCOL_STATE', 'bad flags');
+  /** The connection's side of the handshake: identity, frames out, admission, up. */
+  private handshakeHost(): HandshakeHost {
+    const k = this.kernel;
+    return {
+      local: () => ({ name: k.node.name, creation: k.node.creation, flags: k.flags, url: k.url, cookie: k.options.cookie }),
+      send: (frame) => this.link.send(frame),
+      identify: (p) => {
+        this.peer = p.name;
+        this.peerCreation = p.creation;
+        this.peerFlags = p.flags;
+        this.peerUrl = p.url;
+      },
+      admit: () => k.admit(this),
+      up: () => this.becomeUp(),
+    };
   }
 
   private becomeUp(): void {
@@ -357,6 +311,7 @@ export class Connection {
       this.handshakeTimer = undefined;
     }
     if (!k.connectionUp(this)) return;
+    this.link.authenticated(k.options.maxFrameSize);
     this.state = 'up';
     const now = k.node.clock.now();
     this.lastRecv = this.lastSend = now;
@@ -402,6 +357,13 @@ export class Connection {
       dialLog(`dial to ${this.expected ?? 'a seed'} failed: ${err?.message ?? 'closed'}`);
     } else if (err?.code === 'ERR_FRAME_TOO_LARGE') {
       this.kernel.node.report({ kind: 'dist', message: `connection ${this.describe()} closed: ${err.message}`, code: err.code, peer: this.peer });
+    } else if (this.outbound && this.state === 'handshake') {
+      // The acceptor refused our handshake and said why in its close (a wrong cookie is only
+      // ever detected there now that the dialler proves first): report it with that code.
+      const why = (err?.reason as { peerCode?: unknown } | undefined)?.peerCode;
+      if (typeof why === 'string' && HANDSHAKE_REFUSALS.has(why)) {
+        this.kernel.node.report({ kind: 'dist', message: `connection ${this.describe()} refused by the peer: ${why}`, code: why, peer: this.peer });
+      }
     }
     this.finish(err);
   }
@@ -411,14 +373,16 @@ export class Connection {
     const wasUp = this.state === 'up';
     this.state = 'closed';
     this.closeReason = reason;
-    this.pending = [];
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     this.immediate = undefined;
     const timers = this.kernel.node.timers;
     if (this.handshakeTimer !== undefined) timers.cancel(this.handshakeTimer);
     if (this.tickTimer !== undefined) timers.cancel(this.tickTimer);
     this.handshakeTimer = this.tickTimer = undefined;
+    // The kernel may hand what is still queued to the connection that replaces this one
+    // (`takePending`); whatever it leaves is dropped here, after it had the chance.
     this.kernel.connectionClosed(this, wasUp);
+    this.pending = [];
   }
 
   private describe(): string {

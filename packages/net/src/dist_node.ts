@@ -41,6 +41,17 @@ export interface DistNodeOptions extends NodeOptions {
   handshakeTimeout?: number;
   /** Largest frame, in bytes (default 256 MiB). */
   maxFrameSize?: number;
+  /**
+   * Largest frame accepted before a connection's handshake finished, in bytes (default 4096;
+   * at least 1024, at most `maxFrameSize`): a stranger cannot make the node buffer more.
+   */
+  handshakeFrameSize?: number;
+  /**
+   * Most inbound connections that have not proven the cookie yet, at once (default 64); more
+   * are closed at once and counted in `node.net.stats.handshakesRefused`. Each lasts at most
+   * `handshakeTimeout`.
+   */
+  maxHandshakes?: number;
   /** TLS (`wss`) with the user's key and certificate (an option of the default WebSocket transport). */
   tls?: TlsOptions;
   /**
@@ -188,6 +199,12 @@ function checkOptions(o: DistNodeOptions): NetOptions {
   if (!(typeof handshakeTimeout === 'number' && handshakeTimeout > 0)) throw distError('ERR_BAD_CONFIG', `bad handshakeTimeout ${String(o.handshakeTimeout)}`);
   const maxFrameSize = o.maxFrameSize ?? 256 * 1024 * 1024;
   if (!(Number.isInteger(maxFrameSize) && maxFrameSize >= 1024)) throw distError('ERR_BAD_CONFIG', `bad maxFrameSize ${String(o.maxFrameSize)}`);
+  const handshakeFrameSize = o.handshakeFrameSize ?? 4096;
+  if (!(Number.isInteger(handshakeFrameSize) && handshakeFrameSize >= 1024 && handshakeFrameSize <= maxFrameSize)) {
+    throw distError('ERR_BAD_CONFIG', `bad handshakeFrameSize ${String(o.handshakeFrameSize)}: an integer from 1024 to maxFrameSize`);
+  }
+  const maxHandshakes = o.maxHandshakes ?? 64;
+  if (!(Number.isInteger(maxHandshakes) && maxHandshakes >= 1)) throw distError('ERR_BAD_CONFIG', `bad maxHandshakes ${String(o.maxHandshakes)}: a positive integer`);
   const seeds = o.seeds ?? [];
   if (!Array.isArray(seeds) || seeds.some((s) => typeof s !== 'string')) throw distError('ERR_BAD_SEED', 'seeds must be an array of strings');
   if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null || o.tls.key === undefined || o.tls.cert === undefined)) {
@@ -209,6 +226,8 @@ function checkOptions(o: DistNodeOptions): NetOptions {
     tickTime,
     handshakeTimeout,
     maxFrameSize,
+    handshakeFrameSize,
+    maxHandshakes,
     transport: o.transport ?? new WebSocketTransport({ tls: o.tls }),
     seeds,
     connectAll: o.connectAll ?? true,

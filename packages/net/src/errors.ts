@@ -7,14 +7,16 @@
  *
  * | code | when | the node |
  * |---|---|---|
- * | `ERR_BAD_COOKIE` | the peer's challenge answer does not match our cookie | closes the connection |
- * | `ERR_BAD_VERSION` | the peer speaks a protocol version we do not understand | closes the connection |
- * | `ERR_DUPLICATE_NAME` | a peer connects with the name of a node already connected (whatever its creation: a restarted node is accepted once the old connection is gone) | closes the new connection |
+ * | `ERR_BAD_COOKIE` | the peer's proof (the dialler's answer, or the acceptor's ack) does not match our cookie and the handshake's transcript | closes the connection |
+ * | `ERR_BAD_VERSION` | the peer speaks a protocol version we do not understand (below `MIN_PROTOCOL_VERSION`: protocol 1 peers are refused) | closes the connection |
+ * | `ERR_DUPLICATE_NAME` | an authenticated peer connects with the name and creation of a node already connected, or while a connection with it is already being set up | closes the new connection |
+ * | `ERR_REPLACED` | a new incarnation of a connected node (same name, new creation) authenticated: the old connection is closed at once (nodedown, `noconnection`) | closes the old connection (reported), admits the new one |
+ * | `ERR_TOO_MANY_HANDSHAKES` | an inbound connection while `maxHandshakes` unauthenticated ones are open | closes it at once (counted in `stats.handshakesRefused`, not reported) |
  * | `ERR_HANDSHAKE_TIMEOUT` | the handshake did not finish within `handshakeTimeout` | closes the connection |
  * | `ERR_BAD_NAME` | a node name that is not `name@host` | refuses (throws or closes) |
  * | `ERR_BAD_FRAME` | a frame that does not decode | closes the connection |
- * | `ERR_FRAME_TOO_LARGE` | a received frame above `maxFrameSize` / a message too large to send | closes that connection / drops that message (reported), the rest of its frame still goes out |
- * | `ERR_PROTOCOL_STATE` | a message that does not belong to the connection's state | closes the connection |
+ * | `ERR_FRAME_TOO_LARGE` | a received frame above `handshakeFrameSize` before the handshake finished, or above `maxFrameSize` after / a message too large to send | closes that connection / drops that message (reported), the rest of its frame still goes out |
+ * | `ERR_PROTOCOL_STATE` | a message that does not belong to the connection's state (in the handshake also: a nonce that is not exactly 32 bytes, a bad creation or flags) | closes the connection |
  * | `ERR_TICK_TIMEOUT` | the peer was silent for 3/4 of `tickTime` (so a frozen peer is down within `tickTime`) | closes the connection (nodedown) |
  * | `ERR_BAD_SEED` | a seed that is neither `name@host:port` nor a `ws(s)://` URL | throws at start |
  * | `ERR_NOT_CONNECTED` | an operation needs a connection that cannot be made | returns/throws |
@@ -35,6 +37,8 @@ export type DistErrorCode =
   | 'ERR_BAD_COOKIE'
   | 'ERR_BAD_VERSION'
   | 'ERR_DUPLICATE_NAME'
+  | 'ERR_REPLACED'
+  | 'ERR_TOO_MANY_HANDSHAKES'
   | 'ERR_HANDSHAKE_TIMEOUT'
   | 'ERR_BAD_NAME'
   | 'ERR_BAD_FRAME'

@@ -10,11 +10,11 @@
  */
 import { Pid, type ExitReason, type MonitorHandler, type Node, type Process, type Ref, type RemoteHost, type RemoteRouter } from '@rigil/core';
 import type { PidInterner } from './codec.js';
-import { Connection, type ConnectionOwner } from './connection.js';
+import { Connection, type Admission, type ConnectionOwner } from './connection.js';
 import { distError, type DistError } from './errors.js';
 import { isNodeName } from './handshake.js';
 import { Flags, Op } from './protocol.js';
-import type { Listener, Transport, TransportConnection } from './transport.js';
+import type { Listener, Transport, TransportConnection, TransportHandlers } from './transport.js';
 
 /** Options of the distribution, with their defaults filled in. */
 export interface NetOptions {
@@ -34,6 +34,10 @@ export interface NetOptions {
   handshakeTimeout: number;
   /** Largest frame accepted or sent, in bytes. */
   maxFrameSize: number;
+  /** Largest frame accepted before a connection's handshake finished, in bytes (a few KiB). */
+  handshakeFrameSize: number;
+  /** Most inbound connections not yet authenticated at once; more are closed at once. */
+  maxHandshakes: number;
   /** How connections are made (WebSocket by default, with the node's `tls`). */
   transport: Transport;
   /** Peers to know from the start: `name@host:port` or `ws(s)://host:port` URLs. */
@@ -67,6 +71,8 @@ export interface NetStats {
   protocolErrors: number;
   /** Peers declared down for silence. */
   tickTimeouts: number;
+  /** Inbound connections closed at once because `maxHandshakes` unauthenticated ones were open. */
+  handshakesRefused: number;
 }
 
 export class NetKernel implements RemoteRouter, ConnectionOwner {
@@ -77,7 +83,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   /** The port we listen on (0 until listening). */
   port = 0;
   /** Counters of failures. */
-  readonly stats: NetStats = { badFrames: 0, handshakeFailures: 0, protocolErrors: 0, tickTimeouts: 0 };
+  readonly stats: NetStats = { badFrames: 0, handshakeFailures: 0, protocolErrors: 0, tickTimeouts: 0, handshakesRefused: 0 };
   /** Turns wire pids into canonical objects. */
   readonly interner: PidInterner;
   /** How connections are made (OTP's `-proto_dist` carrier). */
@@ -99,7 +105,9 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   private readonly nodeMonitors = new Map<string, Process[]>();
   /** Processes subscribed with `monitorNodes`, and whether they want hidden nodes too. */
   private readonly allMonitors = new Map<Process, { hidden: boolean }>();
-  /** Inbound dials parked while our own dial to the same peer is in progress (see `admit`). */
+  /** Inbound connections that have not proven the cookie yet (bounded by `maxHandshakes`). */
+  private readonly unauthenticated = new Set<Connection>();
+  /** Authenticated inbound dials parked while our own dial to the same peer is in progress (see `admit`). */
   private readonly parked = new Map<string, Connection>();
   /** In-process subscribers (global, dist-ac). */
   private readonly subscribers = new Set<(e: NodeEvent) => void>();
@@ -125,15 +133,21 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   /** Starts listening; resolves with the port. */
   async listen(): Promise<number> {
     if (!this.options.listen) return 0;
-    const { host, port, maxFrameSize } = this.options;
+    const { host, port, maxFrameSize, handshakeFrameSize, maxHandshakes } = this.options;
     const onConnection = (link: TransportConnection): void => {
-      if (this.closed) {
-        link.close('ERR_NOT_CONNECTED');
+      if (this.closed || this.unauthenticated.size >= maxHandshakes) {
+        // Beyond the cap a stranger costs nothing more than this: no timer, no state, no report
+        // (a flood must not flood the log too); it is counted.
+        if (!this.closed) this.stats.handshakesRefused++;
+        link.bind(IGNORE);
+        link.close(this.closed ? 'ERR_NOT_CONNECTED' : 'ERR_TOO_MANY_HANDSHAKES');
         return;
       }
-      this.all.add(new Connection(this, link, false, undefined));
+      const c = new Connection(this, link, false, undefined);
+      this.all.add(c);
+      this.unauthenticated.add(c);
     };
-    const listener = await this.transport.listen({ host, port, maxFrameSize }, onConnection);
+    const listener = await this.transport.listen({ host, port, maxFrameSize, handshakeFrameSize }, onConnection);
     this.listener = listener;
     this.port = listener.port;
     this.url = listener.url;
@@ -356,13 +370,21 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   }
 
   /**
-   * Admits an inbound connection after its hello: `'ok'`, a refusal, or `'park'`. Resolves
-   * duplicate names and simultaneous dials: when both nodes dial each other, the dial of the
-   * node with the smaller name wins. The node with the smaller name parks the peer's dial
-   * instead of refusing it, and takes it if its own dial fails (it may have gone to an old
-   * address of a restarted peer).
+   * Admits an inbound connection once it proved the cookie: `'ok'`, a refusal, or `'park'`.
+   * OTP's `net_kernel` decides this at `mark_pending`, when the name arrives and before the
+   * challenge; rigil decides it only after the dialler's proof checked (a departure from OTP),
+   * so nothing is recorded under a name before that and a stranger's hello claims nothing.
+   * - A live connection from the same name and creation: refused (`ERR_DUPLICATE_NAME`).
+   * - One from a new creation: the peer restarted and the old connection is half-open; it is
+   *   closed at once (links and monitors get `noconnection`, nodedown) and the new one admitted,
+   *   as OTP does.
+   * - Simultaneous dials (our own dial to the peer is still in its handshake): the dial of the
+   *   node with the smaller name wins. The node with the smaller name parks the peer's dial
+   *   instead of refusing it, and takes it if its own dial fails (it may have gone to an old
+   *   address of a restarted peer); whatever was queued on its dial moves to the winner.
    */
-  admit(conn: Connection): 'ok' | 'park' | { code: 'ERR_DUPLICATE_NAME'; message: string } {
+  admit(conn: Connection): Admission {
+    this.unauthenticated.delete(conn);
     const peer = conn.peer!;
     if (this.closed) return { code: 'ERR_DUPLICATE_NAME', message: 'node is stopping' };
     if (peer === this.node.name) return { code: 'ERR_DUPLICATE_NAME', message: `a peer claims our own name ${peer}` };
@@ -371,13 +393,20 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       this.conns.set(peer, conn);
       return 'ok';
     }
-    if (existing.up) return { code: 'ERR_DUPLICATE_NAME', message: `${peer} is already connected` };
+    if (existing.up) {
+      if (existing.peerCreation === conn.peerCreation) return { code: 'ERR_DUPLICATE_NAME', message: `${peer} is already connected` };
+      this.node.report({ kind: 'dist', message: `${peer} restarted (creation ${conn.peerCreation}, was ${existing.peerCreation}): its old connection is replaced`, code: 'ERR_REPLACED', peer });
+      existing.close('ERR_REPLACED', `replaced by a new incarnation of ${peer}`);
+      this.conns.set(peer, conn);
+      return 'ok';
+    }
     if (existing.outbound) {
       if (this.node.name > peer) {
         // Simultaneous dials: the peer's dial wins; ours is superseded and its queue moves over.
         this.supersede(existing, conn);
         return 'ok';
       }
+      if (this.parked.has(peer)) return { code: 'ERR_DUPLICATE_NAME', message: `a connection with ${peer} is already being set up` };
       this.parked.set(peer, conn);
       return 'park';
     }
@@ -390,7 +419,9 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     const existing = this.conns.get(peer);
     if (existing !== undefined && existing !== conn) {
       if (existing.up) {
+        // Lost to a connection that came up first: what was queued here goes out there.
         conn.superseded = true;
+        existing.adopt(conn.takePending());
         conn.close('ERR_DUPLICATE_NAME', `${peer} is already connected`);
         return false;
       }
@@ -417,6 +448,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   /** A connection closed: nodedown if it was the peer's connection and was up; a failed dial otherwise. */
   connectionClosed(conn: Connection, wasUp: boolean): void {
     this.all.delete(conn);
+    this.unauthenticated.delete(conn);
     const reason = conn.closeReason;
     if (reason !== undefined) {
       if (reason.code === 'ERR_BAD_FRAME' || reason.code === 'ERR_FRAME_TOO_LARGE') this.stats.badFrames++;
@@ -430,9 +462,11 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     this.conns.delete(peer);
     const parked = this.parked.get(peer);
     if (!wasUp && parked !== undefined) {
-      // Our dial failed but the peer's dial is waiting: take it (no nodedown, waiters stay).
+      // Our dial failed but the peer's (authenticated) dial is waiting: take it, with everything
+      // queued on ours — messages, links, monitors (no nodedown; waiters stay).
       this.parked.delete(peer);
       this.conns.set(peer, parked);
+      parked.adopt(conn.takePending());
       parked.admitted();
       return;
     }
@@ -490,8 +524,8 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   }
 
   private open(url: string, expected: string | undefined): Connection {
-    const { maxFrameSize, handshakeTimeout } = this.options;
-    const link = this.transport.dial(url, { maxFrameSize, timeout: handshakeTimeout, peer: expected });
+    const { maxFrameSize, handshakeFrameSize, handshakeTimeout } = this.options;
+    const link = this.transport.dial(url, { maxFrameSize, handshakeFrameSize, timeout: handshakeTimeout, peer: expected });
     const c = new Connection(this, link, true, expected);
     this.all.add(c);
     return c;
@@ -584,6 +618,9 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     for (const p of list) if (p.alive) this.host.deliver(p.pid, { tag: 'nodedown', node: name } satisfies NodeMessage);
   }
 }
+
+/** Handlers for a connection refused before it was handed to a `Connection`. */
+const IGNORE: TransportHandlers = { open() {}, frame() {}, error() {}, closed() {} };
 
 function isRef(x: unknown): x is Ref {
   return typeof x === 'object' && x !== null && x.constructor?.name === 'Ref';

@@ -3,18 +3,31 @@
  * each frame a msgpack array of messages. The handshake uses plain msgpack; after it, each
  * direction uses a sequential record codec (structures defined once, then referenced).
  *
- * Version history (the newer side understands the older one; the major must match):
+ * Version history (the newer side understands the older one down to MIN_PROTOCOL_VERSION):
  * - 1: initial protocol — handshake with HMAC-SHA256 challenge/response, SEND, REG_SEND,
  *      ALIAS_SEND, LINK, UNLINK, EXIT, MONITOR, DEMONITOR, DOWN, TICK, MEMBERS.
  *      Flag REPLY_DEMONITORS (both sides must announce it): an ALIAS_SEND whose tag is the ref
  *      of a monitor the receiver of the reply holds on the sender (a call's reply) also ends that
  *      monitor on both sides, so no DEMONITOR follows a call.
+ * - 2: a new handshake (handshake.ts), the data operations unchanged. Why: in 1 the acceptor
+ *      proved first, to anyone who said hello, and its proof HMAC(cookie, challenge ‖ name) was
+ *      not length-framed — a client without the cookie could reflect the acceptor's proof back
+ *      at it from a second connection, or relay one node's proof to another (issue 11), and
+ *      every stranger got a MAC sample to guess the cookie offline. In 2 the dialler proves
+ *      first, as Erlang's `dist_util` does; each proof is a MAC over a length-framed transcript
+ *      (domain tag, version, role, both names, creations, 32-byte nonces and flags); the
+ *      acceptor sends nothing derived from the cookie before the dialler's proof checked, and
+ *      a name is claimed only after it. Hello/challenge carry `nonce` (was `challenge`), the
+ *      challenge no `digest`, the answer and the ack a `mac`.
+ *      Version 1 peers are refused with `ERR_BAD_VERSION` (MIN_PROTOCOL_VERSION is 2): its
+ *      handshake cannot be offered safely next to 2's — an acceptor that still answered a
+ *      version-1 hello would still hand out reflectable proofs.
  */
 
 /** The protocol version this node speaks. */
-export const PROTOCOL_VERSION = 1;
-/** The oldest version this node still understands. */
-export const MIN_PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/** The oldest version this node still understands (1 is refused: see the history above). */
+export const MIN_PROTOCOL_VERSION = 2;
 
 /** Capability flags announced in the handshake. */
 export const Flags = {
@@ -26,7 +39,7 @@ export const Flags = {
   REPLY_DEMONITORS: 4,
 } as const;
 
-/** Handshake messages (before the connection is up), each a msgpack map with a `t` tag. */
+/** Handshake messages (before the connection is up), each a msgpack map with a `t` tag (see handshake.ts). */
 export const Hs = {
   HELLO: 'hello',
   CHALLENGE: 'challenge',
@@ -34,19 +47,20 @@ export const Hs = {
   ACK: 'ack',
 } as const;
 
-/** First message, client → server. */
+/** Step 1, dialler → acceptor: who the dialler is, and its nonce. No proof. */
 export interface Hello {
   readonly t: typeof Hs.HELLO;
   readonly v: number;
   readonly flags: number;
   readonly name: string;
   readonly creation: number;
-  /** Where the client itself listens (so peers can reach it), or null. */
+  /** Where the dialler itself listens (so peers can reach it), or null. */
   readonly url: string | null;
-  readonly challenge: Uint8Array;
+  /** Exactly 32 random bytes. */
+  readonly nonce: Uint8Array;
 }
 
-/** Server → client: its identity, its proof for the client's challenge, its own challenge. */
+/** Step 2, acceptor → dialler: who the acceptor is, and its nonce. Nothing derived from the cookie. */
 export interface Challenge {
   readonly t: typeof Hs.CHALLENGE;
   readonly v: number;
@@ -54,19 +68,20 @@ export interface Challenge {
   readonly name: string;
   readonly creation: number;
   readonly url: string | null;
-  readonly challenge: Uint8Array;
-  readonly digest: Uint8Array;
+  /** Exactly 32 random bytes. */
+  readonly nonce: Uint8Array;
 }
 
-/** Client → server: the proof for the server's challenge. */
+/** Step 3, dialler → acceptor: HMAC-SHA256(cookie, T('dialler')). */
 export interface Answer {
   readonly t: typeof Hs.ANSWER;
-  readonly digest: Uint8Array;
+  readonly mac: Uint8Array;
 }
 
-/** Server → client: accepted; the connection is up. */
+/** Step 4, acceptor → dialler: admitted; HMAC-SHA256(cookie, T('acceptor')). */
 export interface Ack {
   readonly t: typeof Hs.ACK;
+  readonly mac: Uint8Array;
 }
 
 /** Data operations (after the handshake); each message is `[op, ...args]`. */

@@ -18,8 +18,11 @@
  *   with an error for a dial that failed). Handlers are never called before the turn in which
  *   `dial` returned, or the listener handed over an accepted connection, has ended: the owner
  *   binds its handlers synchronously in that turn.
- * - Frames arrive whole and in the order they were sent; a frame above `maxFrameSize` is not
- *   delivered (the transport reports `ERR_FRAME_TOO_LARGE` through `error`).
+ * - Frames arrive whole and in the order they were sent; a frame above the connection's limit
+ *   is not delivered (the transport reports `ERR_FRAME_TOO_LARGE` through `error`). The limit is
+ *   `handshakeFrameSize` until the owner calls `authenticated(maxFrameSize)`, and a transport
+ *   that can refuses a frame over the limit from its header, before buffering it: a stranger
+ *   must not make the node hold a large frame before the handshake proved it knows the cookie.
  * - After the owner calls `close`, the transport calls none of its handlers again.
  * - `closed` is called at most once, when the connection ended without the owner asking.
  */
@@ -54,12 +57,16 @@ export interface ListenOptions {
   readonly port: number;
   /** Largest frame to accept, in bytes; larger ones end the connection with `ERR_FRAME_TOO_LARGE`. */
   readonly maxFrameSize: number;
+  /** Largest frame to accept before the connection's `authenticated` (the handshake's frames). */
+  readonly handshakeFrameSize: number;
 }
 
 /** What `dial` needs. */
 export interface DialOptions {
   /** Largest frame to accept, in bytes. */
   readonly maxFrameSize: number;
+  /** Largest frame to accept before the connection's `authenticated` (the handshake's frames). */
+  readonly handshakeFrameSize: number;
   /** Milliseconds the transport's own connection setup may take before the dial fails. */
   readonly timeout: number;
   /**
@@ -85,6 +92,12 @@ export interface TransportConnection {
   bind(handlers: TransportHandlers): void;
   /** Sends one binary frame; the frame may be sent later, but in order. No-op once closed. */
   send(frame: Uint8Array): void;
+  /**
+   * The handshake proved the peer knows the cookie: from now on accept frames up to
+   * `maxFrameSize` (until now: `handshakeFrameSize`). Called once, before the first data frame
+   * can arrive; a wrapping transport passes it on to the connection it wraps.
+   */
+  authenticated(maxFrameSize: number): void;
   /**
    * Ends the connection. Without `code` the peer sees an orderly close; with one, an abnormal
    * close carrying the code. Idempotent; no handler is called afterwards.

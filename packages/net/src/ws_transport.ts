@@ -7,6 +7,11 @@
  * onto the transport contract (transport.ts): a text frame, a frame above `maxPayload` or a
  * socket error is an `error`; a close by the peer is `closed` (orderly for 1000/1001/1005); a
  * dial that fails before the upgrade is `closed` with `ERR_NOT_CONNECTED` before `open`.
+ *
+ * Frame limits: `ws` refuses a message above its `maxPayload` from the frame header (close
+ * 1009), before buffering it, and buffers anything below whole. So every socket starts with
+ * `maxPayload` = `handshakeFrameSize` (a few KiB: a stranger cannot make the node hold more
+ * than that) and `authenticated(maxFrameSize)` raises it once the handshake proved the peer.
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -56,7 +61,7 @@ export class WebSocketTransport implements Transport {
 
   /** Listens on `host:port` (an HTTPS server underneath with `tls`); mirrors `inet_tcp_dist:listen/1`. */
   async listen(options: ListenOptions, onConnection: (conn: TransportConnection) => void): Promise<Listener> {
-    const { host, port, maxFrameSize } = options;
+    const { host, port, handshakeFrameSize } = options;
     const tls = this.options.tls;
     const accept = (ws: WebSocket): void => onConnection(new WsConnection(ws, false));
     let server: WebSocketServer;
@@ -70,7 +75,7 @@ export class WebSocketTransport implements Transport {
         requestCert: tls.requireClientCert ?? false,
         rejectUnauthorized: tls.requireClientCert ?? false,
       });
-      server = new WebSocketServer({ server: https, maxPayload: maxFrameSize, perMessageDeflate: false });
+      server = new WebSocketServer({ server: https, maxPayload: handshakeFrameSize, perMessageDeflate: false });
       server.on('connection', accept);
       const h = https;
       await bind(server, h, new Promise<void>((resolve, reject) => {
@@ -79,7 +84,7 @@ export class WebSocketTransport implements Transport {
       }));
       bound = (h.address() as AddressInfo).port;
     } else {
-      server = new WebSocketServer({ host, port, maxPayload: maxFrameSize, perMessageDeflate: false });
+      server = new WebSocketServer({ host, port, maxPayload: handshakeFrameSize, perMessageDeflate: false });
       server.on('connection', accept);
       const s = server;
       await bind(s, undefined, new Promise<void>((resolve, reject) => {
@@ -95,7 +100,8 @@ export class WebSocketTransport implements Transport {
   dial(address: string, options: DialOptions): TransportConnection {
     const tls = this.options.tls;
     const ws = new WebSocket(address, {
-      maxPayload: options.maxFrameSize,
+      // Raised to maxFrameSize by `authenticated`: a node we dial is a stranger until it proved itself too.
+      maxPayload: options.handshakeFrameSize,
       perMessageDeflate: false,
       // Bounds the HTTP upgrade; the distribution handshake has its own timer on top.
       handshakeTimeout: options.timeout,
@@ -134,7 +140,7 @@ class WsConnection implements TransportConnection {
     ws.on('error', (e: Error & { code?: string }) => {
       if (this.ended) return;
       if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        this.h!.error(distError('ERR_FRAME_TOO_LARGE', `the peer sent a frame above maxFrameSize: ${e.message}`));
+        this.h!.error(distError('ERR_FRAME_TOO_LARGE', `the peer sent a frame above the frame limit (handshakeFrameSize before authentication, maxFrameSize after): ${e.message}`));
       } else if (outbound && ws.readyState !== ws.OPEN) {
         // A dial that found nobody: the owner hears of it as a close before `open`.
         this.ended = true;
@@ -155,6 +161,13 @@ class WsConnection implements TransportConnection {
 
   send(frame: Uint8Array): void {
     if (!this.ended) this.ws.send(frame, BINARY);
+  }
+
+  authenticated(maxFrameSize: number): void {
+    // `ws` has no public setter for a socket's maxPayload; its receiver reads `_maxPayload` at
+    // each frame header, so raising it applies from the next frame on (ws 8.x, pinned).
+    const receiver = (this.ws as unknown as { _receiver?: { _maxPayload?: unknown } | null })._receiver;
+    if (receiver != null && typeof receiver._maxPayload === 'number') receiver._maxPayload = maxFrameSize;
   }
 
   close(code?: DistErrorCode): void {
@@ -206,7 +219,8 @@ async function bind(server: WebSocketServer, https: HttpsServer | undefined, lis
 function closeError(code: number, why: string): DistError | undefined {
   if (code === 1009) return distError('ERR_FRAME_TOO_LARGE', 'the peer sent a frame above maxFrameSize');
   if (code === 1000 || code === 1001 || code === 1005) return undefined;
-  return distError('ERR_NOT_CONNECTED', `socket closed (${code}${why ? ` ${why}` : ''})`);
+  // An abnormal close by a rigil peer carries its error code as the reason: kept as `peerCode`.
+  return distError('ERR_NOT_CONNECTED', `socket closed (${code}${why ? ` ${why}` : ''})`, /^ERR_[A-Z_]{1,40}$/.test(why) ? { peerCode: why } : undefined);
 }
 
 /** The host part of a URL for a listening address (a wildcard is reached on loopback). */

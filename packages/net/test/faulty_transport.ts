@@ -133,6 +133,10 @@ class FaultyConnection implements TransportConnection, TransportHandlers {
     this.inner.close(code);
   }
 
+  authenticated(maxFrameSize: number): void {
+    this.inner.authenticated(maxFrameSize);
+  }
+
   // ---------------------------------------------------------------- the inner connection's side
 
   open(): void {
@@ -229,6 +233,8 @@ class RefusedDial implements TransportConnection {
   }
 
   send(): void {}
+
+  authenticated(): void {}
 
   close(): void {
     this.ended = true;

@@ -5,31 +5,72 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { DistNode } from '../src/index.js';
+import { DistError, DistNode, WebSocketTransport, type DialOptions, type Listener, type ListenOptions, type Transport, type TransportConnection, type TransportHandlers } from '../src/index.js';
 import { decodePlain, encodePlain } from '../src/codec.js';
-import { checkProof, isNodeName, makeChallenge, proof } from '../src/handshake.js';
+import { checkMac, isNodeName, mac, makeNonce, NONCE_BYTES, transcriptBytes, type Transcript } from '../src/handshake.js';
 import { PROTOCOL_VERSION } from '../src/protocol.js';
+import { FaultyTransport } from './faulty_transport.js';
 import { RawPeer, distReports, rawConnect, spawnRecorder, uniqueName, useCluster, waitFor } from './helpers.js';
 
 const cluster = useCluster();
 
+/** A transcript between d@h (dialler) and a@h (acceptor) with fresh nonces. */
+function transcript(over: Partial<Transcript> = {}): Transcript {
+  return {
+    version: PROTOCOL_VERSION,
+    dialler: { name: 'd@h', creation: 5, flags: 2, nonce: makeNonce() },
+    acceptor: { name: 'a@h', creation: 9, flags: 6, nonce: makeNonce() },
+    ...over,
+  };
+}
+
 describe('proofs', () => {
-  it('a proof checks only with the same cookie, challenge and prover', () => {
-    const ch = makeChallenge();
-    const p = proof('secret', ch, 'a@h');
-    expect(checkProof('secret', ch, 'a@h', p)).toBe(true);
-    expect(checkProof('other', ch, 'a@h', p)).toBe(false);
-    expect(checkProof('secret', ch, 'b@h', p)).toBe(false);
-    expect(checkProof('secret', makeChallenge(), 'a@h', p)).toBe(false);
-    expect(checkProof('secret', ch, 'a@h', p.subarray(0, 16))).toBe(false);
-    expect(checkProof('secret', ch, 'a@h', 'not bytes')).toBe(false);
-    expect(checkProof('secret', ch, 'a@h', undefined)).toBe(false);
+  it('a proof checks only with the same cookie, role and transcript', () => {
+    const t = transcript();
+    const p = mac('secret', 'dialler', t);
+    expect(checkMac('secret', 'dialler', t, p)).toBe(true);
+    expect(checkMac('other', 'dialler', t, p)).toBe(false);
+    // Reflection: the dialler's proof is no acceptor's proof for the same exchange.
+    expect(checkMac('secret', 'acceptor', t, p)).toBe(false);
+    // Relay: another pair of names, nonces, creations, flags or version is another transcript.
+    const variants: Transcript[] = [
+      { ...t, version: t.version + 1 },
+      { ...t, dialler: { ...t.dialler, name: 'e@h' } },
+      { ...t, acceptor: { ...t.acceptor, name: 'b@h' } },
+      { ...t, dialler: t.acceptor, acceptor: t.dialler },
+      { ...t, dialler: { ...t.dialler, creation: 6 } },
+      { ...t, acceptor: { ...t.acceptor, creation: 10 } },
+      { ...t, dialler: { ...t.dialler, nonce: makeNonce() } },
+      { ...t, acceptor: { ...t.acceptor, nonce: makeNonce() } },
+      { ...t, dialler: { ...t.dialler, flags: 0 } },
+      { ...t, acceptor: { ...t.acceptor, flags: 0 } },
+    ];
+    for (const v of variants) expect(checkMac('secret', 'dialler', v, p)).toBe(false);
+    expect(checkMac('secret', 'dialler', t, p.subarray(0, 16))).toBe(false);
+    expect(checkMac('secret', 'dialler', t, 'not bytes')).toBe(false);
+    expect(checkMac('secret', 'dialler', t, undefined)).toBe(false);
   });
 
-  it('challenges are fresh random bytes', () => {
-    const a = makeChallenge();
-    const b = makeChallenge();
-    expect(a.length).toBeGreaterThanOrEqual(16);
+  it('transcripts are length-framed: moving bytes from one name to the next changes them', () => {
+    const t = transcript();
+    const a = { ...t, dialler: { ...t.dialler, name: 'x@a' }, acceptor: { ...t.acceptor, name: 'bc@d' } };
+    const b = { ...t, dialler: { ...t.dialler, name: 'x@ab' }, acceptor: { ...t.acceptor, name: 'c@d' } };
+    expect(Buffer.compare(transcriptBytes('dialler', a), transcriptBytes('dialler', b))).not.toBe(0);
+    expect(mac('k', 'dialler', a).equals(mac('k', 'dialler', b))).toBe(false);
+  });
+
+  it('a nonce of any length but 32 bytes is refused with ERR_PROTOCOL_STATE', () => {
+    const t = transcript();
+    for (const n of [new Uint8Array(31), new Uint8Array(33), new Uint8Array(0)]) {
+      expect(() => mac('k', 'dialler', { ...t, acceptor: { ...t.acceptor, nonce: n } })).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL_STATE' }));
+    }
+  });
+
+  it('nonces are fresh random 32-byte values', () => {
+    const a = makeNonce();
+    const b = makeNonce();
+    expect(a.length).toBe(NONCE_BYTES);
+    expect(NONCE_BYTES).toBe(32);
     expect(Buffer.compare(a, b)).not.toBe(0);
   });
 
@@ -57,18 +98,22 @@ describe('refused handshakes', () => {
     expect(await c.rpc.call(a.name, 'ping')).toBe('pong');
   });
 
-  // Scenario: a raw client answers a's challenge with a proof made from the wrong cookie.
+  // Scenario: a raw client answers a's challenge with a proof made from the wrong cookie (protocol 2).
   it('a wrong answer to the challenge closes the connection with ERR_BAD_COOKIE', async () => {
     const a = await cluster.start('a');
     const reports = distReports(a);
     const peer = await RawPeer.open(cluster, a.port);
-    const mine = makeChallenge();
+    const mine = makeNonce();
     const name = uniqueName('raw');
-    peer.send(encodePlain({ t: 'hello', v: PROTOCOL_VERSION, flags: 0, name, creation: 3, url: null, challenge: mine }));
+    peer.send(encodePlain({ t: 'hello', v: PROTOCOL_VERSION, flags: 0, name, creation: 3, url: null, nonce: mine }));
     const ch = decodePlain(await peer.next());
     expect(ch.t).toBe('challenge');
-    expect(checkProof('c', mine, a.name, ch.digest)).toBe(true);
-    peer.send(encodePlain({ t: 'answer', digest: proof('not-the-cookie', ch.challenge as Uint8Array, name) }));
+    const t: Transcript = {
+      version: PROTOCOL_VERSION,
+      dialler: { name, creation: 3, flags: 0, nonce: mine },
+      acceptor: { name: a.name, creation: a.creation, flags: ch.flags as number, nonce: ch.nonce as Uint8Array },
+    };
+    peer.send(encodePlain({ t: 'answer', mac: mac('not-the-cookie', 'dialler', t) }));
     const closed = await peer.waitClosed();
     expect(closed.code).not.toBe(1000);
     expect(reports.some((r) => r.code === 'ERR_BAD_COOKIE' && r.peer === name)).toBe(true);
@@ -81,7 +126,7 @@ describe('refused handshakes', () => {
     const a = await cluster.start('a');
     const reports = distReports(a);
     const peer = await RawPeer.open(cluster, a.port);
-    peer.send(encodePlain({ t: 'hello', v: 0, flags: 0, name: uniqueName('old'), creation: 3, url: null, challenge: makeChallenge() }));
+    peer.send(encodePlain({ t: 'hello', v: 0, flags: 0, name: uniqueName('old'), creation: 3, url: null, nonce: makeNonce() }));
     await peer.waitClosed();
     expect(reports.some((r) => r.code === 'ERR_BAD_VERSION')).toBe(true);
     expect(peer.frames.filter((f) => f.binary)).toHaveLength(0);
@@ -107,7 +152,7 @@ describe('refused handshakes', () => {
     const a = await cluster.start('a', { handshakeTimeout: 200 });
     const reports = distReports(a);
     const peer = await RawPeer.open(cluster, a.port);
-    peer.send(encodePlain({ t: 'hello', v: PROTOCOL_VERSION, flags: 0, name: uniqueName('slow'), creation: 3, url: null, challenge: makeChallenge() }));
+    peer.send(encodePlain({ t: 'hello', v: PROTOCOL_VERSION, flags: 0, name: uniqueName('slow'), creation: 3, url: null, nonce: makeNonce() }));
     expect(decodePlain(await peer.next()).t).toBe('challenge');
     await peer.waitClosed(3000);
     expect(reports.some((r) => r.code === 'ERR_HANDSHAKE_TIMEOUT')).toBe(true);
@@ -128,38 +173,26 @@ describe('refused handshakes', () => {
     const a = await cluster.start('a');
     const reports = distReports(a);
     const peer = await RawPeer.open(cluster, a.port);
-    peer.send(encodePlain({ t: 'hello', v: PROTOCOL_VERSION, flags: 0, name: 'no-at-sign', creation: 3, url: null, challenge: makeChallenge() }));
+    peer.send(encodePlain({ t: 'hello', v: PROTOCOL_VERSION, flags: 0, name: 'no-at-sign', creation: 3, url: null, nonce: makeNonce() }));
     await peer.waitClosed();
     expect(reports.some((r) => r.code === 'ERR_BAD_NAME')).toBe(true);
   });
 
-  // Scenario: b is connected to a; a second, different node also named b dials a.
-  it('a second live node with a connected name is refused with ERR_DUPLICATE_NAME and the first connection is unaffected', async () => {
+  // Scenario: a protocol-1 node (its hello carries a 32-byte `challenge`, no nonce) dials a.
+  it('a protocol-1 hello is refused with ERR_BAD_VERSION and gets nothing back', async () => {
     const a = await cluster.start('a');
     const reports = distReports(a);
-    const name = uniqueName('b');
-    const b1 = await cluster.start('b', { name, seeds: [cluster.seed(a)] });
-    expect(await b1.connect(a.name)).toBe(true);
-    const downs: string[] = [];
-    a.onNodeEvent((e) => {
-      if (e.type === 'nodedown') downs.push(e.node);
-    });
-    const rec = spawnRecorder(a, { name: 'inbox' });
-    const b2 = await cluster.start('b', { name, seeds: [cluster.seed(a)] });
-    expect(b2.creation).not.toBe(b1.creation);
-    expect(await b2.connect(a.name)).toBe(false);
-    expect(reports.some((r) => r.code === 'ERR_DUPLICATE_NAME')).toBe(true);
-    expect(downs).toEqual([]);
-    expect(a.net.creationOf(name)).toBe(b1.creation);
-    b1.send(['inbox', a.name], 'still here');
-    await waitFor(() => rec.got.includes('still here'), 3000, 'message over the first connection');
-    expect(await b1.rpc.call(a.name, 'ping')).toBe('pong');
+    const peer = await RawPeer.open(cluster, a.port);
+    peer.send(encodePlain({ t: 'hello', v: 1, flags: 0, name: uniqueName('v1'), creation: 3, url: null, challenge: makeNonce() }));
+    await peer.waitClosed();
+    expect(reports.some((r) => r.code === 'ERR_BAD_VERSION')).toBe(true);
+    expect(peer.frames).toHaveLength(0);
   });
 
   // Scenario: the same hello is fuzzed (random bytes or mutated fields) against a listening node.
   it('random and mutated first frames never take the node down', async () => {
     const a = await cluster.start('a', { handshakeTimeout: 300 });
-    const good = encodePlain({ t: 'hello', v: PROTOCOL_VERSION, flags: 0, name: 'fz@127.0.0.1', creation: 3, url: null, challenge: makeChallenge() });
+    const good = encodePlain({ t: 'hello', v: PROTOCOL_VERSION, flags: 0, name: 'fz@127.0.0.1', creation: 3, url: null, nonce: makeNonce() });
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
@@ -249,5 +282,160 @@ describe('raw handshake helper', () => {
     await waitFor(() => a.nodes().includes(peer.name), 3000, 'raw peer listed');
     peer.ws.close();
     await waitFor(() => !a.nodes().includes(peer.name), 3000, 'raw peer gone');
+  });
+});
+
+/**
+ * A transport (test-only) whose dials to the peers in `held` never open until `fail(peer)`
+ * makes them fail: a dial stuck on an old address, while the peer's own dial comes in.
+ */
+class HeldDialTransport implements Transport {
+  readonly held = new Set<string>();
+  private readonly stuck = new Map<string, TransportHandlers>();
+  private readonly inner = new WebSocketTransport();
+
+  listen(options: ListenOptions, onConnection: (conn: TransportConnection) => void): Promise<Listener> {
+    return this.inner.listen(options, onConnection);
+  }
+
+  dial(address: string, options: DialOptions): TransportConnection {
+    const peer = options.peer;
+    if (peer === undefined || !this.held.has(peer)) return this.inner.dial(address, options);
+    const stuck = this.stuck;
+    return {
+      bind: (h) => void stuck.set(peer, h),
+      send: () => undefined,
+      close: () => void stuck.delete(peer),
+      authenticated: () => undefined,
+    };
+  }
+
+  address(host: string, port: number): string {
+    return this.inner.address(host, port);
+  }
+
+  /** True while a dial to `peer` is held. */
+  holding(peer: string): boolean {
+    return this.stuck.has(peer);
+  }
+
+  /** Makes the held dial to `peer` fail, as a dial to an address nobody listens on does. */
+  fail(peer: string): void {
+    const h = this.stuck.get(peer);
+    this.stuck.delete(peer);
+    h?.closed(new DistError('ERR_NOT_CONNECTED', 'connection refused'));
+  }
+}
+
+describe('admission', () => {
+  // Scenario: b1 is connected to a, then goes silent without closing (a dead host: its frames are
+  // held both ways); b2, a new incarnation with the same name, dials a long before a's tick
+  // timeout. OTP lets the new incarnation in at once.
+  it('a restarted node (new creation) replaces its old connection at once: noconnection, nodedown, then nodeup', async () => {
+    const a = await cluster.start('a', { tickTime: 30_000 });
+    const name = uniqueName('b');
+    const b1 = await cluster.start('b', { name, seeds: [cluster.seed(a)], transport: new FaultyTransport() });
+    expect(await b1.connect(a.name)).toBe(true);
+    const remote = b1.spawn(async (self) => {
+      await self.receive();
+    });
+    const got: unknown[] = [];
+    a.spawn(async (self) => {
+      self.link(remote);
+      self.monitor(remote);
+      self.send(self.pid, 'linked');
+      for (;;) got.push(await self.receive());
+    }, { trapExit: true });
+    await waitFor(() => got.includes('linked'), 3000, 'a linked to a process on b1');
+    const events: string[] = [];
+    a.onNodeEvent((e) => events.push(`${e.type} ${e.node}`));
+    FaultyTransport.of(b1).block(a.name, { silent: true });
+    const b2 = await cluster.start('b', { name, seeds: [cluster.seed(a)] });
+    expect(b2.creation).not.toBe(b1.creation);
+    const t0 = Date.now();
+    expect(await b2.connect(a.name)).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(a.net.creationOf(name)).toBe(b2.creation);
+    expect(events).toEqual([`nodedown ${name}`, `nodeup ${name}`]);
+    await waitFor(() => got.filter((m) => (m as { reason?: unknown }).reason === 'noconnection').length >= 2, 3000, 'EXIT and DOWN noconnection');
+    expect(got.map((m) => (m as { tag?: unknown }).tag).sort()).toEqual(['DOWN', 'EXIT', undefined]);
+    expect(await b2.rpc.call(a.name, 'ping')).toBe('pong');
+  });
+
+  // Scenario: b is connected to a; a second node claiming the same name AND the same creation
+  // authenticates (it has the cookie): refused, and the first connection carries on.
+  it('a second connection from the same name and creation is refused with ERR_DUPLICATE_NAME after authentication', async () => {
+    const a = await cluster.start('a');
+    const reports = distReports(a);
+    const name = uniqueName('b');
+    const b1 = await cluster.start('b', { name, seeds: [cluster.seed(a)] });
+    expect(await b1.connect(a.name)).toBe(true);
+    const downs: string[] = [];
+    a.onNodeEvent((e) => {
+      if (e.type === 'nodedown') downs.push(e.node);
+    });
+    const rec = spawnRecorder(a, { name: 'inbox' });
+    const b2 = await cluster.start('b', { name, creation: b1.creation, seeds: [cluster.seed(a)] });
+    expect(await b2.connect(a.name)).toBe(false);
+    expect(reports.some((r) => r.code === 'ERR_DUPLICATE_NAME')).toBe(true);
+    expect(downs).toEqual([]);
+    expect(a.net.creationOf(name)).toBe(b1.creation);
+    b1.send(['inbox', a.name], 'still here');
+    await waitFor(() => rec.got.includes('still here'), 3000, 'message over the first connection');
+    expect(await b1.rpc.call(a.name, 'ping')).toBe('pong');
+  });
+
+  // Scenario: a (the smaller name) dials b with messages and a monitor queued, but its dial hangs
+  // on a dead address; b dials a meanwhile and a parks b's dial (a's own dial wins the
+  // simultaneous-dial rule); then a's dial fails and a takes b's. The queued traffic must not be lost.
+  it('messages and monitors queued on a failed dial go out on the parked connection that replaces it', async () => {
+    const transport = new HeldDialTransport();
+    const a = await cluster.start('a', { transport });
+    const bName = uniqueName('b');
+    expect(a.name < bName).toBe(true);
+    const b = await cluster.start('b', { name: bName, seeds: [cluster.seed(a)] });
+    const inbox = spawnRecorder(b, { name: 'inbox' });
+    transport.held.add(bName);
+    a.net.addAddress(bName, b.url!);
+    const got: unknown[] = [];
+    a.spawn(async (self) => {
+      self.monitor(['inbox', bName]);
+      self.send(['inbox', bName], 'queued');
+      for (;;) got.push(await self.receive());
+    });
+    await waitFor(() => transport.holding(bName), 3000, 'a dialling b (held)');
+    const connected = b.connect(a.name);
+    const parked = (a.net as unknown as { parked: Map<string, unknown> }).parked;
+    await waitFor(() => parked.has(bName), 3000, "a parks b's dial");
+    transport.fail(bName);
+    expect(await connected).toBe(true);
+    await waitFor(() => inbox.got.includes('queued'), 3000, 'the queued message');
+    b.exit(inbox.pid, 'kill');
+    await waitFor(() => got.some((m) => (m as { tag?: unknown }).tag === 'DOWN'), 3000, 'the queued monitor fires');
+    expect(got).toEqual([expect.objectContaining({ tag: 'DOWN', reason: 'killed' })]);
+  });
+});
+
+describe('pre-authentication options', () => {
+  it('handshakeFrameSize and maxHandshakes are validated with ERR_BAD_CONFIG', async () => {
+    const bad = [
+      { handshakeFrameSize: 100 },
+      { handshakeFrameSize: 1.5e3 + 0.5 },
+      { handshakeFrameSize: 1 << 20, maxFrameSize: 1 << 16 },
+      { handshakeFrameSize: '4096' },
+      { maxHandshakes: 0 },
+      { maxHandshakes: -1 },
+      { maxHandshakes: 2.5 },
+      { maxHandshakes: 'many' },
+    ];
+    for (const o of bad) {
+      await expect(DistNode.start({ name: uniqueName('cfg'), cookie: 'c', port: 0, ...(o as object) })).rejects.toMatchObject({ code: 'ERR_BAD_CONFIG' });
+    }
+    const ok = await cluster.start('ok', { handshakeFrameSize: 1024, maxHandshakes: 1 });
+    expect(ok.net.options.handshakeFrameSize).toBe(1024);
+    expect(ok.net.options.maxHandshakes).toBe(1);
+    const defaults = await cluster.start('defaults');
+    expect(defaults.net.options.handshakeFrameSize).toBe(4096);
+    expect(defaults.net.options.maxHandshakes).toBe(64);
   });
 });

@@ -1,14 +1,15 @@
 /**
  * Shared test helpers for @rigil/net: polling with a deadline, a cluster of nodes in this OS
  * process (all stopped after each test), processes that record their mailbox, and a raw
- * WebSocket client that speaks the handshake by hand (for bad-input tests).
+ * WebSocket client that speaks the handshake by hand (for bad-input tests; attacker.ts is the
+ * hostile one).
  */
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { formatReason, Pid, type Process, type Report } from '@rigil/core';
 import { DistNode, type DistNodeOptions, type Transport } from '../src/index.js';
 import { decodePlain, encodePlain } from '../src/codec.js';
-import { checkProof, makeChallenge, proof } from '../src/handshake.js';
+import { checkMac, mac, makeNonce, type Transcript } from '../src/handshake.js';
 import { PROTOCOL_VERSION } from '../src/protocol.js';
 
 /**
@@ -245,21 +246,30 @@ export interface RawHandshake {
 }
 
 /**
- * Opens a raw socket to `node` and completes the handshake by hand (hello, challenge with a
- * checked proof, answer, ack). Returns the peer, up, as node `name`.
+ * Opens a raw socket to `node` and completes the protocol-2 handshake by hand (hello, challenge,
+ * answer with the dialler's mac, ack with the acceptor's mac checked). Returns the peer, up, as
+ * node `name`.
  */
 export async function rawConnect(cluster: Cluster, node: DistNode, h: RawHandshake): Promise<RawPeer & { name: string; creation: number }> {
   const name = h.name ?? uniqueName('raw');
   const creation = h.creation ?? 7;
+  const flags = h.flags ?? 0;
+  const version = h.version ?? PROTOCOL_VERSION;
   const peer = await RawPeer.open(cluster, node.port);
-  const challenge = makeChallenge();
-  peer.send(encodePlain({ t: 'hello', v: h.version ?? PROTOCOL_VERSION, flags: h.flags ?? 0, name, creation, url: null, challenge }));
+  const nonce = makeNonce();
+  peer.send(encodePlain({ t: 'hello', v: version, flags, name, creation, url: null, nonce }));
   const ch = decodePlain(await peer.next());
   if (ch.t !== 'challenge') throw new Error(`expected a challenge, got ${String(ch.t)}`);
-  if (ch.name !== node.name || !checkProof(h.cookie, challenge, node.name, ch.digest)) throw new Error('the node did not prove it knows the cookie');
-  peer.send(encodePlain({ t: 'answer', digest: proof(h.cookie, ch.challenge as Uint8Array, name) }));
+  if (ch.name !== node.name) throw new Error(`reached ${String(ch.name)}, not ${node.name}`);
+  const t: Transcript = {
+    version: Math.min(version, ch.v as number),
+    dialler: { name, creation, flags, nonce },
+    acceptor: { name: node.name, creation: ch.creation as number, flags: ch.flags as number, nonce: ch.nonce as Uint8Array },
+  };
+  peer.send(encodePlain({ t: 'answer', mac: mac(h.cookie, 'dialler', t) }));
   const ack = decodePlain(await peer.next());
   if (ack.t !== 'ack') throw new Error(`expected ack, got ${String(ack.t)}`);
+  if (!checkMac(h.cookie, 'acceptor', t, ack.mac)) throw new Error('the node did not prove it knows the cookie');
   return Object.assign(peer, { name, creation });
 }
 

@@ -38,9 +38,9 @@ afterEach(async () => {
 });
 
 /** A listener on a free loopback port, and the accepted side of each connection, as heard. */
-async function listen(maxFrameSize = 1 << 20): Promise<{ listener: Listener; accepted: Array<{ conn: TransportConnection; heard: Heard }> }> {
+async function listen(maxFrameSize = 1 << 20, handshakeFrameSize = maxFrameSize): Promise<{ listener: Listener; accepted: Array<{ conn: TransportConnection; heard: Heard }> }> {
   const accepted: Array<{ conn: TransportConnection; heard: Heard }> = [];
-  const listener = await transport.listen({ host: '127.0.0.1', port: 0, maxFrameSize }, (conn) => {
+  const listener = await transport.listen({ host: '127.0.0.1', port: 0, maxFrameSize, handshakeFrameSize }, (conn) => {
     conns.push(conn);
     accepted.push({ conn, heard: listenTo(conn) });
   });
@@ -48,8 +48,8 @@ async function listen(maxFrameSize = 1 << 20): Promise<{ listener: Listener; acc
   return { listener, accepted };
 }
 
-function dial(url: string, maxFrameSize = 1 << 20): { conn: TransportConnection; heard: Heard } {
-  const conn = transport.dial(url, { maxFrameSize, timeout: 2000 });
+function dial(url: string, maxFrameSize = 1 << 20, handshakeFrameSize = maxFrameSize): { conn: TransportConnection; heard: Heard } {
+  const conn = transport.dial(url, { maxFrameSize, handshakeFrameSize, timeout: 2000 });
   conns.push(conn);
   return { conn, heard: listenTo(conn) };
 }
@@ -126,6 +126,27 @@ describe('WebSocketTransport', () => {
     await waitFor(() => accepted[0]!.heard.errors.length === 1, 3000, 'error');
     expect(accepted[0]!.heard.errors[0]!.code).toBe('ERR_FRAME_TOO_LARGE');
     expect(accepted[0]!.heard.frames).toEqual([]);
+  });
+
+  // Scenario: both sides start with a 1 KiB limit; once each side is told `authenticated`, 4 KiB
+  // frames pass both ways; before, a 4 KiB frame ended the connection.
+  it('frames above handshakeFrameSize are refused until authenticated raises the limit to maxFrameSize, on both sides', async () => {
+    const { listener, accepted } = await listen(1 << 20, 1024);
+    const out = dial(listener.url, 1 << 20, 1024);
+    await waitFor(() => out.heard.opened && accepted.length === 1, 3000, 'open');
+    out.conn.authenticated(1 << 20);
+    accepted[0]!.conn.authenticated(1 << 20);
+    out.conn.send(Buffer.alloc(4096, 0x61));
+    accepted[0]!.conn.send(Buffer.alloc(8192, 0x62));
+    await waitFor(() => accepted[0]!.heard.frames.length === 1 && out.heard.frames.length === 1, 3000, 'large frames after authentication');
+    expect(accepted[0]!.heard.frames[0]).toHaveLength(4096);
+    expect(out.heard.frames[0]).toHaveLength(8192);
+    const second = dial(listener.url, 1 << 20, 1024);
+    await waitFor(() => second.heard.opened && accepted.length === 2, 3000, 'second open');
+    accepted[1]!.conn.send(Buffer.alloc(4096, 1));
+    await waitFor(() => second.heard.errors.length === 1, 3000, 'refused before authentication');
+    expect(second.heard.errors[0]!.code).toBe('ERR_FRAME_TOO_LARGE');
+    expect(second.heard.frames).toEqual([]);
   });
 
   it('tls without a key or certificate is refused with ERR_BAD_CONFIG', () => {
