@@ -65,3 +65,26 @@ export function app(name: string, starts: Start[]): ApplicationSpec {
 export function runners(nodes: readonly DistNode[], appName: string): string[] {
   return nodes.filter((n) => !n.stopped && n.application.whereRunning(appName) === 'local').map((n) => n.name);
 }
+
+/**
+ * Runs until the nodes form exactly `groups` (each node connected to the rest of its group and
+ * to nobody else) for `stableMs` in a row, dialling missing peers inside each group as it goes
+ * (nothing redials by itself yet, and global's prevention of overlapping partitions may drop
+ * links inside a group). Throws `ERR_SIM_TIMEOUT` after `maxMs` of virtual time.
+ */
+export async function settleInto(sim: Simulation, groups: ReadonlyArray<readonly DistNode[]>, maxMs = 10_000, stableMs = 500): Promise<void> {
+  const wanted = new Map<DistNode, string[]>();
+  for (const g of groups) for (const n of g) wanted.set(n, g.filter((m) => m !== n).map((m) => m.name).sort());
+  const ok = (): boolean => [...wanted].every(([n, w]) => n.nodes().sort().join() === w.join());
+  let stableSince: number | undefined;
+  const t0 = sim.now;
+  for (;;) {
+    for (const [n, w] of wanted) for (const peer of w) if (!n.net.isConnected(peer)) void n.connect(peer);
+    await sim.run(50);
+    if (!ok()) stableSince = undefined;
+    else if ((stableSince ??= sim.now) <= sim.now - stableMs) return;
+    if (sim.now - t0 > maxMs) {
+      throw new Error(`the cluster did not settle into ${groups.map((g) => `[${g.map((n) => n.name).join(' ')}]`).join(' ')}: ${[...wanted.keys()].map((n) => `${n.name}->[${n.nodes().join(' ')}]`).join(' ')}`);
+    }
+  }
+}
