@@ -25,7 +25,7 @@
  */
 import { DistError, type DialOptions, type DistErrorCode, type Listener, type ListenOptions, type Transport, type TransportConnection, type TransportHandlers } from '@rigil/net';
 import { SimError } from './errors.js';
-import { digest, type Incarnation, type SimEvent, type World } from './world.js';
+import { digest, type EndHandle, type Incarnation, type ListenerHandle, type SimEvent, type World } from './world.js';
 
 /** The transport a simulated node is started with: one per incarnation. */
 export class SimTransport implements Transport {
@@ -68,7 +68,7 @@ export class SimTransport implements Transport {
       return client;
     }
     world.transmit(this.inc.machine.name, dest, client, () => {
-      const l = world.listeners.get(key);
+      const l = world.listeners.get(key) as SimListener | undefined;
       if (l === undefined || l.closed || !l.inc.alive) {
         world.transmit(dest, this.inc.machine.name, client, () => world.runOn(this.inc, () => client.refused(key)));
         return;
@@ -85,7 +85,7 @@ export class SimTransport implements Transport {
 }
 
 /** A listening address on the virtual network. */
-export class SimListener implements Listener {
+export class SimListener implements Listener, ListenerHandle {
   closed = false;
   /** Ends it accepted, to close with it. */
   private readonly accepted = new Set<SimEnd>();
@@ -148,7 +148,7 @@ export class SimListener implements Listener {
 }
 
 /** One end of a simulated connection. */
-export class SimEnd implements TransportConnection {
+export class SimEnd implements TransportConnection, EndHandle {
   handlers: TransportHandlers | undefined;
   /** The other end, once the listener accepted. */
   peer: SimEnd | undefined;

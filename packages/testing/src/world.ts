@@ -13,8 +13,21 @@
  * wait in its "socket" and arrive, in order, when it thaws.
  */
 import type { Clock, SeededRandom } from '@rigil/core';
-import type { DistNode } from '@rigil/net';
-import type { SimEnd, SimListener } from './network.js';
+import type { DistError, DistNode } from '@rigil/net';
+
+/** What the world and the driver need of a connection end (network.ts's `SimEnd`). */
+export interface EndHandle {
+  /** Ends it without its owner asking; the peer gets a reset; `notify` tells the owner too. */
+  reset(why: DistError, notify: boolean): void;
+}
+
+/** What the world and the driver need of a listener (network.ts's `SimListener`). */
+export interface ListenerHandle {
+  readonly inc: Incarnation;
+  readonly closed: boolean;
+  /** Drops it at once (a crash). */
+  kill(): void;
+}
 
 /** One due event. */
 export interface SimEvent {
@@ -132,9 +145,9 @@ export class Incarnation {
   /** Events parked while the machine is frozen. */
   deferred: SimEvent[] = [];
   /** Its connection ends that are still open. */
-  readonly ends = new Set<SimEnd>();
+  readonly ends = new Set<EndHandle>();
   /** Its listeners that are still open. */
-  readonly listeners = new Set<SimListener>();
+  readonly listeners = new Set<ListenerHandle>();
   /** The node, once constructed. */
   node: DistNode | undefined;
   /** The node's clock: the simulation's virtual time, wake-ups as events of this incarnation. */
@@ -179,7 +192,7 @@ export class World {
   /** Which machine each `host:port` belongs to (kept after a crash: packets still route there). */
   readonly hosts = new Map<string, string>();
   /** Listeners by `host:port`. */
-  readonly listeners = new Map<string, SimListener>();
+  readonly listeners = new Map<string, ListenerHandle>();
   /** The event log (see `Simulation.log`). */
   readonly log: string[] = [];
   /** Errors thrown by event handlers (rigil code crashing outside any process). */
