@@ -22,7 +22,8 @@ export interface Random {
 export const cryptoRandom: Random = {
   int: (lo, hi) => randomInt(lo, hi),
   bytes: (n) => randomBytes(n),
-  float: () => randomInt(0, 2 ** 48) / 2 ** 48,
+  // randomInt's range is at most 2^48 - 1 wide.
+  float: () => randomInt(0, 2 ** 48 - 1) / 2 ** 48,
 };
 
 /**

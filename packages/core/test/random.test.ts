@@ -30,6 +30,11 @@ describe('SeededRandom', () => {
     expect(r.bytes(13)).toHaveLength(13);
     expect(() => r.int(5, 5)).toThrow(expect.objectContaining({ code: 'ERR_BADARG' }));
     expect(cryptoRandom.int(1, 2)).toBe(1);
+    for (let i = 0; i < 100; i++) {
+      const f = cryptoRandom.float();
+      expect(f >= 0 && f < 1).toBe(true);
+    }
+    expect(cryptoRandom.bytes(5)).toHaveLength(5);
   });
 });
 
