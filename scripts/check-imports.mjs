@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Keeps the dependency arrows of DESIGN.md §1 pointing one way and forbids import cycles.
 // - Layering: a package may import only packages below it
-//   (core ← net ← dist-ac ← cli/examples/test/bench). An "upward" import fails the check.
+//   (core ← net ← dist-ac ← testing ← cli/examples/test/bench). An "upward" import fails the check.
 // - Entries: another package is imported through its public entry only, except the test-only
 //   entries in TEST_ENTRIES, which only test files (a `test/` folder) may import.
 // - Cycles: the graph of relative imports between source files of every package must be
@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
-const LAYER = { '@rigil/core': 0, '@rigil/net': 1, '@rigil/dist-ac': 2, rigil: 3 };
+const LAYER = { '@rigil/core': 0, '@rigil/net': 1, '@rigil/dist-ac': 2, '@rigil/testing': 3, rigil: 4 };
 // `@rigil/net/testing`: the fault-injecting transport (packages/net/test/faulty_transport.ts).
 const TEST_ENTRIES = new Set(['@rigil/net/testing']);
 // Type-only imports (`import type`, `export type`) count too: they are erased at run time, but a

@@ -35,6 +35,7 @@ export {
   type ExitMessage,
 } from './reason.js';
 export { RealClock, SimulatedClock, settle, type Clock } from './clock.js';
+export { SeededRandom, cryptoRandom, type Random } from './random.js';
 export { Timer } from './timer.js';
 export { RigilError, CallError, hasCode, type CoreErrorCode } from './errors.js';
 export { logger, type Report, type ReportHandler } from './logger.js';

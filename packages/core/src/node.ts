@@ -9,7 +9,6 @@
  * through the `RemoteRouter` seam, and the network reaches the node only through the
  * `RemoteHost` that `attach` returns (remote.ts; DESIGN §1).
  */
-import { randomInt } from 'node:crypto';
 import { ApplicationController } from './application_controller.js';
 import { RealClock, type Clock } from './clock.js';
 import { coreError, RigilError } from './errors.js';
@@ -17,6 +16,7 @@ import { writeReport, type Report, type ReportHandler } from './logger.js';
 import { Links } from './links.js';
 import { Monitors } from './monitors.js';
 import { Pid, Ref } from './pid.js';
+import { cryptoRandom, type Random } from './random.js';
 import {
   ProcessExited,
   type Destination,
@@ -60,6 +60,11 @@ export interface NodeOptions {
   creation?: number;
   /** Time source (default: the real clock). */
   clock?: Clock;
+  /**
+   * Source of every random choice the node and the services on it make (its creation, the
+   * handshake's challenges, back-offs). Default: the OS's CSPRNG; a simulation passes a seeded one.
+   */
+  random?: Random;
 }
 
 /** What `processInfo` returns (OTP's `process_info/1`, the useful part). */
@@ -91,6 +96,8 @@ export class Node {
   readonly creation: number;
   /** The node's time source. */
   readonly clock: Clock;
+  /** The node's source of randomness (see `NodeOptions.random`). */
+  readonly random: Random;
   /** The node's timers (receive timeouts, `sendAfter`, call timeouts). */
   readonly timers: TimerService;
   /** A pid that is never alive: the sender of signals made from outside any process. */
@@ -130,7 +137,8 @@ export class Node {
     const name = options.name ?? 'nonode@nohost';
     if (!/^[^@\s]+@[^@\s]+$/.test(name)) throw coreError('ERR_BADARG', `bad node name ${JSON.stringify(name)}: expected name@host`);
     this.name = name;
-    this.creation = options.creation ?? randomInt(1, 2 ** 31 - 1);
+    this.random = options.random ?? cryptoRandom;
+    this.creation = options.creation ?? this.random.int(1, 2 ** 31 - 1);
     this.clock = options.clock ?? new RealClock();
     this.timers = new TimerService(this.clock);
     this.timers.onError = (e) => {
@@ -249,6 +257,26 @@ export class Node {
   sendAfter(ms: number, dest: Destination, msg: unknown): Timer {
     if (!(ms >= 0)) throw coreError('ERR_BADARG', `bad timeout: ${ms}`);
     return this.timers.schedule(ms, sendLater, { node: this, dest, msg });
+  }
+
+  /**
+   * Resolves after `ms` milliseconds on the node's clock, or as soon as the node stops (at once
+   * if it has): the pause of back-offs and retries run outside processes (OTP's `timer:sleep/1`,
+   * which only processes have). On the node's timers, so a simulated clock drives it.
+   */
+  delay(ms: number): Promise<void> {
+    if (!(ms >= 0)) throw coreError('ERR_BADARG', `bad timeout: ${ms}`);
+    if (this.stopping !== undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.onStop(() => {
+        this.timers.drop(timer);
+        resolve();
+      });
+      const timer = this.timers.schedule(ms, () => {
+        off();
+        resolve();
+      }, undefined);
+    });
   }
 
   /** Cancels a timer; returns the milliseconds left, or false (OTP's `erlang:cancel_timer/1`). */

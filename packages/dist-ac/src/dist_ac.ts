@@ -435,7 +435,8 @@ export class DistAc implements DistributedController {
         }
       }
       if (this.stopping) return 'aborted';
-      await new Promise((r) => setTimeout(r, 1 + Math.floor(Math.random() * Math.min(2 + attempt * 4, 50))));
+      // The node's random and timers: seeded and virtual in a simulated cluster.
+      await this.node.delay(1 + Math.floor(this.node.random.float() * Math.min(2 + attempt * 4, 50)));
     }
   }
 

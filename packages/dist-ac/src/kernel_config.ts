@@ -93,13 +93,15 @@ export async function syncNodes(node: DistNode, config: KernelConfig): Promise<{
   const optional = (config.syncNodesOptional ?? []).filter((n) => n !== node.name);
   const all = [...new Set([...mandatory, ...optional])];
   if (timeout === undefined || all.length === 0) return { up: node.nodes(), missing: [] };
-  const deadline = Date.now() + timeout;
+  // The node's clock and timers, not Date/setTimeout: a simulated cluster drives them.
+  const clock = node.clock;
+  const deadline = clock.now() + timeout;
   // Each node is dialled again until it answers or the time is up (it may boot after us).
   await Promise.all(
     all.map(async (n) => {
-      while (!node.net.isConnected(n) && Date.now() < deadline && !node.stopped) {
+      while (!node.net.isConnected(n) && clock.now() < deadline && !node.stopped) {
         if (await node.connect(n)) return;
-        await new Promise((r) => setTimeout(r, Math.min(100, Math.max(1, deadline - Date.now()))));
+        await node.delay(Math.min(100, Math.max(1, deadline - clock.now())));
       }
     }),
   );

@@ -42,7 +42,7 @@ export interface Builtin<H> {
 export type BuiltinHost = Node & {
   readonly rpc: Rpc;
   readonly global: Global;
-  /** When the node started (`performance.now()`). */
+  /** When the node started (`clock.now()`). */
   readonly startedAt: number;
   nodes(): string[];
 };
@@ -99,7 +99,7 @@ export const NODE_BUILTINS: readonly Builtin<BuiltinHost>[] = [
       creation: node.creation,
       nodes: node.nodes(),
       processes: node.processCount,
-      uptimeMs: Math.round(performance.now() - node.startedAt),
+      uptimeMs: Math.round(node.clock.now() - node.startedAt),
     }),
   },
   { name: 'application.which', doc: 'the applications running there (OTP’s which_applications/0)', args: [], run: (node) => node.application.whichApplications() },

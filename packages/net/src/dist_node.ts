@@ -75,8 +75,8 @@ export class DistNode extends Node {
   readonly rpc: Rpc;
   /** The cluster-wide name registry and locks (OTP's `global`). */
   readonly global: Global;
-  /** When the node started (`performance.now()`), for `node.info`. */
-  readonly startedAt = performance.now();
+  /** When the node started (`clock.now()`, `performance.now()` on the real clock), for `node.info`. */
+  readonly startedAt = this.clock.now();
 
   /** Creates a node without starting it; use `DistNode.start`. */
   constructor(options: DistNodeOptions) {

@@ -26,7 +26,7 @@
  * A malformed request is answered with `{ error: 'bad_request' }` (a call) or dropped with a
  * report (a cast, a stray message); it never stops the server.
  */
-import { genServer, Pid, type GenServerBehaviour, type GlobalNames, type Node, type Process, type Ref } from '@rigil/core';
+import { genServer, Pid, type GenServerBehaviour, type GlobalNames, type Node, type Process, type Random, type Ref } from '@rigil/core';
 import { DistError, describeBadInput as describe, distError } from './errors.js';
 import type { NodeEvent } from './net_kernel.js';
 import type { Rpc } from './rpc.js';
@@ -264,7 +264,7 @@ export class Global implements GlobalNames {
       // Roll back the partial grants everywhere before trying again (OTP's multi_call).
       await Promise.all(granted.map((n) => this.unlockOn(n, resource, requester, holderPid)));
       if (attempt > retries) return false;
-      await this.sleep(backoff(attempt));
+      await this.sleep(backoff(attempt, this.node.random));
     }
   }
 
@@ -691,10 +691,13 @@ export const notifyAllName: Resolver = (name, p1, p2, node) => {
 
 // ---------------------------------------------------------------- helpers
 
-/** OTP's back-off after failed attempt `n`: uniform in [1, min(2^n·1000/8, 8000)] ms. */
-export function backoff(n: number): number {
+/**
+ * OTP's back-off after failed attempt `n`: uniform in [1, min(2^n·1000/8, 8000)] ms, drawn from
+ * the node's `random` (seeded in a simulation).
+ */
+export function backoff(n: number, random: Pick<Random, 'float'>): number {
   const max = Math.min(2 ** n * 125, 8000);
-  return 1 + Math.floor(Math.random() * max);
+  return 1 + Math.floor(random.float() * max);
 }
 
 function checkName(name: unknown): void {

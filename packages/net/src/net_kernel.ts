@@ -205,7 +205,8 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   async connect(name: string): Promise<boolean> {
     if (await this.connectOnce(name)) return true;
     if (this.closed || !isNodeName(name) || name === this.node.name) return false;
-    await new Promise((r) => setTimeout(r, 50));
+    // On the node's clock, not `setTimeout`: a simulated cluster drives it.
+    await this.node.delay(50);
     return this.connectOnce(name);
   }
 
