@@ -64,7 +64,7 @@ export type { Admission } from './handshake.js';
  */
 export interface ConnectionOwner {
   /** The local node: identity, time, timers and reports. */
-  readonly node: Pick<Node, 'name' | 'creation' | 'clock' | 'timers' | 'report'>;
+  readonly node: Pick<Node, 'name' | 'creation' | 'clock' | 'timers' | 'report' | 'random'>;
   /** The distribution's settings. */
   readonly options: ConnectionSettings;
   /** Capability flags we announce. */
@@ -293,6 +293,7 @@ export class Connection {
     return {
       local: () => ({ name: k.node.name, creation: k.node.creation, flags: k.flags, url: k.url, cookie: k.options.cookie }),
       send: (frame) => this.link.send(frame),
+      random: k.node.random,
       identify: (p) => {
         this.peer = p.name;
         this.peerCreation = p.creation;

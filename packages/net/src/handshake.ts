@@ -60,9 +60,9 @@ export interface Transcript {
   readonly acceptor: Side;
 }
 
-/** A fresh random nonce. */
-export function makeNonce(): Buffer {
-  return randomBytes(NONCE_BYTES);
+/** A fresh nonce from `random` (the node's generator; seeded in a simulated cluster), else from the OS. */
+export function makeNonce(random?: { bytes(n: number): Uint8Array }): Uint8Array {
+  return random !== undefined ? random.bytes(NONCE_BYTES) : randomBytes(NONCE_BYTES);
 }
 
 /**
@@ -134,6 +134,8 @@ export interface HandshakeHost {
   local(): { name: string; creation: number; flags: number; url: string | null; cookie: string };
   /** Sends one handshake frame. */
   send(frame: Uint8Array): void;
+  /** Where our nonce comes from (the node's `random`). */
+  readonly random: { bytes(n: number): Uint8Array };
   /** The peer said who it is. */
   identify(peer: PeerIdentity): void;
   /** Asks the net kernel whether this inbound peer, authenticated just now, may go on. */
@@ -167,7 +169,7 @@ export class Handshake {
   /** Where the exchange is. */
   step: HandshakeStep;
   /** Our nonce. */
-  private readonly nonce = makeNonce();
+  private readonly nonce: Uint8Array;
   /** The transcript, once both sides are known (after HELLO and CHALLENGE). */
   private transcript: Transcript | undefined;
 
@@ -179,6 +181,7 @@ export class Handshake {
     private readonly expected: string | undefined,
   ) {
     this.step = outbound ? 'connecting' : 'awaiting-hello';
+    this.nonce = makeNonce(host.random);
   }
 
   /** The dialler's first move (step 1), once the transport connection is open. */

@@ -42,7 +42,7 @@ export class SimTransport implements Transport {
       throw new SimError('ERR_SIM_ADDRESS_IN_USE', `${key} is already listened on by ${taken.inc.label}`);
     }
     this.world.hosts.set(key, this.inc.machine.name);
-    const l = new SimListener(this.world, this.inc, key, options.port, `sim://${key}`, options.maxFrameSize, onConnection);
+    const l = new SimListener(this.world, this.inc, key, options.port, `sim://${key}`, options.handshakeFrameSize, onConnection);
     this.world.listeners.set(key, l);
     this.inc.listeners.add(l);
     return l;
@@ -51,7 +51,7 @@ export class SimTransport implements Transport {
   /** Dials `sim://host:port` (OTP's `inet_tcp_dist:setup/5`): the outcome comes later, through the handlers. */
   dial(address: string, options: DialOptions): TransportConnection {
     const world = this.world;
-    const client = new SimEnd(world, this.inc, options.maxFrameSize, true);
+    const client = new SimEnd(world, this.inc, options.handshakeFrameSize, true);
     const key = address.startsWith('sim://') ? address.slice('sim://'.length) : address;
     const dest = world.hosts.get(key);
     world.record(`dial ${this.inc.label} -> ${key}${options.peer !== undefined ? ` (${options.peer})` : ''}`);
@@ -96,7 +96,8 @@ export class SimListener implements Listener, ListenerHandle {
     readonly key: string,
     readonly port: number,
     readonly url: string,
-    private readonly maxFrameSize: number,
+    /** Largest frame a stranger may send before the handshake authenticates it. */
+    private readonly handshakeFrameSize: number,
     private readonly onConnection: (conn: TransportConnection) => void,
   ) {}
 
@@ -111,7 +112,7 @@ export class SimListener implements Listener, ListenerHandle {
     }
     // A dialler that gave up before we accepted: its reset reaches us first (nothing to accept).
     if (client.closed) return;
-    const server = new SimEnd(world, this.inc, this.maxFrameSize, false);
+    const server = new SimEnd(world, this.inc, this.handshakeFrameSize, false);
     server.peer = client;
     client.peer = server;
     this.accepted.add(server);
@@ -164,7 +165,7 @@ export class SimEnd implements TransportConnection, EndHandle {
   constructor(
     private readonly world: World,
     readonly inc: Incarnation,
-    /** Largest frame this end accepts. */
+    /** Largest frame this end accepts (the pre-handshake limit until `authenticated`). */
     public maxFrameSize: number,
     readonly outbound: boolean,
   ) {
@@ -179,6 +180,11 @@ export class SimEnd implements TransportConnection, EndHandle {
 
   bind(handlers: TransportHandlers): void {
     this.handlers = handlers;
+  }
+
+  /** The handshake authenticated the peer: frames up to `maxFrameSize` are accepted from now on. */
+  authenticated(maxFrameSize: number): void {
+    this.maxFrameSize = maxFrameSize;
   }
 
   send(frame: Uint8Array): void {

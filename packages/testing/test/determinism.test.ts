@@ -8,7 +8,7 @@ import { mesh, recorder } from './helpers.js';
 
 /** The scenario; returns the event log and what the nodes ended up agreeing on. */
 async function scenario(seed: number): Promise<{ log: string; names: string[][]; inbox: unknown[] }> {
-  const sim = new Simulation({ seed });
+  const sim = new Simulation({ seed, frameDigests: true });
   try {
     const [a, b, c] = await mesh(sim, ['a@a', 'b@b', 'c@c']);
     const ra = recorder(a!, 'inbox');
