@@ -24,6 +24,11 @@ export const Flags = {
   GLOBAL: 2,
   /** A call's reply (ALIAS_SEND on a monitored tag) ends the caller's monitor on both sides. */
   REPLY_DEMONITORS: 4,
+  /**
+   * The node reassembles fragmented frames (codec.ts, `fragmentHeader`); frames to it longer
+   * than the sender's `fragmentSize` are sent in fragments (OTP's `DFLAG_FRAGMENTS`).
+   */
+  FRAGMENTS: 8,
 } as const;
 
 /** Handshake messages (before the connection is up), each a msgpack map with a `t` tag. */
