@@ -14,8 +14,9 @@
  *   core suspends the sending process — until they fall to `busyLimit / 2` (the transport's
  *   `drain`), when the owner resumes the suspended senders. The level is read after each frame
  *   is handed over; so that a burst of large messages within one turn cannot overshoot, a batch
- *   is flushed early once its estimated size (messages × bytes per message of the last frame)
- *   reaches `busyLimit / 4`. Small messages are never affected: 2048 of them stay one frame.
+ *   is flushed early once its estimated size (messages × bytes per message of the last frame,
+ *   raised by weighing one message at each power-of-two batch length) reaches `busyLimit / 4`.
+ *   Small messages are never affected: 2048 of them stay one frame.
  * - Fragmentation: a frame longer than `fragmentSize` goes out as a header and fragments
  *   (codec.ts), so the peer sees traffic every `fragmentSize` bytes and a long transfer is not
  *   silence. Fragments are written back to back: other data cannot overtake a frame, because
@@ -199,6 +200,9 @@ export class Connection {
     const pending = this.pending;
     const n = pending.push(msg);
     if (this.state !== 'up') return false;
+    // The estimate comes from the last frame; messages may have grown since. Weigh one message
+    // when the batch reaches each power of two (12 samples for a full batch, none per message).
+    if ((n & (n - 1)) === 0) this.sample(msg);
     if (n >= MAX_BATCH || n * this.bytesPerMessage >= this.flushBytes) this.flush();
     else if (!this.flushScheduled) {
       // Flush once the current run of the scheduler is over (a microtask): everything sent in
@@ -207,6 +211,17 @@ export class Connection {
       void RESOLVED.then(this.flushFn);
     }
     return this.busy;
+  }
+
+  /** Raises the bytes-per-message estimate to the size of `msg` if it is larger. */
+  private sample(msg: unknown): void {
+    let size: number;
+    try {
+      size = plainSize(msg);
+    } catch {
+      return; // cannot be encoded: the flush reports it
+    }
+    if (size > this.bytesPerMessage) this.bytesPerMessage = size;
   }
 
   /** True while more than `busyLimit` bytes wait in the transport (until they fall to half). */
