@@ -15,7 +15,7 @@
  *   `drain`), when the owner resumes the suspended senders. The level is read after each frame
  *   is handed over; so that a burst of large messages within one turn cannot overshoot, a batch
  *   is flushed early once its estimated size (messages × bytes per message of the last frame,
- *   raised by weighing one message at each power-of-two batch length) reaches `busyLimit / 4`.
+ *   raised by weighing one message at batch lengths 8, 16, 32, …) reaches `busyLimit / 4`.
  *   Small messages are never affected: 2048 of them stay one frame.
  * - Fragmentation: a frame longer than `fragmentSize` goes out as a header and fragments
  *   (codec.ts), so the peer sees traffic every `fragmentSize` bytes and a long transfer is not
@@ -201,8 +201,9 @@ export class Connection {
     const n = pending.push(msg);
     if (this.state !== 'up') return false;
     // The estimate comes from the last frame; messages may have grown since. Weigh one message
-    // when the batch reaches each power of two (12 samples for a full batch, none per message).
-    if ((n & (n - 1)) === 0) this.sample(msg);
+    // when the batch reaches each power of two from 8 on (9 samples for a full batch; none for
+    // the one-message frames of round trips, none per message).
+    if (n >= 8 && (n & (n - 1)) === 0) this.sample(msg);
     if (n >= MAX_BATCH || n * this.bytesPerMessage >= this.flushBytes) this.flush();
     else if (!this.flushScheduled) {
       // Flush once the current run of the scheduler is over (a microtask): everything sent in
