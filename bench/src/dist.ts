@@ -9,7 +9,10 @@
  * Workloads: `remote_send` (one-way `{ seq: n }` messages/s), `remote_pingpong` (round
  * trips/s, and `remote_pingpong_p50` latency in µs), `remote_call` (sequential gen_server
  * calls/s from one process), `remote_bytes` (1 KiB payloads, MB/s with MB = 10^6 bytes),
- * `connect` (median ms from `connect()` to up). Median of 3 rounds; prints a table and writes
+ * `connect` (median ms from `connect()` to up), `remote_send_slow_peer` (the most bytes queued
+ * for the peer while it is stopped with SIGSTOP and a process sends it 20,000 × 1 KiB; the raw
+ * baseline sends the same over its bare connection; target ≤ 2 × busyLimit, issue 11).
+ * Median of 3 rounds; prints a table and writes
  * bench/results/dist.json (same shape as core.json).
  *
  * Run: `pnpm bench:dist` (node --expose-gc --import tsx bench/src/dist.ts).
@@ -328,12 +331,94 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** The most queued bytes of a sender to a peer that stops reading (SIGSTOP), then resumed. */
+const SLOW_N = 20_000;
+const BUSY_LIMIT = 1024 * 1024;
+
+/** Runs `send` while the peer process is stopped; samples `queued()` until `stalled()`; resumes the peer. */
+async function withStoppedPeer(queued: () => number, start: () => Promise<void>, stalled: () => boolean): Promise<number> {
+  let max = 0;
+  peer.proc.kill('SIGSTOP');
+  try {
+    const done = start();
+    const deadline = now() + 10_000;
+    // Until the sender cannot go on (rigil: suspended; raw: everything handed to ws), at most 10 s.
+    while (!stalled() && now() < deadline) {
+      max = Math.max(max, queued());
+      await sleep(5);
+    }
+    max = Math.max(max, queued());
+    peer.proc.kill('SIGCONT');
+    await done;
+  } finally {
+    peer.proc.kill('SIGCONT');
+  }
+  return max;
+}
+
+const slowPeerCase: Case = {
+  warmup: false,
+  workloads: { remote_send_slow_peer: { unit: 'bytes', target: { op: '<=', value: 2 * BUSY_LIMIT } } },
+  baseline: () =>
+    withRaw(async (c) => {
+      const done = signal();
+      c.onMessage = (m) => {
+        if (m[0] === RawOp.DONE) done.resolve();
+      };
+      c.send([RawOp.EXPECT, SLOW_N]);
+      let sent = 0;
+      const max = await withStoppedPeer(
+        () => c.ws.bufferedAmount,
+        async () => {
+          for (; sent < SLOW_N; sent++) {
+            c.send([RawOp.SINK, PAYLOAD]);
+            if ((sent + 1) % 64 === 0) await nextTurn();
+          }
+          await done.promise;
+        },
+        () => sent >= SLOW_N,
+      );
+      return { remote_send_slow_peer: max };
+    }),
+  rigil: async () => {
+    const node = rigil.node;
+    let sent = 0;
+    let lastSent = -1;
+    let still = 0;
+    let max = 0;
+    const run = (): Promise<void> =>
+      inProcess(node, async (self) => {
+        self.send(rigil.sink, { expect: SLOW_N, notify: self.pid });
+        for (; sent < SLOW_N; sent++) {
+          self.send(rigil.sink, PAYLOAD);
+          const q = node.net.queuedBytes(PEER);
+          if (q > max) max = q;
+          self.send(self.pid, 'next');
+          await self.receive((m) => m === 'next');
+        }
+        await self.receive((m) => m === 'done');
+      });
+    const sampled = await withStoppedPeer(
+      () => node.net.queuedBytes(PEER),
+      run,
+      () => {
+        // Held: busy, and no message sent for 20 samples (about 100 ms).
+        still = node.net.isBusy(PEER) && sent === lastSent ? still + 1 : 0;
+        lastSent = sent;
+        return still >= 20 || sent >= SLOW_N;
+      },
+    );
+    return { remote_send_slow_peer: Math.max(max, sampled) };
+  },
+};
+
 const CASES: Record<string, Case> = {
   send: sendCase,
   pingpong: pingpongCase,
   call: callCase,
   bytes: bytesCase,
   connect: connectCase,
+  slowpeer: slowPeerCase,
 };
 
 // ---------------------------------------------------------------- global (issue 5)

@@ -9,14 +9,15 @@
  *   answered (a call left pending), `{ whereis: name }` answers the pid registered as `name`;
  * - `idle`: a registered process that only waits (a target for remote links and monitors),
  *   spawned at the same point of every start, so each incarnation gives it the same pid id;
- * - rpc procedure `os.pid` (the OS pid) and spawnable function `idle` (a process that waits),
+ * - rpc procedure `os.pid` (the OS pid), spawnable function `idle` (a process that waits) and
+ *   `ticker(to, everyMs)` (sends `{ tick: n }` to `to` every `everyMs` until sent `'stop'`),
  * then prints one line `{"ready":true,"name":…,"port":…,"creation":…,"pid":…}` on stdout.
  *
  * It stops gracefully on SIGTERM or SIGINT, and exits when stdin reaches its end: the parent
  * holds the other end of that pipe, so a child never outlives the test run that started it.
  */
 import { parseArgs } from 'node:util';
-import { genServer, type GenServerBehaviour, type Process } from '@rigil/core';
+import { genServer, type GenServerBehaviour, type Pid, type Process } from '@rigil/core';
 import { DistNode } from '@rigil/net';
 
 /** What the echo server is called with. */
@@ -64,6 +65,14 @@ async function main(): Promise<void> {
   node.register('idle', node.spawn(idle));
   node.rpc.register('os.pid', () => process.pid);
   node.rpc.registerFunction('idle', (self) => idle(self));
+  // `ticker(to, everyMs)`: sends `{ tick: n }` to `to` every `everyMs` (a peer that keeps talking
+  // while the test process stalls its own event loop).
+  node.rpc.registerFunction('ticker', async (self, to, everyMs) => {
+    for (let n = 0; ; n++) {
+      self.send(to as Pid, { tick: n });
+      if ((await self.receive((m) => m === 'stop', everyMs as number)) === 'stop') return;
+    }
+  });
 
   let stopping = false;
   const stop = (): void => {

@@ -70,7 +70,7 @@ export interface NodeOptions {
 /** What `processInfo` returns (OTP's `process_info/1`, the useful part). */
 export interface ProcessInfo {
   readonly pid: Pid;
-  readonly status: 'starting' | 'running' | 'waiting';
+  readonly status: 'starting' | 'running' | 'waiting' | 'suspended';
   readonly messageQueueLen: number;
   readonly links: Pid[];
   /** Monitors this process holds: the monitored pid or `[name, node]` of each. */
@@ -223,8 +223,17 @@ export class Node {
    * Sends `msg` (OTP's `erlang:send/2`). To a pid: always succeeds (dropped if dead).
    * To a local name: throws `ERR_NOT_REGISTERED` if nobody holds it. To `[name, node]`:
    * never throws; dropped when nobody there holds the name.
+   *
+   * To a node whose connection is busy (see remote.ts), a send made while a process's code runs
+   * (a behaviour's callback) suspends that process until the connection drains. A send from
+   * outside any process cannot wait: the message is queued, bounded only by the caller.
    */
   send(dest: Destination, msg: unknown): void {
+    this._send(dest, msg, null);
+  }
+
+  /** @internal `send`, naming the sending process when it is known (`self.send`). */
+  _send(dest: Destination, msg: unknown, from: ProcessRecord | null): void {
     if (dest instanceof Pid) {
       const p = dest._proc as ProcessRecord | undefined;
       if (p !== undefined && p.node === this) {
@@ -235,7 +244,7 @@ export class Node {
         if (dest.creation === this.creation) this.table.get(dest.id)?._deliver(msg);
         return;
       }
-      this.kernel.router.send(dest, msg);
+      if (this.kernel.router.send(dest, msg)) this.suspendSender(from, dest.node);
       return;
     }
     if (typeof dest === 'string') {
@@ -247,7 +256,7 @@ export class Node {
     if (Array.isArray(dest) && dest.length === 2) {
       const [name, node] = dest;
       if (node === this.name) this._registry.lookup(name)?._deliver(msg);
-      else this.kernel.router.sendNamed(name, node, msg);
+      else if (this.kernel.router.sendNamed(name, node, msg)) this.suspendSender(from, node);
       return;
     }
     throw coreError('ERR_BADARG', `bad destination: ${String(dest)}`, 'badarg');
@@ -287,7 +296,7 @@ export class Node {
   /** Sends `msg` to an alias (OTP's `Alias ! Msg`), e.g. a call reply; dropped if inactive. */
   sendAlias(tag: Ref, msg: unknown): void {
     if (tag.node === this.name) this._registry.deliverAlias(tag, msg);
-    else this.kernel.router.sendAlias(tag, msg);
+    else if (this.kernel.router.sendAlias(tag, msg)) this.suspendSender(null, tag.node);
   }
 
   // ---------------------------------------------------------------- registry
@@ -463,6 +472,7 @@ export class Node {
   _terminate(p: ProcessRecord, reason: ExitReason): void {
     if (p._dead) return;
     p._reason = reason;
+    if (p._suspended) this._scheduler.forget(p);
     p._release();
     this.table.delete(p.pid.id);
     this._registry.release(p);
@@ -480,6 +490,16 @@ export class Node {
   }
 
   // ---------------------------------------------------------------- private helpers
+
+  /**
+   * A send to `node` found its connection busy: the sending process — named by the send, or
+   * the one whose slice is running — is suspended until the connection drains (OTP's busy
+   * dist port). Without one (code outside any process) there is nobody to hold.
+   */
+  private suspendSender(from: ProcessRecord | null, node: string): void {
+    const p = from ?? this._scheduler.current;
+    if (p !== null && p.node === this) this._scheduler.suspend(p, node);
+  }
 
   private local(pid: Pid): ProcessRecord | undefined {
     const p = pid._proc as ProcessRecord | undefined;
@@ -554,9 +574,11 @@ function remoteHost(node: Node, kernel: Kernel, table: Map<number, ProcessRecord
     remoteDown: (ref, reason) => node._monitors.remoteDown(ref, reason),
     remoteMonitorEnded: (ref) => node._monitors.remoteEnded(ref),
     nodeDown: (name) => {
+      node._scheduler.resume(name);
       node._links.nodeDown(name, table.values());
       node._monitors.nodeDown(name);
     },
+    resume: (name) => node._scheduler.resume(name),
     internPid: (n, id, creation) => node.internPid(n, id, creation),
     isAlive: (pid) => kernel.local(pid) !== undefined,
   };
@@ -588,9 +610,9 @@ function sendLater(t: { node: Node; dest: Destination; msg: unknown }): void {
  */
 function noDistribution(node: Node): RemoteRouter {
   return {
-    send() {},
-    sendNamed() {},
-    sendAlias() {},
+    send: () => false,
+    sendNamed: () => false,
+    sendAlias: () => false,
     link(from, to) {
       node._links.exitSignal(to, from, 'noconnection', true);
     },

@@ -32,6 +32,8 @@ export type ProcessStatus =
   | 'running'
   /** blocked in `receive`, or an idle behaviour */
   | 'waiting'
+  /** held by a send to a node whose connection is busy, until it drains (OTP's `suspended`) */
+  | 'suspended'
   /** exited; the handle is only kept by whoever still references it */
   | 'dead';
 
@@ -103,7 +105,11 @@ export interface Process {
   receive(match: ((m: unknown) => boolean) | undefined): Promise<unknown>;
   receive<T>(match: ((m: unknown) => m is T) | undefined, timeoutMs: number): Promise<T | Timeout>;
   receive(match: ((m: unknown) => boolean) | undefined, timeoutMs: number): Promise<unknown>;
-  /** Sends `msg` to a pid, a local name or `[name, node]` (OTP's `erlang:send/2`); a dead sender sends nothing. */
+  /**
+   * Sends `msg` to a pid, a local name or `[name, node]` (OTP's `erlang:send/2`); a dead sender
+   * sends nothing. A send to a node whose connection is busy (more queued than its `busyLimit`)
+   * suspends this process: its next `receive` waits until the connection drains.
+   */
   send(dest: Destination, msg: unknown): void;
   /** Links this process to `pid` (OTP's `link/1`); a dead `pid` sends this process an exit `noproc`. */
   link(pid: Pid): void;

@@ -13,14 +13,20 @@ import type { ExitReason } from './reason.js';
 /**
  * The seam through which a node reaches other nodes (implemented by @rigil/net).
  * Every method is fire-and-forget; failures come back as signals (`noconnection`).
+ *
+ * Backpressure (OTP's busy distribution port): the three message sends return `true` when the
+ * connection to the destination's node is now *busy* — more bytes queued than its high-water
+ * mark. The message is queued all the same; core then suspends the sending process (if the
+ * send came from one) until the router calls `RemoteHost.resume(node)` (or `nodeDown(node)`).
+ * A router without backpressure always returns `false`.
  */
 export interface RemoteRouter {
-  /** Delivers `msg` to a pid on another node. */
-  send(to: Pid, msg: unknown): void;
-  /** Delivers `msg` to `name` on `node` (dropped silently when nobody has the name). */
-  sendNamed(name: string, node: string, msg: unknown): void;
-  /** Delivers a message to an alias (a call reply) made on another node. */
-  sendAlias(tag: Ref, msg: unknown): void;
+  /** Delivers `msg` to a pid on another node; `true`: that node's connection is busy. */
+  send(to: Pid, msg: unknown): boolean;
+  /** Delivers `msg` to `name` on `node` (dropped silently when nobody has the name); `true`: busy. */
+  sendNamed(name: string, node: string, msg: unknown): boolean;
+  /** Delivers a message to an alias (a call reply) made on another node; `true`: busy. */
+  sendAlias(tag: Ref, msg: unknown): boolean;
   /** Creates the remote half of a link. */
   link(from: Pid, to: Pid): void;
   /** Removes the remote half of a link. */
@@ -65,8 +71,16 @@ export interface RemoteHost {
   remoteDown(ref: Ref, reason: ExitReason): void;
   /** The peer ended a monitor this node holds (a call's reply ends the call's monitor). */
   remoteMonitorEnded(ref: Ref): void;
-  /** A node went down: remote links fire `noconnection`, remote monitors `DOWN noconnection`. */
+  /**
+   * A node went down: remote links fire `noconnection`, remote monitors `DOWN noconnection`;
+   * processes suspended on its busy connection run again.
+   */
   nodeDown(node: string): void;
+  /**
+   * The connection to `node` is no longer busy (below its low-water mark): the processes
+   * suspended by a send to it run again (OTP: the busy distribution port is free).
+   */
+  resume(node: string): void;
   /** The canonical `Pid` object for `{node, id, creation}` (a live local process's own pid). */
   internPid(node: string, id: number, creation: number): Pid;
   /** True while `pid` names a live local process. */

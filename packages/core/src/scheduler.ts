@@ -9,6 +9,12 @@
  * - A drain runs as a microtask while the budget of the current event-loop turn lasts; once
  *   `BATCH` messages have been handled in one turn, the next drain waits for `setImmediate`,
  *   so sockets and timers always get their turn.
+ *
+ * It also keeps the processes *suspended* on a busy distribution connection (OTP's
+ * `erts_suspend_process` on a busy dist port, see remote.ts): a suspended process is not run —
+ * a behaviour takes no next message, an async-function process's next `receive` waits — until
+ * the network says the connection drained (`resume(node)`). The run queue itself never waits:
+ * every other process keeps running.
  */
 import type { ProcessRecord } from './internal/process.js';
 
@@ -30,6 +36,16 @@ export class Scheduler {
   private epoch: NodeJS.Immediate | undefined;
   private stopped = false;
   private readonly drainFn = (): void => this.drain();
+  /**
+   * The process whose code runs in the current slice (a behaviour's handler, or the synchronous
+   * start of an async function), else null: the sender a busy remote send suspends when the
+   * send does not name its process itself.
+   */
+  current: ProcessRecord | null = null;
+  /** Processes suspended on a busy connection, by the node it leads to. */
+  private readonly suspended = new Map<string, Set<ProcessRecord>>();
+  /** Code waiting for a suspended process to run again (an async function's next `receive`). */
+  private readonly resumeWaiters = new Map<ProcessRecord, Array<() => void>>();
   private readonly immediateFn = (): void => {
     this.immediate = undefined;
     this.budget = BATCH;
@@ -60,10 +76,66 @@ export class Scheduler {
     return true;
   }
 
+  /**
+   * Suspends `p` because its send to `node` found the connection busy (OTP: a send to a busy
+   * distribution port suspends the sender). A process already suspended stays suspended on the
+   * node it waits for: it re-checks on its next send once that one drains.
+   */
+  suspend(p: ProcessRecord, node: string): void {
+    if (p._suspended || p._dead) return;
+    p._suspended = true;
+    let set = this.suspended.get(node);
+    if (set === undefined) this.suspended.set(node, (set = new Set()));
+    set.add(p);
+  }
+
+  /** Runs again every process suspended on `node` (its connection drained, or is gone). */
+  resume(node: string): void {
+    const set = this.suspended.get(node);
+    if (set === undefined) return;
+    this.suspended.delete(node);
+    for (const p of set) {
+      p._suspended = false;
+      const waiters = this.resumeWaiters.get(p);
+      if (waiters !== undefined) {
+        this.resumeWaiters.delete(p);
+        for (const w of waiters) w();
+      }
+      if (p._hasWork()) this.enqueue(p);
+    }
+  }
+
+  /** Resolves once `p` is no longer suspended (at once if it is not). */
+  whenResumed(p: ProcessRecord): Promise<void> {
+    if (!p._suspended) return RESOLVED;
+    return new Promise((resolve) => {
+      let list = this.resumeWaiters.get(p);
+      if (list === undefined) this.resumeWaiters.set(p, (list = []));
+      list.push(resolve);
+    });
+  }
+
+  /** Forgets a suspended process that exited (its waiters never run: a dead process runs no code). */
+  forget(p: ProcessRecord): void {
+    this.resumeWaiters.delete(p);
+    for (const [node, set] of this.suspended) {
+      if (set.delete(p) && set.size === 0) this.suspended.delete(node);
+    }
+  }
+
+  /** Number of processes suspended on a busy connection (for tests and tools). */
+  get suspendedCount(): number {
+    let n = 0;
+    for (const set of this.suspended.values()) n += set.size;
+    return n;
+  }
+
   /** Drops every queued process and every pending immediate. */
   stop(): void {
     this.stopped = true;
     this.queue = [];
+    this.suspended.clear();
+    this.resumeWaiters.clear();
     this.head = 0;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     if (this.epoch !== undefined) clearImmediate(this.epoch);
@@ -92,7 +164,9 @@ export class Scheduler {
       const p = queue[this.head]!;
       queue[this.head++] = undefined as unknown as ProcessRecord;
       p._queued = false;
+      this.current = p;
       this.budget -= p._runSlice(this.budget);
+      this.current = null;
       if (p._queued === false && p._hasWork()) {
         p._queued = true;
         queue.push(p);

@@ -74,6 +74,31 @@ function sequential(): Options {
  */
 export const RESET_FRAME: Buffer = encodePlainValue({ t: 'reset' });
 
+/**
+ * Fragmentation (OTP 22's fragmented distribution messages, simplified; only to a peer that
+ * announced `Flags.FRAGMENTS`): an encoded frame longer than the connection's `fragmentSize`
+ * goes out as a 5-byte *fragment header* — the frame's total length as a msgpack uint32 (0xce
+ * and a big-endian u32): a number, so never a data frame (an array) or a control frame (a map)
+ * — followed by the frame's bytes in transport frames of at most `fragmentSize` each, back to
+ * back. The receiver collects exactly that many bytes and decodes them as one frame.
+ */
+const FRAGMENT_TAG = 0xce;
+
+/** The header announcing a frame of `total` bytes sent in fragments. */
+export function fragmentHeader(total: number): Buffer {
+  const h = Buffer.allocUnsafe(5);
+  h[0] = FRAGMENT_TAG;
+  h.writeUInt32BE(total, 1);
+  return h;
+}
+
+/** The total length a fragment header announces, or -1 when `frame` is not one. */
+export function fragmentTotal(frame: Uint8Array): number {
+  if (frame[0] !== FRAGMENT_TAG) return -1;
+  if (frame.length !== 5) throw distError('ERR_BAD_FRAME', 'malformed fragment header');
+  return ((frame[1]! << 24) >>> 0) + (frame[2]! << 16) + (frame[3]! << 8) + frame[4]!;
+}
+
 /** Encodes frames for one direction of one connection. */
 export class Encoder {
   private packr = new Packr(sequential());

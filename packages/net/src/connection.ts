@@ -9,6 +9,25 @@
  * have piled up, then go out as one msgpack array. One transport connection and in-order
  * flushing keep the order between any two processes.
  *
+ * The data path (issue 11):
+ * - Backpressure, as OTP's busy distribution port (`dist_buf_busy_limit`): once the bytes the
+ *   transport still holds reach `busyLimit` the connection is *busy* — `send` returns true and
+ *   core suspends the sending process — until they fall to `busyLimit / 2` (the transport's
+ *   `drain`), when the owner resumes the suspended senders. The level is read after each frame
+ *   is handed over; so that a burst of large messages within one turn cannot overshoot, a batch
+ *   is flushed early once its estimated size (messages × bytes per message of the last frame,
+ *   raised by weighing one message at batch lengths 8, 16, 32, …) reaches `busyLimit / 4`.
+ *   Small messages are never affected: 2048 of them stay one frame.
+ * - Fragmentation: a frame longer than `fragmentSize` goes out as a header and fragments
+ *   (codec.ts), so the peer sees traffic every `fragmentSize` bytes and a long transfer is not
+ *   silence. Fragments are written back to back: other data cannot overtake a frame, because
+ *   the sequential codec needs frames decoded in the order they were encoded (OTP 22+ also
+ *   interleaves fragments of different senders' messages; rigil does not).
+ * - Ticks: silence is decided only after the sockets have been read. A tick check that finds
+ *   the peer silent looks again after the event loop's I/O phase (`setImmediate`), so a stall
+ *   of our own event loop, with the peer's frames waiting unread in the socket, is not taken
+ *   for the peer's silence.
+ *
  * Anything wrong — a frame that does not decode, a frame too large, a message that does not
  * belong to the state, a stalled handshake, a silent peer — closes this connection with a
  * stable code and a report; the node and its other connections carry on.
@@ -18,7 +37,7 @@
  * nor any transport.
  */
 import { logger, type Node, type Timer } from '@rigil/core';
-import { decodePlain, Decoder, Encoder, plainSize, RESET_FRAME, type PidInterner } from './codec.js';
+import { decodePlain, Decoder, Encoder, fragmentHeader, fragmentTotal, plainSize, RESET_FRAME, type PidInterner } from './codec.js';
 import { DistError, distError, type DistErrorCode } from './errors.js';
 import { Handshake, type Admission, type HandshakeHost } from './handshake.js';
 import { Flags, Op } from './protocol.js';
@@ -54,6 +73,10 @@ export interface ConnectionSettings {
   readonly maxFrameSize: number;
   /** Largest frame accepted before the handshake finished, in bytes. */
   readonly handshakeFrameSize: number;
+  /** Bytes queued in the transport above which the connection is busy (OTP's `dist_buf_busy_limit`). */
+  readonly busyLimit: number;
+  /** Frames longer than this go out in fragments of this size. */
+  readonly fragmentSize: number;
 }
 
 export type { Admission } from './handshake.js';
@@ -79,6 +102,8 @@ export interface ConnectionOwner {
   connectionUp(conn: Connection): boolean;
   /** The connection closed (`wasUp`: after its handshake finished). */
   connectionClosed(conn: Connection, wasUp: boolean): void;
+  /** A busy connection drained (or closed): the processes suspended on it may run again. */
+  connectionDrained(conn: Connection): void;
   /** Applies one inbound data message; throws `ERR_PROTOCOL_STATE` for a malformed one. */
   dispatch(conn: Connection, m: unknown[]): void;
 }
@@ -104,14 +129,27 @@ export class Connection {
   /** Messages waiting for the next frame. */
   private pending: unknown[] = [];
   private flushScheduled = false;
-  private immediate: NodeJS.Immediate | undefined;
   /** The handshake's state machine (handshake.ts); done with once the connection is up. */
   private readonly handshake: Handshake;
+  /** A tick check that found silence looks again after the I/O phase (see the module comment). */
+  private tickRecheck: NodeJS.Immediate | undefined;
+  /** Over `busyLimit`, waiting for the transport's drain. */
+  private busy = false;
+  /** Bytes per message of the last data frame: estimates what `pending` will weigh. */
+  private bytesPerMessage = 0;
+  /** Frames longer than this go out in fragments (`fragmentSize`, or never to a peer without `Flags.FRAGMENTS`). */
+  private fragmentSize = Infinity;
+  /** A batch estimated at this many bytes is flushed at once (busyLimit / 4). */
+  private readonly flushBytes: number;
+  /** Fragments of an incoming frame (after its fragment header), and the bytes still due. */
+  private fragments: Buffer[] = [];
+  private fragmentsDue = 0;
   private handshakeTimer: Timer | undefined;
   private tickTimer: Timer | undefined;
   private lastRecv = 0;
   private lastSend = 0;
   private readonly flushFn = (): void => this.flush();
+  private readonly recheckFn = (): void => this.recheckTick();
 
   /** True once the transport connection is open (inbound ones are open from the start). */
   private open: boolean;
@@ -126,6 +164,7 @@ export class Connection {
     readonly expected: string | undefined,
   ) {
     this.decoder = new Decoder(kernel.interner);
+    this.flushBytes = kernel.options.busyLimit / 4;
     this.peer = expected;
     this.open = !outbound;
     this.handshake = new Handshake(this.handshakeHost(), outbound, expected);
@@ -135,6 +174,7 @@ export class Connection {
         this.handshake.start();
       },
       frame: (data) => this.onFrame(data),
+      drain: () => this.onDrain(),
       error: (e) => this.fail(e.code as DistErrorCode, e.message),
       closed: (e) => this.onLinkClosed(e),
     });
@@ -154,19 +194,49 @@ export class Connection {
     return (this.peerFlags & Flags.HIDDEN) !== 0;
   }
 
-  /** Queues a message for the next frame (messages queued during the handshake go out once up). */
-  send(msg: unknown): void {
-    if (this.state === 'closed') return;
+  /**
+   * Queues a message for the next frame (messages queued during the handshake go out once up).
+   * Returns true while the connection is busy: the caller should hold its sender (OTP's busy
+   * dist port); the message is queued all the same.
+   */
+  send(msg: unknown): boolean {
+    if (this.state === 'closed') return false;
     const pending = this.pending;
-    pending.push(msg);
-    if (this.state !== 'up') return;
-    if (pending.length >= MAX_BATCH) this.flush();
+    const n = pending.push(msg);
+    if (this.state !== 'up') return false;
+    // The estimate comes from the last frame; messages may have grown since. Weigh one message
+    // when the batch reaches each power of two from 8 on (9 samples for a full batch; none for
+    // the one-message frames of round trips, none per message).
+    if (n >= 8 && (n & (n - 1)) === 0) this.sample(msg);
+    if (n >= MAX_BATCH || n * this.bytesPerMessage >= this.flushBytes) this.flush();
     else if (!this.flushScheduled) {
       // Flush once the current run of the scheduler is over (a microtask): everything sent in
       // that run shares one frame, and a lone message waits for no event-loop turn.
       this.flushScheduled = true;
       void RESOLVED.then(this.flushFn);
     }
+    return this.busy;
+  }
+
+  /** Raises the bytes-per-message estimate to the size of `msg` if it is larger. */
+  private sample(msg: unknown): void {
+    let size: number;
+    try {
+      size = plainSize(msg);
+    } catch {
+      return; // cannot be encoded: the flush reports it
+    }
+    if (size > this.bytesPerMessage) this.bytesPerMessage = size;
+  }
+
+  /** True while more than `busyLimit` bytes wait in the transport (until they fall to half). */
+  get isBusy(): boolean {
+    return this.busy;
+  }
+
+  /** Bytes waiting to go out: held by the transport, plus an estimate of the unflushed batch. */
+  get queuedBytes(): number {
+    return this.link.bufferedAmount + Math.round(this.pending.length * this.bytesPerMessage);
   }
 
   /** Hands over the messages queued on this (superseded or failed) connection. */
@@ -195,10 +265,6 @@ export class Connection {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.immediate !== undefined) {
-      clearImmediate(this.immediate);
-      this.immediate = undefined;
-    }
     const batch = this.pending;
     if (batch.length === 0 || this.state !== 'up') return;
     this.pending = [];
@@ -213,10 +279,34 @@ export class Connection {
     }
     if (frame.length > this.kernel.options.maxFrameSize) {
       this.sendOversized(batch);
+    } else {
+      this.bytesPerMessage = frame.length / batch.length;
+      this.lastSend = this.kernel.node.clock.now();
+      this.write(frame);
+    }
+    if (!this.busy && this.link.bufferedAmount >= this.kernel.options.busyLimit) {
+      this.busy = true;
+      this.link.notifyDrain(Math.floor(this.kernel.options.busyLimit / 2));
+    }
+  }
+
+  /** Hands one encoded frame to the transport: whole, or as a header and fragments (codec.ts). */
+  private write(frame: Buffer): void {
+    const size = this.fragmentSize;
+    const link = this.link;
+    if (frame.length <= size) {
+      link.send(frame);
       return;
     }
-    this.lastSend = this.kernel.node.clock.now();
-    this.link.send(frame);
+    link.send(fragmentHeader(frame.length));
+    for (let at = 0; at < frame.length; at += size) link.send(frame.subarray(at, Math.min(at + size, frame.length)));
+  }
+
+  /** The transport's level fell to the low-water mark: senders held on us may run again. */
+  private onDrain(): void {
+    if (!this.busy || this.state === 'closed') return;
+    this.busy = false;
+    this.kernel.connectionDrained(this);
   }
 
   /**
@@ -232,7 +322,7 @@ export class Connection {
     let size = 0;
     const sendChunk = (): void => {
       if (chunk.length === 0) return;
-      this.link.send(this.encoder.encode(chunk));
+      this.write(this.encoder.encode(chunk));
       chunk = [];
       size = 0;
     };
@@ -262,11 +352,31 @@ export class Connection {
     }
     try {
       if (this.state === 'handshake') this.handshake.onMessage(decodePlain(data));
-      else this.onData(this.decoder.decode(data));
+      else if (this.fragmentsDue > 0) this.onFragment(data);
+      else {
+        const total = fragmentTotal(data);
+        if (total < 0) this.onData(this.decoder.decode(data));
+        else if (total > this.kernel.options.maxFrameSize) throw distError('ERR_FRAME_TOO_LARGE', `fragmented frame of ${total} bytes exceeds maxFrameSize`);
+        else if (total === 0) throw distError('ERR_BAD_FRAME', 'empty fragmented frame');
+        else this.fragmentsDue = total;
+      }
     } catch (e) {
       if (e instanceof DistError) this.fail(e.code as DistErrorCode, e.message);
       else this.fail('ERR_BAD_FRAME', `bad frame: ${(e as Error).message}`);
     }
+  }
+
+  /** One fragment of a frame announced by a fragment header; the last one completes it. */
+  private onFragment(data: Uint8Array): void {
+    const due = this.fragmentsDue - data.length;
+    if (due < 0) throw distError('ERR_BAD_FRAME', 'a fragment runs past the end of its frame');
+    // ws hands over each frame in a Buffer of its own: keep it, copy once when complete.
+    this.fragments.push(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length));
+    this.fragmentsDue = due;
+    if (due > 0) return;
+    const parts = this.fragments;
+    this.fragments = [];
+    this.onData(this.decoder.decode(parts.length === 1 ? parts[0]! : Buffer.concat(parts)));
   }
 
   private onData(batch: unknown[]): void {
@@ -314,6 +424,7 @@ export class Connection {
     if (!k.connectionUp(this)) return;
     this.link.authenticated(k.options.maxFrameSize);
     this.state = 'up';
+    if ((this.peerFlags & Flags.FRAGMENTS) !== 0) this.fragmentSize = k.options.fragmentSize;
     const now = k.node.clock.now();
     this.lastRecv = this.lastSend = now;
     this.scheduleTick();
@@ -331,15 +442,35 @@ export class Connection {
       // Checked every tickTime/4 against three silent intervals: a frozen peer is down between
       // 0.75 and 1 tickTime after its last frame (OTP: four ticks of net_ticktime/4).
       if (now - this.lastRecv > (k.options.tickTime * 3) / 4) {
-        this.fail('ERR_TICK_TIMEOUT', `${this.peer} was silent for ${Math.round(now - this.lastRecv)} ms (tickTime ${k.options.tickTime} ms)`);
+        // This timer may have run late, before the frames that arrived meanwhile were read
+        // (timers run before the poll phase): decide after the next I/O phase.
+        this.tickRecheck = setImmediate(this.recheckFn);
         return;
       }
-      if (now - this.lastSend >= k.options.tickTime / 4 - 1 && this.pending.length === 0) {
-        this.lastSend = now;
-        this.link.send(this.encoder.encode([[Op.TICK]]));
-      }
-      this.scheduleTick();
+      this.tick(now);
     }, undefined);
+  }
+
+  /** The tick check found silence: after the I/O phase, the peer is down if it still is. */
+  private recheckTick(): void {
+    this.tickRecheck = undefined;
+    if (this.state !== 'up') return;
+    const k = this.kernel;
+    const now = k.node.clock.now();
+    if (now - this.lastRecv > (k.options.tickTime * 3) / 4) {
+      this.fail('ERR_TICK_TIMEOUT', `${this.peer} was silent for ${Math.round(now - this.lastRecv)} ms (tickTime ${k.options.tickTime} ms)`);
+      return;
+    }
+    this.tick(now);
+  }
+
+  /** Sends a tick if we have been quiet for tickTime/4, and schedules the next check. */
+  private tick(now: number): void {
+    if (now - this.lastSend >= this.kernel.options.tickTime / 4 - 1 && this.pending.length === 0) {
+      this.lastSend = now;
+      this.link.send(this.encoder.encode([[Op.TICK]]));
+    }
+    this.scheduleTick();
   }
 
   // ---------------------------------------------------------------- closing
@@ -374,12 +505,20 @@ export class Connection {
     const wasUp = this.state === 'up';
     this.state = 'closed';
     this.closeReason = reason;
-    if (this.immediate !== undefined) clearImmediate(this.immediate);
-    this.immediate = undefined;
+    this.fragments = [];
+    this.fragmentsDue = 0;
+    if (this.tickRecheck !== undefined) clearImmediate(this.tickRecheck);
+    this.tickRecheck = undefined;
     const timers = this.kernel.node.timers;
     if (this.handshakeTimer !== undefined) timers.cancel(this.handshakeTimer);
     if (this.tickTimer !== undefined) timers.cancel(this.tickTimer);
     this.handshakeTimer = this.tickTimer = undefined;
+    if (this.busy) {
+      // Nothing more will drain: the senders held on this connection run again (a nodedown
+      // follows for them, or the connection that replaces this one takes over).
+      this.busy = false;
+      this.kernel.connectionDrained(this);
+    }
     // The kernel may hand what is still queued to the connection that replaces this one
     // (`takePending`); whatever it leaves is dropped here, after it had the chance.
     this.kernel.connectionClosed(this, wasUp);

@@ -52,6 +52,14 @@ export interface DistNodeOptions extends NodeOptions {
    * `handshakeTimeout`.
    */
   maxHandshakes?: number;
+  /**
+   * Backpressure (OTP's `dist_buf_busy_limit`): once this many bytes wait to go out on a
+   * connection, a process sending to that node is suspended until they fall below half.
+   * Default 1 MiB; at least 1 KiB.
+   */
+  busyLimit?: number;
+  /** Frames longer than this many bytes go out in fragments of this size (default 64 KiB; at least 1 KiB). */
+  fragmentSize?: number;
   /** TLS (`wss`) with the user's key and certificate (an option of the default WebSocket transport). */
   tls?: TlsOptions;
   /**
@@ -205,6 +213,12 @@ function checkOptions(o: DistNodeOptions): NetOptions {
   }
   const maxHandshakes = o.maxHandshakes ?? 64;
   if (!(Number.isInteger(maxHandshakes) && maxHandshakes >= 1)) throw distError('ERR_BAD_CONFIG', `bad maxHandshakes ${String(o.maxHandshakes)}: a positive integer`);
+  const busyLimit = o.busyLimit ?? 1024 * 1024;
+  if (!(Number.isInteger(busyLimit) && busyLimit >= 1024)) throw distError('ERR_BAD_CONFIG', `busyLimit must be an integer of at least 1024 bytes, got ${String(o.busyLimit)}`);
+  const fragmentSize = o.fragmentSize ?? Math.min(64 * 1024, maxFrameSize);
+  if (!(Number.isInteger(fragmentSize) && fragmentSize >= 1024 && fragmentSize <= maxFrameSize)) {
+    throw distError('ERR_BAD_CONFIG', `fragmentSize must be an integer from 1024 to maxFrameSize, got ${String(o.fragmentSize)}`);
+  }
   const seeds = o.seeds ?? [];
   if (!Array.isArray(seeds) || seeds.some((s) => typeof s !== 'string')) throw distError('ERR_BAD_SEED', 'seeds must be an array of strings');
   if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null || o.tls.key === undefined || o.tls.cert === undefined)) {
@@ -228,6 +242,8 @@ function checkOptions(o: DistNodeOptions): NetOptions {
     maxFrameSize,
     handshakeFrameSize,
     maxHandshakes,
+    busyLimit,
+    fragmentSize,
     transport: o.transport ?? new WebSocketTransport({ tls: o.tls }),
     seeds,
     connectAll: o.connectAll ?? true,

@@ -38,6 +38,13 @@ export interface NetOptions {
   handshakeFrameSize: number;
   /** Most inbound connections not yet authenticated at once; more are closed at once. */
   maxHandshakes: number;
+  /**
+   * Bytes queued on a connection above which senders to that node are suspended, until the
+   * queue falls to half (OTP's `dist_buf_busy_limit`, default 1 MiB).
+   */
+  busyLimit: number;
+  /** Frames longer than this many bytes go out in fragments of this size (default 64 KiB). */
+  fragmentSize: number;
   /** How connections are made (WebSocket by default, with the node's `tls`). */
   transport: Transport;
   /** Peers to know from the start: `name@host:port` or `ws(s)://host:port` URLs. */
@@ -59,6 +66,19 @@ export interface NodeEvent {
 export interface NodeMessage {
   readonly tag: 'nodeup' | 'nodedown';
   readonly node: string;
+}
+
+/**
+ * The canonical remote pids kept per connected peer at most (two generations of half as many:
+ * see `intern`). Beyond it, a pid seen again after a long while is a new but equal object.
+ */
+export const PID_CACHE_LIMIT = 4096;
+
+/** Canonical pids of one peer incarnation: recent ones in `young`, the previous generation in `old`. */
+interface PidCache {
+  readonly creation: number;
+  young: Map<number, Pid>;
+  old: Map<number, Pid>;
 }
 
 /** Counters of what went wrong, for tools and tests. */
@@ -95,8 +115,8 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   private readonly all = new Set<Connection>();
   /** Where each known node listens. */
   private readonly addresses = new Map<string, string>();
-  /** Canonical pids of each connected remote node, for the creation they were seen with. */
-  private readonly pidCache = new Map<string, { creation: number; pids: Map<number, Pid> }>();
+  /** Canonical pids of each connected remote node, for the creation they were seen with (bounded). */
+  private readonly pidCache = new Map<string, PidCache>();
   /** Monitors peers hold on our processes: peer → their ref id → the ref we handed to core. */
   private readonly accepted = new Map<string, Map<number, Ref>>();
   /** `connect` calls waiting for a connection to come up or fail. */
@@ -122,7 +142,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     readonly options: NetOptions,
   ) {
     this.host = node.attach(this);
-    this.flags = (options.hidden ? Flags.HIDDEN : 0) | Flags.GLOBAL | Flags.REPLY_DEMONITORS;
+    this.flags = (options.hidden ? Flags.HIDDEN : 0) | Flags.GLOBAL | Flags.REPLY_DEMONITORS | Flags.FRAGMENTS;
     this.interner = (n, id, creation) => this.intern(n, id, creation);
     this.transport = options.transport;
     for (const seed of options.seeds) this.addSeed(seed);
@@ -267,6 +287,22 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     else this.allMonitors.delete(self);
   }
 
+  /** Bytes waiting to go out to `name` (0 when not connected), as OTP's `dist_get_stat` queue size. */
+  queuedBytes(name: string): number {
+    return this.conns.get(name)?.queuedBytes ?? 0;
+  }
+
+  /** True while the connection to `name` is busy: senders to it are suspended (OTP's busy dist port). */
+  isBusy(name: string): boolean {
+    return this.conns.get(name)?.isBusy ?? false;
+  }
+
+  /** Number of canonical pids of `name` held in the remote-pid cache (at most `PID_CACHE_LIMIT`). */
+  cachedPids(name: string): number {
+    const c = this.pidCache.get(name);
+    return c === undefined ? 0 : c.young.size + c.old.size;
+  }
+
   /** Subscribes in-process code to node events; returns the unsubscribe function. */
   subscribe(fn: (e: NodeEvent) => void): () => void {
     this.subscribers.add(fn);
@@ -274,21 +310,24 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   }
 
   // ---------------------------------------------------------------- RemoteRouter (outbound signals)
+  // The three sends return true when the connection is busy: core then suspends the sender
+  // until `connectionDrained` resumes it (OTP's busy distribution port).
 
-  send(to: Pid, msg: unknown): void {
-    this.route(to.node)?.send([Op.SEND, to, msg]);
+  send(to: Pid, msg: unknown): boolean {
+    return this.route(to.node)?.send([Op.SEND, to, msg]) ?? false;
   }
 
-  sendNamed(name: string, node: string, msg: unknown): void {
-    this.route(node)?.send([Op.REG_SEND, name, msg]);
+  sendNamed(name: string, node: string, msg: unknown): boolean {
+    return this.route(node)?.send([Op.REG_SEND, name, msg]) ?? false;
   }
 
-  sendAlias(tag: Ref, msg: unknown): void {
+  sendAlias(tag: Ref, msg: unknown): boolean {
     const c = this.route(tag.node);
-    if (c === undefined) return;
-    c.send([Op.ALIAS_SEND, tag, msg]);
+    if (c === undefined) return false;
+    const busy = c.send([Op.ALIAS_SEND, tag, msg]);
     // A call's reply: the caller's monitor on us (same ref) ends with it, on both sides.
     if ((c.peerFlags & Flags.REPLY_DEMONITORS) !== 0) this.dropAccepted(tag.node, tag.id);
+    return busy;
   }
 
   link(from: Pid, to: Pid): void {
@@ -446,6 +485,11 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     return true;
   }
 
+  /** A busy connection drained or closed: the processes a send to its peer suspended run again. */
+  connectionDrained(conn: Connection): void {
+    if (conn.peer !== undefined) this.host.resume(conn.peer);
+  }
+
   /** A connection closed: nodedown if it was the peer's connection and was up; a failed dial otherwise. */
   connectionClosed(conn: Connection, wasUp: boolean): void {
     this.all.delete(conn);
@@ -583,16 +627,33 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     }
   }
 
+  /**
+   * The canonical `Pid` object for a wire pid. Remote pids of a connected peer's incarnation are
+   * kept so that the same pid decodes to the same object (Map/Set keys). The cache is bounded
+   * (issue 11: a peer's short-lived callers must not pile up): two generations of
+   * `PID_CACHE_LIMIT / 2` — a full young generation becomes the old one, and the previous old
+   * one is dropped; a pid found in the old generation moves back to the young one. An evicted
+   * pid that comes back is a new object equal to the old (`Pid.equals`; core's link tables fall
+   * back to value equality). Cleared at nodedown.
+   */
   private intern(n: string, id: number, creation: number): Pid {
     if (n === this.host.name) return this.host.internPid(n, id, creation);
     let cache = this.pidCache.get(n);
     if (cache === undefined || cache.creation !== creation) {
       const c = this.conns.get(n);
       if (c === undefined || c.peerCreation !== creation) return new Pid(n, id, creation);
-      this.pidCache.set(n, (cache = { creation, pids: new Map() }));
+      this.pidCache.set(n, (cache = { creation, young: new Map(), old: new Map() }));
     }
-    let p = cache.pids.get(id);
-    if (p === undefined) cache.pids.set(id, (p = new Pid(n, id, creation)));
+    let p = cache.young.get(id);
+    if (p !== undefined) return p;
+    p = cache.old.get(id);
+    if (p !== undefined) cache.old.delete(id);
+    else p = new Pid(n, id, creation);
+    if (cache.young.size >= PID_CACHE_LIMIT / 2) {
+      cache.old = cache.young;
+      cache.young = new Map();
+    }
+    cache.young.set(id, p);
     return p;
   }
 

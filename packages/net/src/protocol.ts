@@ -22,6 +22,9 @@
  *      Version 1 peers are refused with `ERR_BAD_VERSION` (MIN_PROTOCOL_VERSION is 2): its
  *      handshake cannot be offered safely next to 2's — an acceptor that still answered a
  *      version-1 hello would still hand out reflectable proofs.
+ *      Flag FRAGMENTS (both sides must announce it): a frame longer than `fragmentSize` may go
+ *      out as a fragment header (its total length, a msgpack uint32) followed by its bytes in
+ *      slices, so the receiver sees traffic, and ticks stay alive, during a long transfer.
  */
 
 /** The protocol version this node speaks. */
@@ -37,6 +40,11 @@ export const Flags = {
   GLOBAL: 2,
   /** A call's reply (ALIAS_SEND on a monitored tag) ends the caller's monitor on both sides. */
   REPLY_DEMONITORS: 4,
+  /**
+   * The node reassembles fragmented frames (codec.ts, `fragmentHeader`); frames to it longer
+   * than the sender's `fragmentSize` are sent in fragments (OTP's `DFLAG_FRAGMENTS`).
+   */
+  FRAGMENTS: 8,
 } as const;
 
 /** Handshake messages (before the connection is up), each a msgpack map with a `t` tag (see handshake.ts). */

@@ -25,6 +25,10 @@
  *   must not make the node hold a large frame before the handshake proved it knows the cookie.
  * - After the owner calls `close`, the transport calls none of its handlers again.
  * - `closed` is called at most once, when the connection ended without the owner asking.
+ * - Backpressure: `bufferedAmount` counts the bytes `send` accepted that have not yet been
+ *   handed to the network (the WebSocket's `bufferedAmount`); after `notifyDrain(low)` the
+ *   transport calls `drain` once, when that count is at or below `low` (asynchronously, even
+ *   if it already is). A transport that cannot tell may report 0 and call `drain` at once.
  */
 import type { DistError, DistErrorCode } from './errors.js';
 
@@ -92,6 +96,13 @@ export interface TransportConnection {
   bind(handlers: TransportHandlers): void;
   /** Sends one binary frame; the frame may be sent later, but in order. No-op once closed. */
   send(frame: Uint8Array): void;
+  /** Bytes given to `send` and not yet handed to the network (what a peer that stops reading piles up). */
+  readonly bufferedAmount: number;
+  /**
+   * Asks for one `drain` call once `bufferedAmount` is at or below `lowWater` (never from
+   * inside this call). A later call replaces the request. Nothing is called once closed.
+   */
+  notifyDrain(lowWater: number): void;
   /**
    * The handshake proved the peer knows the cookie: from now on accept frames up to
    * `maxFrameSize` (until now: `handshakeFrameSize`). Called once, before the first data frame
@@ -111,6 +122,8 @@ export interface TransportHandlers {
   open(): void;
   /** A frame arrived. */
   frame(data: Uint8Array): void;
+  /** `bufferedAmount` fell to the level asked for with `notifyDrain` (an owner that never asks may omit it). */
+  drain?(): void;
   /**
    * The connection cannot go on (a frame too large, a frame the protocol cannot carry, an I/O
    * error, a peer the transport refuses): the owner reports it and calls `close(error.code)`.

@@ -12,6 +12,10 @@
  * 1009), before buffering it, and buffers anything below whole. So every socket starts with
  * `maxPayload` = `handshakeFrameSize` (a few KiB: a stranger cannot make the node hold more
  * than that) and `authenticated(maxFrameSize)` raises it once the handshake proved the peer.
+ *
+ * Backpressure: `bufferedAmount` is the WebSocket's (bytes not yet written to the socket). `ws`
+ * has no drain event, so every frame is sent with one shared write callback (no allocation):
+ * while a drain is asked for, each completed write compares the level with the low-water mark.
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -121,6 +125,12 @@ class WsConnection implements TransportConnection {
   private h: TransportHandlers | undefined;
   /** True once the owner closed it or it reported `closed`: no handler is called after. */
   private ended = false;
+  /** The low-water mark a drain was asked for, or -1. */
+  private drainAt = -1;
+  /** The write callback of every frame: reports a drain once the level is low enough. */
+  private readonly written = (): void => {
+    if (this.drainAt >= 0) this.checkDrain();
+  };
 
   constructor(
     private readonly ws: WebSocket,
@@ -160,7 +170,24 @@ class WsConnection implements TransportConnection {
   }
 
   send(frame: Uint8Array): void {
-    if (!this.ended) this.ws.send(frame, BINARY);
+    if (!this.ended) this.ws.send(frame, BINARY, this.written);
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  notifyDrain(lowWater: number): void {
+    if (this.ended) return;
+    this.drainAt = lowWater;
+    // Already low enough (or nothing left whose write completion would tell us): say so soon.
+    if (this.ws.bufferedAmount <= lowWater) queueMicrotask(() => this.checkDrain());
+  }
+
+  private checkDrain(): void {
+    if (this.ended || this.drainAt < 0 || this.ws.bufferedAmount > this.drainAt) return;
+    this.drainAt = -1;
+    this.h!.drain?.();
   }
 
   authenticated(maxFrameSize: number): void {

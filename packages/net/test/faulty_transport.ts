@@ -101,6 +101,10 @@ class FaultyConnection implements TransportConnection, TransportHandlers {
   private peeked: boolean;
   /** While silently cut: frames held in each direction, released in order by `heal`. */
   private held: { out: Uint8Array[]; in: Uint8Array[] } | undefined;
+  /** Bytes of the outgoing frames held. */
+  private heldBytes = 0;
+  /** A drain asked for while held (-1: none). */
+  private drainAt = -1;
 
   constructor(
     private readonly owner: FaultyTransport,
@@ -123,8 +127,22 @@ class FaultyConnection implements TransportConnection, TransportHandlers {
 
   send(frame: Uint8Array): void {
     if (this.ended) return;
-    if (this.held !== undefined) this.held.out.push(frame);
-    else this.inner.send(frame);
+    if (this.held !== undefined) {
+      this.held.out.push(frame);
+      this.heldBytes += frame.length;
+    } else this.inner.send(frame);
+  }
+
+  /** Frames held by a silent cut count as buffered: a stalled link is a peer that stops reading. */
+  get bufferedAmount(): number {
+    return this.heldBytes + this.inner.bufferedAmount;
+  }
+
+  notifyDrain(lowWater: number): void {
+    if (this.ended) return;
+    // While held, nothing drains; `heal` passes the request on once the held frames are sent.
+    if (this.held !== undefined) this.drainAt = lowWater;
+    else this.inner.notifyDrain(lowWater);
   }
 
   close(code?: Parameters<TransportConnection['close']>[0]): void {
@@ -163,6 +181,10 @@ class FaultyConnection implements TransportConnection, TransportHandlers {
     if (!this.ended) this.h!.error(error);
   }
 
+  drain(): void {
+    if (!this.ended) this.h!.drain?.();
+  }
+
   closed(error: DistError | undefined): void {
     if (this.ended) return;
     this.end();
@@ -188,7 +210,12 @@ class FaultyConnection implements TransportConnection, TransportHandlers {
     const held = this.held;
     if (held === undefined || this.ended) return;
     this.held = undefined;
+    this.heldBytes = 0;
     for (const f of held.out) this.inner.send(f);
+    if (this.drainAt >= 0) {
+      this.inner.notifyDrain(this.drainAt);
+      this.drainAt = -1;
+    }
     for (const f of held.in) {
       if (this.ended) break;
       this.h!.frame(f);
@@ -213,6 +240,7 @@ class FaultyConnection implements TransportConnection, TransportHandlers {
   private end(): void {
     this.ended = true;
     this.held = undefined;
+    this.heldBytes = 0;
     this.owner.track(this, false);
   }
 }
@@ -235,6 +263,9 @@ class RefusedDial implements TransportConnection {
   send(): void {}
 
   authenticated(): void {}
+  readonly bufferedAmount = 0;
+
+  notifyDrain(): void {}
 
   close(): void {
     this.ended = true;

@@ -307,6 +307,8 @@ class HeldDialTransport implements Transport {
       send: () => undefined,
       close: () => void stuck.delete(peer),
       authenticated: () => undefined,
+      bufferedAmount: 0,
+      notifyDrain: () => undefined,
     };
   }
 

@@ -182,6 +182,15 @@ export class SimEnd implements TransportConnection, EndHandle {
     this.handlers = handlers;
   }
 
+  /**
+   * The simulated network has no send buffer (a frame is in flight, or held by a cut), so a
+   * connection is never busy: backpressure is not modelled (see the README).
+   */
+  readonly bufferedAmount = 0;
+
+  /** Never needed: `bufferedAmount` is always 0, at or below any low-water mark. */
+  notifyDrain(): void {}
+
   /** The handshake authenticated the peer: frames up to `maxFrameSize` are accepted from now on. */
   authenticated(maxFrameSize: number): void {
     this.maxFrameSize = maxFrameSize;

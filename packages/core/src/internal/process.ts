@@ -52,6 +52,8 @@ const QUEUED = 1;
 const BUSY = 2;
 const DEAD = 4;
 const TRAP = 8;
+/** Suspended on a busy distribution connection (see scheduler.ts). */
+const SUSPENDED = 16;
 
 /** The mailbox of a process that never got a message, and of a dead one (shared, frozen). */
 const EMPTY: unknown[] = [];
@@ -132,6 +134,17 @@ export class ProcessRecord implements Process {
     this._flags = v ? this._flags | DEAD : this._flags & ~DEAD;
   }
 
+  /**
+   * @internal Suspended by a send to a busy connection (scheduler.ts): takes no message and
+   * runs no code until the connection drains (OTP's `suspended` status).
+   */
+  get _suspended(): boolean {
+    return (this._flags & SUSPENDED) !== 0;
+  }
+  set _suspended(v: boolean) {
+    this._flags = v ? this._flags | SUSPENDED : this._flags & ~SUSPENDED;
+  }
+
   /** @internal Trapping exits (OTP's `process_flag(trap_exit, true)`). */
   get _trap(): boolean {
     return (this._flags & TRAP) !== 0;
@@ -145,7 +158,8 @@ export class ProcessRecord implements Process {
   /**
    * Takes the oldest message that `match` accepts, waiting up to `timeoutMs` (OTP's `receive`).
    * Unmatched messages stay in the mailbox in order. `timeoutMs = 0` polls; omitted or
-   * `Infinity` waits forever; on timeout the promise resolves to `TIMEOUT`.
+   * `Infinity` waits forever; on timeout the promise resolves to `TIMEOUT`. A process suspended
+   * by a send to a busy node starts its receive (and its timeout) only once it runs again.
    * @example const m = await self.receive((m): m is Ping => isPing(m), 1000);
    */
   receive(): Promise<unknown>;
@@ -156,6 +170,9 @@ export class ProcessRecord implements Process {
   receive(match?: Matcher, timeoutMs?: number): Promise<unknown> {
     if (this._dead) return NEVER;
     if (this._resolve !== null) throw coreError('ERR_BADARG', `${this.pid} is already waiting in receive`);
+    // Suspended by a busy remote send: the receive begins once the connection drains — the one
+    // point where an async function can be held, as a send cannot block in JavaScript.
+    if (this._suspended) return this.node._scheduler.whenResumed(this).then(() => this.receive(match, timeoutMs!));
     const i = this._find(match, this._h);
     if (this._dead) return NEVER; // the pattern threw: the process has crashed
     if (i >= 0) return Promise.resolve(this._take(i));
@@ -171,9 +188,12 @@ export class ProcessRecord implements Process {
     });
   }
 
-  /** Sends `msg` to a pid, a local name or `[name, node]` (OTP's `erlang:send/2`); a dead sender sends nothing. */
+  /**
+   * Sends `msg` to a pid, a local name or `[name, node]` (OTP's `erlang:send/2`); a dead sender
+   * sends nothing. A send to a node whose connection is busy suspends this process (see receive).
+   */
   send(dest: Destination, msg: unknown): void {
-    if (!this._dead) this.node.send(dest, msg);
+    if (!this._dead) this.node._send(dest, msg, this);
   }
 
   /** Links this process to `pid` (OTP's `link/1`); a dead `pid` sends this process an exit `noproc`. */
@@ -284,6 +304,7 @@ export class ProcessRecord implements Process {
   /** Lifecycle status of this process. */
   get status(): ProcessStatus {
     if (this._dead) return 'dead';
+    if (this._suspended) return 'suspended';
     if (this._fn !== null) return 'starting';
     if (this._resolve !== null) return 'waiting';
     if (this._loop !== null && !this._busy && !this._queued) return 'waiting';
@@ -308,6 +329,11 @@ export class ProcessRecord implements Process {
     if (q === EMPTY) this._q = q = [];
     const resolve = this._resolve;
     if (resolve !== null) {
+      if (this._suspended) {
+        // Woken by `Scheduler.resume`, which re-queues a process with work.
+        q.push(msg);
+        return;
+      }
       if (this._scan === q.length) {
         let ok: boolean;
         try {
@@ -331,19 +357,19 @@ export class ProcessRecord implements Process {
       return;
     }
     q.push(msg);
-    if (this._loop !== null && !this._busy && !this._queued) this.node._scheduler.enqueue(this);
+    if (this._loop !== null && (this._flags & (BUSY | QUEUED | SUSPENDED)) === 0) this.node._scheduler.enqueue(this);
   }
 
   /** @internal Work is pending for the scheduler. */
   _hasWork(): boolean {
-    if (this._dead) return false;
+    if ((this._flags & (DEAD | SUSPENDED)) !== 0) return false;
     if (this._loop !== null) return !this._busy && this._h < this._q.length;
     return this._resolve !== null && this._scan < this._q.length;
   }
 
   /** @internal Runs one scheduler slice; returns how many messages it used. */
   _runSlice(budget: number): number {
-    if (this._dead) return 0;
+    if ((this._flags & (DEAD | SUSPENDED)) !== 0) return 0;
     const fn = this._fn;
     if (fn !== null) {
       this._fn = null;
@@ -354,7 +380,8 @@ export class ProcessRecord implements Process {
     if (loop !== null) {
       let n = 0;
       const limit = budget < SLICE ? budget : SLICE;
-      while (n < limit && !this._busy && !this._dead && this._h < this._q.length) {
+      // A send in the handler may suspend the process: it then takes no next message.
+      while (n < limit && (this._flags & (BUSY | DEAD | SUSPENDED)) === 0 && this._h < this._q.length) {
         n++;
         const msg = this._take(this._h);
         let r: void | PromiseLike<void>;
@@ -387,14 +414,14 @@ export class ProcessRecord implements Process {
   /** @internal An async behaviour handler settled: take the next message. */
   _resume(): void {
     this._busy = false;
-    if (!this._dead && this._h < this._q.length) this.node._scheduler.enqueue(this);
+    if ((this._flags & (DEAD | SUSPENDED)) === 0 && this._h < this._q.length) this.node._scheduler.enqueue(this);
   }
 
   /** @internal Becomes a behaviour process with `loop` (used by gen_server & co.). */
   _becomeBehaviour(loop: BehaviourLoop, data: unknown): void {
     this._loop = loop;
     this._data = data;
-    if (this._h < this._q.length && !this._busy) this.node._scheduler.enqueue(this);
+    if (this._h < this._q.length && (this._flags & (BUSY | SUSPENDED)) === 0) this.node._scheduler.enqueue(this);
   }
 
   /**
