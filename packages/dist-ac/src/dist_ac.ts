@@ -30,7 +30,7 @@
  * report (a cast, a stray message); it never stops the server.
  */
 import { genServer, Node, logger, type AppResult, type DistributedController, type ExitReason, type GenServerBehaviour, type Process, type RestartType, type StartType, type Timer } from '@rigil/core';
-import { addKernelChild, installBuiltins, type Builtin, type DistNode, type NodeEvent } from '@rigil/net';
+import { addKernelChild, installBuiltins, renderUntrusted, type Builtin, type DistNode, type NodeEvent } from '@rigil/net';
 import { DistAcError } from './errors.js';
 import { checkKernelConfig, entrySignature, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
 
@@ -803,9 +803,7 @@ function parseCast(x: unknown): Cast | undefined {
   return undefined;
 }
 
-/** A short, printable description of a bad input for a report (never the whole term). */
+/** A short, printable description of a bad input for a report: bounded and escaped, never the whole term. */
 function describe(x: unknown): string {
-  if (x === null) return 'null';
-  if (typeof x !== 'object') return `${typeof x} ${String(x).slice(0, 40)}`;
-  return `object with keys [${Object.keys(x).slice(0, 8).join(', ')}]`;
+  return renderUntrusted(x, { maxLength: 120, maxDepth: 2 });
 }

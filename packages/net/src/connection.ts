@@ -20,6 +20,7 @@ import { logger, type Node, type Timer } from '@rigil/core';
 import { decodePlain, Decoder, encodePlain, Encoder, plainSize, RESET_FRAME, type PidInterner } from './codec.js';
 import { DistError, distError, type DistErrorCode } from './errors.js';
 import { checkProof, isNodeName, makeChallenge, proof } from './handshake.js';
+import { renderUntrusted } from './render.js';
 import { Flags, Hs, MIN_PROTOCOL_VERSION, Op, PROTOCOL_VERSION, type Challenge, type Hello } from './protocol.js';
 import type { TransportConnection } from './transport.js';
 
@@ -328,7 +329,7 @@ export class Connection {
       this.becomeUp();
       return;
     }
-    throw distError('ERR_PROTOCOL_STATE', `unexpected handshake message ${String(m.t)}`);
+    throw distError('ERR_PROTOCOL_STATE', `unexpected handshake message ${renderUntrusted(m.t)}`);
   }
 
   /** Continues an inbound handshake the kernel admitted (at once, or after parking it). */
@@ -344,8 +345,8 @@ export class Connection {
 
   private checkIdentity(m: Record<string, unknown>): void {
     const v = m.v;
-    if (typeof v !== 'number' || v < MIN_PROTOCOL_VERSION) throw distError('ERR_BAD_VERSION', `unsupported protocol version ${String(v)}`);
-    if (!isNodeName(m.name)) throw distError('ERR_BAD_NAME', `bad node name ${JSON.stringify(m.name)}`);
+    if (typeof v !== 'number' || v < MIN_PROTOCOL_VERSION) throw distError('ERR_BAD_VERSION', `unsupported protocol version ${renderUntrusted(v)}`);
+    if (!isNodeName(m.name)) throw distError('ERR_BAD_NAME', `bad node name ${renderUntrusted(m.name)}`);
     if (typeof m.creation !== 'number' || !(m.creation > 0)) throw distError('ERR_PROTOCOL_STATE', 'bad creation');
     if (typeof m.flags !== 'number') throw distError('ERR_PROTOCOL_STATE', 'bad flags');
   }

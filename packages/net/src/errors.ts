@@ -29,6 +29,7 @@
  * | `ERR_BLOCKED` | a transport refused the peer (a firewalling or fault-injecting transport, e.g. the tests' `FaultyTransport`; the WebSocket transport never does) | closes the connection |
  */
 import { RigilError } from '@rigil/core';
+import { renderUntrusted } from './render.js';
 
 /** The stable error codes of @rigil/net (see the table above). */
 export type DistErrorCode =
@@ -91,9 +92,10 @@ export function badArgs(procedure: string, message: string): RpcError {
   return new RpcError('ERR_RPC_BAD_ARGS', `${procedure}: ${message}`, { badArgs: message }, '', procedure);
 }
 
-/** A short, printable description of a bad input for a report: its type and a prefix, never the whole term. */
+/**
+ * A short, printable description of a bad input for a report: its type and a bounded, escaped
+ * rendering (`renderUntrusted`), never the whole term.
+ */
 export function describeBadInput(x: unknown): string {
-  if (x === null) return 'null';
-  if (typeof x !== 'object') return `${typeof x} ${String(x).slice(0, 40)}`;
-  return `object with keys [${Object.keys(x).slice(0, 8).join(', ')}]`;
+  return `${x === null ? 'null' : Array.isArray(x) ? 'array' : typeof x} ${renderUntrusted(x, { maxLength: 120, maxDepth: 2 })}`;
 }

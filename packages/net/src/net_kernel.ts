@@ -14,6 +14,7 @@ import { Connection, type ConnectionOwner } from './connection.js';
 import { distError, type DistError } from './errors.js';
 import { isNodeName } from './handshake.js';
 import { Flags, Op } from './protocol.js';
+import { renderUntrusted } from './render.js';
 import type { Listener, Transport, TransportConnection } from './transport.js';
 
 /** Options of the distribution, with their defaults filled in. */
@@ -352,7 +353,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
         this.members(m[1] as unknown[]);
         return;
     }
-    throw distError('ERR_PROTOCOL_STATE', `malformed or unknown message op ${String(m[0])}`);
+    throw distError('ERR_PROTOCOL_STATE', `malformed or unknown message op ${renderUntrusted(m[0])}`);
   }
 
   /**
