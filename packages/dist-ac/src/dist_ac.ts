@@ -560,14 +560,14 @@ export class DistAc implements DistributedController {
       this.placement.set(app, info);
       const ac = this.node.application;
       // The old instance (if it runs here) stops now that the new one is fully started.
-      if (this.localStarted.has(app) || ac.whereRunning(app) === 'local') void ac.runningElsewhere(app, info.node, this.localStarted.get(app));
+      if (this.localStarted.has(app) || ac.whereRunning(app) === 'local') this.background(ac.runningElsewhere(app, info.node, this.localStarted.get(app)), `stopping the local instance of ${app}`);
       this.wake(app);
       return;
     }
     if (msg.op === 'stopped') {
       const { app, node } = msg;
       if (this.placement.get(app)?.node === node) this.placement.delete(app);
-      if (this.node.application.whereRunning(app) === node) void this.node.application.notRunning(app);
+      if (this.node.application.whereRunning(app) === node) this.background(this.node.application.notRunning(app), `stopping the local instance of ${app}`);
       this.wake(app);
     }
   }
@@ -577,7 +577,7 @@ export class DistAc implements DistributedController {
   private onNodeEvent(e: NodeEvent): void {
     if (e.hidden || this.stopping) return;
     if (e.type === 'nodeup') {
-      void this.hello(e.node);
+      this.background(this.hello(e.node), `introducing this node to ${e.node}`);
       return;
     }
     const dead = e.node;
@@ -585,7 +585,7 @@ export class DistAc implements DistributedController {
       const ran = this.placement.get(app)?.node === dead || this.node.application.whereRunning(app) === dead;
       if (ran) {
         this.placement.delete(app);
-        if (this.localStarted.has(app) && this.node.application.whereRunning(app) === dead) void this.node.application.notRunning(app);
+        if (this.localStarted.has(app) && this.node.application.whereRunning(app) === dead) this.background(this.node.application.notRunning(app), `stopping the local instance of ${app}`);
         if (this.localStarted.has(app) && this.node.application.isPermitted(app)) this.armFailover(app, entry, dead);
       }
       this.wake(app);
@@ -598,12 +598,12 @@ export class DistAc implements DistributedController {
     if (timeout === Infinity) return;
     this.cancelFailover(app);
     if (timeout === 0) {
-      void this.failover(app, dead);
+      this.background(this.failover(app, dead), `failing ${app} over from ${dead}`);
       return;
     }
     const timer = this.node.timers.schedule(timeout, () => {
       this.failovers.delete(app);
-      void this.failover(app, dead);
+      this.background(this.failover(app, dead), `failing ${app} over from ${dead}`);
     }, undefined);
     this.failovers.set(app, timer);
   }
@@ -634,7 +634,7 @@ export class DistAc implements DistributedController {
     if (this.failovers.has(app)) return;
     const timer = this.node.timers.schedule(RECHECK_MS, () => {
       this.failovers.delete(app);
-      if (this.placement.get(app)?.node == null && this.node.application.whereRunning(app) === undefined) void this.failover(app, dead, false);
+      if (this.placement.get(app)?.node == null && this.node.application.whereRunning(app) === undefined) this.background(this.failover(app, dead, false), `failing ${app} over from ${dead}`);
     }, undefined);
     this.failovers.set(app, timer);
   }
@@ -643,6 +643,11 @@ export class DistAc implements DistributedController {
     const t = this.failovers.get(app);
     if (t !== undefined) this.node.cancelTimer(t);
     this.failovers.delete(app);
+  }
+
+  /** Runs a promise in the background: a rejection is reported, never left unhandled. */
+  private background(p: Promise<unknown>, what: string): void {
+    p.catch((e: unknown) => this.node.report({ kind: 'dist_ac', message: `${what} failed`, reason: e }));
   }
 
   /** Introduces this node to `peer` (at start, and whenever a node connects). */
@@ -682,13 +687,13 @@ export class DistAc implements DistributedController {
         if (better(entry.nodes, peer, me)) {
           this.node.report({ kind: 'dist_ac', message: `${app} ran on both ${me} and ${peer} after a partition; keeping ${peer}'s instance`, application: app, code: 'reconcile' });
           this.placement.set(app, { ...info, cause: 'reconcile' });
-          void ac.runningElsewhere(app, peer, this.localStarted.get(app));
+          this.background(ac.runningElsewhere(app, peer, this.localStarted.get(app)), `stopping the local instance of ${app}`);
         }
         continue;
       }
       // Both nodes introduce themselves after a heal: keep what is known already (e.g. a reconcile).
       if (this.placement.get(app)?.node !== info.node) this.placement.set(app, info);
-      if (this.localStarted.has(app)) void ac.runningElsewhere(app, peer, this.localStarted.get(app));
+      if (this.localStarted.has(app)) this.background(ac.runningElsewhere(app, peer, this.localStarted.get(app)), `stopping the local instance of ${app}`);
       this.wake(app);
     }
   }

@@ -26,6 +26,7 @@
  * | `ERR_NOT_DISTRIBUTED` | `distNode`/`globalOf`/`rpcOf` asked for the services of a node that is not a `DistNode` | throws |
  * | `ERR_BAD_CONFIG` | invalid distribution options (or a bad global name, lock id, resolver) | throws |
  * | `ERR_GLOBAL_NOT_REGISTERED` | `global.send` to a name nobody holds (OTP's `{badarg, {Name, Msg}}`) | throws |
+ * | `ERR_BAD_ADDRESS` | a peer's member list holds entries that are not `[name@host, url]` with a URL this node would dial (not a URL, no host, not ws/wss, plain ws for a TLS node), or more than the limits (see `MembersLimits`) | ignores those entries, one report per announcement |
  * | `ERR_BLOCKED` | a transport refused the peer (a firewalling or fault-injecting transport, e.g. the tests' `FaultyTransport`; the WebSocket transport never does) | closes the connection |
  */
 import { RigilError } from '@rigil/core';
@@ -52,7 +53,8 @@ export type DistErrorCode =
   | 'ERR_NOT_DISTRIBUTED'
   | 'ERR_BAD_CONFIG'
   | 'ERR_GLOBAL_NOT_REGISTERED'
-  | 'ERR_BLOCKED';
+  | 'ERR_BLOCKED'
+  | 'ERR_BAD_ADDRESS';
 
 /** An error of the distribution layer. */
 export class DistError extends RigilError {

@@ -26,9 +26,6 @@ export interface RenderOptions {
 export const MAX_NODES = 64;
 /** Entries shown per array, object, Map or Set. */
 const MAX_ENTRIES = 8;
-/** The built-in `size` getters, called directly so an own `size` property cannot stand in. */
-const MAP_SIZE = Object.getOwnPropertyDescriptor(Map.prototype, 'size')!.get!;
-const SET_SIZE = Object.getOwnPropertyDescriptor(Set.prototype, 'size')!.get!;
 
 /**
  * Renders an untrusted value for an error message or a report: bounded in time and length,
@@ -108,8 +105,7 @@ function render(v: unknown, depth: number, maxDepth: number, out: Writer, budget
   const o = v as object;
   if (o instanceof Pid || o instanceof Ref) {
     // Our own classes: their fields are data (a node name from the wire is escaped).
-    const p = o as Pid | Ref;
-    out.put(`${o instanceof Pid ? '' : '#Ref'}<${escape(String(p.node), 60)}.${Number(p.id)}.${Number(p.creation)}>`);
+    out.put(`${o instanceof Pid ? '' : '#Ref'}<${escape(String(o.node), 60)}.${Number(o.id)}.${Number(o.creation)}>`);
     return;
   }
   if (o instanceof Date) {
@@ -146,7 +142,8 @@ function render(v: unknown, depth: number, maxDepth: number, out: Writer, budget
     return;
   }
   if (o instanceof Map) {
-    const size = MAP_SIZE.call(o) as number;
+    // The built-in getter, so an own `size` property cannot stand in.
+    const size = Reflect.get(Map.prototype, 'size', o) as number;
     out.put(`Map(${size}) {`);
     let i = 0;
     for (const [k, x] of Map.prototype.entries.call(o) as IterableIterator<[unknown, unknown]>) {
@@ -161,7 +158,7 @@ function render(v: unknown, depth: number, maxDepth: number, out: Writer, budget
     return;
   }
   if (o instanceof Set) {
-    const size = SET_SIZE.call(o) as number;
+    const size = Reflect.get(Set.prototype, 'size', o) as number;
     out.put(`Set(${size}) {`);
     let i = 0;
     for (const x of Set.prototype.values.call(o) as IterableIterator<unknown>) {
