@@ -143,7 +143,7 @@ function render(v: unknown, depth: number, maxDepth: number, out: Writer, budget
   }
   if (o instanceof Map) {
     // The built-in getter, so an own `size` property cannot stand in.
-    const size = Reflect.get(Map.prototype, 'size', o) as number;
+    const size = Number(Reflect.get(Map.prototype, 'size', o));
     out.put(`Map(${size}) {`);
     let i = 0;
     for (const [k, x] of Map.prototype.entries.call(o) as IterableIterator<[unknown, unknown]>) {
@@ -158,7 +158,7 @@ function render(v: unknown, depth: number, maxDepth: number, out: Writer, budget
     return;
   }
   if (o instanceof Set) {
-    const size = Reflect.get(Set.prototype, 'size', o) as number;
+    const size = Number(Reflect.get(Set.prototype, 'size', o));
     out.put(`Set(${size}) {`);
     let i = 0;
     for (const x of Set.prototype.values.call(o) as IterableIterator<unknown>) {
