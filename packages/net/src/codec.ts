@@ -95,6 +95,12 @@ const BASE: Options = {
 export const PLAIN_MAX_DEPTH = 8;
 /** Most values in a handshake or control frame. */
 export const PLAIN_MAX_NODES = 1024;
+/**
+ * Deepest exit reason accepted from a peer (EXIT, DOWN). Reasons end up in crash reports,
+ * which format them whole; a reason nested a few thousand levels deep (still decodable)
+ * overflows the stack of `JSON.stringify`. Real reasons are a few levels deep.
+ */
+export const REASON_MAX_DEPTH = 100;
 
 /**
  * Options of the sequential codec of an established connection. msgpackr's constructors

@@ -9,7 +9,7 @@
  * by `DistNode`), as OTP's `net_kernel` reaches it through the `-proto_dist` carrier module.
  */
 import { Pid, type ExitReason, type MonitorHandler, type Node, type Process, type Ref, type RemoteHost, type RemoteRouter } from '@rigil/core';
-import type { PidInterner } from './codec.js';
+import { REASON_MAX_DEPTH, withinDepth, type PidInterner } from './codec.js';
 import { Connection, type ConnectionOwner } from './connection.js';
 import { distError, type DistError } from './errors.js';
 import { isNodeName } from './handshake.js';
@@ -370,6 +370,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
         return;
       case Op.EXIT:
         if (!(m[1] instanceof Pid) || !(m[2] instanceof Pid)) break;
+        checkReason(m[3]);
         host.exitSignal(m[1], m[2], m[3], m[4] === true);
         return;
       case Op.MONITOR:
@@ -383,6 +384,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       }
       case Op.DOWN:
         if (!isRef(m[1])) break;
+        checkReason(m[2]);
         host.remoteDown(m[1], m[2]);
         return;
       case Op.MEMBERS:
@@ -712,6 +714,13 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     if (list === undefined) return;
     this.nodeMonitors.delete(name);
     for (const p of list) if (p.alive) this.host.deliver(p.pid, { tag: 'nodedown', node: name } satisfies NodeMessage);
+  }
+}
+
+/** Refuses an exit reason nested deeper than `REASON_MAX_DEPTH` (a cheap test for the usual string reason). */
+function checkReason(reason: unknown): void {
+  if (typeof reason === 'object' && reason !== null && !withinDepth(reason, REASON_MAX_DEPTH)) {
+    throw distError('ERR_BAD_FRAME', `an exit reason nested deeper than ${REASON_MAX_DEPTH} levels`);
   }
 }
 
