@@ -134,6 +134,7 @@ describe('hostile frames from a client without the cookie', () => {
     expect(reports.length).toBeGreaterThan(0);
     for (const r of reports) {
       expect(r.message.length).toBeLessThan(1000);
+      // eslint-disable-next-line no-control-regex
       expect(r.message).not.toMatch(/[\u0000-\u001f]/);
     }
     await bystanderUnaffected(a, b, inbox);

@@ -32,6 +32,7 @@ describe('renderUntrusted', () => {
   it('escapes control, line-separator and bidi characters so a value stays on one line', () => {
     const out = renderUntrusted('a\nb\r\u001b[2J\u2028\u202e"q"\\');
     expect(out).toBe('"a\\nb\\r\\u001b[2J\\u2028\\u202e\\"q\\"\\\\"');
+    // eslint-disable-next-line no-control-regex
     expect(out).not.toMatch(/[\u0000-\u001f\u2028\u202e]/);
     expect(renderUntrusted({ 'k\ney': 1 })).toBe('{"k\\ney": 1}');
     expect(escapeUntrusted('line\nbreak "kept"')).toBe('line\\nbreak "kept"');
