@@ -41,6 +41,10 @@ export interface DistNodeOptions extends NodeOptions {
   handshakeTimeout?: number;
   /** Largest frame, in bytes (default 256 MiB). */
   maxFrameSize?: number;
+  /** Largest frame accepted before the peer has authenticated, in bytes (default 4096); validated and used by the handshake. */
+  handshakeFrameSize?: number;
+  /** Most unauthenticated connections at once; new ones beyond it are closed at once (default 64); validated and used by the handshake. */
+  maxHandshakes?: number;
   /** TLS (`wss`) with the user's key and certificate (an option of the default WebSocket transport). */
   tls?: TlsOptions;
   /**
