@@ -4,7 +4,8 @@
  *
  * ```json
  * {
- *   "node": { "name": "a@127.0.0.1", "port": 9101, "cookie": "secret", "seeds": ["b@127.0.0.1:9102"] },
+ *   "node": { "name": "a@127.0.0.1", "port": 9101, "cookieFile": "cookie", "seeds": ["b@127.0.0.1:9102"],
+ *             "tls": { "cert": "tls/node.pem", "key": "tls/node.key", "ca": "tls/ca.pem" } },
  *   "kernel": { "distributed": [{ "application": "proxima", "timeout": 1000,
  *                                 "nodes": ["a@127.0.0.1", "b@127.0.0.1"] }],
  *               "syncNodesOptional": ["b@127.0.0.1"], "syncNodesTimeout": 1000 },
@@ -18,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { checkKernelConfig, DistAcError, type KernelConfig } from '@rigil/dist-ac';
 import type { AppRestartType } from '@rigil/core';
+import type { TlsOptions } from '@rigil/net';
 import { CliError } from './errors.js';
 
 /** `node` section: who the node is and how it reaches the others. */
@@ -36,7 +38,34 @@ export interface NodeSection {
   seeds?: string[];
   /** A silent peer is down after this many ms (default 60000). */
   tickTime?: number;
+  /** TLS (`wss`): file paths relative to the config file. */
+  tls?: TlsSection;
+  /** Largest frame accepted or sent, in bytes (DistNode's `maxFrameSize`). */
+  maxFrameSize?: number;
+  /** Largest frame accepted before a peer has authenticated, in bytes (DistNode's `handshakeFrameSize`). */
+  handshakeFrameSize?: number;
+  /** Most connections that have not authenticated yet at once (DistNode's `maxHandshakes`). */
+  maxHandshakes?: number;
+  /** Milliseconds a handshake may take (DistNode's `handshakeTimeout`). */
+  handshakeTimeout?: number;
 }
+
+/** `node.tls`: the node's certificate and key, and how it treats peers. Paths are relative to the config file. */
+export interface TlsSection {
+  /** The node's certificate (PEM file). */
+  cert: string;
+  /** Its private key (PEM file). */
+  key: string;
+  /** CA certificate(s) to verify peers with (PEM files). */
+  ca?: string | string[];
+  /** Refuse dialling nodes without a valid client certificate (default true). */
+  requireClientCert?: boolean;
+  /** Also dial plain `ws://` seeds and members (default false). */
+  allowPlainSeeds?: boolean;
+}
+
+/** Cookies shorter than this get a warning: a cookie is the cluster's only secret (SECURITY.md). */
+export const MIN_COOKIE_LENGTH = 16;
 
 /** One application to load (and maybe start). */
 export interface ApplicationEntry {
@@ -89,7 +118,7 @@ export function checkConfig(raw: unknown, dir: string): NodeConfig {
   onlyKeys(c, ['node', 'kernel', 'applications', 'env'], '', bad);
   if (!isObject(c.node)) bad('node', 'is required and must be an object');
   const n = c.node as Record<string, unknown>;
-  onlyKeys(n, ['name', 'port', 'host', 'cookie', 'cookieFile', 'seeds', 'tickTime'], 'node.', bad);
+  onlyKeys(n, ['name', 'port', 'host', 'cookie', 'cookieFile', 'seeds', 'tickTime', 'tls', 'maxFrameSize', 'handshakeFrameSize', 'maxHandshakes', 'handshakeTimeout'], 'node.', bad);
   if (typeof n.name !== 'string' || !/^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/.test(n.name)) bad('node.name', 'must be name@host');
   if (n.port !== undefined && !(Number.isInteger(n.port) && (n.port as number) >= 0 && (n.port as number) <= 65535)) bad('node.port', 'must be a port number (0–65535)');
   if (n.host !== undefined && typeof n.host !== 'string') bad('node.host', 'must be a string');
@@ -103,6 +132,29 @@ export function checkConfig(raw: unknown, dir: string): NodeConfig {
     });
   }
   if (n.tickTime !== undefined && !(typeof n.tickTime === 'number' && n.tickTime >= 40)) bad('node.tickTime', 'must be a number of ms ≥ 40');
+  const int = (key: string, min: number, what: string): void => {
+    const v = n[key];
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min)) bad(`node.${key}`, `must be ${what} (an integer ≥ ${min})`);
+  };
+  int('maxFrameSize', 1024, 'a number of bytes');
+  int('handshakeFrameSize', 256, 'a number of bytes');
+  int('maxHandshakes', 1, 'a number of connections');
+  int('handshakeTimeout', 1, 'a number of ms');
+  if (n.tls !== undefined) {
+    if (!isObject(n.tls)) bad('node.tls', 'must be an object { cert, key, ca?, requireClientCert?, allowPlainSeeds? }');
+    const t = n.tls as Record<string, unknown>;
+    onlyKeys(t, ['cert', 'key', 'ca', 'requireClientCert', 'allowPlainSeeds'], 'node.tls.', bad);
+    if (typeof t.cert !== 'string' || t.cert === '') bad('node.tls.cert', 'is required: the path of the node\'s certificate (PEM)');
+    if (typeof t.key !== 'string' || t.key === '') bad('node.tls.key', 'is required: the path of the node\'s private key (PEM)');
+    if (t.ca !== undefined && !(typeof t.ca === 'string' || (Array.isArray(t.ca) && t.ca.every((x) => typeof x === 'string')))) bad('node.tls.ca', 'must be a path or an array of paths');
+    if (t.requireClientCert !== undefined && typeof t.requireClientCert !== 'boolean') bad('node.tls.requireClientCert', 'must be true or false');
+    if (t.allowPlainSeeds !== undefined && typeof t.allowPlainSeeds !== 'boolean') bad('node.tls.allowPlainSeeds', 'must be true or false');
+    if (t.allowPlainSeeds !== true) {
+      ((n.seeds as unknown[] | undefined) ?? []).forEach((seed, i) => {
+        if (typeof seed === 'string' && seed.startsWith('ws://')) bad(`node.seeds[${i}]`, 'a TLS node does not dial plain ws:// seeds (set node.tls.allowPlainSeeds to allow it)');
+      });
+    }
+  }
   let kernel: KernelConfig = {};
   if (c.kernel !== undefined) {
     try {
@@ -154,6 +206,38 @@ export function cookieOf(c: NodeConfig): string {
   } catch (e) {
     throw new CliError('ERR_CONFIG', `config node.cookieFile: cannot read ${path}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * The TLS options of a config for `DistNode.start`, with the files read (paths relative to the
+ * config file); undefined without `node.tls`. `requireClientCert` defaults to true: without
+ * client certificates anyone who reaches the port gets to the cookie handshake.
+ */
+export function tlsOf(c: NodeConfig): TlsOptions | undefined {
+  const t = c.node.tls;
+  if (t === undefined) return undefined;
+  const read = (key: string, file: string): string => {
+    const path = resolve(c.dir, file);
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new CliError('ERR_CONFIG', `config node.tls.${key}: cannot read ${path}: ${(e as Error).message}`);
+    }
+  };
+  const ca = t.ca === undefined ? undefined : Array.isArray(t.ca) ? t.ca.map((f, i) => read(`ca[${i}]`, f)) : read('ca', t.ca);
+  return {
+    cert: read('cert', t.cert),
+    key: read('key', t.key),
+    ...(ca !== undefined ? { ca } : {}),
+    requireClientCert: t.requireClientCert ?? true,
+    allowPlain: t.allowPlainSeeds ?? false,
+  };
+}
+
+/** A warning for a cookie shorter than `MIN_COOKIE_LENGTH`, or undefined. */
+export function cookieWarning(cookie: string): string | undefined {
+  if (cookie.length >= MIN_COOKIE_LENGTH) return undefined;
+  return `warning: the cookie is ${cookie.length} characters long; use at least ${MIN_COOKIE_LENGTH} random characters — anyone who knows or guesses it controls the cluster (see @rigil/net SECURITY.md)`;
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

@@ -51,6 +51,13 @@ Config keys (an unknown key is an error naming it):
   node.cookie        the cluster's shared secret (or node.cookieFile, a path)
   node.seeds         peers: ["b@127.0.0.1:9102", "ws://10.0.0.2:9100"]
   node.tickTime      a silent peer is down after this many ms (default 60000)
+  node.tls           { cert, key, ca?, requireClientCert? = true, allowPlainSeeds? = false }:
+                     PEM file paths; the node listens and dials over wss only
+  node.maxFrameSize  largest frame in bytes (default 256 MiB)
+  node.handshakeFrameSize, node.maxHandshakes, node.handshakeTimeout
+                     pre-authentication limits (defaults 4096 bytes, 64, 5000 ms)
+
+A cookie shorter than 16 characters gets a warning on stderr.
   kernel             distributed, syncNodesMandatory, syncNodesOptional,
                      syncNodesTimeout, permissions (as OTP's kernel parameters)
   applications[]     { module, export?, start?, restartType? }: modules export an

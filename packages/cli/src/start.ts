@@ -6,9 +6,9 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatReason, type ApplicationSpec, type Report } from '@rigil/core';
-import { DistNode, installControlBuiltins } from '@rigil/net';
+import { DistNode, escapeUntrusted, installControlBuiltins, renderUntrusted } from '@rigil/net';
 import { startDistAc, type DistAc } from '@rigil/dist-ac';
-import { cookieOf, readConfig, type NodeConfig } from './config.js';
+import { cookieOf, cookieWarning, readConfig, tlsOf, type NodeConfig } from './config.js';
 import { CliError, EXIT } from './errors.js';
 
 /** A node started from a config. */
@@ -24,13 +24,23 @@ export interface StartedNode {
  */
 export async function startFromConfig(config: NodeConfig, log: (line: string) => void = () => undefined): Promise<StartedNode> {
   const specs: ApplicationSpec[] = [];
+  const n = config.node;
+  const cookie = cookieOf(config);
+  const warning = cookieWarning(cookie);
+  if (warning !== undefined) log(warning);
+  const tls = tlsOf(config);
   const node = await DistNode.start({
-    name: config.node.name,
-    cookie: cookieOf(config),
-    port: config.node.port ?? 0,
-    ...(config.node.host !== undefined ? { host: config.node.host } : {}),
-    seeds: config.node.seeds ?? [],
-    ...(config.node.tickTime !== undefined ? { tickTime: config.node.tickTime } : {}),
+    name: n.name,
+    cookie,
+    port: n.port ?? 0,
+    ...(n.host !== undefined ? { host: n.host } : {}),
+    seeds: n.seeds ?? [],
+    ...(n.tickTime !== undefined ? { tickTime: n.tickTime } : {}),
+    ...(tls !== undefined ? { tls } : {}),
+    ...(n.maxFrameSize !== undefined ? { maxFrameSize: n.maxFrameSize } : {}),
+    ...(n.handshakeFrameSize !== undefined ? { handshakeFrameSize: n.handshakeFrameSize } : {}),
+    ...(n.maxHandshakes !== undefined ? { maxHandshakes: n.maxHandshakes } : {}),
+    ...(n.handshakeTimeout !== undefined ? { handshakeTimeout: n.handshakeTimeout } : {}),
   });
   try {
     node.onReport((r) => log(describeReport(r)));
@@ -107,7 +117,11 @@ async function loadSpec(config: NodeConfig, module: string, name: string, node: 
   return spec as ApplicationSpec;
 }
 
+/**
+ * One log line for a report. Reports can carry what peers sent (an exit reason, a malformed
+ * request), so the line is bounded and escaped: one line, whatever a peer put in it.
+ */
 function describeReport(r: Report): string {
-  const reason = r.reason !== undefined ? `: ${formatReason(r.reason)}` : '';
-  return `${r.kind}: ${r.message}${reason}`;
+  const reason = r.reason === undefined ? '' : `: ${typeof r.reason === 'string' ? escapeUntrusted(r.reason, 1000) : renderUntrusted(r.reason, { maxLength: 1000, maxDepth: 4 })}`;
+  return `${escapeUntrusted(r.kind, 40)}: ${escapeUntrusted(r.message, 2000)}${reason}`;
 }

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkConfig, cookieOf, readConfig } from '../src/config.js';
+import { checkConfig, cookieOf, cookieWarning, MIN_COOKIE_LENGTH, readConfig, tlsOf } from '../src/config.js';
 import { CliError, EXIT } from '../src/errors.js';
 
 const DIR = '/srv/rigil';
@@ -288,5 +288,64 @@ describe('readConfig and cookieOf', () => {
     writeFileSync(path, JSON.stringify({ node: { name: 'a@127.0.0.1', cookieFile: 'cookie' } }));
     const c = readConfig(path);
     expect(() => cookieOf(c)).toThrowError(expect.objectContaining({ code: 'ERR_CONFIG', message: expect.stringContaining('node.cookieFile') }));
+  });
+});
+
+describe('node.tls and the pre-authentication limits', () => {
+  let dir = '';
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rigil-tls-config-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const tls = { cert: 'tls/c.pem', key: 'tls/k.pem', ca: 'tls/ca.pem' };
+
+  it('accepts node.tls and the limits, and rejects bad values naming the key', () => {
+    const c = checkConfig(withEdit((x) => Object.assign(x.node, { tls, seeds: ['b@127.0.0.1:9102'], maxFrameSize: 1 << 20, handshakeFrameSize: 4096, maxHandshakes: 64, handshakeTimeout: 5000 })), DIR);
+    expect(c.node.tls).toEqual(tls);
+    expect(c.node.maxHandshakes).toBe(64);
+    const cases: Array<[(x: Record<string, any>) => void, string]> = [
+      [(x) => (x.node.tls = 'yes'), 'node.tls'],
+      [(x) => (x.node.tls = { key: 'k' }), 'node.tls.cert'],
+      [(x) => (x.node.tls = { cert: 'c' }), 'node.tls.key'],
+      [(x) => (x.node.tls = { ...tls, ca: [1] }), 'node.tls.ca'],
+      [(x) => (x.node.tls = { ...tls, requireClientCert: 'no' }), 'node.tls.requireClientCert'],
+      [(x) => (x.node.tls = { ...tls, allowPlainSeeds: 1 }), 'node.tls.allowPlainSeeds'],
+      [(x) => (x.node.tls = { ...tls, certificate: 'c' }), 'node.tls.certificate'],
+      [(x) => (x.node.maxFrameSize = 100), 'node.maxFrameSize'],
+      [(x) => (x.node.handshakeFrameSize = 'big'), 'node.handshakeFrameSize'],
+      [(x) => (x.node.maxHandshakes = 0), 'node.maxHandshakes'],
+      [(x) => (x.node.handshakeTimeout = 1.5), 'node.handshakeTimeout'],
+    ];
+    for (const [edit, key] of cases) expect(configError(withEdit(edit)).message).toContain(key);
+  });
+
+  it('a TLS node refuses plain ws:// seeds unless node.tls.allowPlainSeeds', () => {
+    // good() has the seed ws://10.0.0.2:9100 at index 1.
+    expect(configError(withEdit((x) => (x.node.tls = tls))).message).toContain('node.seeds[1]');
+    expect(checkConfig(withEdit((x) => (x.node.tls = { ...tls, allowPlainSeeds: true })), DIR).node.tls?.allowPlainSeeds).toBe(true);
+  });
+
+  it('tlsOf reads the files relative to the config, requires client certificates by default and names a missing file', () => {
+    mkdirSync(join(dir, 'tls'));
+    writeFileSync(join(dir, 'tls', 'c.pem'), 'CERT');
+    writeFileSync(join(dir, 'tls', 'k.pem'), 'KEY');
+    writeFileSync(join(dir, 'tls', 'ca.pem'), 'CA');
+    const path = join(dir, 'node.json');
+    writeFileSync(path, JSON.stringify({ node: { name: 'a@127.0.0.1', cookie: 'x'.repeat(16), tls } }));
+    expect(tlsOf(readConfig(path))).toEqual({ cert: 'CERT', key: 'KEY', ca: 'CA', requireClientCert: true, allowPlain: false });
+    writeFileSync(path, JSON.stringify({ node: { name: 'a@127.0.0.1', cookie: 'x'.repeat(16), tls: { ...tls, requireClientCert: false, allowPlainSeeds: true } } }));
+    expect(tlsOf(readConfig(path))).toMatchObject({ requireClientCert: false, allowPlain: true });
+    writeFileSync(path, JSON.stringify({ node: { name: 'a@127.0.0.1', cookie: 'x'.repeat(16), tls: { ...tls, key: 'tls/missing.pem' } } }));
+    expect(() => tlsOf(readConfig(path))).toThrowError(expect.objectContaining({ code: 'ERR_CONFIG', message: expect.stringContaining('node.tls.key') }));
+    expect(tlsOf(checkConfig({ node: { name: 'a@h', cookie: 'c' } }, dir))).toBeUndefined();
+  });
+
+  it('cookieWarning warns about cookies shorter than 16 characters only', () => {
+    expect(cookieWarning('short')).toMatch(/5 characters/);
+    expect(cookieWarning('x'.repeat(MIN_COOKIE_LENGTH - 1))).toBeDefined();
+    expect(cookieWarning('x'.repeat(MIN_COOKIE_LENGTH))).toBeUndefined();
   });
 });

@@ -460,3 +460,12 @@ describe('a running node', () => {
     expect((await rigil(['rpc', n.target, 'ping', '--cookie', COOKIE])).code).toBe(0);
   });
 });
+
+describe('cookie strength', () => {
+  // Scenario: the test cookie has 15 characters; rigil start says so on stderr and still starts.
+  it('rigil start warns on stderr about a cookie shorter than 16 characters', async () => {
+    expect(COOKIE.length).toBeLessThan(16);
+    const n = await startNode();
+    expect(n.stderr()).toContain(`warning: the cookie is ${COOKIE.length} characters long`);
+  });
+});

@@ -30,7 +30,7 @@
  * report (a cast, a stray message); it never stops the server.
  */
 import { genServer, Node, logger, type AppResult, type DistributedController, type ExitReason, type GenServerBehaviour, type Process, type RestartType, type StartType, type Timer } from '@rigil/core';
-import { addKernelChild, installBuiltins, type Builtin, type DistNode, type NodeEvent } from '@rigil/net';
+import { addKernelChild, installBuiltins, renderUntrusted, type Builtin, type DistNode, type NodeEvent } from '@rigil/net';
 import { DistAcError } from './errors.js';
 import { checkKernelConfig, entrySignature, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
 
@@ -561,14 +561,14 @@ export class DistAc implements DistributedController {
       this.placement.set(app, info);
       const ac = this.node.application;
       // The old instance (if it runs here) stops now that the new one is fully started.
-      if (this.localStarted.has(app) || ac.whereRunning(app) === 'local') void ac.runningElsewhere(app, info.node, this.localStarted.get(app));
+      if (this.localStarted.has(app) || ac.whereRunning(app) === 'local') this.background(ac.runningElsewhere(app, info.node, this.localStarted.get(app)), `stopping the local instance of ${app}`);
       this.wake(app);
       return;
     }
     if (msg.op === 'stopped') {
       const { app, node } = msg;
       if (this.placement.get(app)?.node === node) this.placement.delete(app);
-      if (this.node.application.whereRunning(app) === node) void this.node.application.notRunning(app);
+      if (this.node.application.whereRunning(app) === node) this.background(this.node.application.notRunning(app), `stopping the local instance of ${app}`);
       this.wake(app);
     }
   }
@@ -578,7 +578,7 @@ export class DistAc implements DistributedController {
   private onNodeEvent(e: NodeEvent): void {
     if (e.hidden || this.stopping) return;
     if (e.type === 'nodeup') {
-      void this.hello(e.node);
+      this.background(this.hello(e.node), `introducing this node to ${e.node}`);
       return;
     }
     const dead = e.node;
@@ -586,7 +586,7 @@ export class DistAc implements DistributedController {
       const ran = this.placement.get(app)?.node === dead || this.node.application.whereRunning(app) === dead;
       if (ran) {
         this.placement.delete(app);
-        if (this.localStarted.has(app) && this.node.application.whereRunning(app) === dead) void this.node.application.notRunning(app);
+        if (this.localStarted.has(app) && this.node.application.whereRunning(app) === dead) this.background(this.node.application.notRunning(app), `stopping the local instance of ${app}`);
         if (this.localStarted.has(app) && this.node.application.isPermitted(app)) this.armFailover(app, entry, dead);
       }
       this.wake(app);
@@ -599,12 +599,12 @@ export class DistAc implements DistributedController {
     if (timeout === Infinity) return;
     this.cancelFailover(app);
     if (timeout === 0) {
-      void this.failover(app, dead);
+      this.background(this.failover(app, dead), `failing ${app} over from ${dead}`);
       return;
     }
     const timer = this.node.timers.schedule(timeout, () => {
       this.failovers.delete(app);
-      void this.failover(app, dead);
+      this.background(this.failover(app, dead), `failing ${app} over from ${dead}`);
     }, undefined);
     this.failovers.set(app, timer);
   }
@@ -635,7 +635,7 @@ export class DistAc implements DistributedController {
     if (this.failovers.has(app)) return;
     const timer = this.node.timers.schedule(RECHECK_MS, () => {
       this.failovers.delete(app);
-      if (this.placement.get(app)?.node == null && this.node.application.whereRunning(app) === undefined) void this.failover(app, dead, false);
+      if (this.placement.get(app)?.node == null && this.node.application.whereRunning(app) === undefined) this.background(this.failover(app, dead, false), `failing ${app} over from ${dead}`);
     }, undefined);
     this.failovers.set(app, timer);
   }
@@ -644,6 +644,11 @@ export class DistAc implements DistributedController {
     const t = this.failovers.get(app);
     if (t !== undefined) this.node.cancelTimer(t);
     this.failovers.delete(app);
+  }
+
+  /** Runs a promise in the background: a rejection is reported, never left unhandled. */
+  private background(p: Promise<unknown>, what: string): void {
+    p.catch((e: unknown) => this.node.report({ kind: 'dist_ac', message: `${what} failed`, reason: e }));
   }
 
   /** Introduces this node to `peer` (at start, and whenever a node connects). */
@@ -683,13 +688,13 @@ export class DistAc implements DistributedController {
         if (better(entry.nodes, peer, me)) {
           this.node.report({ kind: 'dist_ac', message: `${app} ran on both ${me} and ${peer} after a partition; keeping ${peer}'s instance`, application: app, code: 'reconcile' });
           this.placement.set(app, { ...info, cause: 'reconcile' });
-          void ac.runningElsewhere(app, peer, this.localStarted.get(app));
+          this.background(ac.runningElsewhere(app, peer, this.localStarted.get(app)), `stopping the local instance of ${app}`);
         }
         continue;
       }
       // Both nodes introduce themselves after a heal: keep what is known already (e.g. a reconcile).
       if (this.placement.get(app)?.node !== info.node) this.placement.set(app, info);
-      if (this.localStarted.has(app)) void ac.runningElsewhere(app, peer, this.localStarted.get(app));
+      if (this.localStarted.has(app)) this.background(ac.runningElsewhere(app, peer, this.localStarted.get(app)), `stopping the local instance of ${app}`);
       this.wake(app);
     }
   }
@@ -804,9 +809,7 @@ function parseCast(x: unknown): Cast | undefined {
   return undefined;
 }
 
-/** A short, printable description of a bad input for a report (never the whole term). */
+/** A short, printable description of a bad input for a report: bounded and escaped, never the whole term. */
 function describe(x: unknown): string {
-  if (x === null) return 'null';
-  if (typeof x !== 'object') return `${typeof x} ${String(x).slice(0, 40)}`;
-  return `object with keys [${Object.keys(x).slice(0, 8).join(', ')}]`;
+  return renderUntrusted(x, { maxLength: 120, maxDepth: 2 });
 }

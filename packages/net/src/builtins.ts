@@ -11,6 +11,7 @@
  */
 import { Pid, type AppRestartType as RestartType, type Node, type Process } from '@rigil/core';
 import { RpcError, badArgs } from './errors.js';
+import { renderUntrusted } from './render.js';
 import type { Global } from './global.js';
 import type { Rpc } from './rpc.js';
 
@@ -120,7 +121,7 @@ export const NODE_BUILTINS: readonly Builtin<BuiltinHost>[] = [
     variadic: true,
     run: (node, [name, ...rest]) => {
       const fn = node.rpc.spawnable(name as string);
-      if (fn === undefined) throw new RpcError('ERR_UNKNOWN_PROCEDURE', `no spawnable function ${String(name)}`, { unknownFunction: name }, node.name, 'spawn');
+      if (fn === undefined) throw new RpcError('ERR_UNKNOWN_PROCEDURE', `no spawnable function ${renderUntrusted(name)}`, { unknownFunction: name }, node.name, 'spawn');
       return node.spawn((self) => fn(self, ...rest));
     },
   },

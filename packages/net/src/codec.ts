@@ -7,10 +7,27 @@
  * object shape is described once and referenced afterwards, which is where msgpackr's speed
  * comes from; that requires frames to be decoded in the order they were encoded, which one
  * WebSocket per pair of nodes guarantees.
+ *
+ * Frames come from peers, so decoding treats them as hostile (issue 11, SECURITY.md):
+ * - msgpackr's structured-clone extensions (`0x69` id / `0x70` pointer) are off in every
+ *   Unpackr (`structuredClone: false`; msgpackr tests `=== false`). With them on, a 450-byte
+ *   frame decoded to a DAG with 2^27 paths that took 41 s to stringify; without them a decoded
+ *   value is a tree no larger than its frame, so any walk of it is linear in the frame's bytes.
+ * - pid and ref extension payloads are checked: `[node, id, creation]` with a node name of at
+ *   most 255 characters and non-negative integer ids.
+ * - nesting: a data frame's values are not walked on the per-message path (that would cost
+ *   every message); their depth is bounded by the decoder's own recursion (a frame nested
+ *   deeper than the stack allows fails to decode: `ERR_BAD_FRAME`, the connection closes).
+ *   Handshake and control frames, which are small and flat, are checked against
+ *   `PLAIN_MAX_DEPTH`/`PLAIN_MAX_NODES`; values about to be rendered into errors or reports go
+ *   through `renderUntrusted` (render.ts), which is depth- and size-bounded itself, and
+ *   exit reasons from peers are checked with `withinDepth` (net_kernel.ts).
+ * - error messages quote the frame only through `renderUntrusted`.
  */
 import { Pid, Ref } from '@rigil/core';
 import { addExtension, Packr, Unpackr, type Options } from 'msgpackr';
 import { distError } from './errors.js';
+import { escapeUntrusted, renderUntrusted } from './render.js';
 
 /** Turns `{node, id, creation}` into the canonical pid object of the receiving node. */
 export type PidInterner = (node: string, id: number, creation: number) => Pid;
@@ -26,12 +43,24 @@ const EXT_REF = 2;
  */
 let interner: PidInterner | undefined;
 
-/** Reads the `[node, id, creation]` triple of a pid or ref extension; anything else is a bad frame. */
+/** Longest node name in a pid or ref (as `isNodeName` allows). */
+const MAX_NODE_NAME = 255;
+
+/**
+ * Reads the `[node, id, creation]` triple of a pid or ref extension: a node name of 1–255
+ * characters and two non-negative integers; anything else is a bad frame.
+ */
 function triple(a: unknown, what: string): [string, number, number] {
-  if (!Array.isArray(a) || typeof a[0] !== 'string' || typeof a[1] !== 'number' || typeof a[2] !== 'number') {
+  if (!Array.isArray(a) || a.length !== 3) throw distError('ERR_BAD_FRAME', `malformed ${what}`);
+  const [node, id, creation] = a as unknown[];
+  if (typeof node !== 'string' || node.length === 0 || node.length > MAX_NODE_NAME || !isIndex(id) || !isIndex(creation)) {
     throw distError('ERR_BAD_FRAME', `malformed ${what}`);
   }
   return a as [string, number, number];
+}
+
+function isIndex(x: unknown): x is number {
+  return typeof x === 'number' && Number.isInteger(x) && x >= 0;
 }
 
 addExtension({
@@ -57,7 +86,21 @@ const BASE: Options = {
   useBigIntExtension: true,
   int64AsType: 'bigint',
   encodeUndefinedAsNil: false,
+  // Never decode msgpackr's structured-clone id/pointer extensions: a peer could send a tiny
+  // frame that decodes to a DAG exponentially larger than itself (see the file comment).
+  structuredClone: false,
 };
+
+/** Deepest nesting of a handshake or control frame (they are flat maps of scalars and bytes). */
+export const PLAIN_MAX_DEPTH = 8;
+/** Most values in a handshake or control frame. */
+export const PLAIN_MAX_NODES = 1024;
+/**
+ * Deepest exit reason accepted from a peer (EXIT, DOWN). Reasons end up in crash reports,
+ * which format them whole; a reason nested a few thousand levels deep (still decodable)
+ * overflows the stack of `JSON.stringify`. Real reasons are a few levels deep.
+ */
+export const REASON_MAX_DEPTH = 100;
 
 /**
  * Options of the sequential codec of an established connection. msgpackr's constructors
@@ -145,7 +188,7 @@ export class Decoder {
     try {
       v = this.unpackr.unpack(frame);
     } catch (e) {
-      throw distError('ERR_BAD_FRAME', `frame does not decode: ${(e as Error).message}`);
+      throw distError('ERR_BAD_FRAME', `frame does not decode: ${errorText(e)}`);
     } finally {
       interner = undefined;
     }
@@ -172,10 +215,13 @@ export function decodePlain(frame: Uint8Array): Record<string, unknown> {
   try {
     v = plainUnpackr.unpack(frame);
   } catch (e) {
-    throw distError('ERR_BAD_FRAME', `handshake frame does not decode: ${(e as Error).message}`);
+    throw distError('ERR_BAD_FRAME', `handshake frame does not decode: ${errorText(e)}`);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof (v as { t?: unknown }).t !== 'string') {
     throw distError('ERR_BAD_FRAME', 'a handshake frame must be a tagged map');
+  }
+  if (!withinDepth(v, PLAIN_MAX_DEPTH, PLAIN_MAX_NODES)) {
+    throw distError('ERR_BAD_FRAME', `a handshake frame must be flat (at most ${PLAIN_MAX_DEPTH} levels, ${PLAIN_MAX_NODES} values)`);
   }
   return v as Record<string, unknown>;
 }
@@ -185,4 +231,43 @@ export function roundTrip(value: unknown, intern?: PidInterner): unknown {
   const enc = new Encoder();
   const dec = new Decoder(intern ?? ((n, i, c) => new Pid(n, i, c)));
   return dec.decode(enc.encode([value]))[0];
+}
+
+/**
+ * True when `value` nests at most `maxDepth` levels of arrays, objects, Maps and Sets and holds
+ * at most `maxNodes` values. Iterative (no recursion to overflow) and stops at the first limit,
+ * so it costs at most `maxNodes` steps whatever it is given.
+ */
+export function withinDepth(value: unknown, maxDepth: number, maxNodes = Infinity): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (++nodes > maxNodes) return false;
+    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || v instanceof Pid || v instanceof Ref || v instanceof Date) continue;
+    if (d >= maxDepth) return false;
+    // Sizes are checked before children are pushed, so a huge array costs one step, not its length.
+    if (Array.isArray(v)) {
+      if (nodes + stack.length + v.length > maxNodes) return false;
+      for (const x of v) stack.push([x, d + 1]);
+    } else if (v instanceof Map) {
+      if (nodes + stack.length + 2 * v.size > maxNodes) return false;
+      for (const [k, x] of v) stack.push([k, d + 1], [x, d + 1]);
+    } else if (v instanceof Set) {
+      if (nodes + stack.length + v.size > maxNodes) return false;
+      for (const x of v) stack.push([x, d + 1]);
+    } else {
+      const keys = Object.keys(v);
+      if (nodes + stack.length + keys.length > maxNodes) return false;
+      for (const k of keys) stack.push([(v as Record<string, unknown>)[k], d + 1]);
+    }
+  }
+  return true;
+}
+
+/** The message of a decoding error, bounded and escaped (msgpackr quotes the frame in some). */
+function errorText(e: unknown): string {
+  const message = e instanceof Error ? e.message : e;
+  return typeof message === 'string' ? escapeUntrusted(message, 160) : renderUntrusted(message);
 }

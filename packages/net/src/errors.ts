@@ -28,9 +28,11 @@
  * | `ERR_NOT_DISTRIBUTED` | `distNode`/`globalOf`/`rpcOf` asked for the services of a node that is not a `DistNode` | throws |
  * | `ERR_BAD_CONFIG` | invalid distribution options (or a bad global name, lock id, resolver) | throws |
  * | `ERR_GLOBAL_NOT_REGISTERED` | `global.send` to a name nobody holds (OTP's `{badarg, {Name, Msg}}`) | throws |
+ * | `ERR_BAD_ADDRESS` | a peer's member list holds entries that are not `[name@host, url]` with a URL this node would dial (not a URL, no host, not ws/wss, plain ws for a TLS node), or more than the limits (see `MembersLimits`) | ignores those entries, one report per announcement |
  * | `ERR_BLOCKED` | a transport refused the peer (a firewalling or fault-injecting transport, e.g. the tests' `FaultyTransport`; the WebSocket transport never does) | closes the connection |
  */
 import { RigilError } from '@rigil/core';
+import { renderUntrusted } from './render.js';
 
 /** The stable error codes of @rigil/net (see the table above). */
 export type DistErrorCode =
@@ -55,7 +57,8 @@ export type DistErrorCode =
   | 'ERR_NOT_DISTRIBUTED'
   | 'ERR_BAD_CONFIG'
   | 'ERR_GLOBAL_NOT_REGISTERED'
-  | 'ERR_BLOCKED';
+  | 'ERR_BLOCKED'
+  | 'ERR_BAD_ADDRESS';
 
 /** An error of the distribution layer. */
 export class DistError extends RigilError {
@@ -95,9 +98,10 @@ export function badArgs(procedure: string, message: string): RpcError {
   return new RpcError('ERR_RPC_BAD_ARGS', `${procedure}: ${message}`, { badArgs: message }, '', procedure);
 }
 
-/** A short, printable description of a bad input for a report: its type and a prefix, never the whole term. */
+/**
+ * A short, printable description of a bad input for a report: its type and a bounded, escaped
+ * rendering (`renderUntrusted`), never the whole term.
+ */
 export function describeBadInput(x: unknown): string {
-  if (x === null) return 'null';
-  if (typeof x !== 'object') return `${typeof x} ${String(x).slice(0, 40)}`;
-  return `object with keys [${Object.keys(x).slice(0, 8).join(', ')}]`;
+  return `${x === null ? 'null' : Array.isArray(x) ? 'array' : typeof x} ${renderUntrusted(x, { maxLength: 120, maxDepth: 2 })}`;
 }

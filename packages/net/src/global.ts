@@ -561,7 +561,9 @@ export class Global implements GlobalNames {
   private onNodeEvent(e: NodeEvent): void {
     if (e.hidden || this.stopping) return;
     if (e.type === 'nodeup') {
-      if (this.node.name < e.node) void this.exchange(e.node);
+      if (this.node.name < e.node) {
+        this.exchange(e.node).catch((err: unknown) => this.node.report({ kind: 'global', message: `exchanging names with ${e.node} failed`, reason: err }));
+      }
       return;
     }
     if (this.pop) {

@@ -34,6 +34,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { encodePlain } from './codec.js';
 import { distError, type DistErrorCode } from './errors.js';
 import { Hs, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, type Ack, type Answer, type Challenge, type Hello } from './protocol.js';
+import { renderUntrusted } from './render.js';
 
 /** Bytes of a nonce: exactly this many, from each side. */
 export const NONCE_BYTES = 32;
@@ -250,7 +251,7 @@ export class Handshake {
       h.up();
       return;
     }
-    throw distError('ERR_PROTOCOL_STATE', `unexpected handshake message ${typeof m.t === 'string' ? m.t.slice(0, 16) : typeof m.t} in step ${this.step}`);
+    throw distError('ERR_PROTOCOL_STATE', `unexpected handshake message ${renderUntrusted(m.t, { maxLength: 32 })} in step ${this.step}`);
   }
 
   /** Completes an inbound handshake the kernel admitted (at once, or after parking it): ACK, up. */
@@ -269,7 +270,7 @@ function checkIdentity(m: Record<string, unknown>): PeerIdentity & { v: number; 
   if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_PROTOCOL_VERSION) {
     throw distError('ERR_BAD_VERSION', `unsupported protocol version ${typeof v === 'number' ? v : typeof v} (this node speaks ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION})`);
   }
-  if (!isNodeName(m.name)) throw distError('ERR_BAD_NAME', `bad node name ${typeof m.name === 'string' ? JSON.stringify(m.name.slice(0, 64)) : typeof m.name}`);
+  if (!isNodeName(m.name)) throw distError('ERR_BAD_NAME', `bad node name ${renderUntrusted(m.name, { maxLength: 80 })}`);
   if (!isU32(m.creation) || m.creation === 0) throw distError('ERR_PROTOCOL_STATE', 'bad creation');
   if (!isU32(m.flags)) throw distError('ERR_PROTOCOL_STATE', 'bad flags');
   const nonce = m.nonce;

@@ -14,4 +14,5 @@ export { WebSocketTransport, type WebSocketTransportOptions, type TlsOptions } f
 export { Rpc, REX, type Procedure, type SpawnableFunction } from './rpc.js';
 export { DistError, RpcError, badArgs, type DistErrorCode } from './errors.js';
 export type { PidInterner } from './codec.js';
+export { renderUntrusted, escapeUntrusted, type RenderOptions } from './render.js';
 export { Global, GLOBAL_NAME_SERVER, type GlobalHost, GLOBAL_LOCK, randomExitName, randomNotifyName, notifyAllName, type LockId, type Resolver, type NameConflict, type GlobalOptions } from './global.js';

@@ -55,7 +55,7 @@ export async function startKernelSup(node: KernelHost): Promise<Pid> {
     onDown: (_ref, reason) => {
       if (node.stopped) return;
       node.report({ kind: 'kernel', message: 'kernel_sup exited: stopping the node (OTP halts a node whose kernel dies)', reason });
-      void node.stop();
+      node.stop().catch((e: unknown) => node.report({ kind: 'kernel', message: 'stopping the node failed', reason: e }));
     },
   });
   return pid;

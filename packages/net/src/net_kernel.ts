@@ -9,12 +9,43 @@
  * by `DistNode`), as OTP's `net_kernel` reaches it through the `-proto_dist` carrier module.
  */
 import { Pid, type ExitReason, type MonitorHandler, type Node, type Process, type Ref, type RemoteHost, type RemoteRouter } from '@rigil/core';
-import type { PidInterner } from './codec.js';
+import { REASON_MAX_DEPTH, withinDepth, type PidInterner } from './codec.js';
 import { Connection, type Admission, type ConnectionOwner } from './connection.js';
 import { distError, type DistError } from './errors.js';
 import { isNodeName } from './handshake.js';
 import { Flags, Op } from './protocol.js';
-import type { Listener, Transport, TransportConnection, TransportHandlers } from './transport.js';
+import { renderUntrusted } from './render.js';
+import { failedDial, type Listener, type Transport, type TransportConnection, type TransportHandlers } from './transport.js';
+
+/**
+ * Limits on what a peer's member list (`MEMBERS`) can make this node do (issue 11: one
+ * announcement of 2,000 fake nodes made a node dial 4,000 times and keep every address).
+ * An authenticated peer is trusted (the cookie is full trust), but a confused or compromised
+ * one must not turn the node into a dialler of attacker-chosen addresses. See SECURITY.md.
+ */
+export const MembersLimits = {
+  /** Entries of one announcement looked at; the rest are ignored (and reported). */
+  maxEntries: 1024,
+  /** New dials one announcement may start; valid entries beyond it are recorded and dialled on use or by a later announcement. */
+  dialsPerAnnouncement: 16,
+  /** Addresses kept at most (seeds and connected peers included); new ones beyond it are ignored (and reported). */
+  maxAddresses: 4096,
+  /** Longest address accepted, in characters. */
+  maxAddressLength: 2048,
+} as const;
+
+/**
+ * Back-off of an address learnt from a peer whose dials fail: after the n-th consecutive
+ * failure the background dials (member lists, seeds) skip it for
+ * min(baseMs · 2^(n-1), maxMs) · (0.75 … 1.25, random), and after `forgetAfter` failures the
+ * address is forgotten (a seed's address is never forgotten; a peer announcing it again brings
+ * it back). Explicit use (`connect`, a send) still dials at once, as in OTP.
+ */
+export const DialBackoff = {
+  baseMs: 1000,
+  maxMs: 60_000,
+  forgetAfter: 5,
+} as const;
 
 /** Options of the distribution, with their defaults filled in. */
 export interface NetOptions {
@@ -115,6 +146,10 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   private readonly all = new Set<Connection>();
   /** Where each known node listens. */
   private readonly addresses = new Map<string, string>();
+  /** Nodes whose address came from a seed: never forgotten after failed dials. */
+  private readonly seedNames = new Set<string>();
+  /** Consecutive failed dials per node, and when a background dial may try it again (`DialBackoff`). */
+  private readonly dialFailures = new Map<string, { count: number; retryAt: number }>();
   /** Canonical pids of each connected remote node, for the creation they were seen with (bounded). */
   private readonly pidCache = new Map<string, PidCache>();
   /** Monitors peers hold on our processes: peer → their ref id → the ref we handed to core. */
@@ -176,7 +211,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
 
   /** Dials every seed in the background (failures are fine: peers are dialled again on use). */
   connectSeeds(): void {
-    for (const [name] of this.addresses) if (name !== this.node.name) void this.connect(name);
+    for (const [name] of this.addresses) if (name !== this.node.name) this.background(this.connect(name), `connecting to seed ${name}`);
     for (const url of this.urlSeeds) this.dialUrl(url);
   }
 
@@ -275,9 +310,12 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     let list = this.nodeMonitors.get(name);
     if (list === undefined) this.nodeMonitors.set(name, (list = []));
     list.push(self);
-    void this.connect(name).then((ok) => {
-      if (!ok && !this.isConnected(name)) this.fireNodeMonitors(name);
-    });
+    this.background(
+      this.connect(name).then((ok) => {
+        if (!ok && !this.isConnected(name)) this.fireNodeMonitors(name);
+      }),
+      `monitoring node ${renderUntrusted(name)}`,
+    );
     return true;
   }
 
@@ -386,6 +424,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
         return;
       case Op.EXIT:
         if (!(m[1] instanceof Pid) || !(m[2] instanceof Pid)) break;
+        checkReason(m[3]);
         host.exitSignal(m[1], m[2], m[3], m[4] === true);
         return;
       case Op.MONITOR:
@@ -399,14 +438,15 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       }
       case Op.DOWN:
         if (!isRef(m[1])) break;
+        checkReason(m[2]);
         host.remoteDown(m[1], m[2]);
         return;
       case Op.MEMBERS:
         if (!Array.isArray(m[1])) break;
-        this.members(m[1] as unknown[]);
+        this.members(conn, m[1] as unknown[]);
         return;
     }
-    throw distError('ERR_PROTOCOL_STATE', `malformed or unknown message op ${String(m[0])}`);
+    throw distError('ERR_PROTOCOL_STATE', `malformed or unknown message op ${renderUntrusted(m[0])}`);
   }
 
   /**
@@ -474,7 +514,9 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       parked.superseded = true;
       parked.close('normal', 'simultaneous dial: ours won');
     }
-    if (conn.peerUrl !== null && !conn.hidden) this.addresses.set(peer, conn.peerUrl);
+    // The peer's own address, from its hello: recorded only if we could dial it.
+    if (conn.peerUrl !== null && !conn.hidden && this.checkAddress(conn.peerUrl) === undefined) this.addresses.set(peer, conn.peerUrl);
+    this.dialFailures.delete(peer);
     const cache = this.pidCache.get(peer);
     if (cache !== undefined && cache.creation !== conn.peerCreation) this.pidCache.delete(peer);
     const ws = this.waiters.get(peer);
@@ -515,6 +557,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       parked.admitted();
       return;
     }
+    if (!wasUp && conn.outbound) this.dialFailed(peer);
     // Links and monitors to the peer fire `noconnection`, pending calls fail (spec §e).
     this.host.nodeDown(peer);
     for (const ref of this.accepted.get(peer)?.values() ?? []) this.host.cancelMonitor(ref);
@@ -533,19 +576,65 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
 
   private addSeed(seed: string): void {
     if (/^wss?:\/\//.test(seed)) {
-      try {
-        new URL(seed);
-      } catch {
-        throw distError('ERR_BAD_SEED', `bad seed URL ${JSON.stringify(seed)}`);
-      }
+      const refused = this.checkAddress(seed);
+      if (refused !== undefined) throw distError('ERR_BAD_SEED', `bad seed URL ${renderUntrusted(seed)}: ${refused}`);
       this.urlSeeds.push(seed);
       return;
     }
     const m = /^([A-Za-z0-9_.-]+@([A-Za-z0-9_.-]+|\[[0-9a-fA-F:]+\])):(\d{1,5})$/.exec(seed);
     if (m === null || Number(m[3]) > 65535) {
-      throw distError('ERR_BAD_SEED', `bad seed ${JSON.stringify(seed)}: expected name@host:port or a ws(s):// URL`);
+      throw distError('ERR_BAD_SEED', `bad seed ${renderUntrusted(seed)}: expected name@host:port or a ws(s):// URL`);
     }
     this.addAddress(m[1]!, this.transport.address(m[2]!, Number(m[3])));
+    this.seedNames.add(m[1]!);
+  }
+
+  /**
+   * Why `url` is not an address we would dial, or undefined: it must be a URL with a host, of
+   * scheme `ws:`/`wss:` (or the scheme of this node's transport), and the transport must not
+   * refuse it (a TLS transport refuses plain `ws:`; see `Transport.checkAddress`).
+   */
+  private checkAddress(url: unknown): string | undefined {
+    if (typeof url !== 'string') return 'an address must be a string';
+    if (url.length > MembersLimits.maxAddressLength) return `an address of ${url.length} characters is too long`;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return `${renderUntrusted(url)} is not a URL`;
+    }
+    if (parsed.hostname === '') return `${renderUntrusted(url)} has no host`;
+    if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:' && parsed.protocol !== this.ownScheme()) {
+      return `${renderUntrusted(url)} is not a ws:// or wss:// URL`;
+    }
+    return this.transport.checkAddress?.(url);
+  }
+
+  /** The URL scheme of addresses our transport makes (`ws:` for the WebSocket transport). */
+  private ownScheme(): string {
+    try {
+      return new URL(this.transport.address('localhost', 1)).protocol;
+    } catch {
+      return 'ws:';
+    }
+  }
+
+  /** A dial to `name` failed: back its address off, and forget it after repeated failures (`DialBackoff`). */
+  private dialFailed(name: string): void {
+    const prev = this.dialFailures.get(name);
+    const count = (prev?.count ?? 0) + 1;
+    if (count >= DialBackoff.forgetAfter && !this.seedNames.has(name)) {
+      this.dialFailures.delete(name);
+      this.addresses.delete(name);
+      return;
+    }
+    const delay = Math.min(DialBackoff.maxMs, DialBackoff.baseMs * 2 ** (count - 1)) * (0.75 + Math.random() / 2);
+    this.dialFailures.set(name, { count, retryAt: this.node.clock.now() + delay });
+  }
+
+  /** Runs a promise in the background: a rejection is reported, never left unhandled. */
+  private background(p: Promise<unknown>, what: string): void {
+    p.catch((e: unknown) => this.node.report({ kind: 'dist', message: `${what} failed`, reason: e }));
   }
 
   /** The connection to use for `node`, dialling when needed (`dial = false`: never dial). */
@@ -570,7 +659,14 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
 
   private open(url: string, expected: string | undefined): Connection {
     const { maxFrameSize, handshakeFrameSize, handshakeTimeout } = this.options;
-    const link = this.transport.dial(url, { maxFrameSize, handshakeFrameSize, timeout: handshakeTimeout, peer: expected });
+    let link: TransportConnection;
+    try {
+      link = this.transport.dial(url, { maxFrameSize, handshakeFrameSize, timeout: handshakeTimeout, peer: expected });
+    } catch (e) {
+      // The contract says `dial` returns at once and reports failures through the handlers; a
+      // transport that throws anyway gets a failed dial, never an exception in our caller.
+      link = failedDial(distError('ERR_NOT_CONNECTED', `dial failed: ${renderUntrusted(e)}`));
+    }
     const c = new Connection(this, link, true, expected);
     this.all.add(c);
     return c;
@@ -617,13 +713,49 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     return out;
   }
 
-  private members(list: unknown[]): void {
-    for (const entry of list) {
-      if (!Array.isArray(entry) || !isNodeName(entry[0]) || typeof entry[1] !== 'string') continue;
+  /**
+   * A peer's member list (transitive connect, OTP's `connect_all`): records where its nodes
+   * listen and dials those we are not connected to, within `MembersLimits` and `DialBackoff`.
+   * Malformed entries (not `[name@host, url]`, a URL we would not dial) are ignored, with one
+   * report per announcement.
+   */
+  private members(conn: Connection, list: unknown[]): void {
+    const dial = this.options.connectAll && !this.options.hidden;
+    const now = this.node.clock.now();
+    let dials = 0;
+    let bad = 0;
+    let firstBad: string | undefined;
+    let full = 0;
+    const n = Math.min(list.length, MembersLimits.maxEntries);
+    for (let i = 0; i < n; i++) {
+      const entry = list[i];
+      const why = !Array.isArray(entry) ? 'not a [name, url] pair' : !isNodeName(entry[0]) ? 'bad node name' : this.checkAddress(entry[1]);
+      if (why !== undefined) {
+        bad++;
+        firstBad ??= `${renderUntrusted(entry)} (${why})`;
+        continue;
+      }
       const [name, url] = entry as [string, string];
       if (name === this.node.name) continue;
-      if (!this.addresses.has(name)) this.addresses.set(name, url);
-      if (this.options.connectAll && !this.options.hidden && !this.conns.has(name)) void this.connect(name);
+      if (!this.addresses.has(name)) {
+        if (this.addresses.size >= MembersLimits.maxAddresses) {
+          full++;
+          continue;
+        }
+        this.addresses.set(name, url);
+      }
+      if (!dial || this.conns.has(name) || dials >= MembersLimits.dialsPerAnnouncement) continue;
+      const backoff = this.dialFailures.get(name);
+      if (backoff !== undefined && backoff.retryAt > now) continue;
+      if (this.dial(name) !== undefined) dials++;
+    }
+    const ignored = list.length - n;
+    if (bad > 0 || full > 0 || ignored > 0) {
+      const parts: string[] = [];
+      if (bad > 0) parts.push(`${bad} malformed (first: ${firstBad})`);
+      if (full > 0) parts.push(`${full} beyond the ${MembersLimits.maxAddresses} known addresses`);
+      if (ignored > 0) parts.push(`${ignored} beyond the first ${MembersLimits.maxEntries}`);
+      this.node.report({ kind: 'dist', message: `member list from ${conn.peer ?? 'a peer'}: ignored ${parts.join(', ')}`, code: 'ERR_BAD_ADDRESS', peer: conn.peer });
     }
   }
 
@@ -683,6 +815,12 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
 
 /** Handlers for a connection refused before it was handed to a `Connection`. */
 const IGNORE: TransportHandlers = { open() {}, frame() {}, error() {}, closed() {} };
+/** Refuses an exit reason nested deeper than `REASON_MAX_DEPTH` (a cheap test for the usual string reason). */
+function checkReason(reason: unknown): void {
+  if (typeof reason === 'object' && reason !== null && !withinDepth(reason, REASON_MAX_DEPTH)) {
+    throw distError('ERR_BAD_FRAME', `an exit reason nested deeper than ${REASON_MAX_DEPTH} levels`);
+  }
+}
 
 function isRef(x: unknown): x is Ref {
   return typeof x === 'object' && x !== null && x.constructor?.name === 'Ref';

@@ -10,6 +10,7 @@
  */
 import { CallError, genServer, type GenServerBehaviour, type Node, type Pid, type Process } from '@rigil/core';
 import { RpcError, describeBadInput as describe } from './errors.js';
+import { escapeUntrusted, renderUntrusted } from './render.js';
 
 /** A procedure: gets the call's arguments and the process it runs in; may be async. */
 export type Procedure = (args: unknown[], self: Process) => unknown;
@@ -84,9 +85,9 @@ export class Rpc {
       }
       throw e;
     }
-    if ('ok' in r) return r.ok;
     if (typeof r !== 'object' || r === null) throw new RpcError('ERR_RPC_FAILED', `rpc ${procedure} on ${node}: malformed answer`, r, node, procedure);
-    if ('badArgs' in r) throw new RpcError('ERR_RPC_BAD_ARGS', `rpc on ${node}: ${String(r.badArgs)}`, { badArgs: r.badArgs }, node, procedure);
+    if ('ok' in r) return r.ok;
+    if ('badArgs' in r) throw new RpcError('ERR_RPC_BAD_ARGS', `rpc on ${node}: ${typeof r.badArgs === 'string' ? escapeUntrusted(r.badArgs, 300) : renderUntrusted(r.badArgs)}`, { badArgs: r.badArgs }, node, procedure);
     if ('unknownProcedure' in r) throw new RpcError('ERR_UNKNOWN_PROCEDURE', `${node} has no procedure ${JSON.stringify(procedure)}`, { unknownProcedure: procedure }, node, procedure);
     throw new RpcError('ERR_RPC_FAILED', `rpc ${procedure} on ${node} failed`, r.error, node, procedure);
   }
@@ -129,7 +130,7 @@ export function rexServer(rpc: Rpc): GenServerBehaviour<null, undefined, { call:
     const fn = proc !== undefined ? rpc.lookup(proc) : undefined;
     if (fn === undefined) {
       if (reply !== undefined) reply({ unknownProcedure: proc ?? String(describe(req)) });
-      else self.node.report({ kind: 'rpc', message: `rex dropped a cast of ${proc === undefined ? 'a malformed request' : `unknown procedure ${proc}`}`, reason: describe(req) });
+      else self.node.report({ kind: 'rpc', message: `rex dropped a cast of ${proc === undefined ? 'a malformed request' : `unknown procedure ${renderUntrusted(proc)}`}`, reason: describe(req) });
       return;
     }
     const args = Array.isArray(r!.args) ? r!.args : [];

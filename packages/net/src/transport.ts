@@ -51,6 +51,39 @@ export interface Transport {
    * `name@host:port` becomes something `dial` accepts (e.g. `ws://host:port`).
    */
   address(host: string, port: number): string;
+
+  /**
+   * Why this transport will not dial `address` (a scheme it does not speak; plaintext for a
+   * transport configured for TLS), or undefined if it will. Optional: without it the net
+   * kernel only checks that an address is a URL with a host. Peers' member lists and seeds
+   * go through it, so a refused address is never dialled.
+   */
+  checkAddress?(address: string): string | undefined;
+}
+
+/**
+ * A dial that failed before it started (e.g. the carrier's constructor threw on a malformed
+ * address): honours the contract — returns at once, then reports `closed` with `error` in a
+ * later turn, once bound — so no exception reaches the caller of `dial`.
+ */
+export function failedDial(error: DistError): TransportConnection {
+  let ended = false;
+  return {
+    bind(h: TransportHandlers): void {
+      setImmediate(() => {
+        if (ended) return;
+        ended = true;
+        h.closed(error);
+      });
+    },
+    send(): void {},
+    close(): void {
+      ended = true;
+    },
+    bufferedAmount: 0,
+    notifyDrain(): void {},
+    authenticated(): void {},
+  };
 }
 
 /** What `listen` needs. */

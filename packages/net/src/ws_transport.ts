@@ -21,7 +21,8 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { distError, type DistError, type DistErrorCode } from './errors.js';
-import type { DialOptions, Listener, ListenOptions, Transport, TransportConnection, TransportHandlers } from './transport.js';
+import { failedDial, type DialOptions, type Listener, type ListenOptions, type Transport, type TransportConnection, type TransportHandlers } from './transport.js';
+import { escapeUntrusted } from './render.js';
 
 /** TLS settings (`wss`): the user's key and certificate, and optional client-certificate checks. */
 export interface TlsOptions {
@@ -33,6 +34,11 @@ export interface TlsOptions {
   requireClientCert?: boolean;
   /** Verify the certificate of nodes we dial (default true). */
   rejectUnauthorized?: boolean;
+  /**
+   * Also dial plain `ws://` addresses (seeds, peers' member lists). Default false: a TLS node
+   * talks TLS only, so a peer cannot downgrade it to plaintext by announcing a `ws://` address.
+   */
+  allowPlain?: boolean;
 }
 
 /** Options of `new WebSocketTransport`. */
@@ -103,15 +109,43 @@ export class WebSocketTransport implements Transport {
   /** Opens a WebSocket to `address` (`ws(s)://host:port`); mirrors `inet_tcp_dist:setup/5`. */
   dial(address: string, options: DialOptions): TransportConnection {
     const tls = this.options.tls;
-    const ws = new WebSocket(address, {
-      // Raised to maxFrameSize by `authenticated`: a node we dial is a stranger until it proved itself too.
-      maxPayload: options.handshakeFrameSize,
-      perMessageDeflate: false,
-      // Bounds the HTTP upgrade; the distribution handshake has its own timer on top.
-      handshakeTimeout: options.timeout,
-      ...(tls !== undefined ? { key: tls.key, cert: tls.cert, ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized ?? true } : {}),
-    });
+    const refused = this.checkAddress(address);
+    if (refused !== undefined) return failedDial(distError('ERR_NOT_CONNECTED', refused));
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(address, {
+        // Raised to maxFrameSize by `authenticated`: a node we dial is a stranger until it proved itself too.
+        maxPayload: options.handshakeFrameSize,
+        perMessageDeflate: false,
+        // Bounds the HTTP upgrade; the distribution handshake has its own timer on top.
+        handshakeTimeout: options.timeout,
+        ...(tls !== undefined ? { key: tls.key, cert: tls.cert, ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized ?? true } : {}),
+      });
+    } catch (e) {
+      // `ws` throws synchronously on an address it cannot parse (issue 11, problem 3: one
+      // MEMBERS entry "not a url" crashed the node): a dial that fails, not an exception.
+      return failedDial(distError('ERR_NOT_CONNECTED', `cannot dial ${escapeUntrusted(address, 100)}: ${escapeUntrusted((e as Error).message ?? '', 100)}`));
+    }
     return new WsConnection(ws, true);
+  }
+
+  /**
+   * Refuses what is not a `ws:`/`wss:` URL with a host, and — with `tls`, unless
+   * `tls.allowPlain` — a plain `ws:` address.
+   */
+  checkAddress(address: string): string | undefined {
+    let url: URL;
+    try {
+      url = new URL(address);
+    } catch {
+      return `${escapeUntrusted(address, 100)} is not a URL`;
+    }
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return `${escapeUntrusted(address, 100)} is not a ws:// or wss:// URL`;
+    if (url.hostname === '') return `${escapeUntrusted(address, 100)} has no host`;
+    if (url.protocol === 'ws:' && this.options.tls !== undefined && this.options.tls.allowPlain !== true) {
+      return `a TLS node does not dial the plain address ${escapeUntrusted(address, 100)} (tls.allowPlain is off)`;
+    }
+    return undefined;
   }
 
   /** `ws(s)://host:port`. */

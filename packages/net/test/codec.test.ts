@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Pid, Ref } from '@rigil/core';
 import { DistError } from '../src/index.js';
-import { Decoder, Encoder, decodePlain, encodePlain, roundTrip } from '../src/codec.js';
+import { Packr } from 'msgpackr';
+import { Decoder, Encoder, PLAIN_MAX_DEPTH, PLAIN_MAX_NODES, decodePlain, encodePlain, roundTrip, withinDepth } from '../src/codec.js';
 import { Op } from '../src/protocol.js';
 
 const plainIntern = (n: string, i: number, c: number): Pid => new Pid(n, i, c);
@@ -275,5 +276,79 @@ describe('fuzzing', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('hostile payloads (issue 11)', () => {
+  /** A DAG of `depth` levels whose every level holds the next one twice: 2^depth paths. */
+  function dag(depth: number): unknown {
+    let x: unknown = 'x';
+    for (let i = 0; i < depth; i++) x = [x, x];
+    return x;
+  }
+  /** msgpackr with structured clones on writes shared subtrees once and points at them. */
+  const cloner = new Packr({ structuredClone: true, useRecords: false });
+
+  // Problem 4: 431 bytes that decoded to 2^27 paths; String() of it took 41 s.
+  it('a hello using structured-clone pointers is refused at once, whatever it would expand to', () => {
+    const frame = cloner.pack({ t: 'hello', v: dag(27), flags: 0, name: 'a@h', creation: 1, url: null, challenge: new Uint8Array(32) });
+    expect(frame.length).toBeLessThan(460);
+    const t0 = performance.now();
+    expect(decodesOrBadFrame(() => decodePlain(frame))).toBe('bad-frame');
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a data frame using structured-clone pointers is ERR_BAD_FRAME', () => {
+    const dec = new Decoder(plainIntern);
+    expect(decodesOrBadFrame(() => dec.decode(cloner.pack([[Op.REG_SEND, 'x', dag(30)]])))).toBe('bad-frame');
+  });
+
+  it('pid and ref payloads must be [name of 1–255 chars, integer ≥ 0, integer ≥ 0]', () => {
+    const dec = (): Decoder => new Decoder(plainIntern);
+    const ext = (type: number, payload: unknown): Buffer => {
+      // How msgpackr writes a `write` extension: fixext1(type, 0) followed by the payload value.
+      const body = new Packr({ useRecords: false }).pack(payload);
+      return Buffer.concat([Buffer.from([0x91, 0xd4, type, 0x00]), body]);
+    };
+    for (const bad of [['a@h', -1, 1], ['a@h', 1.5, 1], ['a@h', 1, -2], ['', 1, 1], ['x'.repeat(256), 1, 1], ['a@h', 1], ['a@h', 1, 1, 1], [1, 1, 1]]) {
+      expect(decodesOrBadFrame(() => dec().decode(ext(1, bad))), JSON.stringify(bad).slice(0, 40)).toBe('bad-frame');
+      expect(decodesOrBadFrame(() => dec().decode(ext(2, bad)))).toBe('bad-frame');
+    }
+    expect(dec().decode(ext(1, ['a@h', 0, 0]))[0]).toEqual(new Pid('a@h', 0, 0));
+  });
+
+  it('a handshake frame nested deeper than PLAIN_MAX_DEPTH or holding more than PLAIN_MAX_NODES values is refused', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < PLAIN_MAX_DEPTH + 1; i++) deep = [deep];
+    expect(decodesOrBadFrame(() => decodePlain(encodePlain({ t: 'hello', x: deep })))).toBe('bad-frame');
+    expect(decodesOrBadFrame(() => decodePlain(encodePlain({ t: 'hello', x: new Array(PLAIN_MAX_NODES + 1).fill(0) })))).toBe('bad-frame');
+    expect(decodePlain(encodePlain({ t: 'hello', v: 1, challenge: new Uint8Array(32) })).t).toBe('hello');
+  });
+
+  it('a frame nested deeper than the decoder\'s stack allows is ERR_BAD_FRAME, not a crash', () => {
+    const frame = Buffer.concat([Buffer.alloc(200_000, 0x91), Buffer.from([0x01])]);
+    expect(decodesOrBadFrame(() => new Decoder(plainIntern).decode(frame))).toBe('bad-frame');
+  });
+
+  it('withinDepth bounds the walk by depth and by node count, without recursion', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(withinDepth(deep, 10)).toBe(false);
+    expect(withinDepth([[1], { a: [2] }, new Map([[1, [2]]])], 3)).toBe(true);
+    expect(withinDepth(new Array(1_000_000).fill(0), 5, 100)).toBe(false);
+    expect(withinDepth('a string', 0)).toBe(true);
+  });
+
+  it('a decoding error message quotes the frame only bounded and escaped', () => {
+    // Trailing bytes after a value: msgpackr's error quotes the value it read.
+    const frame = Buffer.concat([encodePlain({ t: 'x\n'.repeat(10_000) }), Buffer.from([0x01])]);
+    try {
+      decodePlain(frame);
+      expect.unreachable();
+    } catch (e) {
+      expect(isBadFrame(e)).toBe(true);
+      expect((e as Error).message.length).toBeLessThan(300);
+      expect((e as Error).message).not.toContain('\n');
+    }
   });
 });
