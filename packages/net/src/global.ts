@@ -107,6 +107,9 @@ export interface GlobalOptions {
 }
 
 /** The `global` service of a node: `node.global` (or `globalOf(self)`). */
+/** Conflict decisions a name server remembers (see `Global.runResolver`). */
+const DECIDED_LIMIT = 1024;
+
 export class Global implements GlobalNames {
   /** The replica of the names. */
   private readonly names = new Map<string, NameEntry>();
@@ -116,6 +119,8 @@ export class Global implements GlobalNames {
   private readonly locks = new Map<string, LockEntry>();
   /** Resolvers by name (built-ins plus user ones). */
   private readonly resolvers = new Map<string, Resolver>();
+  /** Decisions of conflicts resolved here, by name and the two pids (see `runResolver`). */
+  private readonly decided = new Map<string, Promise<Pid | null>>();
   /** Local registrations run one at a time (OTP's registrar process). */
   private registrar: Promise<unknown> = Promise.resolve();
   /** Numbers the names of function resolvers registered here. */
@@ -378,11 +383,26 @@ export class Global implements GlobalNames {
     return name;
   }
 
-  private async runResolver(resolver: string, name: string, other: Pid, own: Pid): Promise<Pid | null> {
+  /**
+   * Runs a resolver once per conflict: two exchanges of one merge (different pairs of nodes,
+   * e.g. a–y and m–z when {a, m} meets {y, z}) can meet the same clash between the same two pids
+   * at once; both end up here, where this side's pid lives, and share the one decision — OTP
+   * resolves a clash once. (Step 4 replaces the per-pair exchange with OTP's whole-partition one.)
+   */
+  private runResolver(resolver: string, name: string, other: Pid, own: Pid): Promise<Pid | null> {
+    const key = `${name}\u0000${String(own)}\u0000${String(other)}`;
+    const known = this.decided.get(key);
+    if (known !== undefined) return known;
     const fn = this.resolvers.get(resolver);
-    if (fn === undefined) throw distError('ERR_BAD_CONFIG', `resolver ${resolver} is not known on ${this.node.name}`);
-    const r = await fn(name, other, own, this.node);
-    return r instanceof Pid ? r : null;
+    if (fn === undefined) return Promise.reject(distError('ERR_BAD_CONFIG', `resolver ${resolver} is not known on ${this.node.name}`));
+    const decision = (async () => {
+      const r = await fn(name, other, own, this.node);
+      return r instanceof Pid ? r : null;
+    })();
+    this.decided.set(key, decision);
+    // Bounded: the oldest decisions go first (a conflict is only met again within one merge).
+    if (this.decided.size > DECIDED_LIMIT) this.decided.delete(this.decided.keys().next().value!);
+    return decision;
   }
 
   /**
