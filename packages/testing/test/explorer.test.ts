@@ -58,6 +58,39 @@ describe('the fault explorer', () => {
     expect(replayed.trace).toEqual(shrunk);
   }, 60_000);
 
+  it('I6 catches a sender whose sequence numbers go backwards at a sink, and I4 catches an unhandled rejection', async () => {
+    // A rogue sender: after the first step, node a sends seq 5 then seq 4 to b's sink.
+    let sent = false;
+    const rogue: Invariant = {
+      name: 'rogue-sender',
+      check: (ctx) => {
+        if (!sent) {
+          sent = true;
+          const a = ctx.sim.node('a@a');
+          a.send(['sink', 'b@b'], { from: 'rogue', seq: 5 });
+          a.send(['sink', 'b@b'], { from: 'rogue', seq: 4 });
+        }
+        return undefined;
+      },
+    };
+    const r6 = await explore({ seed: 3, nodes: 3, trace: ['run 10', 'run 10', 'settle'], invariants: [rogue, 'I6'], shrink: false });
+    expect(r6.violation).toMatchObject({ invariant: 'I6', message: 'b@b got seq 4 from rogue after 5', step: 1 });
+
+    let rejected = false;
+    const reject: Invariant = {
+      name: 'reject',
+      check: () => {
+        if (!rejected) {
+          rejected = true;
+          void Promise.reject(new Error('nobody handles this'));
+        }
+        return undefined;
+      },
+    };
+    const r4 = await explore({ seed: 3, nodes: 3, trace: ['run 10', 'run 10', 'settle'], invariants: [reject, 'I4'], shrink: false });
+    expect(r4.violation).toMatchObject({ invariant: 'I4', message: 'unhandled rejection: Error: nobody handles this' });
+  });
+
   it('an invariant not implemented yet, an unknown one and a malformed trace step are refused with ERR_SIM_BAD_ARG', async () => {
     expect(() => resolveInvariants(['I1'])).toThrow(expect.objectContaining({ code: 'ERR_SIM_BAD_ARG', message: expect.stringMatching(/I1 is not implemented yet/) }));
     expect(() => resolveInvariants(['I9'])).toThrow(expect.objectContaining({ code: 'ERR_SIM_BAD_ARG' }));
