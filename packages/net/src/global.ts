@@ -213,6 +213,14 @@ export class Global implements GlobalNames {
     );
   }
 
+  /**
+   * Sizes of global's internal tables (names, names by pid, locks, resolvers), for tools that
+   * check they stay bounded (the simulation's invariant I7). No OTP counterpart; read-only.
+   */
+  internalSizes(): Record<string, number> {
+    return { names: this.names.size, nameOf: this.nameOf.size, locks: this.locks.size, resolvers: this.resolvers.size };
+  }
+
   /** The pid holding `name`, from the local replica (OTP's `global:whereis_name/1`). */
   whereis(name: string): Pid | undefined {
     return this.names.get(name)?.pid;

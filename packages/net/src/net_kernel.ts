@@ -227,6 +227,33 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
 
   // ---------------------------------------------------------------- public API (via DistNode)
 
+  /**
+   * Sizes of the kernel's internal tables (connections, addresses, pid caches, monitors,
+   * waiters…), for tools that check they stay bounded (the simulation's invariant I7). No OTP
+   * counterpart; read-only.
+   */
+  internalSizes(): Record<string, number> {
+    let pids = 0;
+    for (const c of this.pidCache.values()) pids += c.pids.size;
+    let acceptedRefs = 0;
+    for (const m of this.accepted.values()) acceptedRefs += m.size;
+    return {
+      conns: this.conns.size,
+      all: this.all.size,
+      addresses: this.addresses.size,
+      pidCacheNodes: this.pidCache.size,
+      pidCachePids: pids,
+      accepted: this.accepted.size,
+      acceptedRefs,
+      waiters: this.waiters.size,
+      nodeMonitors: this.nodeMonitors.size,
+      allMonitors: this.allMonitors.size,
+      unauthenticated: this.unauthenticated.size,
+      parked: this.parked.size,
+      subscribers: this.subscribers.size,
+    };
+  }
+
   /** Visible connected nodes (OTP's `nodes/0`). */
   nodes(): string[] {
     const out: string[] = [];

@@ -7,3 +7,21 @@ export { Simulation, type SimulationOptions, type SimNodeOptions } from './simul
 export { SimTransport } from './network.js';
 export type { Latency } from './world.js';
 export { SimError, type SimErrorCode } from './errors.js';
+export {
+  explore,
+  generateTrace,
+  parseTrace,
+  formatTrace,
+  resolveInvariants,
+  isFault,
+  nodeNames,
+  IMPLEMENTED_INVARIANTS,
+  PENDING_INVARIANTS,
+  type ExploreOptions,
+  type ExploreResult,
+  type Invariant,
+  type CheckContext,
+  type Observations,
+  type Step,
+  type Violation,
+} from './explorer.js';
