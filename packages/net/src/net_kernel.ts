@@ -234,7 +234,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
    */
   internalSizes(): Record<string, number> {
     let pids = 0;
-    for (const c of this.pidCache.values()) pids += c.pids.size;
+    for (const c of this.pidCache.values()) pids += c.young.size + c.old.size;
     let acceptedRefs = 0;
     for (const m of this.accepted.values()) acceptedRefs += m.size;
     return {
