@@ -455,75 +455,106 @@ function requireGlobal(node: Node): NonNullable<Node['globalNames']> {
 
 /** Runs init in `self` and settles the start (OTP's `proc_lib:sync_start`). */
 function runInit<D>(self: ProcessRecord, behaviour: Behaviour<D>, record: D, timeoutMs: number | undefined): Promise<StartResult> {
-  const node = self.node;
   return new Promise<StartResult>((resolve) => {
-    let done = false;
-    let timer: Timer | undefined;
-    const end = (r: StartResult): void => {
-      if (done) return;
-      done = true;
-      if (timer !== undefined) node.timers.cancel(timer);
-      node.demonitor(ref);
-      // An idle process should not carry the table of the start's own monitor.
-      if (self._monitoredBy?.size === 0) self._monitoredBy = null;
-      resolve(r);
-    };
+    const w = new InitWait(self, behaviour, record, resolve);
     // If the new process dies during init (killed, linked parent died), start fails with its reason.
-    const ref = node.monitor(self.pid, { onDown: (_r, reason) => end({ error: reason }) });
-    if (timeoutMs !== undefined && timeoutMs !== Infinity) {
-      timer = node.timers.schedule(timeoutMs, () => {
-        end({ error: 'timeout' });
-        node._terminate(self, 'killed');
-      }, undefined);
-    }
-    const onResult = (r: unknown): void => {
-      if (done || self._dead) return;
-      if (r === 'ignore') {
-        end('ignore');
-        node._terminate(self, 'normal');
-        return;
-      }
-      if (typeof r === 'object' && r !== null && 'ok' in r) {
-        end({ ok: self.pid });
-        self._busy = false;
-        let entered: void | PromiseLike<void>;
-        try {
-          entered = behaviour.enter(self, record, r);
-        } catch (e) {
-          node._crash(self, e);
-          return;
-        }
-        if (entered !== undefined && typeof entered.then === 'function') {
-          self._busy = true;
-          entered.then(() => self._resume(), (e: unknown) => node._crash(self, e));
-        } else self._resume();
-        return;
-      }
-      if (typeof r === 'object' && r !== null && 'error' in r) {
-        // OTP's `proc_lib:init_fail(…, {error, R}, {exit, normal})` (gen_server and gen_statem
-        // since OTP 26): the start fails with `{ error: R }`, the process exits quietly.
-        end({ error: r.error });
-        node._terminate(self, 'normal');
-        return;
-      }
-      const reason = typeof r === 'object' && r !== null && 'stop' in r ? r.stop : { badReturnValue: r };
-      end({ error: reason });
-      node._terminate(self, reason);
-    };
-    const onError = (e: unknown): void => {
-      if (done || self._dead) return;
-      const reason = exitReasonOf(e);
-      end({ error: reason });
-      node._terminate(self, reason);
-    };
+    w.ref = self.node.monitor(self.pid, w);
+    if (timeoutMs !== undefined && timeoutMs !== Infinity) w.timer = self.node.timers.schedule(timeoutMs, initTimedOut, w);
     try {
       const r = behaviour.init(self, record);
-      if (r instanceof Promise) r.then(onResult, onError);
-      else onResult(r);
+      if (r instanceof Promise) r.then((v: unknown) => w.result(v), (e: unknown) => w.error(e));
+      else w.result(r);
     } catch (e) {
-      onError(e);
+      w.error(e);
     }
   });
+}
+
+/**
+ * One start waiting for its init (the state of `runInit`). A class rather than closures: a
+ * start is a hot path (a supervisor starting thousands of children), and one object with
+ * methods costs less than four closures per start.
+ */
+class InitWait<D> implements MonitorHandler {
+  done = false;
+  timer: Timer | undefined = undefined;
+  ref: Ref | undefined = undefined;
+
+  constructor(
+    readonly self: ProcessRecord,
+    readonly behaviour: Behaviour<D>,
+    readonly record: D,
+    readonly resolve: (r: StartResult) => void,
+  ) {}
+
+  /** The new process died during init. */
+  onDown(_ref: Ref, reason: ExitReason): void {
+    this.end({ error: reason });
+  }
+
+  /** What init returned (or resolved with). */
+  result(r: unknown): void {
+    const self = this.self;
+    const node = self.node;
+    if (this.done || self._dead) return;
+    if (r === 'ignore') {
+      this.end('ignore');
+      node._terminate(self, 'normal');
+      return;
+    }
+    if (typeof r === 'object' && r !== null && 'ok' in r) {
+      this.end({ ok: self.pid });
+      self._busy = false;
+      let entered: void | PromiseLike<void>;
+      try {
+        entered = this.behaviour.enter(self, this.record, r);
+      } catch (e) {
+        node._crash(self, e);
+        return;
+      }
+      if (entered !== undefined && typeof entered.then === 'function') {
+        self._busy = true;
+        entered.then(() => self._resume(), (e: unknown) => node._crash(self, e));
+      } else self._resume();
+      return;
+    }
+    if (typeof r === 'object' && r !== null && 'error' in r) {
+      // OTP's `proc_lib:init_fail(…, {error, R}, {exit, normal})` (gen_server and gen_statem
+      // since OTP 26): the start fails with `{ error: R }`, the process exits quietly.
+      this.end({ error: r.error });
+      node._terminate(self, 'normal');
+      return;
+    }
+    const reason = typeof r === 'object' && r !== null && 'stop' in r ? r.stop : { badReturnValue: r };
+    this.end({ error: reason });
+    node._terminate(self, reason);
+  }
+
+  /** init threw (or rejected). */
+  error(e: unknown): void {
+    if (this.done || this.self._dead) return;
+    const reason = exitReasonOf(e);
+    this.end({ error: reason });
+    this.self.node._terminate(this.self, reason);
+  }
+
+  end(r: StartResult): void {
+    if (this.done) return;
+    this.done = true;
+    const self = this.self;
+    const node = self.node;
+    if (this.timer !== undefined) node.timers.cancel(this.timer);
+    if (this.ref !== undefined) node.demonitor(this.ref);
+    // An idle process should not carry the table of the start's own monitor.
+    if (self._monitoredBy?.size === 0) self._monitoredBy = null;
+    this.resolve(r);
+  }
+}
+
+function initTimedOut(w: InitWait<unknown>): void {
+  w.timer = undefined;
+  w.end({ error: 'timeout' });
+  w.self.node._terminate(w.self, 'killed');
 }
 
 /**

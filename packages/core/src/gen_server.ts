@@ -433,6 +433,8 @@ function startServer<S, A, P extends Protocol>(
   } catch (e) {
     return Promise.reject(e);
   }
-  const make = (parent: Pid): Server<unknown> => new Server(behaviour as GenServerBehaviour<unknown, any, any>, args, parent);
-  return mode === 'monitor' ? genStart(mode, caller, GEN_SERVER, make, options, api) : genStart(mode, caller, GEN_SERVER, make, options, api);
+  const b = behaviour as GenServerBehaviour<unknown, any, any>;
+  // One call for every mode (the overloads only type the result); an inline arrow, not a named
+  // const, since tsx's keepNames wraps a named closure with a defineProperty on every start.
+  return genStart(mode as 'link', caller, GEN_SERVER, (parent: Pid) => new Server(b, args, parent), options, api);
 }

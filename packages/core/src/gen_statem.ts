@@ -883,8 +883,8 @@ function startMachine<S, D, A, P extends StatemProtocol>(
     return Promise.reject(e);
   }
   const parsed = cbMode;
-  const make = (parent: Pid): Machine => new Machine(b, parsed, args, parent);
-  return mode === 'monitor' ? genStart(mode, caller, GEN_STATEM, make, options, api) : genStart(mode, caller, GEN_STATEM, make, options, api);
+  // One call for every mode (the overloads only type the result); an inline arrow (see gen_server's startServer).
+  return genStart(mode as 'link', caller, GEN_STATEM, (parent: Pid) => new Machine(b, parsed, args, parent), options, api);
 }
 
 /** Maps `init`'s result onto gen.ts's start acknowledgement (OTP's `init_result/8`); on success, sets the first state and data. */
