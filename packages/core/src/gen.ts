@@ -93,6 +93,23 @@ export function nodeOf(caller: Caller): Node {
   return caller instanceof ProcessRecord ? caller.node : (caller as Node);
 }
 
+/**
+ * Sends a cast to a behaviour process; always returns, whether or not it exists, and a dead
+ * caller sends nothing (OTP's `gen:cast/2`, behind `gen_server:cast/2` and `gen_statem:cast/2`).
+ */
+export function cast(caller: Caller, server: ServerRef, msg: unknown): void {
+  if (caller instanceof ProcessRecord && !caller.alive) return;
+  const node = nodeOf(caller);
+  const target = whereisServer(node, server);
+  if (target === undefined) return;
+  const m: GenCastMessage = { $gen: 'cast', msg };
+  try {
+    node.send(target, m);
+  } catch {
+    // cast never fails (OTP)
+  }
+}
+
 /** Resolves a server reference to a pid, or undefined if nobody holds that name. */
 export function whereisServer(node: Node, server: ServerRef): Pid | readonly [string, string] | undefined {
   if (server instanceof Pid) return server;

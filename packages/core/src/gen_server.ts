@@ -22,6 +22,7 @@
 import { coreError, RigilError } from './errors.js';
 import {
   call as genCall,
+  cast as genCast,
   exitBehaviour,
   exitReasonOf,
   From,
@@ -30,21 +31,18 @@ import {
   isGenCast,
   isParentExit,
   isSystemMessage,
-  nodeOf,
   dataOf,
   requireCaller,
   requireProcess,
   start as genStart,
   stop as genStop,
-  whereisServer,
   type Behaviour,
   type BehaviourStartOptions,
   type Caller,
-  type GenCastMessage,
 } from './gen.js';
 import { Ref, type Pid } from './pid.js';
 import type { Process } from './process.js';
-import { ProcessRecord, type BehaviourLoop } from './internal/process.js';
+import type { BehaviourLoop } from './internal/process.js';
 import { isQuietReason, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
@@ -171,16 +169,7 @@ export function call<P extends Protocol>(caller: Caller, server: ServerRef<P>, r
 
 /** Sends a cast; always returns, whether or not the server exists (OTP's `gen_server:cast/2`). */
 export function cast<P extends Protocol>(caller: Caller, server: ServerRef<P>, msg: CastOf<P>): void {
-  if (caller instanceof ProcessRecord && !caller.alive) return;
-  const node = nodeOf(caller);
-  const target = whereisServer(node, server);
-  if (target === undefined) return;
-  const m: GenCastMessage = { $gen: 'cast', msg };
-  try {
-    node.send(target, m);
-  } catch {
-    // cast never fails (OTP)
-  }
+  genCast(caller, server, msg);
 }
 
 /** Casts `msg` to the server registered as `name` on each of `nodes` (OTP's `gen_server:abcast/3`). */

@@ -45,6 +45,7 @@
 import { coreError } from './errors.js';
 import {
   call as genCall,
+  cast as genCast,
   dataOf,
   exitBehaviour,
   exitReasonOf,
@@ -53,20 +54,17 @@ import {
   isGenCall,
   isGenCast,
   isParentExit,
-  nodeOf,
   requireCaller,
   requireProcess,
   start as genStart,
   stop as genStop,
-  whereisServer,
   type Behaviour,
   type BehaviourStartOptions,
   type Caller,
-  type GenCastMessage,
 } from './gen.js';
 import { Pid, Ref } from './pid.js';
 import type { Process } from './process.js';
-import { ProcessRecord, type BehaviourLoop } from './internal/process.js';
+import type { BehaviourLoop } from './internal/process.js';
 import { isQuietReason, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
@@ -338,16 +336,7 @@ export function call<P extends StatemProtocol>(caller: Caller, server: StatemRef
 
 /** Sends a cast, seen as the event `('cast', msg)`; always returns, whether or not the machine exists (OTP's `gen_statem:cast/2`). */
 export function cast<P extends StatemProtocol>(caller: Caller, server: StatemRef<P>, msg: CastOf<P>): void {
-  if (caller instanceof ProcessRecord && !caller.alive) return;
-  const node = nodeOf(caller);
-  const target = whereisServer(node, server);
-  if (target === undefined) return;
-  const m: GenCastMessage = { $gen: 'cast', msg };
-  try {
-    node.send(target, m);
-  } catch {
-    // cast never fails (OTP)
-  }
+  genCast(caller, server, msg);
 }
 
 /**
