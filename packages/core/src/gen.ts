@@ -683,6 +683,27 @@ export function isParentExit(self: Process, parent: Pid | undefined, msg: unknow
   return isExit(msg) && parent !== undefined && msg.from === parent && (self as ProcessRecord)._trap;
 }
 
+/**
+ * Runs a behaviour's terminate callback (if any), then ends the process with `reason` — or with
+ * what the callback threw or rejected with (OTP's `terminate/2,3` in every behaviour's loop).
+ */
+export function terminateThenExit(self: Process, reason: ExitReason, terminate: (() => unknown) | undefined): void | Promise<void> {
+  if (terminate === undefined) return exitBehaviour(self, reason);
+  let r: unknown;
+  try {
+    r = terminate();
+  } catch (e) {
+    return exitBehaviour(self, exitReasonOf(e));
+  }
+  if (r instanceof Promise) {
+    return r.then(
+      () => exitBehaviour(self, reason),
+      (e: unknown) => exitBehaviour(self, exitReasonOf(e)),
+    );
+  }
+  exitBehaviour(self, reason);
+}
+
 /** The exit reason of a value a callback threw: `self.exit(reason)`'s reason, or the error as a reason. */
 export function exitReasonOf(e: unknown): ExitReason {
   return e instanceof ProcessExited ? e.reason : reasonFromThrown(e);

@@ -23,7 +23,6 @@ import { coreError, RigilError } from './errors.js';
 import {
   call as genCall,
   cast as genCast,
-  exitBehaviour,
   exitReasonOf,
   From,
   handleSystem,
@@ -35,6 +34,7 @@ import {
   requireCaller,
   requireProcess,
   start as genStart,
+  terminateThenExit,
   stop as genStop,
   type Behaviour,
   type BehaviourStartOptions,
@@ -365,20 +365,8 @@ function finish(self: Process, s: Server<unknown>, reason: ExitReason, lastMsg: 
   if (!isQuietReason(reason)) {
     self.node.report({ kind: 'gen_server', pid: self.pid, name: self.registeredName, message: 'gen_server terminating', reason, lastMessage: lastMsg });
   }
-  if (s.behaviour.terminate === undefined) return exitBehaviour(self, reason);
-  let r: unknown;
-  try {
-    r = s.behaviour.terminate(reason, s.state, self);
-  } catch (e) {
-    return exitBehaviour(self, exitReasonOf(e));
-  }
-  if (r instanceof Promise) {
-    return r.then(
-      () => exitBehaviour(self, reason),
-      (e: unknown) => exitBehaviour(self, exitReasonOf(e)),
-    );
-  }
-  exitBehaviour(self, reason);
+  const b = s.behaviour;
+  return terminateThenExit(self, reason, b.terminate && (() => b.terminate!(reason, s.state, self)));
 }
 
 // ---------------------------------------------------------------- start and system messages

@@ -47,7 +47,6 @@ import {
   call as genCall,
   cast as genCast,
   dataOf,
-  exitBehaviour,
   exitReasonOf,
   From,
   handleSystem,
@@ -57,6 +56,7 @@ import {
   requireCaller,
   requireProcess,
   start as genStart,
+  terminateThenExit,
   stop as genStop,
   type Behaviour,
   type BehaviourStartOptions,
@@ -764,20 +764,7 @@ function finish(self: Process, m: Machine, reason: ExitReason): void | Promise<v
     });
   }
   const b = m.behaviour;
-  if (b.terminate === undefined) return exitBehaviour(self, reason);
-  let r: unknown;
-  try {
-    r = b.terminate(reason, m.state, m.data, self);
-  } catch (e) {
-    return exitBehaviour(self, exitReasonOf(e));
-  }
-  if (r instanceof Promise) {
-    return r.then(
-      () => exitBehaviour(self, reason),
-      (e: unknown) => exitBehaviour(self, exitReasonOf(e)),
-    );
-  }
-  exitBehaviour(self, reason);
+  return terminateThenExit(self, reason, b.terminate && (() => b.terminate!(reason, m.state, m.data, self)));
 }
 
 /**
