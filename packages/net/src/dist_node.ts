@@ -16,7 +16,7 @@ import { DistError, distError } from './errors.js';
 import { Global, type GlobalOptions } from './global.js';
 import { isNodeName } from './handshake.js';
 import { startKernelSup } from './kernel_sup.js';
-import { NetKernel, type NetOptions, type NodeEvent } from './net_kernel.js';
+import { NetKernel, RECONNECT_DEFAULTS, type NetOptions, type NodeEvent } from './net_kernel.js';
 import { Rpc } from './rpc.js';
 import type { Transport } from './transport.js';
 import { WebSocketTransport, type TlsOptions } from './ws_transport.js';
@@ -71,6 +71,12 @@ export interface DistNodeOptions extends NodeOptions {
   seeds?: string[];
   /** Connect to the peers a new peer knows (full mesh; default true). */
   connectAll?: boolean;
+  /**
+   * Back-off of the redials that keep a node connected for life to its seeds and to every peer
+   * it was authenticated with (see `ReconnectOptions` in net_kernel.ts): the first after
+   * `baseMs` (default 100), doubling to `maxMs` (default 2000), ±25 % jitter.
+   */
+  reconnect?: { baseMs?: number; maxMs?: number };
   /** Options of `global`. */
   global?: GlobalOptions;
 }
@@ -224,6 +230,13 @@ function checkOptions(o: DistNodeOptions): NetOptions {
   if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null || o.tls.key === undefined || o.tls.cert === undefined)) {
     throw distError('ERR_BAD_CONFIG', 'tls needs key and cert');
   }
+  const rc = o.reconnect ?? {};
+  if (typeof rc !== 'object' || rc === null) throw distError('ERR_BAD_CONFIG', 'reconnect must be an object { baseMs?, maxMs? }');
+  const baseMs = rc.baseMs ?? RECONNECT_DEFAULTS.baseMs;
+  const maxMs = rc.maxMs ?? Math.max(RECONNECT_DEFAULTS.maxMs, baseMs);
+  if (!(typeof baseMs === 'number' && Number.isFinite(baseMs) && baseMs >= 1) || !(typeof maxMs === 'number' && Number.isFinite(maxMs) && maxMs >= baseMs)) {
+    throw distError('ERR_BAD_CONFIG', `bad reconnect ${JSON.stringify(rc)}: baseMs at least 1, maxMs at least baseMs (finite numbers)`);
+  }
   if (o.transport !== undefined) {
     const t = o.transport as Partial<Transport> | null;
     if (typeof t !== 'object' || t === null || typeof t.listen !== 'function' || typeof t.dial !== 'function' || typeof t.address !== 'function') {
@@ -247,5 +260,6 @@ function checkOptions(o: DistNodeOptions): NetOptions {
     transport: o.transport ?? new WebSocketTransport({ tls: o.tls }),
     seeds,
     connectAll: o.connectAll ?? true,
+    reconnect: { baseMs, maxMs },
   };
 }

@@ -8,7 +8,7 @@
 export { DistNode, distNode, globalOf, rpcOf, type DistNodeOptions } from './dist_node.js';
 export { KERNEL_SUP, KERNEL_SUP_FLAGS, addKernelChild } from './kernel_sup.js';
 export { installBuiltins, installControlBuiltins, checkArgs, arg, NODE_BUILTINS, CONTROL_BUILTINS, type Builtin, type ArgSpec, type BuiltinHost } from './builtins.js';
-export { NetKernel, type NetOptions, type NodeEvent, type NodeMessage, type NetStats } from './net_kernel.js';
+export { NetKernel, RECONNECT_DEFAULTS, type NetOptions, type NodeEvent, type NodeMessage, type NetStats, type ReconnectOptions } from './net_kernel.js';
 export type { Transport, TransportConnection, TransportHandlers, Listener, ListenOptions, DialOptions } from './transport.js';
 export { WebSocketTransport, type WebSocketTransportOptions, type TlsOptions } from './ws_transport.js';
 export { Rpc, REX, type Procedure, type SpawnableFunction } from './rpc.js';

@@ -1,14 +1,15 @@
 /**
  * The net kernel of a distributed node (OTP's `net_kernel` plus the distribution's half of
  * the runtime): it listens for connections, dials peers lazily, keeps one connection per peer,
- * forms the full mesh (peers share their member lists), routes the remote signals core hands
+ * forms the full mesh (peers share their member lists), redials its seeds and the peers it has
+ * known for life (`ReconnectOptions`), routes the remote signals core hands
  * it (`RemoteRouter`), applies inbound ones, and turns a lost connection into `noconnection`
  * signals, `nodedown` messages and failed calls.
  *
  * It reaches the network only through a `Transport` (transport.ts; WebSocket by default, chosen
  * by `DistNode`), as OTP's `net_kernel` reaches it through the `-proto_dist` carrier module.
  */
-import { Pid, type ExitReason, type MonitorHandler, type Node, type Process, type Ref, type RemoteHost, type RemoteRouter } from '@rigil/core';
+import { Pid, type ExitReason, type Timer, type MonitorHandler, type Node, type Process, type Ref, type RemoteHost, type RemoteRouter } from '@rigil/core';
 import { REASON_MAX_DEPTH, withinDepth, type PidInterner } from './codec.js';
 import { Connection, type Admission, type ConnectionOwner } from './connection.js';
 import { distError, type DistError } from './errors.js';
@@ -38,14 +39,41 @@ export const MembersLimits = {
  * Back-off of an address learnt from a peer whose dials fail: after the n-th consecutive
  * failure the background dials (member lists, seeds) skip it for
  * min(baseMs · 2^(n-1), maxMs) · (0.75 … 1.25, random), and after `forgetAfter` failures the
- * address is forgotten (a seed's address is never forgotten; a peer announcing it again brings
- * it back). Explicit use (`connect`, a send) still dials at once, as in OTP.
+ * address is forgotten (a seed's address, or that of a node we were once authenticated with,
+ * is never forgotten: those are redialled for life, see `ReconnectOptions`; a peer announcing
+ * it again brings it back). Explicit use (`connect`, a send) still dials at once, as in OTP.
  */
 export const DialBackoff = {
   baseMs: 1000,
   maxMs: 60_000,
   forgetAfter: 5,
 } as const;
+
+/**
+ * Reconnect for life (issue 12): the nodes a node keeps dialling, for as long as it runs, until
+ * told to `forget` them — its seeds, and every visible node it has been authenticated with
+ * (on a hidden node: only those it dialled itself, so a tool never joins the mesh). When the
+ * connection to one is lost, or a dial to it fails, it is dialled again after
+ * min(baseMs · 2^n, maxMs) · (0.75 … 1.25, from `node.random`), n the failed attempts since it
+ * was last up, on the node's timers — so a healed cut, a thawed node, a restarted node or a
+ * late seed rejoins within about one `maxMs`. These names are never forgotten after failed
+ * dials; an address only announced by peers (`MEMBERS`) and never reached keeps the
+ * `DialBackoff` rule (forgotten after `forgetAfter` failures).
+ *
+ * OTP's `net_kernel` does not redial by itself (a lost node comes back when traffic or
+ * `global`'s connect_all dials it); rigil does, because nothing else would. As in OTP,
+ * `disconnect` does not stop later connects: the peer stays known and is dialled again after
+ * the back-off cap (a deliberate disconnect waits the longest delay); `forget` stops it.
+ */
+export interface ReconnectOptions {
+  /** First delay, in ms (default 100). */
+  baseMs: number;
+  /** Longest delay, in ms (default 2000). */
+  maxMs: number;
+}
+
+/** Default `ReconnectOptions`. */
+export const RECONNECT_DEFAULTS: ReconnectOptions = { baseMs: 100, maxMs: 2000 };
 
 /** Options of the distribution, with their defaults filled in. */
 export interface NetOptions {
@@ -82,6 +110,8 @@ export interface NetOptions {
   seeds: string[];
   /** Connect to every peer a new peer knows about (OTP's `connect_all`, default true). */
   connectAll: boolean;
+  /** Back-off of the redials of known nodes (`ReconnectOptions`). */
+  reconnect: ReconnectOptions;
 }
 
 /** A node event, for in-process subscribers (global, dist-ac). */
@@ -148,6 +178,14 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   private readonly addresses = new Map<string, string>();
   /** Nodes whose address came from a seed: never forgotten after failed dials. */
   private readonly seedNames = new Set<string>();
+  /** Nodes dialled again for life when lost (seeds and peers we were authenticated with; see `ReconnectOptions`). */
+  private readonly known = new Set<string>();
+  /** Pending redials of known nodes: failed attempts since last up, and the timer. */
+  private readonly redials = new Map<string, { attempt: number; timer: Timer | undefined }>();
+  /** URL seeds not reached yet, with their failed attempts and pending redial (a reached one is known by name). */
+  private readonly urlRedials = new Map<string, { attempt: number; timer: Timer | undefined }>();
+  /** Outbound connections dialled to a URL seed, by connection. */
+  private readonly urlDials = new Map<Connection, string>();
   /** Consecutive failed dials per node, and when a background dial may try it again (`DialBackoff`). */
   private readonly dialFailures = new Map<string, { count: number; retryAt: number }>();
   /** Canonical pids of each connected remote node, for the creation they were seen with (bounded). */
@@ -212,13 +250,20 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   /** Dials every seed in the background (failures are fine: peers are dialled again on use). */
   connectSeeds(): void {
     for (const [name] of this.addresses) if (name !== this.node.name) this.background(this.connect(name), `connecting to seed ${name}`);
-    for (const url of this.urlSeeds) this.dialUrl(url);
+    for (const url of this.urlSeeds) {
+      this.urlRedials.set(url, { attempt: 0, timer: undefined });
+      this.dialUrl(url);
+    }
   }
 
   /** Closes every connection and stops listening; leaves no handle behind. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // No redial outlives the node.
+    for (const r of [...this.redials.values(), ...this.urlRedials.values()]) if (r.timer !== undefined) this.node.timers.cancel(r.timer);
+    this.redials.clear();
+    this.urlRedials.clear();
     for (const c of [...this.all]) c.close('normal', 'node stopping');
     if (this.listener !== undefined) await this.listener.close();
     for (const [, ws] of this.waiters) for (const w of ws) w(false);
@@ -251,6 +296,8 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       unauthenticated: this.unauthenticated.size,
       parked: this.parked.size,
       subscribers: this.subscribers.size,
+      known: this.known.size,
+      redials: this.redials.size,
     };
   }
 
@@ -309,8 +356,30 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   disconnect(name: string): boolean {
     const c = this.conns.get(name);
     if (c === undefined) return false;
+    // A known peer is dialled again, but only after the longest back-off (see `ReconnectOptions`).
+    if (this.known.has(name)) this.redials.set(name, { attempt: DELIBERATE, timer: this.redials.get(name)?.timer });
     c.close('normal', 'disconnected');
     return true;
+  }
+
+  /**
+   * Stops dialling `name` again for life and forgets its address (seed or not), and closes the
+   * connection to it if there is one; true if it was known. It comes back only if dialled
+   * explicitly, announced by a peer, or if it dials in. No OTP counterpart (OTP does not redial).
+   */
+  forget(name: string): boolean {
+    const was = this.known.delete(name) || this.seedNames.has(name);
+    this.seedNames.delete(name);
+    this.cancelRedial(name);
+    this.addresses.delete(name);
+    this.dialFailures.delete(name);
+    this.conns.get(name)?.close('normal', 'forgotten');
+    return was;
+  }
+
+  /** Names this node dials again for life when lost (seeds and peers it was authenticated with), sorted. */
+  knownNodes(): string[] {
+    return [...this.known].sort();
   }
 
   /** Records where a node listens (`name@host:port` seeds and peers' member lists feed this). */
@@ -544,6 +613,12 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     // The peer's own address, from its hello: recorded only if we could dial it.
     if (conn.peerUrl !== null && !conn.hidden && this.checkAddress(conn.peerUrl) === undefined) this.addresses.set(peer, conn.peerUrl);
     this.dialFailures.delete(peer);
+    // Reconnect for life: a visible peer we were authenticated with (on a hidden node, only one
+    // it dialled itself: a tool does not join the mesh).
+    if (!conn.hidden && (!this.options.hidden || conn.outbound || this.seedNames.has(peer))) this.known.add(peer);
+    this.cancelRedial(peer);
+    const viaUrl = this.urlDials.get(conn);
+    if (viaUrl !== undefined) this.cancelUrlRedial(viaUrl);
     const cache = this.pidCache.get(peer);
     if (cache !== undefined && cache.creation !== conn.peerCreation) this.pidCache.delete(peer);
     const ws = this.waiters.get(peer);
@@ -562,6 +637,11 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   /** A connection closed: nodedown if it was the peer's connection and was up; a failed dial otherwise. */
   connectionClosed(conn: Connection, wasUp: boolean): void {
     this.all.delete(conn);
+    const viaUrl = this.urlDials.get(conn);
+    if (viaUrl !== undefined) {
+      this.urlDials.delete(conn);
+      if (!wasUp) this.scheduleUrlRedial(viaUrl);
+    }
     this.unauthenticated.delete(conn);
     const reason = conn.closeReason;
     if (reason !== undefined) {
@@ -585,6 +665,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       return;
     }
     if (!wasUp && conn.outbound) this.dialFailed(peer);
+    this.scheduleRedial(peer);
     // Links and monitors to the peer fire `noconnection`, pending calls fail (spec §e).
     this.host.nodeDown(peer);
     for (const ref of this.accepted.get(peer)?.values() ?? []) this.host.cancelMonitor(ref);
@@ -650,12 +731,12 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   private dialFailed(name: string): void {
     const prev = this.dialFailures.get(name);
     const count = (prev?.count ?? 0) + 1;
-    if (count >= DialBackoff.forgetAfter && !this.seedNames.has(name)) {
+    if (count >= DialBackoff.forgetAfter && !this.seedNames.has(name) && !this.known.has(name)) {
       this.dialFailures.delete(name);
       this.addresses.delete(name);
       return;
     }
-    const delay = Math.min(DialBackoff.maxMs, DialBackoff.baseMs * 2 ** (count - 1)) * (0.75 + Math.random() / 2);
+    const delay = Math.min(DialBackoff.maxMs, DialBackoff.baseMs * 2 ** (count - 1)) * (0.75 + this.node.random.float() / 2);
     this.dialFailures.set(name, { count, retryAt: this.node.clock.now() + delay });
   }
 
@@ -681,7 +762,53 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   }
 
   private dialUrl(url: string): void {
-    if (!this.closed) this.open(url, undefined);
+    if (!this.closed) this.urlDials.set(this.open(url, undefined), url);
+  }
+
+  /** The delay before redial number `attempt` (0-based): capped exponential, ±25 % jitter. */
+  private redialDelay(attempt: number): number {
+    const { baseMs, maxMs } = this.options.reconnect;
+    return Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 52)) * (0.75 + this.node.random.float() / 2);
+  }
+
+  /** Lost (or failed to reach) `name`: dials it again after the back-off if it is known. */
+  private scheduleRedial(name: string): void {
+    if (this.closed || (!this.known.has(name) && !this.seedNames.has(name))) return;
+    const r = this.redials.get(name) ?? { attempt: 0, timer: undefined };
+    if (r.timer !== undefined) return;
+    const delay = this.redialDelay(r.attempt);
+    r.attempt++;
+    r.timer = this.node.timers.schedule(delay, () => {
+      r.timer = undefined;
+      // A connection up or being set up (an explicit connect, the peer's own dial) settles it.
+      if (this.closed || this.conns.has(name)) return;
+      if (this.dial(name) === undefined) this.scheduleRedial(name);
+    }, undefined);
+    this.redials.set(name, r);
+  }
+
+  private cancelRedial(name: string): void {
+    const r = this.redials.get(name);
+    if (r === undefined) return;
+    if (r.timer !== undefined) this.node.timers.cancel(r.timer);
+    this.redials.delete(name);
+  }
+
+  /** A dial to URL seed `url` failed: dial it again after the back-off, until reached once. */
+  private scheduleUrlRedial(url: string): void {
+    const r = this.urlRedials.get(url);
+    if (this.closed || r === undefined || r.timer !== undefined) return;
+    const delay = this.redialDelay(r.attempt++);
+    r.timer = this.node.timers.schedule(delay, () => {
+      r.timer = undefined;
+      if (this.urlRedials.get(url) === r) this.dialUrl(url);
+    }, undefined);
+  }
+
+  private cancelUrlRedial(url: string): void {
+    const r = this.urlRedials.get(url);
+    if (r?.timer !== undefined) this.node.timers.cancel(r.timer);
+    this.urlRedials.delete(url);
   }
 
   private open(url: string, expected: string | undefined): Connection {
@@ -840,6 +967,8 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   }
 }
 
+/** The redial attempt a deliberate `disconnect` starts from: every delay is the cap. */
+const DELIBERATE = 64;
 /** Handlers for a connection refused before it was handed to a `Connection`. */
 const IGNORE: TransportHandlers = { open() {}, frame() {}, error() {}, closed() {} };
 /** Refuses an exit reason nested deeper than `REASON_MAX_DEPTH` (a cheap test for the usual string reason). */

@@ -281,3 +281,33 @@ describe('connect', () => {
     expect(b.nodes()).toEqual([a.name]);
   });
 });
+
+describe('reconnect for life (real sockets)', () => {
+  /** A port free a moment ago (the OS hands out another one next). */
+  async function freePort(): Promise<number> {
+    const { createServer } = await import('node:net');
+    const srv = createServer();
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const port = (srv.address() as { port: number }).port;
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+    return port;
+  }
+
+  // Scenario: b is started with a seed that is not up yet; the seed starts 1 s later.
+  it('a node whose seed starts a second later joins it without help', async () => {
+    const port = await freePort();
+    const seedName = uniqueName('seed');
+    const b = await cluster.start('b', { seeds: [`${seedName}:${port}`] });
+    await elapse(1000);
+    expect(b.nodes()).toEqual([]);
+    const a = await cluster.start('a', { name: seedName, port });
+    await waitFor(() => b.nodes().includes(a.name) && a.nodes().includes(b.name), 4000, 'b to join its late seed');
+    expect(b.net.knownNodes()).toEqual([a.name]);
+  });
+
+  it('a bad reconnect option is refused with ERR_BAD_CONFIG', async () => {
+    for (const reconnect of [{ baseMs: 0 }, { baseMs: 500, maxMs: 100 }, { maxMs: Infinity }]) {
+      await expect(DistNode.start({ name: uniqueName('r'), cookie: 'c', port: 0, reconnect })).rejects.toMatchObject({ code: 'ERR_BAD_CONFIG' });
+    }
+  });
+});

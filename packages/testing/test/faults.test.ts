@@ -202,15 +202,94 @@ describe('node faults', () => {
     expect(b2.nodes()).toEqual(['a@a']);
   });
 
-  it('a late seed: a node started before its seed joins it only when dialled again (nothing redials today)', async () => {
+  it('a late seed: a node started before its seed joins it by itself once the seed comes up', async () => {
     const s = sim(13);
     const b = await s.startNode({ name: 'b@b', tickTime: 1000, seeds: ['a@a'] });
-    await s.run(1000);
+    await s.run(5000);
     expect(b.nodes()).toEqual([]);
     const a = await s.startNode({ name: 'a@a', tickTime: 1000 });
+    const t0 = s.now;
+    // b keeps redialling its seed with a back-off capped at 2000 ms (±25 %).
+    await s.runUntil(() => a.nodes().length === 1 && b.nodes().length === 1, 2600, 'b to join its late seed');
+    expect(s.now - t0).toBeLessThanOrEqual(2500);
+    expect(a.nodes()).toEqual(['b@b']);
+  });
+});
+
+describe('reconnect for life', () => {
+  it('a two-way cut that ended the connections re-forms the full mesh by itself within 2 × the back-off cap of the heal', async () => {
+    const s = sim(21);
+    const [a, b, c] = await mesh(s, ['a@a', 'b@b', 'c@c']);
+    s.cut('a@a', 'b@b');
+    await s.runUntil(() => !a!.net.isConnected('b@b') && !b!.net.isConnected('a@a'), 1100, 'the cut to end a–b');
+    // Global's prevention of overlapping partitions may drop more links; wait well past it.
+    await s.run(10_000);
+    expect(a!.net.isConnected('b@b')).toBe(false);
+    s.heal('a@a', 'b@b');
+    const t0 = s.now;
+    await s.runUntil(() => [a, b, c].every((n) => n!.nodes().length === 2), 4000, 'the full mesh after the heal');
+    expect(s.now - t0).toBeLessThanOrEqual(4000);
+  });
+
+  it('a node frozen past the tick timeout rejoins every peer by itself once thawed', async () => {
+    const s = sim(22);
+    const [a, b, c] = await mesh(s, ['a@a', 'b@b', 'c@c']);
+    s.freeze('c@c');
+    await s.runUntil(() => a!.nodes().length === 1 && b!.nodes().length === 1, 1100, 'the peers to see c down');
+    await s.run(8000);
+    s.thaw('c@c');
+    await s.runUntil(() => [a, b, c].every((n) => n!.nodes().length === 2), 4000, 'c to rejoin');
+  });
+
+  it('a crashed node that restarts is redialled by its peers and rejoins the full mesh with its new creation', async () => {
+    const s = sim(23);
+    const [a, b] = await mesh(s, ['a@a', 'b@b', 'c@c']);
+    s.crash('c@c');
+    await s.runUntil(() => a!.nodes().length === 1 && b!.nodes().length === 1, 100);
+    await s.run(6000);
+    const c2 = await s.restart('c@c');
+    await s.runUntil(() => [a!, b!, c2].every((n) => n.nodes().length === 2), 4000, 'the restarted c to rejoin');
+    expect(a!.net.creationOf('c@c')).toBe(c2.creation);
+    expect(b!.net.creationOf('c@c')).toBe(c2.creation);
+  });
+
+  it('a forgotten node is not redialled, and stop leaves no redial timer behind', async () => {
+    const s = sim(24);
+    const [a, b] = await mesh(s, ['a@a', 'b@b']);
+    expect(a!.net.knownNodes()).toEqual(['b@b']);
+    s.crash('b@b');
+    await s.runUntil(() => a!.nodes().length === 0, 100);
+    await s.run(1000);
+    // Until forgotten, a keeps dialling b's address (refused while b is down).
+    expect(s.log.filter((l) => /refused a@a#\d+ -> b:/.test(l)).length).toBeGreaterThan(0);
+    expect(a!.net.internalSizes().redials).toBe(1);
+    expect(a!.net.forget('b@b')).toBe(true);
+    expect(a!.net.internalSizes().redials).toBe(0);
+    const from = s.log.length;
+    await s.run(10_000);
+    // No dial of a's reached b's (dead) address after the forget.
+    expect(s.log.slice(from).filter((l) => /refused a@a#\d+ -> b:/.test(l))).toEqual([]);
+    expect(a!.net.addressOf('b@b')).toBeUndefined();
+    await a!.stop();
+    expect(a!.timers.size).toBe(0);
+    void b;
+  });
+
+  it('a hidden node does not redial the peers it only learnt from others', async () => {
+    const s = sim(25);
+    await mesh(s, ['a@a', 'b@b']);
+    const t = await s.startNode({ name: 't@t', tickTime: 1000, hidden: true, seeds: ['a@a'] });
+    await s.runUntil(() => t.net.isConnected('a@a'), 1000);
+    // b dials the tool: t did not dial b itself, so it will not redial b; nor does b redial a tool.
+    const b = s.node('b@b');
+    b.net.addAddress('t@t', s.addressOf('t@t'));
+    expect(await s.wait(b.connect('t@t'))).toBe(true);
+    expect(t.net.knownNodes()).toEqual(['a@a']);
+    expect(b.net.knownNodes()).toEqual(['a@a']);
+    b.disconnect('t@t');
     await s.run(5000);
-    expect(a.nodes()).toEqual([]);
-    expect(await s.wait(b.connect('a@a'))).toBe(true);
+    expect(t.net.isConnected('b@b')).toBe(false);
+    expect(t.net.isConnected('a@a')).toBe(true);
   });
 });
 

@@ -68,9 +68,9 @@ export function runners(nodes: readonly DistNode[], appName: string): string[] {
 
 /**
  * Runs until the nodes form exactly `groups` (each node connected to the rest of its group and
- * to nobody else) for `stableMs` in a row, dialling missing peers inside each group as it goes
- * (nothing redials by itself yet, and global's prevention of overlapping partitions may drop
- * links inside a group). Throws `ERR_SIM_TIMEOUT` after `maxMs` of virtual time.
+ * to nobody else) for `stableMs` in a row. Nobody dials by hand: the nodes' own redials
+ * (reconnect for life) must re-form each group, also after global's prevention of overlapping
+ * partitions dropped links inside it. Throws after `maxMs` of virtual time.
  */
 export async function settleInto(sim: Simulation, groups: ReadonlyArray<readonly DistNode[]>, maxMs = 10_000, stableMs = 500): Promise<void> {
   const wanted = new Map<DistNode, string[]>();
@@ -79,7 +79,6 @@ export async function settleInto(sim: Simulation, groups: ReadonlyArray<readonly
   let stableSince: number | undefined;
   const t0 = sim.now;
   for (;;) {
-    for (const [n, w] of wanted) for (const peer of w) if (!n.net.isConnected(peer)) void n.connect(peer);
     await sim.run(50);
     if (!ok()) stableSince = undefined;
     else if ((stableSince ??= sim.now) <= sim.now - stableMs) return;
