@@ -4,7 +4,7 @@
  */
 import { afterEach } from 'vitest';
 import { genServer, supervisor, type ApplicationSpec, type Pid, type StartType } from '@rigil/core';
-import type { DistNode } from '@rigil/net';
+import { globalOf, type DistNode } from '@rigil/net';
 import { Simulation, type SimNodeOptions } from '../src/index.js';
 
 /** Simulations made by `useSims` are stopped after each test. */
@@ -86,4 +86,155 @@ export async function settleInto(sim: Simulation, groups: ReadonlyArray<readonly
       throw new Error(`the cluster did not settle into ${groups.map((g) => `[${g.map((n) => n.name).join(' ')}]`).join(' ')}: ${[...wanted.keys()].map((n) => `${n.name}->[${n.nodes().join(' ')}]`).join(' ')}`);
     }
   }
+}
+
+// ---------------------------------------------------------------- recorded distributed applications
+
+/** What a worker of a `recordedApp` saw at init: which app, on which node, with which start type, at which virtual time. */
+export interface WorkerStart {
+  readonly app: string;
+  readonly node: string;
+  readonly worker: number;
+  readonly type: StartType | 'local' | undefined;
+  readonly at: number;
+}
+
+/** What a start phase of a `recordedApp` saw (for a takeover: whether the old node's server answered a call from it). */
+export interface PhaseRun {
+  readonly app: string;
+  readonly node: string;
+  readonly phase: string;
+  readonly type: StartType;
+  readonly oldAnswered?: string;
+  readonly at: number;
+}
+
+/** The starts and start phases of every `recordedApp` of one test (all nodes share this process). */
+export interface Records {
+  readonly starts: WorkerStart[];
+  readonly phases: PhaseRun[];
+}
+
+/** Empty records. */
+export function records(): Records {
+  return { starts: [], phases: [] };
+}
+
+/** `'normal' | 'takeover' | 'failover' | 'local' | 'undefined'` of a start type. */
+export function kindOf(t: StartType | 'local' | undefined): string {
+  if (t === undefined) return 'undefined';
+  if (typeof t === 'string') return t;
+  return 'takeover' in t ? 'takeover' : 'failover';
+}
+
+/** How many workers of `app` started with a start type of kind `kind` (on `node` if given). */
+export function countStarts(r: Records, app: string, kind: string, node?: string): number {
+  return r.starts.filter((s) => s.app === app && kindOf(s.type) === kind && (node === undefined || s.node === node)).length;
+}
+
+/** Options of `recordedApp`. */
+export interface RecordedAppOptions {
+  /** Start phases `init` and `go` (default true). */
+  phases?: boolean;
+  /** Number of workers (default 3, as OTP's application_SUITE counts them). */
+  workers?: number;
+  /** The global name the `go` phase re-registers for the app's server. */
+  globalName?: string;
+}
+
+/** Local names of a `recordedApp`'s processes on each node. */
+export const serverOf = (app: string): string => `${app}_srv`;
+export const supOf = (app: string): string => `${app}_sup`;
+export const workerOf = (app: string, i: number): string => `${app}_w${i}`;
+
+/**
+ * The simulated twin of @rigil/dist-ac's test application: a top supervisor `<app>_sup` with a
+ * server `<app>_srv` (answers any call with its node's name) and `workers` workers recording
+ * their start type at init, on the virtual clock. With phases, `go` calls the old node's server
+ * during a takeover and re-registers `globalName` to this node's server.
+ */
+export function recordedApp(r: Records, name: string, o: RecordedAppOptions = {}): ApplicationSpec {
+  const workers = o.workers ?? 3;
+  const server: genServer.GenServerBehaviour<string, undefined> = {
+    init: (_a, self) => ({ ok: self.node.name }),
+    handleCall: (_req, _from, state) => ({ reply: state, state }),
+  };
+  const worker = (i: number): genServer.GenServerBehaviour<null, undefined> => ({
+    init: (_a, self) => {
+      r.starts.push({ app: name, node: self.node.name, worker: i, type: self.node.application.startType(self), at: self.node.clock.now() });
+      return { ok: null };
+    },
+  });
+  const sup: supervisor.SupervisorBehaviour<undefined> = {
+    init: () => ({
+      flags: { strategy: 'one_for_one', intensity: 3, period: 5 },
+      children: [
+        supervisor.worker('srv', server, undefined, { name: serverOf(name) }),
+        ...Array.from({ length: workers }, (_x, i) => supervisor.worker(`w${i}`, worker(i), undefined, { name: workerOf(name, i) })),
+      ],
+    }),
+  };
+  return {
+    name,
+    version: '1.0.0',
+    ...((o.phases ?? true) ? { startPhases: [{ name: 'init' }, { name: 'go' }] } : {}),
+    mod: {
+      start: (_t, _a, self) => supervisor.startLink(self, sup, undefined, { name: supOf(name) }),
+      startPhase: async (phase, type, _args, self) => {
+        let oldAnswered: string | undefined;
+        if (phase === 'go' && typeof type === 'object' && 'takeover' in type) {
+          oldAnswered = await genServer.call(self, [serverOf(name), type.takeover], 'whoami', 2000).then(
+            (v) => v as string,
+            () => undefined,
+          );
+        }
+        r.phases.push({ app: name, node: self.node.name, phase, type, oldAnswered, at: self.node.clock.now() });
+        if (phase === 'go' && o.globalName !== undefined) {
+          const pid = self.node.whereis(serverOf(name));
+          if (pid === undefined) return { error: 'no server' };
+          await globalOf(self).reRegister(o.globalName, pid);
+        }
+        return 'ok';
+      },
+    },
+  };
+}
+
+/** Each node's idea of where `app` runs (for failure messages). */
+export function describeRunners(nodes: readonly DistNode[], app: string): string {
+  return nodes.map((n) => `${n.name}→${n.stopped ? 'stopped' : String(n.application.whereRunning(app))}`).join(', ');
+}
+
+/** True when `app` runs on `expected` only among the live `nodes` and every live node's controller agrees. */
+export function onlyOn(nodes: readonly DistNode[], app: string, expected: string): boolean {
+  const live = nodes.filter((n) => !n.stopped);
+  return runners(live, app).join() === expected && live.every((n) => n.name === expected || n.application.whereRunning(app) === expected);
+}
+
+/** Runs until `onlyOn(nodes, app, expected)`; the error says where each node thinks it runs. */
+export async function runsOnly(sim: Simulation, nodes: readonly DistNode[], app: string, expected: string, maxMs = 5000): Promise<void> {
+  try {
+    await sim.runUntil(() => onlyOn(nodes, app, expected), maxMs);
+  } catch (e) {
+    throw new Error(`${app} did not run on ${expected} only within ${maxMs} ms (seed ${sim.seed}): ${describeRunners(nodes, app)}`, { cause: e });
+  }
+}
+
+/** Records the virtual time at which `observer` first sees `node` go down (and every later one). */
+export function nodedowns(observer: DistNode, node: string): number[] {
+  const at: number[] = [];
+  observer.onNodeEvent((e) => {
+    if (e.type === 'nodedown' && e.node === node) at.push(observer.clock.now());
+  });
+  return at;
+}
+
+/** Settles a promise into a value that can be checked synchronously while the simulation runs it. */
+export function track<T>(p: Promise<T>): { done: boolean; value?: T; error?: unknown } {
+  const t: { done: boolean; value?: T; error?: unknown } = { done: false };
+  p.then(
+    (v) => Object.assign(t, { done: true, value: v }),
+    (e: unknown) => Object.assign(t, { done: true, error: e }),
+  );
+  return t;
 }
