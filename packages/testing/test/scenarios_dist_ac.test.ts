@@ -762,6 +762,53 @@ describe('§E netsplit (60; dist-ac README "Partitions")', () => {
     await netsplit(seed);
   });
 
+  it.each(SEEDS)('60: A | B, C in a three-node cluster: B fails over; after heal-all the better node A keeps it on every view (seed %i)', async (seed) => {
+    const s = sim(seed);
+    const r = records();
+    const kernel: KernelConfig = { distributed: [{ application: 'p', nodes: [A, B, C] }] };
+    const nodes = await mesh(s, [A, B, C], { kernel, apps: [recordedApp(r, 'p')] });
+    const [a, b, c] = nodes as [DistNode, DistNode, DistNode];
+    await startAll(s, nodes, 'p');
+    await runsOnly(s, nodes, 'p', A);
+    const serverA = a.whereis(serverOf('p'))!;
+    s.partition([[A], [B, C]]);
+    await runsOnly(s, [b, c], 'p', B, 3000);
+    expect(a.application.whereRunning('p')).toBe('local');
+    expect(typesOn(r, 'p', B)).toEqual([{ failover: A }, { failover: A }, { failover: A }]);
+    s.healAll();
+    await s.runUntil(() => nodes.every((n) => n.nodes().length === 2), 10_000, 'the full mesh again');
+    await runsOnly(s, nodes, 'p', A);
+    expect(a.whereis(serverOf('p'))).toBe(serverA);
+    for (const n of nodes) expect(distAcOf(n).info('p').node).toBe(A);
+    await s.run(2000);
+    expect(onlyOn(nodes, 'p', A)).toBe(true);
+    expect(r.starts.filter((x) => x.node === C)).toEqual([]);
+  });
+
+  it.each(SEEDS)('60 (freeze): A frozen for 3 s (SIGSTOP): B fails over; after the thaw the better node A keeps it, once (seed %i)', async (seed) => {
+    const s = sim(seed);
+    const r = records();
+    const kernel: KernelConfig = { distributed: [{ application: 'p', timeout: 1000, nodes: [A, B] }] };
+    const spec = recordedApp(r, 'p', { globalName: 'p' });
+    const nodes = await mesh(s, [A, B], { kernel, apps: [spec] });
+    const [a, b] = nodes as [DistNode, DistNode];
+    await startAll(s, nodes, 'p');
+    await runsOnly(s, nodes, 'p', A);
+    const serverA = a.whereis(serverOf('p'))!;
+    await s.runUntil(() => nodes.every((n) => String(n.global.whereis('p')) === String(serverA)), 1000, 'global p on A');
+    s.freeze(A);
+    await s.run(3000);
+    expect(b.application.whereRunning('p')).toBe('local');
+    s.thaw(A);
+    await s.runUntil(() => a.nodes().includes(B) && b.nodes().includes(A), 10_000, 'the nodes to reconnect');
+    await runsOnly(s, nodes, 'p', A);
+    await s.runUntil(() => nodes.every((n) => String(n.global.whereis('p')) === String(serverA)), 1000, 'global p on A on both nodes');
+    expect(a.whereis(serverOf('p'))).toBe(serverA);
+    await s.run(2000);
+    expect(onlyOn(nodes, 'p', A)).toBe(true);
+    expect(s.errors).toEqual([]);
+  });
+
   it('60: two runs of one seed replay the netsplit event for event', async () => {
     const first = await netsplit(7);
     expect(await netsplit(7)).toEqual(first);
