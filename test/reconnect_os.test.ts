@@ -19,7 +19,7 @@
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OsCluster, waitFor, type ChildNode } from './src/os_cluster.js';
+import { isRunning, OsCluster, waitFor, type ChildNode } from './src/os_cluster.js';
 
 const COOKIE = 'reconnect-os-cookie';
 /** Short ticks, so a silent peer is down within about a second. */
@@ -38,15 +38,6 @@ afterEach(async () => {
   await cluster.cleanup();
   for (const pid of startedPids.splice(0)) expect(isRunning(pid), `child ${pid} still running`).toBe(false);
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function child(name: string, options: { seeds?: string[]; port?: number; faulty?: boolean } = {}): Promise<ChildNode> {
   const c = await cluster.spawn({ name, cookie: COOKIE, tickTime: TICK_TIME, reconnect: RECONNECT, ...options });

@@ -309,6 +309,16 @@ export class OsCluster {
   }
 }
 
+/** Whether the OS process `pid` still exists (a zombie counts; our children are reaped on exit). No OTP counterpart. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Polls `cond` every `everyMs` until it holds (it may be async); throws `what` after `timeoutMs`. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 5): Promise<void> {
   const deadline = Date.now() + timeoutMs;
