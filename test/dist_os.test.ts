@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CallError, genServer, isDown, isExit, Pid, type ExitReason, type Process, type Ref } from '@rigil/core';
 import { DistNode, type DistNodeOptions, type NodeEvent } from '@rigil/net';
-import { OsCluster, waitFor, type ChildNode } from './src/os_cluster.js';
+import { isRunning, OsCluster, waitFor, type ChildNode } from './src/os_cluster.js';
 
 const COOKIE = 'os-test-cookie';
 
@@ -26,15 +26,6 @@ afterEach(async () => {
   // No child survives its test.
   for (const pid of startedPids.splice(0)) expect(isRunning(pid), `child ${pid} still running`).toBe(false);
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function child(name: string, tickTime: number): Promise<ChildNode> {
   const c = await cluster.spawn({ name, cookie: COOKIE, tickTime });

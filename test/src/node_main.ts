@@ -2,7 +2,11 @@
  * A distributed node as its own OS process, for the multi-process tests (test/src/os_cluster.ts).
  *
  *   node --import tsx test/src/node_main.ts --name a@127.0.0.1 --cookie c [--port 0]
- *        [--seed b@127.0.0.1:1234 ...] [--tick-time 10000]
+ *        [--seed b@127.0.0.1:1234 ...] [--tick-time 10000] [--faulty]
+ *        [--reconnect-base-ms 100] [--reconnect-max-ms 2000]
+ *
+ * `--faulty` wraps its transport in `FaultyTransport` (`@rigil/net/testing`), so the parent can
+ * cut and heal its links through the command channel below.
  *
  * It starts a DistNode, registers
  * - `echo`: a gen_server that replies with what it is called with; `{ hold: true }` is never
@@ -11,14 +15,38 @@
  *   spawned at the same point of every start, so each incarnation gives it the same pid id;
  * - rpc procedure `os.pid` (the OS pid), spawnable function `idle` (a process that waits) and
  *   `ticker(to, everyMs)` (sends `{ tick: n }` to `to` every `everyMs` until sent `'stop'`),
- * then prints one line `{"ready":true,"name":…,"port":…,"creation":…,"pid":…}` on stdout.
+ * then prints one line `{"ready":true,"name":…,"port":…,"creation":…,"pid":…,"nodes":[…]}` on stdout.
+ *
+ * From its start it prints one line per node event of a visible node,
+ * `{"event":"nodeup"|"nodedown","node":…}`, and
+ * runs the commands the parent writes on stdin, one JSON object a line, each answered by a line
+ * `{"reply":id,…}` (`ChildCommand` below): `status` (its `nodes()`, known nodes and net stats),
+ * `block`/`unblock` a peer (`--faulty` only; `silent` stalls the link instead of closing it).
  *
  * It stops gracefully on SIGTERM or SIGINT, and exits when stdin reaches its end: the parent
  * holds the other end of that pipe, so a child never outlives the test run that started it.
  */
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { genServer, type GenServerBehaviour, type Pid, type Process } from '@rigil/core';
 import { DistNode } from '@rigil/net';
+import { FaultyTransport } from '@rigil/net/testing';
+
+/** A command of the parent, written on the child's stdin (one JSON object a line). */
+export type ChildCommand = { cmd: 'status' } | { cmd: 'block'; peer: string; silent?: boolean } | { cmd: 'unblock'; peer: string };
+
+/** The reply to `status`. */
+export interface ChildStatus {
+  /** `nodes()`: the visible nodes connected. */
+  nodes: string[];
+  /** `net.knownNodes()`: the nodes redialled for life. */
+  known: string[];
+  /** `net.stats`. */
+  stats: Record<string, number>;
+}
+
+/** Longest command line read; longer ones are refused (the parent never writes one). */
+const MAX_COMMAND = 4096;
 
 /** What the echo server is called with. */
 export type EchoRequest = { hold: true } | { whereis: string } | { echo: unknown };
@@ -48,6 +76,9 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '0' },
       seed: { type: 'string', multiple: true, default: [] },
       'tick-time': { type: 'string' },
+      faulty: { type: 'boolean', default: false },
+      'reconnect-base-ms': { type: 'string' },
+      'reconnect-max-ms': { type: 'string' },
     },
     strict: true,
   });
@@ -58,6 +89,17 @@ async function main(): Promise<void> {
     port: Number(values.port),
     seeds: values.seed,
     ...(values['tick-time'] !== undefined ? { tickTime: Number(values['tick-time']) } : {}),
+    ...(values.faulty ? { transport: new FaultyTransport() } : {}),
+    reconnect: {
+      ...(values['reconnect-base-ms'] !== undefined ? { baseMs: Number(values['reconnect-base-ms']) } : {}),
+      ...(values['reconnect-max-ms'] !== undefined ? { maxMs: Number(values['reconnect-max-ms']) } : {}),
+    },
+  });
+  const print = (v: unknown): void => void process.stdout.write(JSON.stringify(v) + '\n');
+  // At once, before anything awaits: the seeds are being dialled already.
+  node.onNodeEvent((e) => {
+    // Not `nodes()` here: a nodeup subscriber runs before the new connection counts as up.
+    if (!e.hidden) print({ event: e.type, node: e.node });
   });
 
   const started = await genServer.start(node, echoServer, undefined, { name: 'echo' });
@@ -89,9 +131,35 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
   process.stdin.on('end', stop);
   process.stdin.on('error', stop);
-  process.stdin.resume();
 
-  process.stdout.write(JSON.stringify({ ready: true, name: node.name, port: node.port, creation: node.creation, pid: process.pid }) + '\n');
+  print({ ready: true, name: node.name, port: node.port, creation: node.creation, pid: process.pid, nodes: node.nodes() });
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    let id: unknown;
+    try {
+      if (line.length > MAX_COMMAND) throw new Error(`command line of ${line.length} characters`);
+      const c = JSON.parse(line) as ChildCommand & { id: unknown };
+      id = c.id;
+      print({ reply: id, ...run(node, c) });
+    } catch (e) {
+      print({ reply: id ?? null, error: e instanceof Error ? e.message : String(e) });
+    }
+  });
+}
+
+/** Runs one command of the parent (see `ChildCommand`). */
+function run(node: DistNode, c: ChildCommand): ChildStatus | { ok: true } {
+  switch (c.cmd) {
+    case 'status':
+      return { nodes: node.nodes(), known: node.net.knownNodes(), stats: { ...node.net.stats } };
+    case 'block':
+      FaultyTransport.of(node).block(c.peer, { silent: c.silent === true });
+      return { ok: true };
+    case 'unblock':
+      FaultyTransport.of(node).unblock(c.peer);
+      return { ok: true };
+    default:
+      throw new Error(`unknown command ${JSON.stringify((c as { cmd: unknown }).cmd)}`);
+  }
 }
 
 main().catch((e: unknown) => {

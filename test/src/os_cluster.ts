@@ -8,10 +8,18 @@
  * once every child has exited. As a last resort, every child still known when the test
  * process exits is SIGKILLed synchronously, and each child exits by itself when its stdin
  * (a pipe held by this process) reaches its end.
+ *
+ * Each child's node events are followed (`ChildNode.view`), and `ChildNode.command` runs a
+ * command in it over its stdin (see node_main.ts: `status`, and `block`/`unblock` a peer on a
+ * child started with `faulty`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { ChildCommand, ChildStatus } from './node_main.js';
+
+export type { ChildCommand, ChildStatus } from './node_main.js';
 
 /** The repository root (the children's working directory). */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,6 +40,10 @@ export interface ChildOptions {
   tickTime?: number;
   /** Milliseconds to wait for the ready line (default 20000). */
   readyTimeout?: number;
+  /** Wrap the child's transport in `FaultyTransport`, so `block`/`unblock` commands can cut its links. */
+  faulty?: boolean;
+  /** The child's reconnect back-off (`DistNodeOptions.reconnect`). */
+  reconnect?: { baseMs?: number; maxMs?: number };
 }
 
 /** What a child prints once it is up. */
@@ -41,6 +53,24 @@ export interface ReadyLine {
   readonly port: number;
   readonly creation: number;
   readonly pid: number;
+  /** Its `nodes()` when it printed the line. */
+  readonly nodes: string[];
+}
+
+/** A node event of a child, as this process received it. */
+export interface ChildEvent {
+  readonly event: 'nodeup' | 'nodedown';
+  readonly node: string;
+  /** `performance.now()` of this process when the line arrived. */
+  readonly at: number;
+}
+
+/** What this process knows of a child's connections, from its ready line and node events. */
+export interface ChildView {
+  /** The child's `nodes()` as of its latest event (stale while the child is stopped). */
+  nodes: string[];
+  /** Every node event of the child, in order. */
+  readonly events: ChildEvent[];
 }
 
 /** A running child node. */
@@ -60,6 +90,15 @@ export interface ChildNode {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything the child wrote on stderr so far (for failure messages). */
   readonly stderr: string[];
+  /** Its connections as its node events tell them. */
+  readonly view: ChildView;
+  /**
+   * Runs `cmd` in the child; resolves with its reply, rejects with the child's error, or if
+   * the child exits or does not answer within `timeoutMs` (default 10000; a stopped child
+   * answers only once continued).
+   */
+  command(cmd: { cmd: 'status' }, timeoutMs?: number): Promise<ChildStatus>;
+  command(cmd: ChildCommand, timeoutMs?: number): Promise<unknown>;
 }
 
 /** Every child started by any cluster of this OS process and not yet seen exiting. */
@@ -77,6 +116,51 @@ process.on('exit', () => {
     }
   }
 });
+
+/** The commands sent to one child and awaiting its reply. */
+class Replies {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private gone = false;
+
+  constructor(
+    private readonly name: string,
+    private readonly proc: ChildProcess,
+    exited: Promise<unknown>,
+  ) {
+    void exited.then(() => {
+      this.gone = true;
+      for (const p of this.pending.values()) p.reject(new Error(`${name} exited before replying`));
+      this.pending.clear();
+    });
+  }
+
+  send(cmd: ChildCommand, timeoutMs: number): Promise<unknown> {
+    if (this.gone) return Promise.reject(new Error(`${this.name} has exited`));
+    const id = this.nextId++;
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${this.name} did not reply to ${cmd.cmd} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (f: () => void): void => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        f();
+      };
+      this.pending.set(id, { resolve: (v) => done(() => resolve(v)), reject: (e) => done(() => reject(e)) });
+      this.proc.stdin!.write(JSON.stringify({ id, ...cmd }) + '\n');
+    });
+  }
+
+  /** A reply line arrived. */
+  settle(line: { reply: unknown; error?: unknown }): void {
+    const p = this.pending.get(line.reply as number);
+    if (p === undefined) return;
+    if (line.error !== undefined) p.reject(new Error(`${this.name}: ${String(line.error)}`));
+    else p.resolve(line);
+  }
+}
 
 function hasExited(p: ChildProcess): boolean {
   return p.exitCode !== null || p.signalCode !== null;
@@ -96,6 +180,9 @@ export class OsCluster {
     const args = ['--import', 'tsx', NODE_MAIN, '--name', o.name, '--cookie', o.cookie, '--port', String(o.port ?? 0)];
     for (const s of o.seeds ?? []) args.push('--seed', s);
     if (o.tickTime !== undefined) args.push('--tick-time', String(o.tickTime));
+    if (o.faulty === true) args.push('--faulty');
+    if (o.reconnect?.baseMs !== undefined) args.push('--reconnect-base-ms', String(o.reconnect.baseMs));
+    if (o.reconnect?.maxMs !== undefined) args.push('--reconnect-max-ms', String(o.reconnect.maxMs));
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
     const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
@@ -114,27 +201,40 @@ export class OsCluster {
         resolve({ code, signal });
       });
     });
+    const view: ChildView = { nodes: [], events: [] };
+    const replies = new Replies(o.name, proc, exited);
     const placeholder = { proc, exited, stderr } as unknown as ChildNode;
     this.children.add(placeholder);
 
-    const lines = createInterface({ input: proc.stdout });
+    // Every line is read until the child exits (so it never blocks on a full pipe).
+    let onReady: ((r: ReadyLine) => void) | undefined;
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (typeof v !== 'object' || v === null) return;
+      const l = v as Partial<ReadyLine & ChildEvent & { reply: unknown }>;
+      if (l.ready === true) {
+        view.nodes = l.nodes ?? [];
+        onReady?.(v as ReadyLine);
+      } else if ((l.event === 'nodeup' || l.event === 'nodedown') && typeof l.node === 'string') {
+        const others = view.nodes.filter((n) => n !== l.node);
+        view.nodes = l.event === 'nodeup' ? [...others, l.node] : others;
+        view.events.push({ event: l.event, node: l.node, at: performance.now() });
+      } else if ('reply' in l) replies.settle(v as { reply: unknown; error?: unknown });
+    });
     let ready: ReadyLine;
     try {
       ready = await new Promise<ReadyLine>((resolve, reject) => {
         const timeout = o.readyTimeout ?? 20_000;
         const timer = setTimeout(() => reject(new Error(`${o.name} not ready within ${timeout} ms; stderr: ${stderr.join('')}`)), timeout);
-        lines.on('line', (line) => {
-          let v: unknown;
-          try {
-            v = JSON.parse(line);
-          } catch {
-            return;
-          }
-          if (typeof v === 'object' && v !== null && (v as { ready?: unknown }).ready === true) {
-            clearTimeout(timer);
-            resolve(v as ReadyLine);
-          }
-        });
+        onReady = (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        };
         void exited.then(({ code, signal }) => {
           clearTimeout(timer);
           reject(new Error(`${o.name} exited before ready (code ${code}, signal ${signal}); stderr: ${stderr.join('')}`));
@@ -144,8 +244,6 @@ export class OsCluster {
       await this.end(placeholder);
       throw e;
     }
-    // Keep draining stdout so the child never blocks on a full pipe.
-    lines.on('line', () => undefined);
     this.children.delete(placeholder);
     const child: ChildNode = {
       name: ready.name,
@@ -157,6 +255,8 @@ export class OsCluster {
       proc,
       exited,
       stderr,
+      view,
+      command: (cmd: ChildCommand, timeoutMs = 10_000) => replies.send(cmd, timeoutMs) as Promise<ChildStatus>,
     };
     if (child.osPid !== proc.pid) throw new Error(`ready line pid ${child.osPid} is not the child's pid ${proc.pid}`);
     this.children.add(child);
@@ -209,10 +309,20 @@ export class OsCluster {
   }
 }
 
-/** Polls `cond` every `everyMs` until it holds; throws `what` after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string, everyMs = 5): Promise<void> {
+/** Whether the OS process `pid` still exists (a zombie counts; our children are reaped on exit). No OTP counterpart. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `cond` every `everyMs` until it holds (it may be async); throws `what` after `timeoutMs`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 5): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
