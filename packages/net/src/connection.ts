@@ -100,6 +100,8 @@ export interface ConnectionOwner {
   admit(conn: Connection): Admission;
   /** The handshake finished; false if the connection lost to another one (it is closed then). */
   connectionUp(conn: Connection): boolean;
+  /** The connection `connectionUp` admitted now counts as up: announce nodeup (the peer is in `nodes()` by then). */
+  connectionAnnounced(conn: Connection): void;
   /** The connection closed (`wasUp`: after its handshake finished). */
   connectionClosed(conn: Connection, wasUp: boolean): void;
   /** A busy connection drained (or closed): the processes suspended on it may run again. */
@@ -429,6 +431,8 @@ export class Connection {
     this.lastRecv = this.lastSend = now;
     this.scheduleTick();
     if (this.pending.length > 0) this.flush();
+    // After the flush: what was queued before nodeup goes out before what its subscribers send.
+    k.connectionAnnounced(this);
   }
 
   // ---------------------------------------------------------------- liveness

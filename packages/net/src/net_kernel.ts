@@ -621,12 +621,22 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     if (viaUrl !== undefined) this.cancelUrlRedial(viaUrl);
     const cache = this.pidCache.get(peer);
     if (cache !== undefined && cache.creation !== conn.peerCreation) this.pidCache.delete(peer);
+    if (!conn.hidden && !this.options.hidden) conn.send([Op.MEMBERS, this.memberList(peer)]);
+    return true;
+  }
+
+  /**
+   * The connection admitted by `connectionUp` is up: announce it. Called once the connection
+   * counts as up, so a `nodeup` subscriber already finds the peer in `nodes()` (OTP: `{nodeup, N}`
+   * arrives when N is in `nodes()`).
+   */
+  connectionAnnounced(conn: Connection): void {
+    const peer = conn.peer!;
+    if (this.conns.get(peer) !== conn) return;
     const ws = this.waiters.get(peer);
     this.waiters.delete(peer);
-    if (!conn.hidden && !this.options.hidden) conn.send([Op.MEMBERS, this.memberList(peer)]);
     this.emit({ type: 'nodeup', node: peer, hidden: conn.hidden });
     if (ws !== undefined) for (const w of ws) w(true);
-    return true;
   }
 
   /** A busy connection drained or closed: the processes a send to its peer suspended run again. */

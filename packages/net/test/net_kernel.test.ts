@@ -23,6 +23,22 @@ describe('mesh', () => {
     expect(a.nodes().sort()).toEqual([b.name, c.name].sort());
   });
 
+  // Scenario: a and b are disconnected, subscribe to node events, reconnect; each nodeup handler reads nodes().
+  it('a nodeup subscriber already finds the new peer in nodes() (OTP: nodeup arrives when the node is up)', async () => {
+    const [a, b] = (await cluster.startConnected(2)) as [DistNode, DistNode];
+    a.disconnect(b.name);
+    await waitFor(() => a.nodes().length === 0 && b.nodes().length === 0, 3000, 'both sides see the disconnect');
+    const seenAtNodeup: string[][] = [];
+    for (const n of [a, b]) {
+      n.onNodeEvent((e) => {
+        if (e.type === 'nodeup') seenAtNodeup.push([e.node, ...n.nodes()]);
+      });
+    }
+    expect(await a.connect(b.name)).toBe(true);
+    await waitFor(() => seenAtNodeup.length === 2, 3000, 'nodeup on both sides');
+    expect(seenAtNodeup.sort()).toEqual([[a.name, a.name], [b.name, b.name]].sort());
+  });
+
   // Scenario: with connectAll false, c connects to b only.
   it('connectAll false does not connect to the peers of a peer', async () => {
     const a = await cluster.start('a');
