@@ -136,10 +136,14 @@ type GlobalRequest =
 
 /** Casts between name servers; `via` is the sending node. */
 type GlobalCast = { via: string } & (
-  /** `from` lost its connection to `lost` (OTP's `lost_connection`); `seq` orders `from`'s reports. */
-  | { op: 'lostConnection'; from: string; lost: string; seq: number }
+  /**
+   * `from` lost its connection to `lost` (OTP's `lost_connection`); `creation` is `from`'s and
+   * `seq` orders its reports within that incarnation (OTP: `XCreationA`, `OpIdA`). Repeated
+   * while the loss lasts (see `POP_REFRESH_MS`).
+   */
+  | { op: 'lostConnection'; from: string; lost: string; creation: number; seq: number }
   /** `from` is connected to `to` again (ends a remembered `lostConnection`). No OTP counterpart. */
-  | { op: 'connected'; from: string; to: string; seq: number }
+  | { op: 'connected'; from: string; to: string; creation: number; seq: number }
   /** The sender has seen this node come up but no merge yet: the boss is asked to run it. */
   | { op: 'syncRequest' }
   /** Merge, other side: the boss `via` gave up; unlock. */
@@ -163,6 +167,28 @@ const SYNC_LOCK_ATTEMPTS = 3;
 const REGISTRATION_SYNC_WAIT_MS = 5000;
 /** After a nodeup, the non-boss side asks the boss to merge if it has not within this many ms. */
 const SYNC_WATCHDOG_MS = 3000;
+/**
+ * A node repeats its own lost connections this often while they last, so that nodes that
+ * connect later learn them and re-apply the prevention (OTP reports a loss once; it does not
+ * redial either, and rigil's reconnect for life keeps recreating the overlap).
+ */
+const POP_REFRESH_MS = 1000;
+/**
+ * A lost connection reported by another node is forgotten when not repeated for this long:
+ * its reporter crashed, reconnected out of our sight or stopped reporting (OTP also keeps its
+ * `lost_connection` records on a timer).
+ */
+const POP_TTL_MS = 3500;
+
+/** A remembered connection report (see `lostConnection`). */
+interface CutMemo {
+  lost: boolean;
+  /** The reporter's creation and sequence number (OTP's `XCreationA`, `OpIdA`). */
+  readonly creation: number;
+  readonly seq: number;
+  /** When it was last reported (node clock, ms). */
+  readonly at: number;
+}
 
 /** The `global` service of a node: `node.global` (or `globalOf(self)`). */
 export class Global implements GlobalNames {
@@ -184,8 +210,10 @@ export class Global implements GlobalNames {
   private readonly peerSyncs = new Map<string, string[]>();
   /** Pending watchdogs (see `SYNC_WATCHDOG_MS`), by peer. */
   private readonly watchdogs = new Map<string, unknown>();
-  /** Lost connections reported (`from>lost`), with the reporter's sequence number; see the module doc. */
-  private readonly cuts = new Map<string, { lost: boolean; seq: number }>();
+  /** Connection reports (`from>lost`), own and others'; see the module doc. */
+  private readonly cuts = new Map<string, CutMemo>();
+  /** The timer repeating own lost connections and expiring others' (runs while `cuts` is not empty). */
+  private cutTimer: unknown;
   /** Nodes whose coming nodedown is not a lost connection (dropped on purpose, by us or by them). */
   private readonly silent = new Set<string>();
   /** `sync()` calls waiting for the merges with the connected nodes. */
@@ -219,6 +247,8 @@ export class Global implements GlobalNames {
       this.stopping = true;
       for (const t of this.watchdogs.values()) node.timers.cancel(t as never);
       this.watchdogs.clear();
+      if (this.cutTimer !== undefined) node.timers.cancel(this.cutTimer as never);
+      this.cutTimer = undefined;
     });
   }
 
@@ -479,8 +509,8 @@ export class Global implements GlobalNames {
     // Only a visible node we are connected to takes part (a hidden node's reports are ignored).
     if (this.stopping || this.hidden || !this.node.nodes().includes(via)) return;
     if (msg.op === 'removeConnection') this.forgetNode(via);
-    else if (msg.op === 'lostConnection') this.lostConnection(msg.from, msg.lost, msg.seq);
-    else if (msg.op === 'connected') this.reconnected(msg.from, msg.to, msg.seq);
+    else if (msg.op === 'lostConnection') this.lostConnection(msg.from, msg.lost, msg.creation, msg.seq);
+    else if (msg.op === 'connected') this.reconnected(msg.from, msg.to, msg.creation, msg.seq);
     else if (this.node.name < via && !this.known.has(via)) this.startSync(via);
   }
 
@@ -596,9 +626,7 @@ export class Global implements GlobalNames {
       const own = this.cuts.get(`${me}>${peer}`);
       if (own?.lost === true) {
         // Our own lost link is back (a healed cut): say so, so that the others connect again.
-        const seq = ++this.seq;
-        this.cuts.set(`${me}>${peer}`, { lost: false, seq });
-        this.multicast({ op: 'connected', from: me, to: peer, seq }, undefined);
+        this.report('connected', peer, false);
       }
       // Re-apply the prevention: connected to one end of a pair reported lost, a node that did
       // not lose `peer` itself drops it (the ends of a healed cut see each other and report it).
@@ -618,11 +646,55 @@ export class Global implements GlobalNames {
     queueMicrotask(() => this.checkSynced());
     const wasKnown = (this.known.delete(peer) || this.syncing.has(peer) || this.peerSyncs.has(peer)) && !this.silent.delete(peer);
     if (this.peerSyncs.has(peer)) this.background(this.unlockForSync(peer), `ending the merge with ${peer}`);
-    if (this.pop && wasKnown) {
-      const seq = ++this.seq;
-      this.cuts.set(`${this.node.name}>${peer}`, { lost: true, seq });
-      this.multicast({ op: 'lostConnection', from: this.node.name, lost: peer, seq }, undefined);
+    if (this.pop && wasKnown) this.report('lostConnection', peer, true);
+  }
+
+  /** Records and multicasts one of this node's own connection reports. */
+  private report(op: 'lostConnection' | 'connected', peer: string, lost: boolean): void {
+    const me = this.node.name;
+    const seq = ++this.seq;
+    const creation = this.node.creation;
+    this.remember(`${me}>${peer}`, { lost, creation, seq, at: this.node.clock.now() });
+    this.multicast(op === 'lostConnection' ? { op, from: me, lost: peer, creation, seq } : { op, from: me, to: peer, creation, seq }, undefined);
+  }
+
+  /**
+   * True when a report of `from` (incarnation `creation`, number `seq`) is newer than what we
+   * remember of `key`: another incarnation's, or a later one of the same.
+   */
+  private isNews(key: string, creation: number, seq: number): boolean {
+    const seen = this.cuts.get(key);
+    return seen === undefined || seen.creation !== creation || seq > seen.seq;
+  }
+
+  private remember(key: string, memo: CutMemo): void {
+    this.cuts.set(key, memo);
+    this.cutTimer ??= this.node.timers.schedule(POP_REFRESH_MS, () => this.refreshCuts(), undefined);
+  }
+
+  /**
+   * Every `POP_REFRESH_MS`: repeats this node's own lost connections (with a new number, so
+   * that every node passes them on once more) and forgets others' reports not repeated within
+   * `POP_TTL_MS`, and own reports of a connection that is back.
+   */
+  private refreshCuts(): void {
+    this.cutTimer = undefined;
+    if (this.stopping) return;
+    const me = this.node.name;
+    const now = this.node.clock.now();
+    for (const [key, memo] of [...this.cuts]) {
+      const [from, other] = key.split('>') as [string, string];
+      if (from !== me) {
+        if (now - memo.at > POP_TTL_MS) this.cuts.delete(key);
+      } else if (!memo.lost) {
+        if (now - memo.at > POP_TTL_MS) this.cuts.delete(key);
+      } else if (this.node.net.isConnected(other)) {
+        this.cuts.delete(key);
+      } else {
+        this.report('lostConnection', other, true);
+      }
     }
+    if (this.cuts.size > 0) this.cutTimer ??= this.node.timers.schedule(POP_REFRESH_MS, () => this.refreshCuts(), undefined);
   }
 
   /** Casts a connection report to every connected visible node but `except` (OTP's `gns_volatile_multicast`). */
@@ -639,14 +711,19 @@ export class Global implements GlobalNames {
     return this.cuts.get(`${a}>${b}`)?.lost === true || this.cuts.get(`${b}>${a}`)?.lost === true;
   }
 
-  /** OTP 25+'s `lost_connection`: remember, pass on once, and disconnect to keep partitions clean (spec §f.4). */
-  private lostConnection(from: string, lost: string, seq: number): void {
+  /**
+   * OTP 25+'s `lost_connection`: remember, pass on once, and disconnect to keep partitions clean
+   * (spec §f.4). A repetition of a loss we already remember only refreshes it: the drop was
+   * made when we first learned it, and is re-applied at nodeup (see `nodeUp`).
+   */
+  private lostConnection(from: string, lost: string, creation: number, seq: number): void {
+    if (from === this.node.name) return;
     const key = `${from}>${lost}`;
-    const seen = this.cuts.get(key);
-    if (seen !== undefined && seen.seq >= seq) return;
-    this.cuts.set(key, { lost: true, seq });
-    this.multicast({ op: 'lostConnection', from, lost, seq }, from);
-    if (!this.pop) return;
+    if (!this.isNews(key, creation, seq)) return;
+    const known = this.cuts.get(key)?.lost === true;
+    this.remember(key, { lost: true, creation, seq, at: this.node.clock.now() });
+    this.multicast({ op: 'lostConnection', from, lost, creation, seq }, from);
+    if (!this.pop || known) return;
     // The lost node itself asks the reporter to go (OTP's remove_connection); everyone else drops the lost node.
     const drop = lost === this.node.name ? from : lost;
     if (!this.node.net.isConnected(drop)) {
@@ -657,12 +734,12 @@ export class Global implements GlobalNames {
     this.dropNode(drop);
   }
 
-  private reconnected(from: string, to: string, seq: number): void {
+  private reconnected(from: string, to: string, creation: number, seq: number): void {
+    if (from === this.node.name) return;
     const key = `${from}>${to}`;
-    const seen = this.cuts.get(key);
-    if (seen !== undefined && seen.seq >= seq) return;
-    this.cuts.set(key, { lost: false, seq });
-    this.multicast({ op: 'connected', from, to, seq }, from);
+    if (!this.isNews(key, creation, seq)) return;
+    this.remember(key, { lost: false, creation, seq, at: this.node.clock.now() });
+    this.multicast({ op: 'connected', from, to, creation, seq }, from);
   }
 
   /** Disconnects `peer` for the prevention of overlapping partitions: forgotten first, so its nodedown is not reported again. */
@@ -822,7 +899,7 @@ export class Global implements GlobalNames {
       if (this.pop && this.cuts.get(`${me}>${n}`)?.lost === true) {
         // We lost `n` and never got it back: the merge recreated an overlap; report it again.
         this.known.delete(n);
-        this.multicast({ op: 'lostConnection', from: me, lost: n, seq: ++this.seq }, undefined);
+        this.report('lostConnection', n, true);
         continue;
       }
       // OTP's connect_all: a node of the other partition we are not connected to yet.
@@ -1124,8 +1201,8 @@ function parseCast(x: unknown): GlobalCast | undefined {
   const m = x as Record<string, unknown>;
   if (typeof m.via !== 'string') return undefined;
   const ok =
-    m.op === 'lostConnection' ? typeof m.from === 'string' && typeof m.lost === 'string' && Number.isSafeInteger(m.seq)
-    : m.op === 'connected' ? typeof m.from === 'string' && typeof m.to === 'string' && Number.isSafeInteger(m.seq)
+    m.op === 'lostConnection' ? typeof m.from === 'string' && typeof m.lost === 'string' && Number.isSafeInteger(m.seq) && Number.isSafeInteger(m.creation)
+    : m.op === 'connected' ? typeof m.from === 'string' && typeof m.to === 'string' && Number.isSafeInteger(m.seq) && Number.isSafeInteger(m.creation)
     : m.op === 'syncRequest' || m.op === 'syncAbort' || m.op === 'removeConnection';
   return ok ? (m as unknown as GlobalCast) : undefined;
 }
