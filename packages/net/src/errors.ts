@@ -26,7 +26,8 @@
  * | `ERR_RPC_FAILED` | the procedure threw (`reason` carries why) | throws `RpcError` |
  * | `ERR_RPC_BAD_ARGS` | a procedure was called with arguments of the wrong number or type (a built-in, or a procedure that threw `badArgs`) | throws `RpcError` |
  * | `ERR_NOT_DISTRIBUTED` | `distNode`/`globalOf`/`rpcOf` asked for the services of a node that is not a `DistNode` | throws |
- * | `ERR_BAD_CONFIG` | invalid distribution options (or a bad global name, lock id, resolver) | throws |
+ * | `ERR_BAD_CONFIG` | invalid distribution options | throws |
+ * | `ERR_BADARG` | a bad argument to a `global` function (OTP's `badarg`): a name that is not a non-empty string, a pid that is not a `Pid`, a lock id that is not `[resource, requester]`, retries that are not a non-negative integer or `Infinity`, an unknown resolver | throws (or rejects, for the async functions) |
  * | `ERR_GLOBAL_NOT_REGISTERED` | `global.send` to a name nobody holds (OTP's `{badarg, {Name, Msg}}`) | throws |
  * | `ERR_BAD_ADDRESS` | a peer's member list holds entries that are not `[name@host, url]` with a URL this node would dial (not a URL, no host, not ws/wss, plain ws for a TLS node), or more than the limits (see `MembersLimits`) | ignores those entries, one report per announcement |
  * | `ERR_BLOCKED` | a transport refused the peer (a firewalling or fault-injecting transport, e.g. the tests' `FaultyTransport`; the WebSocket transport never does) | closes the connection |
@@ -56,6 +57,7 @@ export type DistErrorCode =
   | 'ERR_RPC_BAD_ARGS'
   | 'ERR_NOT_DISTRIBUTED'
   | 'ERR_BAD_CONFIG'
+  | 'ERR_BADARG'
   | 'ERR_GLOBAL_NOT_REGISTERED'
   | 'ERR_BLOCKED'
   | 'ERR_BAD_ADDRESS';

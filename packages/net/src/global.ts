@@ -1,30 +1,50 @@
 /**
  * `global`: the cluster-wide name registry and locks (OTP's `global`). Semantics: spec §f.
  *
- * Every visible node runs a name server (`global_name_server`) holding a full replica of the
- * names, so `whereis` is a local lookup. A registration takes the `global` lock on every
- * connected node, checks the replica, and inserts the name on every node before it returns:
- * two nodes racing for one name never both win. Each name server monitors every registered
- * pid, so a name disappears everywhere when its process dies or its node goes down.
+ * **Names.** Every visible node runs a name server (`global_name_server`) holding a full
+ * replica of the names, so `whereis` is a local lookup. A registration takes the `global` lock
+ * on this node and every node `global` knows (OTP's `trans_all_known`: after the lock is set it
+ * checks that no node became known meanwhile, else it lets go and tries again), checks the
+ * replica, and inserts the name on every one of them before it returns: two nodes racing for
+ * one name never both win, and a registration that waited for the lock reaches a node that
+ * joined meanwhile. Each name server monitors every registered pid, so a name disappears
+ * everywhere when its process dies or its node goes down.
  *
- * When two partitions connect, the node with the smaller name exchanges names with the other
- * side and resolves clashes with the resolver of its own side, run where its side's pid lives
- * (built-ins: `randomExitName` — the default, keeps the pid on the smaller node name and
- * kills the other —, `randomNotifyName`, `notifyAllName`); the outcome goes to every node.
+ * **Known nodes and merges.** As in OTP, `global` keeps the set of nodes it has synced names
+ * with (`known`, OTP's `known`): this node's partition. When a visible node comes up that is
+ * not known, the two partitions merge once (OTP's `init_connect` … `exchange` … `resolved` …
+ * `new_nodes`), driven by the node with the smaller name of the connecting pair (the boss):
+ * each side locks its own partition with one shared lock id (OTP's two lockers), the boss
+ * fetches the other side's names, resolves each clash once — with its own side's resolver, run
+ * where its side's pid lives (OTP's `exchange_names` on `node() < Node`) — and each side
+ * applies the outcome to every node of its partition and learns the other partition's nodes
+ * (OTP's `new_nodes`). The other nodes of both partitions see the nodeups between them too,
+ * but they already know each other then: no second exchange, no second resolution. A failed
+ * attempt is retried with back-off while the peer stays connected; the other side asks the boss
+ * to sync if it has not after a while (rigil runs the exchange from the boss only, with the
+ * other side answering; OTP runs it symmetrically — the effect is the same).
  *
- * Overlapping partitions: rigil prevents them by default, as OTP 25+ does
- * (`preventOverlappingPartitions`): a node that loses its connection to B tells every node it
- * knows, and those still connected to B disconnect from it, so the cluster splits into
- * cleanly separated groups. With the option off, partial partitions are left as they are.
+ * **Overlapping partitions** (OTP 25+'s `prevent_overlapping_partitions`, on by default): a
+ * node that loses a known node tells every node it is connected to (`lost_connection`), each
+ * passes it on once, and every receiver connected to the lost node disconnects from it (the
+ * lost node itself disconnects from the reporter), so the cluster splits into fully connected
+ * partitions; a node dropped that way is forgotten first, so its nodedown is not reported
+ * again. Reconnect for life then redials: rigil remembers each lost pair until either end
+ * reports it connected again, and a node that comes up while this node is connected to the
+ * other end of a remembered lost pair is disconnected at once (re-applied at every reconnect).
+ * A merge that makes a node know one it cannot reach re-reports the loss (OTP does the same
+ * from its lost-connection records). Hidden nodes never take part: a hidden node runs no merge
+ * and registers its names on itself only (OTP's `global` ignores hidden connections).
  *
  * The name server is a child of the node's `kernel_sup`. The replica lives in the `Global`
  * object, but a crash may have left it half-updated and the inserts and deletes peers sent
  * while the server was down are lost; so every incarnation of the server re-syncs the names
- * with every connected node under the `global` lock (OTP's `global` does a full sync with every
- * node when it starts). Locks held on this node stay held: their holders are watched by node
- * monitors, not by the server (OTP's lock table dies with the server and is not re-synced).
- * A malformed request is answered with `{ error: 'bad_request' }` (a call) or dropped with a
- * report (a cast, a stray message); it never stops the server.
+ * with every known node under the `global` lock (OTP's `global` does a full sync with every
+ * node when it starts). A malformed request is answered with `{ error: 'bad_request' }` (a call)
+ * or dropped with a report (a cast, a stray message); it never stops the server.
+ *
+ * **Waiting.** Requests between name servers have no timeout (OTP's `multi_call` waits for
+ * each node): a slow node is waited for; only its nodedown ends the wait.
  */
 import { genServer, Pid, type GenServerBehaviour, type GlobalNames, type Node, type Process, type Random, type Ref } from '@rigil/core';
 import { DistError, describeBadInput as describe, distError } from './errors.js';
@@ -48,19 +68,22 @@ export type LockId = readonly [resource: unknown, requester: unknown];
 export type GlobalHost = Node & {
   /** Connected visible nodes. */
   nodes(): string[];
+  /** Connects to `node`; true once connected. */
+  connect(node: string): Promise<boolean>;
   /** Drops the connection to `node`. */
   disconnect(node: string): boolean;
   /** Subscribes to nodeup/nodedown; returns an unsubscribe function. */
   onNodeEvent(fn: (e: NodeEvent) => void): () => void;
-  /** The net kernel, to ask whether a node is connected. */
-  readonly net: { isConnected(node: string): boolean };
+  /** The net kernel: whether a node is connected, and whether this node is hidden. */
+  readonly net: { isConnected(node: string): boolean; readonly options: { readonly hidden: boolean } };
   /** The node's rpc service (resolvers run where their pid lives). */
   readonly rpc: Rpc;
 };
 
 /**
  * A name-clash resolver (OTP's `Resolve(Name, Pid1, Pid2)`): returns the pid that keeps the
- * name, or anything else (e.g. `undefined`) to unregister it. `node` is the node it runs on.
+ * name, or anything else (e.g. `undefined`, OTP's `none`) to unregister it; a resolver that
+ * throws unregisters it too (OTP catches it the same way). `node` is the node it runs on.
  */
 export type Resolver = (name: string, pid1: Pid, pid2: Pid, node: GlobalHost) => Pid | undefined | Promise<Pid | undefined>;
 
@@ -75,7 +98,10 @@ export interface NameConflict {
 /** One name in the replica. */
 interface NameEntry {
   readonly pid: Pid;
-  /** Name of the resolver to use on a clash (a built-in, or one registered on the registering node). */
+  /**
+   * The resolver to use on a clash: a name registered on the nodes that may resolve (built-ins
+   * are everywhere), or `fn:<node>` for a function passed to `register` on that node.
+   */
   readonly resolver: string;
   /** This node's monitor on the pid. */
   readonly monitor: Ref;
@@ -89,6 +115,9 @@ interface LockEntry {
   readonly holders: Map<string, { pid: Pid; monitor: Ref }>;
 }
 
+/** A name operation of a merge: insert `[name, pid, resolver]`, or delete `[name, null, '']`. */
+type NameOp = [name: string, pid: Pid | null, resolver: string];
+
 /** Requests between name servers. */
 type GlobalRequest =
   | { op: 'lock'; resource: unknown; requester: unknown; holder: Pid }
@@ -96,9 +125,35 @@ type GlobalRequest =
   | { op: 'insert'; name: string; pid: Pid; resolver: string }
   | { op: 'delete'; name: string; pid?: Pid }
   | { op: 'names' }
-  | { op: 'apply'; decisions: Array<[string, Pid | null, string]> };
+  /** Merge, other side: lock your partition for the sync with `boss`. */
+  | { op: 'syncLock'; boss: string }
+  /** Merge, other side: your partition's names and nodes (under the lock). */
+  | { op: 'exchange'; boss: string }
+  /** Merge, other side: apply `ops` and the merged partition `group` to your partition, then unlock it. */
+  | { op: 'merge'; boss: string; ops: NameOp[]; mine: string[]; theirs: string[] }
+  /** Merge, every node of a side: apply `ops`; `mine` and `theirs` are now one partition (OTP's `new_nodes`). */
+  | { op: 'newNodes'; ops: NameOp[]; mine: string[]; theirs: string[] };
 
-type GlobalCast = { op: 'lostConnection'; from: string; lost: string };
+/** Casts between name servers; `via` is the sending node. */
+type GlobalCast = { via: string } & (
+  /**
+   * `from` lost its connection to `lost` (OTP's `lost_connection`); `creation` is `from`'s and
+   * `seq` orders its reports within that incarnation (OTP: `XCreationA`, `OpIdA`). Repeated
+   * while the loss lasts (see `POP_REFRESH_MS`).
+   */
+  | { op: 'lostConnection'; from: string; lost: string; creation: number; seq: number }
+  /** `from` is connected to `to` again (ends a remembered `lostConnection`). No OTP counterpart. */
+  | { op: 'connected'; from: string; to: string; creation: number; seq: number }
+  /** The sender has seen this node come up but no merge yet: the boss is asked to run it. */
+  | { op: 'syncRequest' }
+  /** Merge, other side: the boss `via` gave up; unlock. */
+  | { op: 'syncAbort' }
+  /** The sender drops its connection to us to prevent overlapping partitions: forget it first (OTP's `remove_connection`). */
+  | { op: 'removeConnection' }
+);
+
+/** A cast before the sender fills in `via`. */
+type CastBody = GlobalCast extends infer C ? (C extends unknown ? Omit<C, 'via'> : never) : never;
 
 /** Options of `global`. */
 export interface GlobalOptions {
@@ -106,10 +161,36 @@ export interface GlobalOptions {
   preventOverlappingPartitions?: boolean;
 }
 
-/** The `global` service of a node: `node.global` (or `globalOf(self)`). */
-/** Conflict decisions a name server remembers (see `Global.runResolver`). */
-const DECIDED_LIMIT = 1024;
+/** Attempts of the non-boss side to lock its partition for a merge before it answers busy. */
+const SYNC_LOCK_ATTEMPTS = 3;
+/** How long a registration waits for the merges with nodes that just came up (see `underGlobalLock`). */
+const REGISTRATION_SYNC_WAIT_MS = 5000;
+/** After a nodeup, the non-boss side asks the boss to merge if it has not within this many ms. */
+const SYNC_WATCHDOG_MS = 3000;
+/**
+ * A node repeats its own lost connections this often while they last, so that nodes that
+ * connect later learn them and re-apply the prevention (OTP reports a loss once; it does not
+ * redial either, and rigil's reconnect for life keeps recreating the overlap).
+ */
+const POP_REFRESH_MS = 1000;
+/**
+ * A lost connection reported by another node is forgotten when not repeated for this long:
+ * its reporter crashed, reconnected out of our sight or stopped reporting (OTP also keeps its
+ * `lost_connection` records on a timer).
+ */
+const POP_TTL_MS = 3500;
 
+/** A remembered connection report (see `lostConnection`). */
+interface CutMemo {
+  lost: boolean;
+  /** The reporter's creation and sequence number (OTP's `XCreationA`, `OpIdA`). */
+  readonly creation: number;
+  readonly seq: number;
+  /** When it was last reported (node clock, ms). */
+  readonly at: number;
+}
+
+/** The `global` service of a node: `node.global` (or `globalOf(self)`). */
 export class Global implements GlobalNames {
   /** The replica of the names. */
   private readonly names = new Map<string, NameEntry>();
@@ -117,14 +198,30 @@ export class Global implements GlobalNames {
   private readonly nameOf = new Map<string, Set<string>>();
   /** Locks held on this node, by resource key. */
   private readonly locks = new Map<string, LockEntry>();
-  /** Resolvers by name (built-ins plus user ones). */
+  /** Resolvers by name: the built-ins plus those registered with `registerResolver`. */
   private readonly resolvers = new Map<string, Resolver>();
-  /** Decisions of conflicts resolved here, by name and the two pids (see `runResolver`). */
-  private readonly decided = new Map<string, Promise<Pid | null>>();
+  /** Function resolvers passed to `register` on this node, by global name (dropped with the name). */
+  private readonly localFns = new Map<string, Resolver>();
+  /** Nodes whose names this node has synced with: its partition (OTP's `known`). */
+  private readonly known = new Set<string>();
+  /** Merges this node drives (it is the boss), by peer. */
+  private readonly syncing = new Set<string>();
+  /** Merges the other side drives, with the nodes this node locked for each, by boss. */
+  private readonly peerSyncs = new Map<string, string[]>();
+  /** Pending watchdogs (see `SYNC_WATCHDOG_MS`), by peer. */
+  private readonly watchdogs = new Map<string, unknown>();
+  /** Connection reports (`from>lost`), own and others'; see the module doc. */
+  private readonly cuts = new Map<string, CutMemo>();
+  /** The timer repeating own lost connections and expiring others' (runs while `cuts` is not empty). */
+  private cutTimer: unknown;
+  /** Nodes whose coming nodedown is not a lost connection (dropped on purpose, by us or by them). */
+  private readonly silent = new Set<string>();
+  /** `sync()` calls waiting for the merges with the connected nodes. */
+  private syncWaiters: Array<() => void> = [];
+  /** Sequence of this node's own connection reports. */
+  private seq = 0;
   /** Local registrations run one at a time (OTP's registrar process). */
   private registrar: Promise<unknown> = Promise.resolve();
-  /** Numbers the names of function resolvers registered here. */
-  private nextResolver = 1;
   /** The current incarnation of the name server (the holder of the node's own locks). */
   private server: Pid | undefined;
   /** Incarnations of the name server started so far (1 after the first start). */
@@ -148,25 +245,64 @@ export class Global implements GlobalNames {
     node.onNodeEvent((e) => this.onNodeEvent(e));
     node.onStop(() => {
       this.stopping = true;
+      for (const t of this.watchdogs.values()) node.timers.cancel(t as never);
+      this.watchdogs.clear();
+      if (this.cutTimer !== undefined) node.timers.cancel(this.cutTimer as never);
+      this.cutTimer = undefined;
     });
   }
 
   /**
    * @internal Called by each incarnation of the name server from its `init`: it becomes the
-   * holder of the node's locks, and re-syncs the names with every connected node.
+   * holder of the node's locks, and re-syncs the names with every known node.
    */
   serverStarted(pid: Pid): void {
     this.server = pid;
-    if (this.incarnations++ > 0) this.node.report({ kind: 'global', message: 'the global name server restarted: re-syncing names with the connected nodes' });
-    if (this.node.nodes().length > 0) this.lastSync = this.resync();
+    if (this.incarnations++ > 0) this.node.report({ kind: 'global', message: 'the global name server restarted: re-syncing names with the known nodes' });
+    if (this.known.size > 0) this.lastSync = this.resync();
   }
 
-  /** Resolves once the re-sync started by the latest name server incarnation is over. */
+  /**
+   * Resolves once this node has merged names with every connected visible node (OTP's
+   * `global:sync/0`), or `maxMs` passed (default forever); at once on a hidden node.
+   */
+  sync(maxMs = Infinity): Promise<void> {
+    if (this.inSync()) return Promise.resolve();
+    return new Promise((resolve) => {
+      let timer: unknown;
+      const done = (): void => {
+        if (timer !== undefined) this.node.timers.cancel(timer as never);
+        resolve();
+      };
+      this.syncWaiters.push(done);
+      if (maxMs !== Infinity) {
+        timer = this.node.timers.schedule(maxMs, () => {
+          timer = undefined;
+          this.syncWaiters = this.syncWaiters.filter((w) => w !== done);
+          resolve();
+        }, undefined);
+      }
+    });
+  }
+
+  private inSync(): boolean {
+    return this.hidden || this.stopping || this.node.nodes().every((n) => this.known.has(n));
+  }
+
+  /** Wakes the `sync()` callers once in sync. */
+  private checkSynced(): void {
+    if (this.syncWaiters.length === 0 || !this.inSync()) return;
+    const ws = this.syncWaiters;
+    this.syncWaiters = [];
+    for (const w of ws) w();
+  }
+
+  /** Resolves once the re-sync started by the latest name server incarnation is over. No OTP counterpart. */
   synced(): Promise<void> {
     return this.lastSync;
   }
 
-  /** How many times the name server has started on this node (1 = never restarted). */
+  /** How many times the name server has started on this node (1 = never restarted). No OTP counterpart. */
   get serverIncarnations(): number {
     return this.incarnations;
   }
@@ -174,37 +310,42 @@ export class Global implements GlobalNames {
   // ---------------------------------------------------------------- names
 
   /**
-   * Registers `name` for `pid` on every connected node (OTP's `global:register_name/3`):
-   * `'no'` if the name is taken or the pid already has a name. `resolve` is a built-in
-   * resolver name, a resolver registered with `registerResolver`, or a function (usable on
-   * this node only).
+   * Registers `name` for `pid` on this node and every node `global` knows (OTP's
+   * `global:register_name/3`): `'no'` if the name is taken or the pid already has a name.
+   * `resolve` is a built-in resolver name, one registered with `registerResolver` (on the nodes
+   * that may resolve: where the pids live), or a function (kept on this node only, and run
+   * here). Throws `ERR_BADARG` for a name that is not a non-empty string or a pid that is not a `Pid`.
    */
   register(name: string, pid: Pid, resolve: string | Resolver = 'randomExitName'): Promise<'yes' | 'no'> {
     checkName(name);
+    checkPid(pid);
     const resolver = this.resolverName(resolve);
     return this.serialised(async () => {
       if (this.names.has(name) || this.nameOf.has(String(pid))) return 'no';
       return this.underGlobalLock(async (nodes) => {
         if (this.names.has(name) || this.nameOf.has(String(pid))) return 'no';
+        this.keepFn(name, resolve);
         await this.everywhere(nodes, { op: 'insert', name, pid, resolver });
         return 'yes';
       });
     });
   }
 
-  /** Points `name` at `pid` on every node, replacing any holder (OTP's `global:re_register_name/3`); always `'yes'`. */
+  /** Points `name` at `pid` on every known node, replacing any holder (OTP's `global:re_register_name/3`); always `'yes'`. */
   reRegister(name: string, pid: Pid, resolve: string | Resolver = 'randomExitName'): Promise<'yes'> {
     checkName(name);
+    checkPid(pid);
     const resolver = this.resolverName(resolve);
     return this.serialised(() =>
       this.underGlobalLock(async (nodes) => {
+        this.keepFn(name, resolve);
         await this.everywhere(nodes, { op: 'insert', name, pid, resolver });
         return 'yes' as const;
       }),
     );
   }
 
-  /** Removes `name` on every node (OTP's `global:unregister_name/1`); a no-op if absent. */
+  /** Removes `name` on every known node (OTP's `global:unregister_name/1`); a no-op if absent. */
   unregister(name: string): Promise<void> {
     return this.serialised(() =>
       this.underGlobalLock(async (nodes) => {
@@ -214,11 +355,21 @@ export class Global implements GlobalNames {
   }
 
   /**
-   * Sizes of global's internal tables (names, names by pid, locks, resolvers), for tools that
-   * check they stay bounded (the simulation's invariant I7). No OTP counterpart; read-only.
+   * Sizes of global's internal tables (names, names by pid, locks, resolvers, known nodes,
+   * merges in progress, remembered lost connections), for tools that check they stay bounded
+   * (the simulation's invariant I7). No OTP counterpart; read-only.
    */
   internalSizes(): Record<string, number> {
-    return { names: this.names.size, nameOf: this.nameOf.size, locks: this.locks.size, resolvers: this.resolvers.size };
+    return {
+      names: this.names.size,
+      nameOf: this.nameOf.size,
+      locks: this.locks.size,
+      resolvers: this.resolvers.size,
+      localFns: this.localFns.size,
+      known: this.known.size,
+      syncing: this.syncing.size + this.peerSyncs.size,
+      cuts: this.cuts.size,
+    };
   }
 
   /** The pid holding `name`, from the local replica (OTP's `global:whereis_name/1`). */
@@ -229,6 +380,11 @@ export class Global implements GlobalNames {
   /** Every registered name (OTP's `global:registered_names/0`). */
   registeredNames(): string[] {
     return [...this.names.keys()];
+  }
+
+  /** The nodes this node has synced names with, sorted (OTP's `global`'s `known`; no public OTP function). */
+  knownNodes(): string[] {
+    return [...this.known].sort();
   }
 
   /**
@@ -242,12 +398,19 @@ export class Global implements GlobalNames {
     return pid;
   }
 
-  /** Makes a resolver usable by name on this node (register it on every node that may resolve). */
+  /**
+   * Makes a resolver usable by name on this node (OTP's `{Module, Function}` resolver, usable
+   * on every node where the module is loaded): register it under the same name on every node
+   * where a pid registered with it may live — a clash is resolved where the pid of the
+   * resolving side lives. Registering a name again replaces the function.
+   */
   registerResolver(name: string, fn: Resolver): void {
+    if (typeof name !== 'string' || name === '' || name.startsWith('fn:')) throw distError('ERR_BADARG', `bad resolver name ${describe(name)}`);
+    if (typeof fn !== 'function') throw distError('ERR_BADARG', 'a resolver must be a function');
     this.resolvers.set(name, fn);
   }
 
-  /** Pids this node's name server monitors for names (for tests and tools). */
+  /** Pids this node's name server monitors for names (for tests and tools). No OTP counterpart. */
   monitoredPids(): Pid[] {
     return [...this.names.values()].map((e) => e.pid);
   }
@@ -257,25 +420,18 @@ export class Global implements GlobalNames {
   /**
    * Sets a lock on `nodes` (default: this node and every connected one), all or nothing
    * (OTP's `global:set_lock/3`). Retries with OTP's randomised back-off up to `retries` times
-   * (default forever); resolves false when it could not. `holder` is the process the lock dies
-   * with (default: this node's name server, i.e. the node).
+   * (a non-negative integer, default `Infinity`: forever); resolves false when it could not.
+   * `holder` is the process the lock dies with (default: this node's name server, i.e. the
+   * node). A node that does not answer is waited for (OTP's `multi_call`); one that goes down
+   * holds no lock. Bad arguments reject with `ERR_BADARG`.
    */
   async setLock(id: LockId, nodes?: readonly string[], retries = Infinity, holder?: Process | Pid): Promise<boolean> {
     const [resource, requester] = checkLockId(id);
-    const holderPid = holder === undefined ? this.serverPid() : holder instanceof Pid ? holder : holder.pid;
-    const targets = nodes ?? this.knownNodes();
+    checkRetries(retries);
+    const holderPid = this.holderPid(holder);
+    const targets = checkNodes(nodes) ?? this.connectedGroup();
     for (let attempt = 1; ; attempt++) {
-      const granted: string[] = [];
-      let ok = true;
-      const answers = await Promise.all(targets.map((n) => this.lockOn(n, resource, requester, holderPid)));
-      answers.forEach((a, i) => {
-        if (a === 'granted') granted.push(targets[i]!);
-        else if (a === 'denied') ok = false;
-        // 'down': a node that is not there holds no lock (OTP drops it from the set)
-      });
-      if (ok) return true;
-      // Roll back the partial grants everywhere before trying again (OTP's multi_call).
-      await Promise.all(granted.map((n) => this.unlockOn(n, resource, requester, holderPid)));
+      if (await this.lockOnce(targets, resource, requester, holderPid)) return true;
       if (attempt > retries) return false;
       await this.sleep(backoff(attempt, this.node.random));
     }
@@ -284,8 +440,8 @@ export class Global implements GlobalNames {
   /** Releases a lock on `nodes`; resolves once every node has released it (OTP's `global:del_lock/2`). */
   async delLock(id: LockId, nodes?: readonly string[], holder?: Process | Pid): Promise<true> {
     const [resource, requester] = checkLockId(id);
-    const holderPid = holder === undefined ? this.serverPid() : holder instanceof Pid ? holder : holder.pid;
-    await Promise.all((nodes ?? this.knownNodes()).map((n) => this.unlockOn(n, resource, requester, holderPid)));
+    const holderPid = this.holderPid(holder);
+    await Promise.all((checkNodes(nodes) ?? this.connectedGroup()).map((n) => this.unlockOn(n, resource, requester, holderPid)));
     return true;
   }
 
@@ -294,7 +450,9 @@ export class Global implements GlobalNames {
    * lock could not be set; the lock is released even if `fn` throws.
    */
   async trans<T>(id: LockId, fn: () => T | Promise<T>, nodes?: readonly string[], retries = Infinity, holder?: Process | Pid): Promise<T | 'aborted'> {
-    const targets = nodes ?? this.knownNodes();
+    checkRetries(retries);
+    if (typeof fn !== 'function') throw distError('ERR_BADARG', 'trans needs a function');
+    const targets = checkNodes(nodes) ?? this.connectedGroup();
     if (!(await this.setLock(id, targets, retries, holder))) return 'aborted';
     try {
       return await fn();
@@ -303,14 +461,17 @@ export class Global implements GlobalNames {
     }
   }
 
-  /** @internal Runs one of this node's resolvers (the `global.resolve` built-in procedure). */
-  resolveHere(resolver: string, name: string, other: Pid, own: Pid): Promise<Pid | null> {
-    return this.runResolver(resolver, name, other, own);
+  /** @internal Runs one of this node's resolvers (the `global.resolve` built-in procedure): the winner, or null. */
+  async resolveHere(resolver: string, name: string, other: Pid, own: Pid): Promise<Pid | null> {
+    const fn = resolver === `fn:${this.node.name}` ? this.localFns.get(name) : this.resolvers.get(resolver);
+    if (fn === undefined) throw distError('ERR_BADARG', `resolver ${resolver} is not known on ${this.node.name}`);
+    const r = await fn(name, other, own, this.node);
+    return r instanceof Pid ? r : null;
   }
 
   // ---------------------------------------------------------------- name server side (called by the server)
 
-  /** @internal Applies a request of another node's name server (validated by `parseRequest`). */
+  /** @internal Applies a request of another node's name server (validated by `parseRequest`); a promise is a deferred reply. */
   handleRequest(req: GlobalRequest): unknown {
     switch (req.op) {
       case 'lock':
@@ -325,27 +486,48 @@ export class Global implements GlobalNames {
         this.remove(req.name, req.pid);
         return 'ok';
       case 'names':
-        return [...this.names].map(([n, e]) => [n, e.pid, e.resolver]);
-      case 'apply':
-        for (const [name, pid, resolver] of req.decisions) {
-          if (pid === null) this.remove(name);
-          else this.insert(name, pid, resolver);
-        }
+        return this.nameList();
+      case 'syncLock':
+        return this.lockForSync(req.boss);
+      case 'exchange':
+        return this.peerSyncs.has(req.boss) ? { names: this.nameList(), group: this.peerSyncs.get(req.boss) } : { error: 'not_locked' };
+      case 'merge':
+        return this.mergeHere(req.boss, req.ops, req.mine, req.theirs);
+      case 'newNodes':
+        this.newNodes(req.ops, req.mine, req.theirs);
         return 'ok';
     }
   }
 
   /** @internal Applies a cast of another node's name server (validated by `parseCast`). */
   handleCast(msg: GlobalCast): void {
-    if (msg.op === 'lostConnection') this.lostConnection(msg.from, msg.lost);
+    const via = msg.via;
+    if (msg.op === 'syncAbort') {
+      this.background(this.unlockForSync(via), `ending the merge with ${via}`);
+      return;
+    }
+    // Only a visible node we are connected to takes part (a hidden node's reports are ignored).
+    if (this.stopping || this.hidden || !this.node.nodes().includes(via)) return;
+    if (msg.op === 'removeConnection') this.forgetNode(via);
+    else if (msg.op === 'lostConnection') this.lostConnection(msg.from, msg.lost, msg.creation, msg.seq);
+    else if (msg.op === 'connected') this.reconnected(msg.from, msg.to, msg.creation, msg.seq);
+    else if (this.node.name < via && !this.known.has(via)) this.startSync(via);
   }
 
   // ---------------------------------------------------------------- private: names
 
+  private nameList(): NameOp[] {
+    return [...this.names].map(([n, e]) => [n, e.pid, e.resolver]);
+  }
+
   private insert(name: string, pid: Pid, resolver: string): void {
     const old = this.names.get(name);
     if (old !== undefined) {
-      if (old.pid.equals(pid)) return;
+      if (old.pid.equals(pid)) {
+        if (old.resolver !== resolver) this.names.set(name, { ...old, resolver });
+        this.dropFn(name);
+        return;
+      }
       this.remove(name);
     }
     let dead = false;
@@ -356,6 +538,7 @@ export class Global implements GlobalNames {
         if (e !== undefined && e.monitor === monitor) {
           this.names.delete(name);
           this.forgetName(pid, name);
+          this.dropFn(name);
         }
       },
     });
@@ -365,6 +548,7 @@ export class Global implements GlobalNames {
     let set = this.nameOf.get(String(pid));
     if (set === undefined) this.nameOf.set(String(pid), (set = new Set()));
     set.add(name);
+    this.dropFn(name);
   }
 
   private forgetName(pid: Pid, name: string): void {
@@ -378,74 +562,359 @@ export class Global implements GlobalNames {
     this.names.delete(name);
     this.forgetName(e.pid, name);
     this.node.demonitor(e.monitor);
+    this.dropFn(name);
+  }
+
+  /** Forgets the function resolver of `name` once the replica no longer names it (no growth per register). */
+  private dropFn(name: string): void {
+    if (this.localFns.has(name) && this.names.get(name)?.resolver !== `fn:${this.node.name}`) this.localFns.delete(name);
+  }
+
+  /** Keeps a function resolver for `name` (before the insert that names it). */
+  private keepFn(name: string, resolve: string | Resolver): void {
+    if (typeof resolve === 'function') this.localFns.set(name, resolve);
   }
 
   private resolverName(resolve: string | Resolver): string {
-    if (typeof resolve === 'string') {
-      if (!this.resolvers.has(resolve)) throw distError('ERR_BAD_CONFIG', `unknown resolver ${JSON.stringify(resolve)}`);
-      return resolve;
+    if (typeof resolve === 'function') return `fn:${this.node.name}`;
+    if (typeof resolve !== 'string' || !this.resolvers.has(resolve)) throw distError('ERR_BADARG', `unknown resolver ${describe(resolve)}: a name given to registerResolver, a built-in, or a function`);
+    return resolve;
+  }
+
+  /**
+   * Runs the resolver of this side's entry for a clash (OTP's `resolve_it`, by rpc on the node
+   * of this side's pid; a function resolver runs on the node that registered it). The winner,
+   * or null to unregister: a resolver that throws or answers anything but one of the two pids
+   * unregisters the name, as in OTP; an unreachable node keeps the other side's pid (OTP's badrpc).
+   */
+  private async resolveClash(name: string, mine: NameEntry, theirs: Pid): Promise<Pid | null> {
+    const where = mine.resolver.startsWith('fn:') ? mine.resolver.slice(3) : mine.pid.node;
+    let answer: unknown;
+    try {
+      answer = where === this.node.name
+        ? await this.resolveHere(mine.resolver, name, theirs, mine.pid)
+        : await this.node.rpc.call(where, 'global.resolve', [mine.resolver, name, theirs, mine.pid], Infinity);
+    } catch (e) {
+      const code = (e as { code?: unknown } | null)?.code;
+      if (code === 'ERR_RPC_NODEDOWN' || code === 'ERR_NOT_CONNECTED') {
+        this.node.report({ kind: 'global', message: `resolving ${name}: ${where} is unreachable; keeping the other side's pid`, reason: e });
+        return theirs;
+      }
+      this.node.report({ kind: 'global', message: `the resolver for ${name} failed: unregistering it`, reason: e });
+      return null;
     }
-    if (typeof resolve !== 'function') throw distError('ERR_BAD_CONFIG', 'a resolver must be a name or a function');
-    const name = `fn:${this.node.name}:${this.nextResolver++}`;
-    this.resolvers.set(name, resolve);
-    return name;
+    if (answer instanceof Pid && (answer.equals(theirs) || answer.equals(mine.pid))) return answer;
+    if (answer !== null) this.node.report({ kind: 'global', message: `the resolver for ${name} answered neither pid: unregistering it`, reason: describe(answer) });
+    return null;
   }
 
-  /**
-   * Runs a resolver once per conflict: two exchanges of one merge (different pairs of nodes,
-   * e.g. a–y and m–z when {a, m} meets {y, z}) can meet the same clash between the same two pids
-   * at once; both end up here, where this side's pid lives, and share the one decision — OTP
-   * resolves a clash once. (Step 4 replaces the per-pair exchange with OTP's whole-partition one.)
-   */
-  private runResolver(resolver: string, name: string, other: Pid, own: Pid): Promise<Pid | null> {
-    const key = `${name}\u0000${String(own)}\u0000${String(other)}`;
-    const known = this.decided.get(key);
-    if (known !== undefined) return known;
-    const fn = this.resolvers.get(resolver);
-    if (fn === undefined) return Promise.reject(distError('ERR_BAD_CONFIG', `resolver ${resolver} is not known on ${this.node.name}`));
-    const decision = (async () => {
-      const r = await fn(name, other, own, this.node);
-      return r instanceof Pid ? r : null;
-    })();
-    this.decided.set(key, decision);
-    // Bounded: the oldest decisions go first (a conflict is only met again within one merge).
-    if (this.decided.size > DECIDED_LIMIT) this.decided.delete(this.decided.keys().next().value!);
-    return decision;
+  // ---------------------------------------------------------------- private: merges
+
+  private onNodeEvent(e: NodeEvent): void {
+    // A hidden node takes no part in `global` (OTP ignores hidden connections, both ways).
+    if (e.hidden || this.stopping || this.hidden) return;
+    if (e.type === 'nodedown') this.nodeDown(e.node);
+    // The nodeup event comes while the connection is being marked up: act once it is.
+    else queueMicrotask(() => this.nodeUp(e.node));
   }
 
-  /**
-   * Exchanges names with `peer` (a newly connected partition) and resolves clashes; runs on the
-   * node with the smaller name, under the `global` lock on both sides (spec §f.2).
-   */
-  private exchange(peer: string): Promise<void> {
-    return this.serialised(() => this.underGlobalLock(async () => {
-      let theirs: Array<[string, Pid, string]>;
-      try {
-        const answer = parseNames(await genServer.call(this.node, [GLOBAL_NAME_SERVER, peer], { op: 'names' } satisfies GlobalRequest, 10_000));
-        if (answer === undefined) return; // not a name list: nothing we can merge
-        theirs = answer;
-      } catch {
-        return; // the peer went away again
+  private nodeUp(peer: string): void {
+    const me = this.node.name;
+    if (this.stopping || !this.node.net.isConnected(peer)) return;
+    this.silent.delete(peer);
+    if (this.pop) {
+      const own = this.cuts.get(`${me}>${peer}`);
+      if (own?.lost === true) {
+        // Our own lost link is back (a healed cut): say so, so that the others connect again.
+        this.report('connected', peer, false);
       }
-      const decisions: Array<[string, Pid | null, string]> = [];
-      const seen = new Set<string>();
-      for (const [name, pid, resolver] of theirs) {
-        seen.add(name);
-        const mine = this.names.get(name);
-        if (mine === undefined) decisions.push([name, pid, resolver]);
-        else if (mine.pid.equals(pid)) continue;
-        else {
-          const winner = await this.resolveClash(name, mine, pid);
-          decisions.push([name, winner, winner !== null && winner.equals(mine.pid) ? mine.resolver : resolver]);
+      // Re-apply the prevention: connected to one end of a pair reported lost, a node that did
+      // not lose `peer` itself drops it (the ends of a healed cut see each other and report it).
+      const other = own?.lost === true ? undefined : this.node.nodes().find((n) => n !== peer && this.isCut(n, peer));
+      if (other !== undefined) {
+        this.node.report({ kind: 'global', message: `${peer} lost its connection to ${other}: disconnecting from ${peer} to prevent overlapping partitions` });
+        this.dropNode(peer);
+        return;
+      }
+    }
+    if (this.known.has(peer)) return;
+    if (me < peer) this.startSync(peer);
+    else this.watch(peer);
+  }
+
+  private nodeDown(peer: string): void {
+    queueMicrotask(() => this.checkSynced());
+    const wasKnown = (this.known.delete(peer) || this.syncing.has(peer) || this.peerSyncs.has(peer)) && !this.silent.delete(peer);
+    if (this.peerSyncs.has(peer)) this.background(this.unlockForSync(peer), `ending the merge with ${peer}`);
+    if (this.pop && wasKnown) this.report('lostConnection', peer, true);
+  }
+
+  /** Records and multicasts one of this node's own connection reports. */
+  private report(op: 'lostConnection' | 'connected', peer: string, lost: boolean): void {
+    const me = this.node.name;
+    const seq = ++this.seq;
+    const creation = this.node.creation;
+    this.remember(`${me}>${peer}`, { lost, creation, seq, at: this.node.clock.now() });
+    this.multicast(op === 'lostConnection' ? { op, from: me, lost: peer, creation, seq } : { op, from: me, to: peer, creation, seq }, undefined);
+  }
+
+  /**
+   * True when a report of `from` (incarnation `creation`, number `seq`) is newer than what we
+   * remember of `key`: another incarnation's, or a later one of the same.
+   */
+  private isNews(key: string, creation: number, seq: number): boolean {
+    const seen = this.cuts.get(key);
+    return seen === undefined || seen.creation !== creation || seq > seen.seq;
+  }
+
+  private remember(key: string, memo: CutMemo): void {
+    this.cuts.set(key, memo);
+    this.cutTimer ??= this.node.timers.schedule(POP_REFRESH_MS, () => this.refreshCuts(), undefined);
+  }
+
+  /**
+   * Every `POP_REFRESH_MS`: repeats this node's own lost connections (with a new number, so
+   * that every node passes them on once more) and forgets others' reports not repeated within
+   * `POP_TTL_MS`, and own reports of a connection that is back.
+   */
+  private refreshCuts(): void {
+    this.cutTimer = undefined;
+    if (this.stopping) return;
+    const me = this.node.name;
+    const now = this.node.clock.now();
+    for (const [key, memo] of [...this.cuts]) {
+      const [from, other] = key.split('>') as [string, string];
+      if (from !== me) {
+        if (now - memo.at > POP_TTL_MS) this.cuts.delete(key);
+      } else if (!memo.lost) {
+        if (now - memo.at > POP_TTL_MS) this.cuts.delete(key);
+      } else if (this.node.net.isConnected(other)) {
+        this.cuts.delete(key);
+      } else {
+        this.report('lostConnection', other, true);
+      }
+    }
+    if (this.cuts.size > 0) this.cutTimer ??= this.node.timers.schedule(POP_REFRESH_MS, () => this.refreshCuts(), undefined);
+  }
+
+  /** Casts a connection report to every connected visible node but `except` (OTP's `gns_volatile_multicast`). */
+  private multicast(msg: CastBody, except: string | undefined): void {
+    for (const n of this.node.nodes()) if (n !== except) this.castTo(n, msg);
+  }
+
+  private castTo(node: string, msg: CastBody): void {
+    genServer.cast(this.node, [GLOBAL_NAME_SERVER, node], { ...msg, via: this.node.name });
+  }
+
+  /** True when a connection between `a` and `b` was reported lost and not reported back. */
+  private isCut(a: string, b: string): boolean {
+    return this.cuts.get(`${a}>${b}`)?.lost === true || this.cuts.get(`${b}>${a}`)?.lost === true;
+  }
+
+  /**
+   * OTP 25+'s `lost_connection`: remember, pass on once, and disconnect to keep partitions clean
+   * (spec §f.4). A repetition of a loss we already remember only refreshes it: the drop was
+   * made when we first learned it, and is re-applied at nodeup (see `nodeUp`).
+   */
+  private lostConnection(from: string, lost: string, creation: number, seq: number): void {
+    if (from === this.node.name) return;
+    const key = `${from}>${lost}`;
+    if (!this.isNews(key, creation, seq)) return;
+    const known = this.cuts.get(key)?.lost === true;
+    this.remember(key, { lost: true, creation, seq, at: this.node.clock.now() });
+    this.multicast({ op: 'lostConnection', from, lost, creation, seq }, from);
+    if (!this.pop || known) return;
+    // The lost node itself asks the reporter to go (OTP's remove_connection); everyone else drops the lost node.
+    const drop = lost === this.node.name ? from : lost;
+    if (!this.node.net.isConnected(drop)) {
+      this.known.delete(drop);
+      return;
+    }
+    this.node.report({ kind: 'global', message: `${from} lost its connection to ${lost}: disconnecting from ${drop} to prevent overlapping partitions` });
+    this.dropNode(drop);
+  }
+
+  private reconnected(from: string, to: string, creation: number, seq: number): void {
+    if (from === this.node.name) return;
+    const key = `${from}>${to}`;
+    if (!this.isNews(key, creation, seq)) return;
+    this.remember(key, { lost: false, creation, seq, at: this.node.clock.now() });
+    this.multicast({ op: 'connected', from, to, creation, seq }, from);
+  }
+
+  /** Disconnects `peer` for the prevention of overlapping partitions: forgotten first, so its nodedown is not reported again. */
+  private dropNode(peer: string): void {
+    this.castTo(peer, { op: 'removeConnection' });
+    this.forgetNode(peer);
+    this.node.disconnect(peer);
+  }
+
+  /** Forgets `peer` so that losing it is not reported (OTP clears what it knows of it). */
+  private forgetNode(peer: string): void {
+    this.known.delete(peer);
+    this.silent.add(peer);
+  }
+
+  /** The non-boss side: if no merge happened after a while, asks the boss (the protocol's retry from this side). */
+  private watch(peer: string): void {
+    if (this.watchdogs.has(peer)) return;
+    const t = this.node.timers.schedule(SYNC_WATCHDOG_MS, () => {
+      this.watchdogs.delete(peer);
+      if (this.stopping || this.known.has(peer) || this.peerSyncs.has(peer) || !this.node.net.isConnected(peer)) return;
+      this.castTo(peer, { op: 'syncRequest' });
+      this.watch(peer);
+    }, undefined);
+    this.watchdogs.set(peer, t);
+  }
+
+  /** The boss side: merges with `peer`'s partition, retrying while it stays connected and unknown. */
+  private startSync(peer: string): void {
+    if (this.syncing.has(peer)) return;
+    this.syncing.add(peer);
+    const run = async (): Promise<void> => {
+      for (let attempt = 1; this.wantsSync(peer); attempt++) {
+        let done = false;
+        try {
+          done = await this.trySync(peer);
+        } catch (e) {
+          this.node.report({ kind: 'global', message: `merging names with ${peer} failed; trying again`, reason: e });
         }
+        if (done) return;
+        await this.sleep(backoff(Math.min(attempt, 4), this.node.random));
       }
-      for (const [name, e] of this.names) if (!seen.has(name)) decisions.push([name, e.pid, e.resolver]);
-      if (decisions.length > 0) await this.everywhere([...new Set([...this.knownNodes(), peer])], { op: 'apply', decisions });
-    }, [this.node.name, peer]));
+    };
+    run().finally(() => this.syncing.delete(peer)).catch(() => undefined);
+  }
+
+  private wantsSync(peer: string): boolean {
+    return !this.stopping && !this.known.has(peer) && this.node.net.isConnected(peer);
   }
 
   /**
-   * Rebuilds the replica from the connected nodes (a restarted name server missed what they
+   * One merge attempt with `peer`'s partition (this node is the boss: the smaller name of the
+   * pair). True when done (merged, or nothing left to do).
+   */
+  private async trySync(peer: string): Promise<boolean> {
+    const me = this.node.name;
+    const id: LockId = [GLOBAL_LOCK, `sync:${me}|${peer}`];
+    const mine = await this.lockGroup(id, 1);
+    if (mine === undefined) return false;
+    let peerLocked = false;
+    let merged = false;
+    try {
+      if (!this.wantsSync(peer)) return true;
+      const answer = await this.callServer(peer, { op: 'syncLock', boss: me });
+      if (answer !== 'locked') return false;
+      peerLocked = true;
+      const ex = parseExchange(await this.callServer(peer, { op: 'exchange', boss: me }));
+      if (ex === undefined || !this.wantsSync(peer)) return false;
+      const [opsMine, opsTheirs] = await this.exchangeNames(ex.names);
+      const theirs = ex.group;
+      await this.callServer(peer, { op: 'merge', boss: me, ops: opsTheirs, mine: theirs, theirs: mine });
+      merged = true;
+      await this.everywhere(mine, { op: 'newNodes', ops: opsMine, mine, theirs });
+      return true;
+    } finally {
+      if (peerLocked && !merged) this.castTo(peer, { op: 'syncAbort' });
+      await this.delLock(id, mine);
+    }
+  }
+
+  /**
+   * OTP's `exchange_names` on the node with the smaller name: for each of the other side's
+   * names, what this side must do (`opsMine`) and what the other side must do (`opsTheirs`);
+   * each clash resolved once, here.
+   */
+  private async exchangeNames(theirNames: NameOp[]): Promise<[NameOp[], NameOp[]]> {
+    const opsMine: NameOp[] = [];
+    const opsTheirs: NameOp[] = [];
+    const seen = new Set<string>();
+    for (const [name, pid, resolver] of theirNames) {
+      if (pid === null) continue;
+      seen.add(name);
+      const mine = this.names.get(name);
+      if (mine === undefined) opsMine.push([name, pid, resolver]);
+      else if (mine.pid.equals(pid)) continue;
+      else {
+        const winner = await this.resolveClash(name, mine, pid);
+        if (winner === null) {
+          opsMine.push([name, null, '']);
+          opsTheirs.push([name, null, '']);
+        } else if (winner.equals(pid)) opsMine.push([name, pid, resolver]);
+        else opsTheirs.push([name, mine.pid, mine.resolver]);
+      }
+    }
+    for (const [name, e] of this.names) if (!seen.has(name)) opsTheirs.push([name, e.pid, e.resolver]);
+    return [opsMine, opsTheirs];
+  }
+
+  /** The other side: locks this node's partition for `boss`'s merge (a few attempts, then busy: the boss backs off). */
+  private async lockForSync(boss: string): Promise<'locked' | 'busy' | 'known'> {
+    if (this.known.has(boss)) return 'known';
+    if (this.peerSyncs.has(boss) || this.hidden || !this.node.net.isConnected(boss)) return 'busy';
+    const id: LockId = [GLOBAL_LOCK, `sync:${boss}|${this.node.name}`];
+    const nodes = await this.lockGroup(id, SYNC_LOCK_ATTEMPTS);
+    if (nodes === undefined) return 'busy';
+    if (!this.node.net.isConnected(boss) || this.known.has(boss)) {
+      await this.delLock(id, nodes);
+      return 'busy';
+    }
+    this.peerSyncs.set(boss, nodes);
+    return 'locked';
+  }
+
+  private async unlockForSync(boss: string): Promise<void> {
+    const nodes = this.peerSyncs.get(boss);
+    if (nodes === undefined) return;
+    this.peerSyncs.delete(boss);
+    await this.delLock([GLOBAL_LOCK, `sync:${boss}|${this.node.name}`], nodes);
+  }
+
+  /** The other side: applies the boss's outcome to this partition (OTP's `resolved` + `new_nodes`), then unlocks it. */
+  private async mergeHere(boss: string, ops: NameOp[], mine: string[], theirs: string[]): Promise<unknown> {
+    const nodes = this.peerSyncs.get(boss);
+    if (nodes === undefined) return { error: 'not_locked' };
+    try {
+      await this.everywhere(nodes, { op: 'newNodes', ops, mine, theirs });
+    } finally {
+      await this.unlockForSync(boss);
+    }
+    return 'ok';
+  }
+
+  /** OTP's `new_nodes`: apply a merge's name operations and learn the other partition's nodes. */
+  private newNodes(ops: NameOp[], mine: string[], theirs: string[]): void {
+    for (const [name, pid] of ops) {
+      if (pid === null) this.remove(name);
+    }
+    for (const [name, pid, resolver] of ops) if (pid !== null) this.insert(name, pid, resolver);
+    const me = this.node.name;
+    queueMicrotask(() => this.checkSynced());
+    // Each side was a fully connected partition: what we remembered lost inside one is stale.
+    for (const group of [mine, theirs]) for (const a of group) for (const b of group) if (this.cuts.get(`${a}>${b}`)?.lost === true) this.cuts.get(`${a}>${b}`)!.lost = false;
+    for (const n of [...mine, ...theirs]) {
+      if (n === me || this.known.has(n)) continue;
+      this.known.add(n);
+      if (this.node.net.isConnected(n)) continue;
+      if (this.pop && this.cuts.get(`${me}>${n}`)?.lost === true) {
+        // We lost `n` and never got it back: the merge recreated an overlap; report it again.
+        this.known.delete(n);
+        this.report('lostConnection', n, true);
+        continue;
+      }
+      // OTP's connect_all: a node of the other partition we are not connected to yet.
+      this.background(
+        this.node.connect(n).then((ok) => {
+          if (ok || this.stopping || !this.known.has(n) || this.node.net.isConnected(n)) return;
+          this.nodeDown(n);
+        }),
+        `connecting to ${n}`,
+      );
+    }
+  }
+
+  /**
+   * Rebuilds the replica from the known nodes (a restarted name server missed what they
    * sent while it was down). Runs under the `global` lock on every known node, so no
    * registration is half-done meanwhile: the union of the peers' replicas replaces ours, names
    * they do not hold are dropped. When no peer answers, the local replica is all there is and
@@ -458,16 +927,16 @@ export class Global implements GlobalNames {
         const answers = await Promise.all(
           peers.map(async (peer) => {
             try {
-              return parseNames(await genServer.call(this.node, [GLOBAL_NAME_SERVER, peer], { op: 'names' } satisfies GlobalRequest, 10_000));
+              return parseNames(await this.callServer(peer, { op: 'names' }));
             } catch {
               return undefined; // the peer went away (or has no name server yet): it has nothing to give
             }
           }),
         );
-        const lists = answers.filter((a): a is Array<[string, Pid, string]> => a !== undefined);
+        const lists = answers.filter((a): a is NameOp[] => a !== undefined);
         if (lists.length === 0) return;
         const merged = new Map<string, [Pid, string]>();
-        for (const list of lists) for (const [name, pid, resolver] of list) if (!merged.has(name)) merged.set(name, [pid, resolver]);
+        for (const list of lists) for (const [name, pid, resolver] of list) if (pid !== null && !merged.has(name)) merged.set(name, [pid, resolver]);
         for (const name of [...this.names.keys()]) if (!merged.has(name)) this.remove(name);
         for (const [name, [pid, resolver]] of merged) this.insert(name, pid, resolver);
       }),
@@ -476,32 +945,31 @@ export class Global implements GlobalNames {
     });
   }
 
-  /** Runs this side's resolver where this side's pid lives; a failure keeps the other side's pid. */
-  private async resolveClash(name: string, mine: NameEntry, theirs: Pid): Promise<Pid | null> {
-    try {
-      if (mine.pid.node === this.node.name) return await this.runResolver(mine.resolver, name, theirs, mine.pid);
-      return (await this.node.rpc.call(mine.pid.node, 'global.resolve', [mine.resolver, name, theirs, mine.pid], 10_000)) as Pid | null;
-    } catch (e) {
-      this.node.report({ kind: 'global', message: `resolver for ${name} failed; keeping the other side's pid`, reason: e });
-      return theirs;
-    }
-  }
-
   // ---------------------------------------------------------------- private: locks
 
+  /**
+   * Grants a lock on this node (OTP's `handle_set_lock`). A holder that is already dead (its
+   * monitor fires at once: a dead local pid, an unreachable node) gets the lock and loses it
+   * at once, as in OTP where its DOWN message removes it: nothing is kept, nothing recurses.
+   */
   private grant(resource: unknown, requester: unknown, holder: Pid): boolean {
     const key = keyOf(resource);
     const req = keyOf(requester);
     let l = this.locks.get(key);
-    if (l === undefined) this.locks.set(key, (l = { requester: req, holders: new Map() }));
-    else if (l.requester !== req) return false;
+    if (l !== undefined && l.requester !== req) return false;
     const hk = String(holder);
-    if (!l.holders.has(hk)) {
-      const monitor = this.node.monitor(holder, { onDown: () => this.release(key, req, holder) });
-      // A dead holder (DOWN fired at once) released it already.
-      if (this.locks.get(key) === l) l.holders.set(hk, { pid: holder, monitor });
-      else return this.grant(resource, requester, holder);
-    }
+    if (l?.holders.has(hk) === true) return true;
+    let dead = false;
+    const monitor = this.node.monitor(holder, {
+      onDown: () => {
+        dead = true;
+        this.release(key, req, holder);
+      },
+    });
+    if (dead) return true;
+    l = this.locks.get(key);
+    if (l === undefined) this.locks.set(key, (l = { requester: req, holders: new Map() }));
+    l.holders.set(hk, { pid: holder, monitor });
     return true;
   }
 
@@ -509,20 +977,30 @@ export class Global implements GlobalNames {
     const l = this.locks.get(key);
     if (l === undefined || l.requester !== requester) return;
     const h = l.holders.get(String(holder));
-    if (h === undefined) {
-      if (l.holders.size === 0) this.locks.delete(key);
-      return;
+    if (h !== undefined) {
+      l.holders.delete(String(holder));
+      this.node.demonitor(h.monitor);
     }
-    l.holders.delete(String(holder));
-    this.node.demonitor(h.monitor);
     if (l.holders.size === 0) this.locks.delete(key);
+  }
+
+  /** One all-or-nothing attempt on `targets`; partial grants are rolled back (OTP's `set_lock_on_nodes`). */
+  private async lockOnce(targets: readonly string[], resource: unknown, requester: unknown, holder: Pid): Promise<boolean> {
+    const answers = await Promise.all(targets.map((n) => this.lockOn(n, resource, requester, holder)));
+    // 'down': a node that is not there holds no lock (OTP drops it from the set).
+    if (answers.every((a) => a !== 'denied')) return true;
+    await Promise.all(targets.filter((_n, i) => answers[i] === 'granted').map((n) => this.unlockOn(n, resource, requester, holder)));
+    return false;
   }
 
   private async lockOn(node: string, resource: unknown, requester: unknown, holder: Pid): Promise<'granted' | 'denied' | 'down'> {
     if (node === this.node.name) return this.grant(resource, requester, holder) ? 'granted' : 'denied';
     try {
-      return (await genServer.call(this.node, [GLOBAL_NAME_SERVER, node], { op: 'lock', resource, requester, holder } satisfies GlobalRequest, 10_000)) as 'granted' | 'denied';
+      const r = await this.callServer(node, { op: 'lock', resource, requester, holder });
+      return r === 'granted' ? 'granted' : 'denied';
     } catch {
+      // Down, or no name server there (restarting): OTP's multi_call counts it a bad node and
+      // the lock is set without it.
       return 'down';
     }
   }
@@ -533,21 +1011,62 @@ export class Global implements GlobalNames {
       return;
     }
     try {
-      await genServer.call(this.node, [GLOBAL_NAME_SERVER, node], { op: 'unlock', resource, requester, holder } satisfies GlobalRequest, 10_000);
+      await this.callServer(node, { op: 'unlock', resource, requester, holder });
     } catch {
       // a node that went down released its locks with it
     }
   }
 
+  /**
+   * Locks `id` on this node and every known node (OTP's `set_lock_known`): once set, checks
+   * that no node became known meanwhile, else lets go and tries again. `attempts` bounds the
+   * tries (`Infinity`: until it succeeds); undefined when it gave up. Resolves with the nodes.
+   */
+  private async lockGroup(id: LockId, attempts: number): Promise<string[] | undefined> {
+    const holder = this.serverPid();
+    for (let attempt = 1; ; attempt++) {
+      const nodes = this.group();
+      if (await this.lockOnce(nodes, id[0], id[1], holder)) {
+        if ([...this.known].every((n) => nodes.includes(n))) return nodes;
+        await this.delLock(id, nodes);
+      }
+      if (attempt >= attempts) return undefined;
+      await this.sleep(backoff(attempt, this.node.random));
+    }
+  }
+
   // ---------------------------------------------------------------- private: plumbing
 
-  private knownNodes(): string[] {
-    return [this.node.name, ...this.node.nodes()];
+  private get hidden(): boolean {
+    return this.node.net.options.hidden;
+  }
+
+  /** This node and every node it has synced with (OTP's `[node() | Known]`). */
+  private group(): string[] {
+    return [this.node.name, ...[...this.known].sort()];
+  }
+
+  /** The default node set of `setLock`/`trans`: this node and the connected visible ones (OTP's `[node() | nodes()]`). */
+  private connectedGroup(): string[] {
+    return this.hidden ? [this.node.name] : [this.node.name, ...this.node.nodes()];
   }
 
   private serverPid(): Pid {
     if (this.server === undefined) throw distError('ERR_NOT_CONNECTED', 'global is not started on this node');
     return this.server;
+  }
+
+  private holderPid(holder: Process | Pid | undefined): Pid {
+    if (holder === undefined) return this.serverPid();
+    if (holder instanceof Pid) return holder;
+    const pid = (holder as { pid?: unknown } | null)?.pid;
+    if (!(pid instanceof Pid)) throw distError('ERR_BADARG', `a lock holder is a pid or a process, got ${describe(holder)}`);
+    return pid;
+  }
+
+  /** Calls `node`'s name server without a timeout (OTP's `multi_call`): only its nodedown ends the wait. */
+  private callServer(node: string, req: GlobalRequest): Promise<unknown> {
+    return genServer.call(this.node, [GLOBAL_NAME_SERVER, node], req, Infinity);
   }
 
   /** Runs `fn` after the previous local registration finished (OTP's single registrar process). */
@@ -557,15 +1076,18 @@ export class Global implements GlobalNames {
     return run;
   }
 
-  /** Holds `[global, registrar@this node]` on every known node while `fn` runs. */
-  private async underGlobalLock<T>(fn: (nodes: string[]) => Promise<T>, nodes?: string[]): Promise<T> {
-    const targets = nodes ?? this.knownNodes();
+  /** Holds `[global, registrar@this node]` on this node and every known one while `fn` runs (OTP's `trans_all_known`). */
+  private async underGlobalLock<T>(fn: (nodes: string[]) => Promise<T>): Promise<T> {
+    // rigil waits (boundedly) for the merges with nodes that just came up, so that a
+    // registration reaches every node connected when it was made; OTP's registrar does not
+    // wait (the merge carries the name over later). Same outcome, sooner agreement.
+    await this.sync(REGISTRATION_SYNC_WAIT_MS);
     const id: LockId = [GLOBAL_LOCK, `registrar@${this.node.name}`];
-    await this.setLock(id, targets);
+    const nodes = (await this.lockGroup(id, Infinity))!;
     try {
-      return await fn(targets);
+      return await fn(nodes);
     } finally {
-      await this.delLock(id, targets);
+      await this.delLock(id, nodes);
     }
   }
 
@@ -578,7 +1100,7 @@ export class Global implements GlobalNames {
           return;
         }
         try {
-          await genServer.call(this.node, [GLOBAL_NAME_SERVER, n], req, 10_000);
+          await this.callServer(n, req);
         } catch {
           // a node that went down does not need the update; its replica dies with it
         }
@@ -586,32 +1108,9 @@ export class Global implements GlobalNames {
     );
   }
 
-  private onNodeEvent(e: NodeEvent): void {
-    if (e.hidden || this.stopping) return;
-    if (e.type === 'nodeup') {
-      if (this.node.name < e.node) {
-        this.exchange(e.node).catch((err: unknown) => this.node.report({ kind: 'global', message: `exchanging names with ${e.node} failed`, reason: err }));
-      }
-      return;
-    }
-    if (this.pop) {
-      for (const n of this.node.nodes()) {
-        genServer.cast(this.node, [GLOBAL_NAME_SERVER, n], { op: 'lostConnection', from: this.node.name, lost: e.node } satisfies GlobalCast);
-      }
-    }
-  }
-
-  /** OTP 25+ prevent_overlapping_partitions: keep partitions clean (spec §f.4). */
-  private lostConnection(from: string, lost: string): void {
-    if (!this.pop || this.stopping) return;
-    if (lost === this.node.name) {
-      if (this.node.net.isConnected(from)) this.node.disconnect(from);
-      return;
-    }
-    if (this.node.net.isConnected(lost)) {
-      this.node.report({ kind: 'global', message: `${from} lost its connection to ${lost}: disconnecting from ${lost} to prevent overlapping partitions` });
-      this.node.disconnect(lost);
-    }
+  /** Runs a promise in the background: a rejection is reported, never left unhandled. */
+  private background(p: Promise<unknown>, what: string): void {
+    p.catch((e: unknown) => this.node.report({ kind: 'global', message: `${what} failed`, reason: e }));
   }
 
   private sleep(ms: number): Promise<void> {
@@ -621,7 +1120,8 @@ export class Global implements GlobalNames {
 
 /**
  * The name server process (OTP's `global_name_server`): answers other nodes' requests. Started
- * by `kernel_sup`; each incarnation re-syncs the names (`Global.serverStarted`).
+ * by `kernel_sup`; each incarnation re-syncs the names (`Global.serverStarted`). A request
+ * whose answer needs other nodes (a merge) is answered later, without blocking the server.
  */
 export function globalNameServer(g: Global): GenServerBehaviour<null, undefined, { call: GlobalRequest; reply: unknown; cast: GlobalCast }> {
   return {
@@ -629,13 +1129,22 @@ export function globalNameServer(g: Global): GenServerBehaviour<null, undefined,
       g.serverStarted(self.pid);
       return { ok: null };
     },
-    handleCall: (req, _from, state, self) => {
+    handleCall: (req, from, state, self) => {
       const r = parseRequest(req);
       if (r === undefined) {
         self.node.report({ kind: 'global', message: 'the global name server refused a malformed request', reason: describe(req) });
         return { reply: { error: 'bad_request' }, state };
       }
-      return { reply: g.handleRequest(r), state };
+      const answer = g.handleRequest(r);
+      if (!(answer instanceof Promise)) return { reply: answer, state };
+      (answer as Promise<unknown>).then(
+        (v) => (from).reply(v),
+        (e: unknown) => {
+          self.node.report({ kind: 'global', message: `the global name server failed to answer ${r.op}`, reason: e });
+          (from).reply({ error: 'failed' });
+        },
+      );
+      return { noreply: state };
     },
     handleCast: (msg, state, self) => {
       const m = parseCast(msg);
@@ -653,42 +1162,61 @@ export function globalNameServer(g: Global): GenServerBehaviour<null, undefined,
 
 // ---------------------------------------------------------------- validation of what peers send
 
+const isNames = (x: unknown): x is NameOp[] =>
+  Array.isArray(x) && x.every((e: unknown) => Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && (e[1] === null || e[1] instanceof Pid) && typeof e[2] === 'string');
+const isNodeList = (x: unknown): x is string[] => Array.isArray(x) && x.length <= 65_536 && x.every((n) => typeof n === 'string');
+
 /** The request, if `x` is a well-formed one; undefined otherwise. */
 function parseRequest(x: unknown): GlobalRequest | undefined {
   if (typeof x !== 'object' || x === null) return undefined;
   const r = x as Record<string, unknown>;
-  switch (r.op) {
-    case 'lock':
-    case 'unlock':
-      return 'resource' in r && 'requester' in r && r.holder instanceof Pid ? (r as unknown as GlobalRequest) : undefined;
-    case 'insert':
-      return typeof r.name === 'string' && r.name !== '' && r.pid instanceof Pid && typeof r.resolver === 'string' ? (r as unknown as GlobalRequest) : undefined;
-    case 'delete':
-      return typeof r.name === 'string' && (r.pid === undefined || r.pid instanceof Pid) ? (r as unknown as GlobalRequest) : undefined;
-    case 'names':
-      return { op: 'names' };
-    case 'apply': {
-      const d = r.decisions;
-      const ok = Array.isArray(d) && d.every((e: unknown) => Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && (e[1] === null || e[1] instanceof Pid) && typeof e[2] === 'string');
-      return ok ? (r as unknown as GlobalRequest) : undefined;
+  const ok = ((): boolean => {
+    switch (r.op) {
+      case 'lock':
+      case 'unlock':
+        return 'resource' in r && 'requester' in r && r.holder instanceof Pid;
+      case 'insert':
+        return typeof r.name === 'string' && r.name !== '' && r.pid instanceof Pid && typeof r.resolver === 'string';
+      case 'delete':
+        return typeof r.name === 'string' && (r.pid === undefined || r.pid instanceof Pid);
+      case 'names':
+        return true;
+      case 'syncLock':
+      case 'exchange':
+        return typeof r.boss === 'string';
+      case 'merge':
+        return typeof r.boss === 'string' && isNames(r.ops) && isNodeList(r.mine) && isNodeList(r.theirs);
+      case 'newNodes':
+        return isNames(r.ops) && isNodeList(r.mine) && isNodeList(r.theirs);
+      default:
+        return false;
     }
-    default:
-      return undefined;
-  }
+  })();
+  return ok ? (r as unknown as GlobalRequest) : undefined;
 }
 
 /** The cast, if `x` is a well-formed one; undefined otherwise. */
 function parseCast(x: unknown): GlobalCast | undefined {
   if (typeof x !== 'object' || x === null) return undefined;
   const m = x as Record<string, unknown>;
-  return m.op === 'lostConnection' && typeof m.from === 'string' && typeof m.lost === 'string' ? { op: 'lostConnection', from: m.from, lost: m.lost } : undefined;
+  if (typeof m.via !== 'string') return undefined;
+  const ok =
+    m.op === 'lostConnection' ? typeof m.from === 'string' && typeof m.lost === 'string' && Number.isSafeInteger(m.seq) && Number.isSafeInteger(m.creation)
+    : m.op === 'connected' ? typeof m.from === 'string' && typeof m.to === 'string' && Number.isSafeInteger(m.seq) && Number.isSafeInteger(m.creation)
+    : m.op === 'syncRequest' || m.op === 'syncAbort' || m.op === 'removeConnection';
+  return ok ? (m as unknown as GlobalCast) : undefined;
 }
 
 /** A peer's answer to `names`, if well-formed. */
-function parseNames(x: unknown): Array<[string, Pid, string]> | undefined {
-  if (!Array.isArray(x)) return undefined;
-  const ok = x.every((e: unknown) => Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && e[1] instanceof Pid && typeof e[2] === 'string');
-  return ok ? (x as Array<[string, Pid, string]>) : undefined;
+function parseNames(x: unknown): NameOp[] | undefined {
+  return isNames(x) ? x : undefined;
+}
+
+/** A peer's answer to `exchange`, if well-formed. */
+function parseExchange(x: unknown): { names: NameOp[]; group: string[] } | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const r = x as Record<string, unknown>;
+  return isNames(r.names) && isNodeList(r.group) ? { names: r.names, group: r.group } : undefined;
 }
 
 // ---------------------------------------------------------------- built-in resolvers
@@ -731,12 +1259,29 @@ export function backoff(n: number, random: Pick<Random, 'float'>): number {
 }
 
 function checkName(name: unknown): void {
-  if (typeof name !== 'string' || name === '') throw distError('ERR_BAD_CONFIG', `bad global name ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || name === '') throw distError('ERR_BADARG', `bad global name ${describe(name)}: a non-empty string`);
+}
+
+function checkPid(pid: unknown): void {
+  if (!(pid instanceof Pid)) throw distError('ERR_BADARG', `global registers pids, got ${describe(pid)}`);
 }
 
 function checkLockId(id: unknown): readonly [unknown, unknown] {
-  if (!Array.isArray(id) || id.length !== 2) throw distError('ERR_BAD_CONFIG', 'a lock id is [resource, requester]');
+  if (!Array.isArray(id) || id.length !== 2) throw distError('ERR_BADARG', 'a lock id is [resource, requester]');
   return id as unknown as readonly [unknown, unknown];
+}
+
+/** OTP's `set_lock/3` guard: `Retries` is a non-negative integer or `infinity`. */
+function checkRetries(retries: unknown): void {
+  if (!(retries === Infinity || (typeof retries === 'number' && Number.isSafeInteger(retries) && retries >= 0))) {
+    throw distError('ERR_BADARG', `retries must be a non-negative integer or Infinity, got ${describe(retries)}`);
+  }
+}
+
+function checkNodes(nodes: unknown): string[] | undefined {
+  if (nodes === undefined) return undefined;
+  if (!Array.isArray(nodes) || !nodes.every((n) => typeof n === 'string')) throw distError('ERR_BADARG', `nodes must be an array of node names, got ${describe(nodes)}`);
+  return nodes;
 }
 
 /** A stable key for any encodable term (pids print canonically). */
