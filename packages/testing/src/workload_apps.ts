@@ -65,7 +65,8 @@ export class AppsModel {
   /**
    * Per application: a node where it was pinned by a successful `application.takeover` (OTP
    * does not move it back to a better node until something decides again), with the node's
-   * creation then.
+   * creation then. A better node that starts it (or is permitted again) takes it over: the pin
+   * moves there.
    */
   readonly pinned = new Map<string, { node: string; creation: number }>();
   /** Acknowledged increments per counter lineage. */
@@ -136,7 +137,7 @@ export class AppsModel {
       return;
     }
     this.started.get(node.name)!.add(app);
-    this.unpinIfBetter(app, node.name);
+    this.unpinIfBetter(app, node);
     const key = `${node.name} ${app}`;
     this.pendingStarts.set(key, node.creation);
     const creation = node.creation;
@@ -164,12 +165,23 @@ export class AppsModel {
     node.application.stop(app).catch(record);
   }
 
-  /** `application.takeover(app)` on `node`: a success pins the application there. */
+  /** `application.takeover(app)` on `node`: pins the application there, unless it fails. */
   takeover(node: DistNode, app: string, record: (e: unknown) => void): void {
-    const creation = node.creation;
-    node.application.takeover(app).then((r) => {
-      if (r === 'ok') this.pinned.set(app, { node: node.name, creation });
-    }, record);
+    // Pinned from the call on (later starts by better nodes move the pin); undone if it fails.
+    const pin = { node: node.name, creation: node.creation };
+    this.pinned.set(app, pin);
+    const undo = (): void => {
+      if (this.pinned.get(app) === pin) this.pinned.delete(app);
+    };
+    node.application.takeover(app).then(
+      (r) => {
+        if (r !== 'ok') undo();
+      },
+      (e: unknown) => {
+        undo();
+        record(e);
+      },
+    );
   }
 
   /** `application.permit(app, flag)` on `node`. */
@@ -177,7 +189,7 @@ export class AppsModel {
     if (!flag) {
       this.stopAsked.set(`${node.name} ${app}`, this.sim.now);
       if (this.pinned.get(app)?.node === node.name) this.pinned.delete(app);
-    } else this.unpinIfBetter(app, node.name);
+    } else this.unpinIfBetter(app, node);
     node.application.permit(app, flag).catch(record);
   }
 
@@ -250,11 +262,15 @@ export class AppsModel {
 
   // ---------------------------------------------------------------- the applications
 
-  private unpinIfBetter(app: string, node: string): void {
+  /**
+   * A start or `permit true` on `node` while the application is pinned to a worse node: dist-ac
+   * takes it over to `node` (a better node that starts it takes it over), so the pin moves there.
+   */
+  private unpinIfBetter(app: string, node: DistNode): void {
     const pin = this.pinned.get(app);
     if (pin === undefined) return;
-    const mine = this.rank(app, node);
-    if (mine >= 0 && mine < this.rank(app, pin.node)) this.pinned.delete(app);
+    const mine = this.rank(app, node.name);
+    if (mine >= 0 && mine < this.rank(app, pin.node)) this.pinned.set(app, { node: node.name, creation: node.creation });
   }
 
   private newLineage(node: string): string {
