@@ -182,10 +182,12 @@ class Run {
     const node = sim.node(x);
     switch (kind) {
       case 'reg':
-        node.global.register(args[1]!, idle(node)).catch(this.record);
+        if (this.globalOps !== undefined) this.globalOps.register(node, args[1]!, this.record);
+        else node.global.register(args[1]!, idle(node)).catch(this.record);
         break;
       case 'unreg':
-        node.global.unregister(args[1]!).catch(this.record);
+        if (this.globalOps !== undefined) this.globalOps.unregister(node, args[1]!, this.record);
+        else node.global.unregister(args[1]!).catch(this.record);
         break;
       case 'send': {
         const from = `${x}#${node.creation}`;

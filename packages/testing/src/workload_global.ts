@@ -1,6 +1,6 @@
 /**
- * The explorer's `global` workload: beyond the `net` workload's register/unregister, it
- * re-registers names and takes `global` locks from random nodes on a small pool of resources —
+ * The explorer's `global` workload: beyond the `net` workload's register/unregister (which it
+ * tracks: who was last given each name), it re-registers names and takes `global` locks from random nodes on a small pool of resources —
  * with `setLock`/`delLock` from a holder process (which sometimes dies while it waits or holds),
  * and with `trans` — and it knows what I3-names compares.
  */
@@ -16,12 +16,32 @@ const LOCK_RETRIES = 8;
 /** What the global workload does and observes. */
 export class GlobalOps {
   private requesters = 0;
+  /**
+   * The holder each name was last given by a registration that returned `'yes'` (in order of
+   * completion), until an unregister of it returned. I3-names checks such a holder, while it is
+   * alive, still holds a name (a merge that drops a name without killing its holder loses it).
+   */
+  private readonly owners = new Map<string, { pid: Pid; at: number }>();
 
   constructor(private readonly sim: Simulation) {}
 
+  /** `register(name)` of a fresh process on `node` (OTP's `global:register_name/2`); the `net` workload's `reg`. */
+  register(node: DistNode, name: string, record: (e: unknown) => void): void {
+    const pid = idle(node);
+    node.global.register(name, pid).then((r) => {
+      if (r === 'yes') this.owners.set(name, { pid, at: this.sim.now });
+    }, record);
+  }
+
+  /** `unregister(name)` from `node` (OTP's `global:unregister_name/1`); the `net` workload's `unreg`. */
+  unregister(node: DistNode, name: string, record: (e: unknown) => void): void {
+    node.global.unregister(name).then(() => this.owners.delete(name), record);
+  }
+
   /** `reRegister(name)` of a fresh process on `node` (OTP's `global:re_register_name/2`). */
   reRegister(node: DistNode, name: string, record: (e: unknown) => void): void {
-    node.global.reRegister(name, idle(node)).catch(record);
+    const pid = idle(node);
+    node.global.reRegister(name, pid).then(() => this.owners.set(name, { pid, at: this.sim.now }), record);
   }
 
   /**
@@ -78,6 +98,9 @@ export class GlobalOps {
     for (const name of g.registeredNames()) {
       const pid = g.whereis(name)!;
       if (!this.alive(pid)) return `global name ${name} is held by ${String(pid)}, which is not alive`;
+    }
+    for (const [name, o] of this.owners) {
+      if (g.whereis(name) === undefined && this.alive(o.pid)) return `global name ${name} is registered nowhere, but ${String(o.pid)} — registered at ${Math.round(o.at)} ms and never unregistered — is alive`;
     }
     return undefined;
   }
