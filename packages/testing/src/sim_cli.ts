@@ -88,8 +88,8 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         `VIOLATION seed ${s}: invariant ${r.violation.invariant} at step ${r.violation.step} (${r.trace[r.violation.step]}): ${r.violation.message}`,
-        `shrunk trace (${shrunk.filter(isFault).length} faults, ${shrunk.length} steps, ${r.replays} replays), also in ${file}:`,
-        ...shrunk.map((x) => `  ${x}`),
+        // An unshrunk trace is listed only in the file and the replay command (it can be long).
+        ...(r.shrunk !== undefined ? [`shrunk trace (${shrunk.filter(isFault).length} faults, ${shrunk.length} steps, ${r.replays} replays), also in ${file}:`, ...shrunk.map((x) => `  ${x}`)] : [`trace not shrunk (${shrunk.filter(isFault).length} faults, ${shrunk.length} steps), in ${file}`]),
         `replay: pnpm run sim -- --seed ${s} --nodes ${nodes} --workload ${workload} --invariants ${r.violation.invariant} --replay '${formatTrace(shrunk)}'`,
         '',
       ].join('\n'),
