@@ -1,7 +1,7 @@
 /**
  * The fault explorer: a fixed budget of seeds gates the invariants that hold today (I3-mesh,
  * I4, I6, I7); a run is a function of its seed and trace; a violation shrinks to the faults
- * that cause it and replays identically; invariants not implemented are refused by name.
+ * that cause it and replays identically; an invariant without its workload is refused.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
