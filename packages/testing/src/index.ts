@@ -15,8 +15,11 @@ export {
   resolveInvariants,
   isFault,
   nodeNames,
+  workloadOf,
+  WORKLOADS,
   IMPLEMENTED_INVARIANTS,
   PENDING_INVARIANTS,
+  DEFAULT_INVARIANTS,
   type ExploreOptions,
   type ExploreResult,
   type Invariant,
@@ -24,4 +27,7 @@ export {
   type Observations,
   type Step,
   type Violation,
+  type Workload,
 } from './explorer.js';
+export { AppsModel, APP_NAMES, SLOW_PREP_STOP_MS } from './workload_apps.js';
+export { GlobalOps, LOCK_POOL } from './workload_global.js';

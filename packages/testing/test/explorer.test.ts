@@ -1,7 +1,7 @@
 /**
  * The fault explorer: a fixed budget of seeds gates the invariants that hold today (I3-mesh,
  * I4, I6, I7); a run is a function of its seed and trace; a violation shrinks to the faults
- * that cause it and replays identically; invariants not implemented are refused by name.
+ * that cause it and replays identically; an invariant without its workload is refused.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -91,13 +91,20 @@ describe('the fault explorer', () => {
     expect(r4.violation).toMatchObject({ invariant: 'I4', message: 'unhandled rejection: Error: nobody handles this' });
   });
 
-  it('an invariant not implemented yet, an unknown one and a malformed trace step are refused with ERR_SIM_BAD_ARG', async () => {
-    expect(() => resolveInvariants(['I1'])).toThrow(expect.objectContaining({ code: 'ERR_SIM_BAD_ARG', message: expect.stringMatching(/I1 is not implemented yet/) }));
+  it('an invariant without its workload, an unknown one, an unknown workload and a malformed trace step are refused with ERR_SIM_BAD_ARG', async () => {
+    expect(() => resolveInvariants(['I1'], 'net')).toThrow(expect.objectContaining({ code: 'ERR_SIM_BAD_ARG', message: expect.stringMatching(/I1 needs the apps workload/) }));
+    expect(() => resolveInvariants(['I3-names'], 'apps')).toThrow(expect.objectContaining({ code: 'ERR_SIM_BAD_ARG', message: expect.stringMatching(/I3-names needs the global workload/) }));
+    await expect(explore({ seed: 1, nodes: 3, workload: 'net', invariants: ['I5'], trace: ['settle'] })).rejects.toMatchObject({ code: 'ERR_SIM_BAD_ARG' });
+    await expect(explore({ seed: 1, nodes: 3, workload: 'nope' as 'net', trace: ['settle'] })).rejects.toMatchObject({ code: 'ERR_SIM_BAD_ARG' });
+    await expect(explore({ seed: 1, nodes: 3, trace: ['permit a ctr maybe'] })).rejects.toMatchObject({ code: 'ERR_SIM_BAD_ARG' });
+    await expect(explore({ seed: 1, nodes: 3, trace: ['takeover a nosuchapp'] })).rejects.toMatchObject({ code: 'ERR_SIM_BAD_ARG' });
     expect(() => resolveInvariants(['I9'])).toThrow(expect.objectContaining({ code: 'ERR_SIM_BAD_ARG' }));
     await expect(explore({ seed: 1, nodes: 3, trace: ['crash z'] })).rejects.toMatchObject({ code: 'ERR_SIM_BAD_ARG' });
     await expect(explore({ seed: 1, nodes: 3, trace: ['cut a a'] })).rejects.toMatchObject({ code: 'ERR_SIM_BAD_ARG' });
     await expect(explore({ seed: 1.5 })).rejects.toMatchObject({ code: 'ERR_SIM_BAD_ARG' });
     expect(parseTrace('crash a; run 100 ;settle')).toEqual(['crash a', 'run 100', 'settle']);
     expect(parseTrace('["crash a","settle"]')).toEqual(['crash a', 'settle']);
+    // A trace file holds one step per line.
+    expect(parseTrace('crash a\nrun 100\nsettle\n')).toEqual(['crash a', 'run 100', 'settle']);
   });
 });
