@@ -208,6 +208,11 @@ export class Global implements GlobalNames {
   private readonly syncing = new Set<string>();
   /** Merges the other side drives, with the nodes this node locked for each, by boss. */
   private readonly peerSyncs = new Map<string, string[]>();
+  /**
+   * Connection generation per peer, bumped at every nodeup and nodedown: a merge lock taken for
+   * a boss is kept only if the connection it was asked on is still the one up (see `lockForSync`).
+   */
+  private readonly linkGen = new Map<string, number>();
   /** Pending watchdogs (see `SYNC_WATCHDOG_MS`), by peer. */
   private readonly watchdogs = new Map<string, unknown>();
   /** Connection reports (`from>lost`), own and others'; see the module doc. */
@@ -613,8 +618,9 @@ export class Global implements GlobalNames {
   private onNodeEvent(e: NodeEvent): void {
     // A hidden node takes no part in `global` (OTP ignores hidden connections, both ways).
     if (e.hidden || this.stopping || this.hidden) return;
+    this.linkGen.set(e.node, (this.linkGen.get(e.node) ?? 0) + 1);
     if (e.type === 'nodedown') this.nodeDown(e.node);
-    // The nodeup event comes while the connection is being marked up: act once it is.
+    // After every subscriber has seen the nodeup: a drop made here (overlapping partitions) comes after it.
     else queueMicrotask(() => this.nodeUp(e.node));
   }
 
@@ -853,9 +859,12 @@ export class Global implements GlobalNames {
     if (this.known.has(boss)) return 'known';
     if (this.peerSyncs.has(boss) || this.hidden || !this.node.net.isConnected(boss)) return 'busy';
     const id: LockId = [GLOBAL_LOCK, `sync:${boss}|${this.node.name}`];
+    const gen = this.linkGen.get(boss);
     const nodes = await this.lockGroup(id, SYNC_LOCK_ATTEMPTS);
     if (nodes === undefined) return 'busy';
-    if (!this.node.net.isConnected(boss) || this.known.has(boss)) {
+    // The boss's connection went down (and maybe up again) meanwhile: its call failed there, so
+    // nobody would ever finish this merge or unlock; the boss retries on the new connection.
+    if (!this.node.net.isConnected(boss) || this.known.has(boss) || this.linkGen.get(boss) !== gen) {
       await this.delLock(id, nodes);
       return 'busy';
     }
