@@ -83,7 +83,7 @@ export interface PlacementInfo {
   readonly node: string | null;
   /** The start type of the running instance. */
   readonly startType: StartType | null;
-  /** When it started there (ISO time, the node's clock). */
+  /** When it started there (ISO time). */
   readonly since: string | null;
   /** The node it ran on before, if it moved. */
   readonly previous: string | null;
@@ -99,7 +99,7 @@ export interface Move {
   readonly startType: StartType | null;
   /** Why it moved; `'stopped'`: it stopped running (`application.stop`, a crash, a reconcile on the losing node, `permit(false)` with nowhere to go). */
   readonly cause: MoveCause | 'stopped';
-  /** When this node learnt of the move (ISO time, the node's clock). */
+  /** When this node learnt of the move (ISO time). */
   readonly at: string;
   /** The node it ran on before. */
   readonly previous: string | null;
@@ -664,9 +664,9 @@ export class DistAc implements DistributedController {
 
   // ---------------------------------------------------------------- records
 
-  /** The node's clock as an ISO time (virtual in a simulated cluster). */
+  /** Wall-clock time as an ISO string, for people reading `info` (decisions never look at it). */
   private now(): string {
-    return new Date(this.node.clock.now()).toISOString();
+    return new Date().toISOString();
   }
 
   /** Records that `app` now runs where `info` says (a move, kept in the history). */
