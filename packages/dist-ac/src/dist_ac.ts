@@ -31,7 +31,8 @@
  * own, as OTP does — there is no quorum). When the partition heals, nodes introduce themselves
  * again and rigil reconciles: the instance on the better node by priority (ties: the smaller
  * node name) keeps running, the other is stopped and the move is reported (OTP's dist_ac
- * never reconciles). The same rule decides `global` name clashes of an application that
+ * never reconciles). A node that hears of two instances whose nodes cannot reach each other
+ * (overlapping partitions) tells the worse one to stop. The same rule decides `global` name clashes of an application that
  * registers its names with the resolver `distAcResolver(app)`, so dist-ac and `global` keep the
  * same instance (one decider; README "Partitions").
  *
@@ -147,7 +148,9 @@ type Cast =
   /** A decision about `app` released its lock. */
   | { op: 'decided'; app: string }
   /** "You were picked and nobody runs `app`: decide" — from a node waiting on this one. */
-  | { op: 'decide'; app: string };
+  | { op: 'decide'; app: string }
+  /** "`info.node` runs `app` too and is better: stop yours" — from a node that reaches both (they may not reach each other). */
+  | { op: 'keep'; app: string; info: PlacementInfo };
 
 /** What woke a waiting decision. */
 type News = { readonly kind: 'failed'; readonly node: string } | { readonly kind: 'other' };
@@ -794,8 +797,12 @@ export class DistAc implements DistributedController {
           this.background(this.hello(info.node), `introducing this node to ${info.node}`);
           return;
         }
-        if (!this.newer(app, info)) return;
+        if (!this.newer(app, info)) {
+          this.tellToYield(info.node, app);
+          return;
+        }
         this.cancelFailover(app);
+        this.displace(app, info);
         this.record(app, info);
         // The old instance (if it runs here) stops now that the new one is fully started.
         if (this.localStarted.has(app) || mine) this.background(ac.runningElsewhere(app, info.node, this.localStarted.get(app)), `stopping the local instance of ${app}`);
@@ -812,6 +819,11 @@ export class DistAc implements DistributedController {
         return;
       case 'decided':
         this.wake(app);
+        return;
+      case 'keep':
+        if (msg.info.node !== null && msg.info.node !== me && ac.whereRunning(app) === 'local' && !this.startingHere.has(app) && better(this.entries.get(app)!.nodes, msg.info.node, me)) {
+          this.yieldTo(app, msg.info, `a node that reaches both says ${msg.info.node} runs it too`);
+        }
         return;
       case 'decide': {
         // A node waits on this one: decide, unless something here will act anyway.
@@ -924,22 +936,49 @@ export class DistAc implements DistributedController {
       }
       this.cancelFailover(app);
       if (ac.whereRunning(app) === 'local') {
-        if (better(entry.nodes, peer, me)) {
-          this.node.report({ kind: 'dist_ac', message: `${app} ran on both ${me} and ${peer} after a partition; keeping ${peer}'s instance`, application: app, code: 'reconcile' });
-          this.record(app, { ...info, cause: 'reconcile' });
-          this.background(
-            ac.runningElsewhere(app, peer, this.localStarted.get(app)).then(() => this.broadcast({ op: 'stopped', app, node: me }, peer)),
-            `stopping the local instance of ${app}`,
-          );
-        }
+        if (better(entry.nodes, peer, me)) this.yieldTo(app, info, 'after a partition');
         continue;
       }
-      if (!this.newer(app, info)) continue;
+      if (!this.newer(app, info)) {
+        this.tellToYield(peer, app);
+        continue;
+      }
+      this.displace(app, info);
       // Both nodes introduce themselves after a heal: keep what is known already (e.g. a reconcile).
       if (this.placement.get(app)?.node !== peer) this.record(app, info);
       if (this.localStarted.has(app) && ac.whereRunning(app) !== peer) this.background(ac.runningElsewhere(app, peer, this.localStarted.get(app)), `recording that ${app} runs on ${peer}`);
       this.wake(app);
     }
+  }
+
+  /** The reconcile on the losing node: keep `info.node`'s instance, stop ours the orderly way and say so. */
+  private yieldTo(app: string, info: PlacementInfo, why: string): void {
+    const me = this.node.name;
+    const ac = this.node.application;
+    this.cancelFailover(app);
+    this.node.report({ kind: 'dist_ac', message: `${app} ran on both ${me} and ${info.node} (${why}); keeping ${info.node}'s instance`, application: app, code: 'reconcile' });
+    this.record(app, { ...info, cause: 'reconcile' });
+    this.background(
+      ac.runningElsewhere(app, info.node!, this.localStarted.get(app)).then(() => this.broadcast({ op: 'stopped', app, node: me }, info.node!)),
+      `stopping the local instance of ${app}`,
+    );
+  }
+
+  /**
+   * `worse` runs `app`, but this node knows a live instance on a better node: tell `worse` to
+   * stop its own. With overlapping partitions (A–B cut, C reaching both) A and B never meet;
+   * C, which hears of both, settles it (No OTP counterpart: OTP's dist_ac never reconciles).
+   */
+  private tellToYield(worse: string, app: string): void {
+    const kept = this.placement.get(app);
+    if (kept?.node != null && kept.node !== worse) genServer.cast(this.node, [DIST_AC, worse], { op: 'keep', app, info: kept } satisfies Cast);
+  }
+
+  /** `info` replaces this node's record of `app`: a live node the record named, that `info` did not take over from, runs a worse instance — tell it. */
+  private displace(app: string, info: PlacementInfo): void {
+    const cur = this.placement.get(app)?.node;
+    if (cur == null || cur === info.node || cur === this.node.name || cur === takeoverSource(info.startType) || !this.node.net.isConnected(cur)) return;
+    genServer.cast(this.node, [DIST_AC, cur], { op: 'keep', app, info } satisfies Cast);
   }
 
   private mismatch(app: string, peer: string): void {
@@ -1076,6 +1115,8 @@ function parseCast(x: unknown): Cast | undefined {
     case 'decided':
     case 'decide':
       return { op: m.op, app: m.app };
+    case 'keep':
+      return isInfo(m.info) ? { op: 'keep', app: m.app, info: m.info } : undefined;
     default:
       return undefined;
   }

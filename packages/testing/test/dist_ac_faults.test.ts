@@ -12,7 +12,8 @@ import { runners, useSims } from './helpers.js';
 import type { Simulation } from '../src/index.js';
 
 const sim = useSims();
-const [A, B, C] = ['a@a', 'b@b', 'c@c'];
+const NAMES = ['a@a', 'b@b', 'c@c'];
+const [A, B, C] = NAMES as [string, string, string];
 
 /** Every start and stop of the test application, by node. */
 interface Trace {
@@ -227,6 +228,28 @@ describe('dist-ac under faults (simulated)', () => {
     await s.runUntil(() => c2.nodes().length === 1, 5000, 'the restarted C to join');
     expect(await s.wait(c2.application.start('p'), 10_000, 'C\'s application.start')).toBe('ok');
     await until(s, () => settledOn([nodes[1]!, c2], 'p', B), 5000, () => `p on B: ${describeState([nodes[1]!, c2], 'p')}`);
+    expect(s.errors).toEqual([]);
+  });
+
+  it('a cut between A and B while C reaches both: C, which hears of both instances, has the worse one stopped; records stay current through the heal', async () => {
+    const s = sim(1408);
+    const trace: Trace = { starts: [], stops: [] };
+    const kernel: KernelConfig = { distributed: [{ application: 'p', timeout: 300, nodes: [A, B, C] }], syncNodesOptional: [A, B, C], syncNodesTimeout: 2000 };
+    const nodes = await cluster(s, [A, B, C], kernel, stateful('p', trace));
+    const [a, b] = nodes as [DistNode, DistNode, DistNode];
+    await s.wait(Promise.all(nodes.map((n) => n.application.start('p'))));
+    await s.runUntil(() => settledOn(nodes, 'p', A), 5000, 'p on A');
+    s.cut(A, B);
+    await s.runUntil(() => !b.nodes().includes(A) && !a.nodes().includes(B), 10_000, 'A and B to lose each other');
+    // B fails over; C's redials keep it connected to both sides (the overlap comes back), so
+    // A and B never meet: C has B's instance stopped, and every record names A.
+    await until(s, () => trace.starts.some((x) => x.node === B), 10_000, () => `B to fail over: ${describeState(nodes, 'p')}`);
+    await until(s, () => settledOn(nodes, 'p', A), 20_000, () => `p on A only while A–B is cut: ${describeState(nodes, 'p')}`);
+    await s.run(5000);
+    expect(settledOn(nodes, 'p', A)).toBe(true);
+    expect(trace.starts.filter((x) => x.node === A)).toHaveLength(1);
+    s.heal(A, B);
+    await until(s, () => nodes.every((n) => n.nodes().length === 2) && settledOn(nodes, 'p', A), 20_000, () => `p on A only after the heal: ${describeState(nodes, 'p')}`);
     expect(s.errors).toEqual([]);
   });
 
