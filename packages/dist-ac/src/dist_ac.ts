@@ -436,7 +436,9 @@ export class DistAc implements DistributedController {
       for (;;) {
         if (this.stopping) return { error: 'node_stopping' };
         if (mode === 'failover') {
-          if (!this.localStarted.has(app) || this.node.application.whereRunning(app) !== undefined) return 'ok';
+          // Done once it runs here or on a node this one reaches (a record naming an unreachable node is stale).
+          const where = this.node.application.whereRunning(app);
+          if (!this.localStarted.has(app) || where === 'local' || (where !== undefined && this.node.net.isConnected(where))) return 'ok';
           // Every surviving node gets here at about the same time; one the decision does not
           // pick waits on the picked one without contending for the lock.
           const views = await this.views(app);

@@ -253,6 +253,23 @@ describe('dist-ac under faults (simulated)', () => {
     expect(s.errors).toEqual([]);
   });
 
+  it('a node waiting on the picked node learns that its start failed (OTP\'s dist_ac_app_started with an error) instead of waiting forever', async () => {
+    const s = sim(1409);
+    const trace: Trace = { starts: [], stops: [] };
+    const kernel: KernelConfig = { distributed: [{ application: 'p', timeout: 300, nodes: [A, B] }], syncNodesOptional: [A, B], syncNodesTimeout: 2000 };
+    const spec = stateful('p', trace);
+    // p cannot start on A.
+    const failing: ApplicationSpec = { ...spec, mod: { ...spec.mod!, start: (type, args, self) => (self.node.name === A ? { error: 'broken here' } : spec.mod!.start(type, args, self)) } };
+    const nodes = await cluster(s, [A, B], kernel, failing);
+    const [a, b] = nodes as [DistNode, DistNode];
+    const waiting = b.application.start('p');
+    await s.run(1000);
+    expect(await s.wait(a.application.start('p'))).toMatchObject({ error: expect.anything() });
+    expect(await s.wait(waiting, 5000, 'B\'s start')).toEqual({ error: { startFailed: A } });
+    expect(runners(nodes, 'p')).toEqual([]);
+    expect(s.errors).toEqual([]);
+  });
+
   it('distAc.info keeps a bounded history of moves, epoch reserved', async () => {
     const s = sim(1407);
     const trace: Trace = { starts: [], stops: [] };
