@@ -440,14 +440,18 @@ export class DistAc implements DistributedController {
           const where = this.node.application.whereRunning(app);
           if (!this.localStarted.has(app) || where === 'local' || (where !== undefined && this.node.net.isConnected(where))) return 'ok';
           // Every surviving node gets here at about the same time; one the decision does not
-          // pick waits on the picked one without contending for the lock.
+          // pick waits on the picked one without contending for the lock. It listens before
+          // asking for the views, so a start announced meanwhile is not missed.
+          const next = this.news(app);
           const views = await this.views(app);
           const d = this.decide(app, views, mode, dead);
           if (d.kind === 'wait') {
-            const news = await this.waitOn(app, { wait: d.node, kick: kickable(views.get(d.node)!) });
+            if (kickable(views.get(d.node)!)) this.kick(d.node, app);
+            const news = await next.promise;
             if (news.kind === 'failed' && news.node === d.node) return { error: { startFailed: d.node } };
             continue;
           }
+          next.cancel();
         }
         let waited: News | undefined;
         let waitedOn: string | undefined;
@@ -639,8 +643,13 @@ export class DistAc implements DistributedController {
    */
   private waitOn(app: string, w: Wait): Promise<News> {
     const { promise } = this.news(app);
-    if (w.kick) genServer.cast(this.node, [DIST_AC, w.wait], { op: 'decide', app } satisfies Cast);
+    if (w.kick) this.kick(w.wait, app);
     return promise;
+  }
+
+  /** Asks `node` to decide where `app` runs (it was picked, and nothing of its own will make it act). */
+  private kick(node: string, app: string): void {
+    genServer.cast(this.node, [DIST_AC, node], { op: 'decide', app } satisfies Cast);
   }
 
   /** The next news of `app` (or `fallbackMs` passing, if given); `cancel` stops listening. */
@@ -900,8 +909,12 @@ export class DistAc implements DistributedController {
 
   private helloPayload(): { from: string; running: Array<[string, PlacementInfo]>; signatures: Array<[string, string]> } {
     const running: Array<[string, PlacementInfo]> = [];
+    const me = this.node.name;
+    const ac = this.node.application;
     for (const app of this.entries.keys()) {
-      if (this.node.application.whereRunning(app) === 'local') running.push([app, this.placement.get(app) ?? this.info(app)]);
+      if (ac.whereRunning(app) !== 'local') continue;
+      const p = this.placement.get(app);
+      running.push([app, p?.node === me ? p : { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: p?.node ?? null, cause: null }]);
     }
     return { from: this.node.name, running, signatures: [...this.entries].map(([a, e]) => [a, entrySignature(e)]) };
   }
