@@ -305,19 +305,19 @@ export class DistAc implements DistributedController {
     return { ...p, history: [...(this.history.get(app) ?? [])] };
   }
 
-  /** `info` of every distributed application. */
+  /** `info` of every distributed application (No OTP counterpart; the `distAc.info` rpc procedure). */
   infoAll(): AppPlacement[] {
     return [...this.entries.keys()].map((a) => this.info(a));
   }
 
-  /** The `distributed` entry of an application. */
+  /** The `distributed` entry of an application (OTP's `dist_find_nodes`). */
   entry(app: string): DistributedEntry | undefined {
     return this.entries.get(app);
   }
 
   // ---------------------------------------------------------------- DistributedController (called by node.application)
 
-  /** True when `name` is listed in `distributed`. */
+  /** True when `name` is listed in `distributed` (OTP: the application is under dist_ac's control, `control_application`). */
   controls(name: string): boolean {
     return this.entries.has(name);
   }
@@ -332,19 +332,19 @@ export class DistAc implements DistributedController {
     return this.decideLoop(app, 'start', restartType);
   }
 
-  /** `application.stop` here: forget the local start; if it ran here, tell the others (no failover). */
+  /** `application.stop` here: forget the local start; if it ran here, tell the others, no failover (OTP's `ac_application_stopped` → `dist_ac_app_stopped`). */
   stopped(app: string, ranHere: boolean): void {
     this.localStarted.delete(app);
     this.cancelFailover(app);
     if (ranHere) this.announceStopped(app);
   }
 
-  /** The local instance died: the others mark it not running (an application crash never fails over). */
+  /** The local instance died: the others mark it not running, an application crash never fails over (OTP's `ac_application_not_run` → `dist_ac_app_stopped`). */
   died(app: string, _reason: ExitReason): void {
     this.announceStopped(app);
   }
 
-  /** `application.takeover`: start here with `{ takeover, old }`; resolves once fully started. */
+  /** `application.takeover`: start here with `{ takeover, old }`; resolves once fully started (OTP's `takeover_application`). */
   async takeover(app: string, restartType: RestartType): Promise<AppResult> {
     if (this.node.application.whereRunning(app) === 'local') return { error: { alreadyRunningLocally: app } };
     const r = await this.locked(app, async (views): Promise<AppResult> => {
@@ -358,7 +358,8 @@ export class DistAc implements DistributedController {
 
   /**
    * `application.permit`: `false` moves the application to the best other permitted node (or
-   * stops it when there is none); `true` brings it here if this node is now the best.
+   * stops it when there is none); `true` brings it here if this node is now the best (OTP's
+   * `permit_application` / `permit/6`).
    */
   async permit(app: string, flag: boolean): Promise<AppResult> {
     const restartType = this.localStarted.get(app);
