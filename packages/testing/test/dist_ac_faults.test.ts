@@ -2,7 +2,9 @@
  * dist-ac under faults, on the simulated cluster (issue 14): a failover that finishes after
  * the "dead" node is back, one decider for the survivor after a heal (dist-ac and `global`),
  * records that stay current through a heal made one link at a time, a takeover whose old node
- * dies mid-way, slow peers, a start whose picked node never acts, and the move history.
+ * dies mid-way, slow peers, a start whose picked node never acts, a cut between two nodes that
+ * a third reaches, a picked node whose start fails, and the move history. Each failed on the
+ * dist_ac.ts before issue 14.
  */
 import { describe, expect, it } from 'vitest';
 import { genServer, supervisor, type ApplicationSpec, type Node, type Process, type StartType } from '@rigil/core';
