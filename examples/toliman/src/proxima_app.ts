@@ -1,10 +1,12 @@
 /**
  * The proxima application (toliman's `proxima_app` and `proxima_sup`): distributed, with start
- * phases `init`, `takeover`, `go`. In `go` it registers its server globally as `proxima` and,
+ * phases `init`, `takeover`, `go`. In `go` it registers its server globally as `proxima` (with
+ * dist-ac's resolver, see @rigil/dist-ac's README "Partitions") and,
  * when started as a takeover, fetches the old instance's state — while the old instance still
  * runs, which is what the start phases of a takeover are for.
  */
 import { supervisor, type ApplicationSpec, type StartType, type SupervisorBehaviour } from '@rigil/core';
+import { distAcResolver } from '@rigil/dist-ac';
 import { globalOf } from '@rigil/net';
 import { fetchState, proximaServer } from './proxima.js';
 
@@ -36,7 +38,10 @@ export const proxima: ApplicationSpec = {
       if (phase !== 'go') return 'ok';
       const pid = self.node.whereis('proxima');
       if (pid === undefined) return { error: 'no local proxima' };
-      if ((await globalOf(self).reRegister('proxima', pid)) !== 'yes') return { error: 'global registration failed' };
+      // With dist-ac's resolver a name clash after a heal keeps the pid on the node dist-ac
+      // keeps proxima on (one decider); OTP's toliman uses global's default, which keeps the
+      // pid on the smaller node name and kills the other — possibly the instance dist-ac keeps.
+      if ((await globalOf(self).reRegister('proxima', pid, distAcResolver('proxima'))) !== 'yes') return { error: 'global registration failed' };
       if (typeof type === 'object' && 'takeover' in type) {
         const r = await fetchState(self, type.takeover);
         if (r !== 'ok') return { error: { fetchState: r } };

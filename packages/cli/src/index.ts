@@ -5,5 +5,5 @@
 export { main } from './main.js';
 export { startFromConfig, startCommand, exposeApplicationProcedures, type StartedNode } from './start.js';
 export { readConfig, checkConfig, cookieOf, type NodeConfig, type NodeSection, type ApplicationEntry } from './config.js';
-export { connectHidden, clusterStatus, formatStatus, type ClusterStatus } from './remote.js';
+export { connectHidden, clusterStatus, formatStatus, STATUS_MOVES, type ClusterStatus, type StatusMove } from './remote.js';
 export { CliError, EXIT, type CliErrorCode } from './errors.js';

@@ -6,10 +6,25 @@ import { randomBytes } from 'node:crypto';
 import { DistNode, RpcError } from '@rigil/net';
 import { CliError } from './errors.js';
 
+/** How many of an application's last moves `rigil status` shows. */
+export const STATUS_MOVES = 5;
+
+/** One move of a distributed application, as `rigil status` shows it (@rigil/dist-ac's `Move`). */
+export interface StatusMove {
+  node: string | null;
+  startType: unknown;
+  cause: string;
+  at: string;
+  previous: string | null;
+  /** Reserved (placement epochs, a later step): null for now. */
+  epoch: number | null;
+}
+
 /** What `rigil status --json` prints. */
 export interface ClusterStatus {
   nodes: string[];
-  applications: Record<string, { node: string | null; startType: unknown; since: string | null; previous: string | null; cause: string | null }>;
+  /** Where each distributed application runs, as the target node knows it, with its last `STATUS_MOVES` moves (oldest first). */
+  applications: Record<string, { node: string | null; startType: unknown; since: string | null; previous: string | null; cause: string | null; moves: StatusMove[] }>;
   global: Record<string, { pid: string; node: string }>;
 }
 
@@ -39,8 +54,10 @@ export async function clusterStatus(probe: DistNode, target: string): Promise<Cl
   const nodes = [target, ...info.nodes].sort();
   const applications: ClusterStatus['applications'] = {};
   try {
-    for (const p of (await probe.rpc.call(target, 'distAc.info')) as Array<{ application: string; node: string | null; startType: unknown; since: string | null; previous: string | null; cause: string | null }>) {
-      applications[p.application] = { node: p.node, startType: p.startType, since: p.since, previous: p.previous, cause: p.cause };
+    for (const p of (await probe.rpc.call(target, 'distAc.info')) as Array<{ application: string; node: string | null; startType: unknown; since: string | null; previous: string | null; cause: string | null; history?: StatusMove[] }>) {
+      // `history` is absent on nodes that predate it.
+      const moves = Array.isArray(p.history) ? p.history.slice(-STATUS_MOVES) : [];
+      applications[p.application] = { node: p.node, startType: p.startType, since: p.since, previous: p.previous, cause: p.cause, moves };
     }
   } catch (e) {
     if (!(e instanceof RpcError && e.code === 'ERR_UNKNOWN_PROCEDURE')) throw e;
@@ -60,6 +77,8 @@ export function formatStatus(s: ClusterStatus): string {
   for (const [app, p] of apps) {
     if (p.node === null) lines.push(`  ${app}: not running`);
     else lines.push(`  ${app}: on ${p.node} since ${p.since} (${p.cause}, start type ${JSON.stringify(p.startType)}${p.previous ? `, before on ${p.previous}` : ''})`);
+    if (p.moves.length > 0) lines.push(`    last moves (oldest first):`);
+    for (const m of p.moves) lines.push(`      ${m.at}  ${m.node === null ? 'stopped' : `-> ${m.node}`}  ${m.cause}${m.node !== null ? ` (${JSON.stringify(m.startType)})` : ''}${m.previous ? `, from ${m.previous}` : ''}`);
   }
   lines.push('global names:');
   const names = Object.entries(s.global);

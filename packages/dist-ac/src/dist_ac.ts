@@ -10,16 +10,31 @@
  * `{ takeover, old }` and runs every start phase while the old one still runs, then the old
  * one is stopped.
  *
- * How decisions are made: every placement decision for an application runs under the global
- * lock `['dist_ac', app]` on every connected node, with a fresh view of each node (loaded,
- * permitted, started, running, weight) asked for under that lock — so two nodes never decide
- * from stale views and never both start an application because of a race.
+ * How decisions are made: every placement decision for an application runs under a global
+ * lock on resource `['dist_ac', app]` over every connected node, with a fresh view of each node
+ * (loaded, permitted, started, running, weight) asked for under that lock — so two nodes never
+ * decide from stale views and never both start an application because of a race. Each
+ * decision has its own requester (OTP: one per caller, `{?LOCK_ID, self()}`), and the
+ * decisions of one node for one application run one after the other (OTP: one `dist_ac`
+ * gen_server per node), so a failover can never run inside a takeover of the same node.
+ * A decision that finds the lock taken waits for the holder's `decided` announcement, not a
+ * poll loop. A node the decision does not pick waits on the picked node (OTP's
+ * `wait_dist_start`): until some node announces it started it, or the picked node goes down
+ * (a node monitor: the node's `nodedown`), and then decides again.
+ *
+ * Records: every start (`started`), every stop (`stopped`) and every failed start (`failed`)
+ * is announced to every node (OTP's `dist_ac_app_started` / `dist_ac_app_stopped`), so what
+ * each node knows of the placement — `info`, the application controller's `whereRunning` —
+ * stays current. `info(app).history` keeps the last moves.
  *
  * Beyond OTP: a partition can leave an instance on each side (each side fails over on its
  * own, as OTP does — there is no quorum). When the partition heals, nodes introduce themselves
  * again and rigil reconciles: the instance on the better node by priority (ties: the smaller
- * node name) keeps running, the other is stopped and the move is reported
- * (OTP's dist_ac never reconciles).
+ * node name) keeps running, the other is stopped and the move is reported (OTP's dist_ac
+ * never reconciles). A node that hears of two instances whose nodes cannot reach each other
+ * (overlapping partitions) tells the worse one to stop. The same rule decides `global` name clashes of an application that
+ * registers its names with the resolver `distAcResolver(app)`, so dist-ac and `global` keep the
+ * same instance (one decider; README "Partitions").
  *
  * Supervision: the `dist_ac` server is a child of the node's `kernel_sup` (as in OTP's
  * kernel). What it knows lives in the `DistAc` object, but while the server was down other
@@ -29,18 +44,25 @@
  * malformed request is answered with `{ error: 'bad_request' }` (a call) or dropped with a
  * report (a cast, a stray message); it never stops the server.
  */
-import { genServer, Node, logger, type AppResult, type DistributedController, type ExitReason, type GenServerBehaviour, type Process, type RestartType, type StartType, type Timer } from '@rigil/core';
+import { genServer, Node, Pid, logger, type AppResult, type DistributedController, type ExitReason, type GenServerBehaviour, type Process, type RestartType, type StartType, type Timer } from '@rigil/core';
 import { addKernelChild, installBuiltins, renderUntrusted, type Builtin, type DistNode, type NodeEvent } from '@rigil/net';
 import { DistAcError } from './errors.js';
 import { checkKernelConfig, entrySignature, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
 
 const log = logger('dist_ac');
 
-/** How long a node that left a failover to another waits before checking it happened. */
-const RECHECK_MS = 2000;
-
 /** The registered name of the controller's server on every node. */
 export const DIST_AC = 'dist_ac';
+
+/** How many moves `info(app).history` keeps per application (the oldest go first). */
+export const HISTORY_LIMIT = 16;
+
+/**
+ * A decision that found its application's lock taken waits for the holder's `decided`
+ * announcement; this (jittered up to twice as long) is only the fallback for an announcement
+ * that cannot reach this node (the holder is not connected to it).
+ */
+const LOCK_FALLBACK_MS = 500;
 
 /** Why a distributed application last moved. */
 export type MoveCause =
@@ -55,7 +77,7 @@ export type MoveCause =
   /** a healed partition had it running twice; this instance was kept */
   | 'reconcile';
 
-/** Where a distributed application runs and why (`distAc.info(name)`). */
+/** Where a distributed application runs and why (what nodes tell each other). */
 export interface PlacementInfo {
   readonly application: string;
   /** The node running it, or null when it runs nowhere. */
@@ -70,6 +92,28 @@ export interface PlacementInfo {
   readonly cause: MoveCause | null;
 }
 
+/** One entry of an application's move history (`distAc.info(app).history`, oldest first). */
+export interface Move {
+  /** The node it moved to; null when it stopped running (`cause: 'stopped'`). */
+  readonly node: string | null;
+  /** The start type it was started with there (null for a stop). */
+  readonly startType: StartType | null;
+  /** Why it moved; `'stopped'`: it stopped running (`application.stop`, a crash, a reconcile on the losing node, `permit(false)` with nowhere to go). */
+  readonly cause: MoveCause | 'stopped';
+  /** When this node learnt of the move (ISO time). */
+  readonly at: string;
+  /** The node it ran on before. */
+  readonly previous: string | null;
+  /** Reserved for step 6 (placement epochs, fencing): always null for now. */
+  readonly epoch: number | null;
+}
+
+/** `distAc.info(app)`: the placement, and the last moves this node knows of. */
+export interface AppPlacement extends PlacementInfo {
+  /** The last `HISTORY_LIMIT` moves as seen from this node, oldest first. */
+  readonly history: readonly Move[];
+}
+
 /** What a node tells others about one application (asked for under the application's lock). */
 interface AppView {
   readonly loaded: boolean;
@@ -78,6 +122,8 @@ interface AppView {
   readonly started: boolean;
   /** It runs there now. */
   readonly running: boolean;
+  /** A decision of that node for it is under way, or its failover timer is armed (it will act). */
+  readonly busy?: boolean;
   /** Number of applications running there (OTP's weight for equal-priority groups). */
   readonly weight: number;
   /** Signature of its `distributed` entry. */
@@ -93,12 +139,27 @@ type Request =
   | { op: 'handedOver'; app: string; info: PlacementInfo };
 
 type Cast =
+  /** `node` started `app` (OTP's `dist_ac_app_started` with `ok`). */
   | { op: 'started'; app: string; info: PlacementInfo }
-  | { op: 'stopped'; app: string; node: string };
+  /** `node` no longer runs `app` (OTP's `dist_ac_app_stopped`). */
+  | { op: 'stopped'; app: string; node: string }
+  /** `node` could not start `app` (OTP's `dist_ac_app_started` with an error). */
+  | { op: 'failed'; app: string; node: string }
+  /** A decision about `app` released its lock. */
+  | { op: 'decided'; app: string }
+  /** "You were picked and nobody runs `app`: decide" — from a node waiting on this one. */
+  | { op: 'decide'; app: string }
+  /** "`info.node` runs `app` too and is better: stop yours" — from a node that reaches both (they may not reach each other). */
+  | { op: 'keep'; app: string; info: PlacementInfo };
+
+/** What woke a waiting decision. */
+type News = { readonly kind: 'failed'; readonly node: string } | { readonly kind: 'other' };
 
 /** A decision to wait (outside the lock) for `node` to start the application. */
 interface Wait {
   readonly wait: string;
+  /** Ask `node` to decide: it started the application and nothing of its own will make it act. */
+  readonly kick: boolean;
 }
 
 /** What to do for a start, a failover or a permit, given the views. */
@@ -141,9 +202,21 @@ export function distAcOf(of: Node | Process): DistAc {
   return dac;
 }
 
+/**
+ * The name of the `global` resolver dist-ac registers on every node for the distributed
+ * application `app` (No OTP counterpart): on a name clash after a heal it keeps the pid on the
+ * node dist-ac's reconcile keeps (the better node by `app`'s priority list, ties: the smaller
+ * name), and leaves the other pid alone — dist-ac stops that instance's application the
+ * orderly way. Register an application's global names with it:
+ * `globalOf(self).register('proxima', pid, distAcResolver('proxima'))`.
+ */
+export function distAcResolver(app: string): string {
+  return `dist_ac:${app}`;
+}
+
 /** The rpc procedures dist-ac contributes to its node (installed with @rigil/net's `installBuiltins`). */
 export const DIST_AC_BUILTINS: readonly Builtin<DistAc>[] = [
-  { name: 'distAc.info', doc: 'where every distributed application runs and why it last moved', args: [], run: (dac) => dac.infoAll() },
+  { name: 'distAc.info', doc: 'where every distributed application runs, why it last moved, and its last moves', args: [], run: (dac) => dac.infoAll() },
 ];
 
 /** The distributed application controller of one node. */
@@ -154,10 +227,20 @@ export class DistAc implements DistributedController {
   private readonly localStarted = new Map<string, RestartType>();
   /** What this node knows of where each application runs. */
   private readonly placement = new Map<string, PlacementInfo>();
+  /** The last moves of each application, oldest first. */
+  private readonly history = new Map<string, Move[]>();
   /** Pending failover timers by application. */
   private readonly failovers = new Map<string, Timer>();
-  /** `start` calls waiting for another node to start the application. */
-  private readonly waiters = new Map<string, Set<() => void>>();
+  /** Decisions waiting for news of an application (a start, a stop, a node event, a released lock). */
+  private readonly waiters = new Map<string, Set<(news: News) => void>>();
+  /** The tail of each application's queue of decisions on this node (one at a time, as OTP's one server). */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Decision loops under way on this node, by application. */
+  private readonly active = new Map<string, number>();
+  /** Applications starting here now, with the nodes seen running them meanwhile (reconciled once the start is over). */
+  private readonly startingHere = new Map<string, Set<string>>();
+  /** Numbers this node's decisions (each is its own lock requester). */
+  private decisions = 0;
   /** Unsubscribes from node events (on node stop). */
   private unsubscribe: (() => void) | undefined;
   /** Set once the node stops. */
@@ -179,6 +262,8 @@ export class DistAc implements DistributedController {
     const node = this.node;
     await syncNodes(node, this.config);
     for (const [app, flag] of Object.entries(this.config.permissions ?? {})) node.application.setPermission(app, flag);
+    // One decider after a heal: global's clashes for an application's names follow the reconcile rule.
+    for (const [app, entry] of this.entries) node.global.registerResolver(distAcResolver(app), (_name, p1, p2) => keeper(entry.nodes, p1, p2));
     // OTP's child spec for dist_ac under kernel_sup: a permanent worker, shutdown 2000 ms.
     const r = await addKernelChild(node, { id: DIST_AC, start: (sup) => genServer.startLink(sup, server(this), undefined, { name: DIST_AC }), restart: 'permanent', shutdown: 2000 });
     if (!('ok' in r)) throw new DistAcError('ERR_BAD_KERNEL_CONFIG', 'the dist_ac server did not start under kernel_sup', r.error);
@@ -189,7 +274,7 @@ export class DistAc implements DistributedController {
       this.unsubscribe?.();
       for (const t of this.failovers.values()) node.cancelTimer(t);
       this.failovers.clear();
-      for (const ws of this.waiters.values()) for (const w of ws) w();
+      for (const app of this.entries.keys()) this.wake(app);
     });
     installBuiltins(node.rpc, this, DIST_AC_BUILTINS);
     await Promise.all(node.nodes().map((n) => this.hello(n)));
@@ -202,7 +287,7 @@ export class DistAc implements DistributedController {
     this.lastRebuild = this.rebuild();
   }
 
-  /** Resolves once the rebuild started by the latest server incarnation is over. */
+  /** Resolves once the rebuild started by the latest server incarnation is over (No OTP counterpart). */
   rebuilt(): Promise<void> {
     return this.lastRebuild;
   }
@@ -214,72 +299,67 @@ export class DistAc implements DistributedController {
 
   // ---------------------------------------------------------------- public API
 
-  /** Where `app` runs and why it last moved (`null` fields when it runs nowhere). */
-  info(app: string): PlacementInfo {
-    return this.placement.get(app) ?? { application: app, node: null, startType: null, since: null, previous: null, cause: null };
+  /** Where `app` runs, why it last moved and its last moves (`null` fields when it runs nowhere); No OTP counterpart (OTP's `application:info/0` shows `running`). */
+  info(app: string): AppPlacement {
+    const p = this.placement.get(app) ?? { application: app, node: null, startType: null, since: null, previous: null, cause: null };
+    return { ...p, history: [...(this.history.get(app) ?? [])] };
   }
 
-  /** `info` of every distributed application. */
-  infoAll(): PlacementInfo[] {
+  /** `info` of every distributed application (No OTP counterpart; the `distAc.info` rpc procedure). */
+  infoAll(): AppPlacement[] {
     return [...this.entries.keys()].map((a) => this.info(a));
   }
 
-  /** The `distributed` entry of an application. */
+  /** The `distributed` entry of an application (OTP's `dist_find_nodes`). */
   entry(app: string): DistributedEntry | undefined {
     return this.entries.get(app);
   }
 
   // ---------------------------------------------------------------- DistributedController (called by node.application)
 
-  /** True when `name` is listed in `distributed`. */
+  /** True when `name` is listed in `distributed` (OTP: the application is under dist_ac's control, `control_application`). */
   controls(name: string): boolean {
     return this.entries.has(name);
   }
 
-  /** `application.start` of a distributed application: place it, start it here or record where it runs. */
-  async start(app: string, restartType: RestartType): Promise<AppResult> {
+  /**
+   * `application.start` of a distributed application (OTP's `start_appl`): place it, start it
+   * here or record where it runs. Resolves once the placement is decided: when another node is
+   * picked, once that node has started it (or, if it went down, after a new decision).
+   */
+  start(app: string, restartType: RestartType): Promise<AppResult> {
     this.localStarted.set(app, restartType);
-    for (;;) {
-      const r = await this.locked(app, async (views) => {
-        const d = this.decide(app, views, 'start');
-        return this.act(app, d, restartType, d.kind === 'startHere' && d.from !== null ? 'takeover' : 'start');
-      });
-      if (r !== 'retry') return r;
-      if (this.stopping) return { error: 'node_stopping' };
-    }
+    return this.decideLoop(app, 'start', restartType);
   }
 
-  /** `application.stop` here: forget the local start; if it ran here, tell the others (no failover). */
+  /** `application.stop` here: forget the local start; if it ran here, tell the others, no failover (OTP's `ac_application_stopped` → `dist_ac_app_stopped`). */
   stopped(app: string, ranHere: boolean): void {
     this.localStarted.delete(app);
     this.cancelFailover(app);
-    if (ranHere) {
-      this.placement.delete(app);
-      this.broadcast({ op: 'stopped', app, node: this.node.name });
-    }
+    if (ranHere) this.announceStopped(app);
   }
 
-  /** The local instance died: the others mark it not running (an application crash never fails over). */
+  /** The local instance died: the others mark it not running, an application crash never fails over (OTP's `ac_application_not_run` → `dist_ac_app_stopped`). */
   died(app: string, _reason: ExitReason): void {
-    this.placement.delete(app);
-    this.broadcast({ op: 'stopped', app, node: this.node.name });
+    this.announceStopped(app);
   }
 
-  /** `application.takeover`: start here with `{ takeover, old }`; resolves once fully started. */
+  /** `application.takeover`: start here with `{ takeover, old }`; resolves once fully started (OTP's `takeover_application`). */
   async takeover(app: string, restartType: RestartType): Promise<AppResult> {
     if (this.node.application.whereRunning(app) === 'local') return { error: { alreadyRunningLocally: app } };
     const r = await this.locked(app, async (views): Promise<AppResult> => {
       const runner = runnerOf(this.entries.get(app)!.nodes, views);
       if (runner === undefined || runner === this.node.name) return { error: { notRunningDistributed: app } };
       this.localStarted.set(app, restartType);
-      return this.startHere(app, { takeover: runner }, restartType, 'takeover', runner);
+      return this.startHere(app, { takeover: runner }, restartType, 'takeover', runner, runner);
     });
     return r === 'retry' ? { error: 'node_stopping' } : r;
   }
 
   /**
    * `application.permit`: `false` moves the application to the best other permitted node (or
-   * stops it when there is none); `true` brings it here if this node is now the best.
+   * stops it when there is none); `true` brings it here if this node is now the best (OTP's
+   * `permit_application` / `permit/6`).
    */
   async permit(app: string, flag: boolean): Promise<AppResult> {
     const restartType = this.localStarted.get(app);
@@ -292,18 +372,17 @@ export class DistAc implements DistributedController {
         // Decide as if it ran nowhere: the best other node that started it takes it over.
         views.set(me, { ...views.get(me)!, running: false, permitted: false });
         const d = this.decide(app, views, 'failover', me);
-        if (d.kind === 'elsewhere') {
+        if (d.kind === 'wait') {
           const r = (await this.call(d.node, { op: 'takeoverFrom', app, from: me, cause: 'permit' }).catch((e: unknown) => ({ error: e }))) as AppResult;
           if (r === 'ok') return 'ok';
         }
         await this.node.application.notRunning(app);
-        this.placement.delete(app);
-        this.broadcast({ op: 'stopped', app, node: me });
+        this.announceStopped(app);
         return 'ok';
       }
       if (running) return 'ok';
       const d = this.decide(app, views, 'permit');
-      if (d.kind === 'startHere') return this.startHere(app, d.type, restartType, d.from !== null ? 'permit' : 'start', d.from);
+      if (d.kind === 'startHere') return this.startHere(app, d.type, restartType, d.from !== null ? 'permit' : 'start', d.from, d.from ?? this.placement.get(app)?.node ?? null);
       return 'ok';
     });
     return r === 'retry' ? { error: 'node_stopping' } : r;
@@ -313,9 +392,9 @@ export class DistAc implements DistributedController {
 
   /**
    * Decides where `app` runs. `mode`: `start` (this node called `application.start`: a better
-   * node than the runner takes over; a chosen other node is waited for), `failover` (the runner
-   * is gone; only nodes that started it count), `permit` (like start, without waiting).
-   * `exclude`: a node that must not be chosen.
+   * node than the runner takes over; a chosen other node is waited for), `failover` (nobody
+   * runs it: only nodes that started it count, a chosen other node is waited for), `permit`
+   * (like start, without waiting). `exclude`: a node that must not be chosen.
    */
   private decide(app: string, views: Map<string, AppView>, mode: 'start' | 'failover' | 'permit', exclude?: string): Decision {
     const entry = this.entries.get(app)!;
@@ -341,49 +420,116 @@ export class DistAc implements DistributedController {
       group.sort((a, b) => views.get(a)!.weight - views.get(b)!.weight || (a < b ? -1 : a > b ? 1 : 0));
       const best = group[0]!;
       if (best === me) return { kind: 'startHere', type: 'normal', from: null };
-      return mode === 'start' ? { kind: 'wait', node: best } : mode === 'failover' ? { kind: 'elsewhere', node: best } : { kind: 'none' };
+      return mode === 'permit' ? { kind: 'none' } : { kind: 'wait', node: best };
     }
     return { kind: 'none' };
   }
 
-  /** Carries out a decision made for `application.start`; `'retry'` asks for a new decision. */
-  private async act(app: string, d: Decision, restartType: RestartType, cause: MoveCause): Promise<AppResult | Wait> {
-    switch (d.kind) {
-      case 'startHere':
-        return this.startHere(app, d.type, restartType, cause, d.from);
-      case 'elsewhere':
-        await this.node.application.runningElsewhere(app, d.node, restartType);
-        return 'ok';
-      case 'none':
-        if (this.node.application.whereRunning(app) !== 'local') await this.node.application.notRunning(app, restartType);
-        return 'ok';
-      case 'wait':
-        // The chosen node has not started it yet: wait (outside the lock) until some node
-        // starts it or a node goes down, then decide again (OTP's `wait_dist_start`).
-        return { wait: d.node };
+  /**
+   * Decides again and again until the placement is settled (OTP's `start_appl` with
+   * `wait_dist_start`): `start` for `application.start`, `failover` once the runner `dead`
+   * is gone (or, without `dead`, when a waiting node asked this one to decide). A node that
+   * is not picked waits on the picked one, outside the lock.
+   */
+  private async decideLoop(app: string, mode: 'start' | 'failover', restartType: RestartType, dead?: string): Promise<AppResult> {
+    this.active.set(app, (this.active.get(app) ?? 0) + 1);
+    try {
+      for (;;) {
+        if (this.stopping) return { error: 'node_stopping' };
+        if (mode === 'failover') {
+          // Done once it runs here or on a node this one reaches (a record naming an unreachable node is stale).
+          const where = this.node.application.whereRunning(app);
+          if (!this.localStarted.has(app) || where === 'local' || (where !== undefined && this.node.net.isConnected(where))) return 'ok';
+          // Every surviving node gets here at about the same time; one the decision does not
+          // pick waits on the picked one without contending for the lock. It listens before
+          // asking for the views, so a start announced meanwhile is not missed.
+          const next = this.news(app);
+          const views = await this.views(app);
+          const d = this.decide(app, views, mode, dead);
+          if (d.kind === 'wait') {
+            if (kickable(views.get(d.node)!)) this.kick(d.node, app);
+            const news = await next.promise;
+            if (news.kind === 'failed' && news.node === d.node) return { error: { startFailed: d.node } };
+            continue;
+          }
+          next.cancel();
+        }
+        let waited: News | undefined;
+        let waitedOn: string | undefined;
+        const r = await this.locked<AppResult>(app, async (views) => {
+          const d = this.decide(app, views, mode, dead);
+          if (d.kind === 'wait') {
+            waitedOn = d.node;
+            return { wait: d.node, kick: kickable(views.get(d.node)!) };
+          }
+          return this.act(app, d, restartType, mode, dead);
+        }, (news) => (waited = news));
+        if (r !== 'retry') return r;
+        // OTP's wait_dist_start: the picked node could not start it.
+        if (waited?.kind === 'failed' && waited.node === waitedOn) return { error: { startFailed: waitedOn } };
+      }
+    } finally {
+      const n = (this.active.get(app) ?? 1) - 1;
+      if (n === 0) this.active.delete(app);
+      else this.active.set(app, n);
     }
   }
 
-  /** Starts the application here and tells every node. */
-  private async startHere(app: string, type: StartType, restartType: RestartType, cause: MoveCause, from: string | null): Promise<AppResult> {
+  /** Carries out a decision made by `decideLoop` (not a wait). */
+  private async act(app: string, d: Decision, restartType: RestartType, mode: 'start' | 'failover', dead: string | undefined): Promise<AppResult> {
+    const ac = this.node.application;
+    switch (d.kind) {
+      case 'startHere': {
+        if (d.from !== null) return this.startHere(app, d.type, restartType, 'takeover', d.from, d.from);
+        if (mode === 'failover' && dead !== undefined) {
+          // With start phases the type is `{ failover, dead }`; without, `normal` (OTP compatibility).
+          // The dead node is never a takeover's old node: it may be back, running an instance
+          // that must not be handed over (OTP's failover never contacts it).
+          const type: StartType = ac.getSpec(app)?.startPhases !== undefined ? { failover: dead } : 'normal';
+          return this.startHere(app, type, restartType, 'failover', null, dead);
+        }
+        return this.startHere(app, d.type, restartType, 'start', null, this.placement.get(app)?.node ?? null);
+      }
+      case 'elsewhere':
+        if (ac.whereRunning(app) !== d.node) await ac.runningElsewhere(app, d.node, restartType);
+        return 'ok';
+      case 'none':
+      case 'wait':
+        if (ac.whereRunning(app) !== 'local') await ac.notRunning(app, restartType);
+        return 'ok';
+    }
+  }
+
+  /**
+   * Starts the application here and tells every node. `old`: the node a takeover takes it
+   * from (told to stop its instance once this one is fully started); `previous`: where it ran
+   * before, for the records.
+   */
+  private async startHere(app: string, type: StartType, restartType: RestartType, cause: MoveCause, old: string | null, previous: string | null): Promise<AppResult> {
     this.cancelFailover(app);
-    const r = await this.node.application.startLocal(app, type, restartType);
-    if (r !== 'ok') return r;
-    const info: PlacementInfo = {
-      application: app,
-      node: this.node.name,
-      startType: type,
-      since: new Date().toISOString(),
-      previous: from ?? this.placement.get(app)?.node ?? null,
-      cause,
-    };
-    this.placement.set(app, info);
-    this.node.report({ kind: 'dist_ac', message: `${app} started here (${cause})`, application: app, startType: type, previous: info.previous });
-    const old = from !== null && this.node.net.isConnected(from) ? from : undefined;
-    this.broadcast({ op: 'started', app, info }, old);
+    const me = this.node.name;
+    const seen = new Set<string>();
+    this.startingHere.set(app, seen);
+    let r: AppResult;
+    try {
+      r = await this.node.application.startLocal(app, type, restartType);
+    } finally {
+      if (this.startingHere.get(app) === seen) this.startingHere.delete(app);
+    }
+    if (r !== 'ok') {
+      this.broadcast({ op: 'failed', app, node: me });
+      return r;
+    }
+    const info: PlacementInfo = { application: app, node: me, startType: type, since: this.now(), previous, cause };
+    this.record(app, info);
+    this.node.report({ kind: 'dist_ac', message: `${app} started here (${cause})`, application: app, startType: type, previous });
+    const live = old !== null && old !== me && this.node.net.isConnected(old) ? old : undefined;
+    this.broadcast({ op: 'started', app, info }, live);
     // A takeover returns once the old instance has stopped too (OTP's permit and takeover
     // callers see it gone when the call returns).
-    if (old !== undefined) await this.call(old, { op: 'handedOver', app, info }).catch(() => undefined);
+    if (live !== undefined) await this.call(live, { op: 'handedOver', app, info }).catch(() => undefined);
+    // Nodes seen running it while ours started (a heal meanwhile): settle who keeps it.
+    for (const n of seen) if (n !== live) this.background(this.hello(n), `introducing this node to ${n}`);
     this.wake(app);
     return 'ok';
   }
@@ -391,56 +537,73 @@ export class DistAc implements DistributedController {
   // ---------------------------------------------------------------- locking and views
 
   /**
-   * Runs `fn` under the global lock `['dist_ac', app]` on every connected node, with a fresh
-   * view of each node. A `{ wait }` result releases the lock, waits for news and runs again.
+   * Runs `fn` under the application's lock over every connected node, with a fresh view of
+   * each node, after the decisions of this node for `app` queued before it. A `{ wait }`
+   * result releases the lock, waits for news (`onNews` sees what woke it) and gives `'retry'`.
    */
-  private async locked<T>(app: string, fn: (views: Map<string, AppView>) => Promise<T | Wait>): Promise<T | 'retry'> {
-    let news: Promise<void> | undefined;
-    // Resource `['dist_ac', app]`, requester this node: one decision per application at a time.
-    const r = await this.trans(app, async () => {
-      const views = await this.views(app);
-      log('[%s] %s: views %o', this.node.name, app, [...views].map(([n, v]) => [n, { started: v.started, running: v.running }]));
-      const out = await fn(views);
-      log('[%s] %s: decided %o', this.node.name, app, out);
-      if (isWait(out)) {
-        // Listen before the lock is released, so news that follows at once is not missed.
-        news = this.waitForNews(app, out.wait);
-        return 'retry' as const;
-      }
-      return out;
-    });
+  private async locked<T>(app: string, fn: (views: Map<string, AppView>) => Promise<T | Wait>, onNews?: (news: News) => void): Promise<T | 'retry'> {
+    let news: Promise<News> | undefined;
+    const r = await this.queued(app, () =>
+      this.trans(app, async () => {
+        const views = await this.views(app);
+        log('[%s] %s: views %o', this.node.name, app, [...views].map(([n, v]) => [n, { started: v.started, running: v.running }]));
+        const out = await fn(views);
+        log('[%s] %s: decided %o', this.node.name, app, out);
+        if (isWait(out)) {
+          // Listen before the lock is released, so news that follows at once is not missed.
+          news = this.waitOn(app, out);
+          return 'retry' as const;
+        }
+        return out;
+      }),
+    );
     if (r === 'aborted') return 'retry';
     if (news !== undefined) {
-      await news;
+      onNews?.(await news);
       return 'retry';
     }
     return r;
   }
 
+  /** Runs `fn` after every decision of this node for `app` queued before it (OTP: one `dist_ac` server per node). */
+  private queued<T>(app: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(app) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.queues.set(app, tail);
+    void tail.then(() => {
+      if (this.queues.get(app) === tail) this.queues.delete(app);
+    });
+    return run;
+  }
+
   /**
-   * `global.trans` on `[['dist_ac', app], this node]` over every connected node, retried with a
-   * short random back-off: placement decisions are brief, and OTP's back-off (up to 250 ms on
-   * the first retry) would show up directly in failover and takeover times.
+   * `global.trans` on resource `['dist_ac', app]` over every connected node, with a requester
+   * of its own for this decision (OTP's `{?LOCK_ID, self()}`: one lock per caller; a shared
+   * requester would let two decisions of one node hold it at once). When the lock is taken
+   * it waits for news — the holder's `decided`, a node event — instead of polling it.
    */
   private async trans<T>(app: string, fn: () => Promise<T>): Promise<T | 'aborted'> {
     const g = this.node.global;
-    const id = [['dist_ac', app], this.node.name] as const;
-    for (let attempt = 0; ; attempt++) {
+    const id = [['dist_ac', app], `${this.node.name}#${++this.decisions}`] as const;
+    for (;;) {
+      if (this.stopping) return 'aborted';
       const nodes = [this.node.name, ...this.node.nodes()];
+      const released = this.news(app, LOCK_FALLBACK_MS * (1 + this.node.random.float()));
       if (await g.setLock(id, nodes, 0)) {
+        released.cancel();
         try {
           return await fn();
         } finally {
           await g.delLock(id, nodes);
+          this.broadcast({ op: 'decided', app });
         }
       }
-      if (this.stopping) return 'aborted';
-      // The node's random and timers: seeded and virtual in a simulated cluster.
-      await this.node.delay(1 + Math.floor(this.node.random.float() * Math.min(2 + attempt * 4, 50)));
+      await released.promise;
     }
   }
 
-  /** This node's view of `app`, and every connected node's (nodes without dist_ac are left out). */
+  /** This node's view of `app`, and every connected node's (nodes without dist_ac are left out; slow ones are waited for). */
   private async views(app: string): Promise<Map<string, AppView>> {
     const views = new Map<string, AppView>([[this.node.name, this.view(app)]]);
     await Promise.all(
@@ -451,7 +614,7 @@ export class DistAc implements DistributedController {
           const mine = this.entries.get(app);
           if (v.signature !== null && mine !== undefined && v.signature !== entrySignature(mine)) this.mismatch(app, n);
         } catch {
-          // down, or no dist_ac there: not a candidate
+          // down (the call ends with its nodedown), or no dist_ac there: not a candidate
         }
       }),
     );
@@ -467,27 +630,100 @@ export class DistAc implements DistributedController {
       permitted: ac.isPermitted(app),
       started: this.localStarted.has(app),
       running: ac.whereRunning(app) === 'local',
+      busy: this.active.has(app) || this.failovers.has(app) || this.startingHere.has(app),
       weight: ac.whichApplications().length,
       signature: entry !== undefined ? entrySignature(entry) : null,
       info: this.placement.get(app) ?? null,
     };
   }
 
-  private waitForNews(app: string, _node: string): Promise<void> {
-    return new Promise((resolve) => {
-      let ws = this.waiters.get(app);
-      if (ws === undefined) this.waiters.set(app, (ws = new Set()));
-      const w = (): void => {
-        ws.delete(w);
-        resolve();
-      };
-      ws.add(w);
-    });
+  /**
+   * Waits on the picked node (OTP's `wait_dist_start`): until news of `app` — some node
+   * started it, stopped it or failed to start it, a node went down (the picked one's nodedown
+   * is the node monitor) or came up. With `kick`, the picked node is asked to decide first.
+   */
+  private waitOn(app: string, w: Wait): Promise<News> {
+    const { promise } = this.news(app);
+    if (w.kick) this.kick(w.wait, app);
+    return promise;
   }
 
-  private wake(app: string): void {
+  /** Asks `node` to decide where `app` runs (it was picked, and nothing of its own will make it act). */
+  private kick(node: string, app: string): void {
+    genServer.cast(this.node, [DIST_AC, node], { op: 'decide', app } satisfies Cast);
+  }
+
+  /** The next news of `app` (or `fallbackMs` passing, if given); `cancel` stops listening. */
+  private news(app: string, fallbackMs?: number): { promise: Promise<News>; cancel: () => void } {
+    let ws = this.waiters.get(app);
+    if (ws === undefined) this.waiters.set(app, (ws = new Set()));
+    const set = ws;
+    let timer: Timer | undefined;
+    let done!: (news: News) => void;
+    const promise = new Promise<News>((resolve) => {
+      done = (news) => {
+        set.delete(done);
+        if (timer !== undefined) this.node.cancelTimer(timer);
+        resolve(news);
+      };
+    });
+    set.add(done);
+    if (fallbackMs !== undefined && !this.stopping) timer = this.node.timers.schedule(fallbackMs, () => done({ kind: 'other' }), undefined);
+    return { promise, cancel: () => done({ kind: 'other' }) };
+  }
+
+  private wake(app: string, news: News = { kind: 'other' }): void {
     const ws = this.waiters.get(app);
-    if (ws !== undefined) for (const w of [...ws]) w();
+    if (ws !== undefined) for (const w of [...ws]) w(news);
+  }
+
+  // ---------------------------------------------------------------- records
+
+  /** Wall-clock time as an ISO string, for people reading `info` (decisions never look at it). */
+  private now(): string {
+    return new Date().toISOString();
+  }
+
+  /** Records that `app` now runs where `info` says (a move, kept in the history). */
+  private record(app: string, info: PlacementInfo): void {
+    const before = this.placement.get(app);
+    this.placement.set(app, info);
+    if (before?.node === info.node && before.since === info.since) return;
+    this.remember(app, { node: info.node, startType: info.startType, cause: info.cause ?? 'start', at: this.now(), previous: info.previous ?? before?.node ?? null, epoch: null });
+  }
+
+  /** Records that `app` no longer runs on `node` (when that is where this node believed it ran). */
+  private forget(app: string, node: string): void {
+    if (this.placement.get(app)?.node !== node) return;
+    this.placement.delete(app);
+    this.remember(app, { node: null, startType: null, cause: 'stopped', at: this.now(), previous: node, epoch: null });
+  }
+
+  private remember(app: string, move: Move): void {
+    let h = this.history.get(app);
+    if (h === undefined) this.history.set(app, (h = []));
+    h.push(move);
+    if (h.length > HISTORY_LIMIT) h.splice(0, h.length - HISTORY_LIMIT);
+  }
+
+  /**
+   * Whether this node should record `info` (a start announced by its node) over what it
+   * knows: yes, unless it knows of another live instance on a better node that `info` did not
+   * take over from (a start that raced a heal: that instance is kept, the announcer's is
+   * reconciled away).
+   */
+  private newer(app: string, info: PlacementInfo): boolean {
+    const cur = this.placement.get(app)?.node ?? null;
+    if (cur === null || cur === info.node || cur === takeoverSource(info.startType)) return true;
+    const live = cur === this.node.name ? this.node.application.whereRunning(app) === 'local' : this.node.net.isConnected(cur);
+    return !(live && better(this.entries.get(app)!.nodes, cur, info.node!));
+  }
+
+  /** The local instance stopped (or never got going): forget it here and tell every node (OTP's `dist_ac_app_stopped`). */
+  private announceStopped(app: string): void {
+    this.forget(app, this.node.name);
+    this.broadcast({ op: 'stopped', app, node: this.node.name });
+    this.wake(app);
   }
 
   // ---------------------------------------------------------------- rebuild after a restart
@@ -509,7 +745,7 @@ export class DistAc implements DistributedController {
       const where = ac.whereRunning(app);
       const known = this.placement.get(app);
       if (where === 'local') {
-        if (known?.node !== me) this.placement.set(app, { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: known?.node ?? null, cause: null });
+        if (known?.node !== me) this.record(app, { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: known?.node ?? null, cause: null });
         continue;
       }
       const elsewhere = where ?? known?.node ?? undefined;
@@ -537,7 +773,7 @@ export class DistAc implements DistributedController {
       case 'handedOver': {
         // The new instance is fully started elsewhere: stop ours, then answer.
         this.cancelFailover(req.app);
-        this.placement.set(req.app, req.info);
+        this.record(req.app, req.info);
         const ac = this.node.application;
         if (this.localStarted.has(req.app) || ac.whereRunning(req.app) === 'local') await ac.runningElsewhere(req.app, req.info.node!, this.localStarted.get(req.app));
         this.wake(req.app);
@@ -546,7 +782,7 @@ export class DistAc implements DistributedController {
       case 'takeoverFrom': {
         const rt = this.localStarted.get(req.app);
         if (rt === undefined) return { error: 'not_started' };
-        return this.startHere(req.app, { takeover: req.from }, rt, req.cause, req.from);
+        return this.startHere(req.app, { takeover: req.from }, rt, req.cause, req.from, req.from);
       }
     }
   }
@@ -554,22 +790,60 @@ export class DistAc implements DistributedController {
   /** @internal */
   handleCast(msg: Cast): void {
     const me = this.node.name;
-    if (msg.op === 'started') {
-      const { app, info } = msg;
-      if (info.node === null || info.node === me) return;
-      this.cancelFailover(app);
-      this.placement.set(app, info);
-      const ac = this.node.application;
-      // The old instance (if it runs here) stops now that the new one is fully started.
-      if (this.localStarted.has(app) || ac.whereRunning(app) === 'local') this.background(ac.runningElsewhere(app, info.node, this.localStarted.get(app)), `stopping the local instance of ${app}`);
-      this.wake(app);
-      return;
-    }
-    if (msg.op === 'stopped') {
-      const { app, node } = msg;
-      if (this.placement.get(app)?.node === node) this.placement.delete(app);
-      if (this.node.application.whereRunning(app) === node) this.background(this.node.application.notRunning(app), `stopping the local instance of ${app}`);
-      this.wake(app);
+    const ac = this.node.application;
+    const { app } = msg;
+    if (!this.entries.has(app)) return;
+    switch (msg.op) {
+      case 'started': {
+        const { info } = msg;
+        if (info.node === null || info.node === me) return;
+        const seen = this.startingHere.get(app);
+        if (seen !== undefined) {
+          // Ours is starting too: settled once it has (startHere introduces us to them).
+          seen.add(info.node);
+          return;
+        }
+        const mine = ac.whereRunning(app) === 'local';
+        if (mine && takeoverSource(info.startType) !== me) {
+          // Two instances (a start that raced a heal): the introductions settle which is kept.
+          this.background(this.hello(info.node), `introducing this node to ${info.node}`);
+          return;
+        }
+        if (!this.newer(app, info)) {
+          this.tellToYield(info.node, app);
+          return;
+        }
+        this.cancelFailover(app);
+        this.displace(app, info);
+        this.record(app, info);
+        // The old instance (if it runs here) stops now that the new one is fully started.
+        if (this.localStarted.has(app) || mine) this.background(ac.runningElsewhere(app, info.node, this.localStarted.get(app)), `stopping the local instance of ${app}`);
+        this.wake(app);
+        return;
+      }
+      case 'stopped':
+        this.forget(app, msg.node);
+        if (ac.whereRunning(app) === msg.node) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
+        this.wake(app);
+        return;
+      case 'failed':
+        this.wake(app, { kind: 'failed', node: msg.node });
+        return;
+      case 'decided':
+        this.wake(app);
+        return;
+      case 'keep':
+        if (msg.info.node !== null && msg.info.node !== me && ac.whereRunning(app) === 'local' && !this.startingHere.has(app) && better(this.entries.get(app)!.nodes, msg.info.node, me)) {
+          this.yieldTo(app, msg.info, `a node that reaches both says ${msg.info.node} runs it too`);
+        }
+        return;
+      case 'decide': {
+        // A node waits on this one: decide, unless something here will act anyway.
+        const rt = this.localStarted.get(app);
+        if (rt === undefined || this.active.has(app) || this.failovers.has(app) || this.startingHere.has(app) || this.stopping) return;
+        this.background(this.decideLoop(app, 'failover', rt), `deciding where ${app} runs`);
+        return;
+      }
     }
   }
 
@@ -579,63 +853,36 @@ export class DistAc implements DistributedController {
     if (e.hidden || this.stopping) return;
     if (e.type === 'nodeup') {
       this.background(this.hello(e.node), `introducing this node to ${e.node}`);
+      for (const app of this.entries.keys()) this.wake(app);
       return;
     }
     const dead = e.node;
+    const ac = this.node.application;
     for (const [app, entry] of this.entries) {
-      const ran = this.placement.get(app)?.node === dead || this.node.application.whereRunning(app) === dead;
+      const ran = this.placement.get(app)?.node === dead || ac.whereRunning(app) === dead;
       if (ran) {
-        this.placement.delete(app);
-        if (this.localStarted.has(app) && this.node.application.whereRunning(app) === dead) this.background(this.node.application.notRunning(app), `stopping the local instance of ${app}`);
-        if (this.localStarted.has(app) && this.node.application.isPermitted(app)) this.armFailover(app, entry, dead);
+        this.forget(app, dead);
+        if (this.localStarted.has(app) && ac.whereRunning(app) === dead) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
+        if (this.localStarted.has(app) && ac.isPermitted(app)) this.armFailover(app, entry, dead);
       }
+      // Decisions waiting on the dead node decide again (OTP's monitor_node in wait_dist_start).
       this.wake(app);
     }
   }
 
-  /** Fails `app` over after its timeout (spec §g.4). */
+  /** Fails `app` over after its timeout (spec §g.4; OTP's `restart_appls`). */
   private armFailover(app: string, entry: DistributedEntry, dead: string): void {
     const timeout = entry.timeout ?? 0;
     if (timeout === Infinity) return;
     this.cancelFailover(app);
-    if (timeout === 0) {
-      this.background(this.failover(app, dead), `failing ${app} over from ${dead}`);
-      return;
-    }
+    const go = (): void => {
+      const rt = this.localStarted.get(app);
+      if (rt !== undefined) this.background(this.decideLoop(app, 'failover', rt, dead), `failing ${app} over from ${dead}`);
+    };
+    if (timeout === 0) return go();
     const timer = this.node.timers.schedule(timeout, () => {
       this.failovers.delete(app);
-      this.background(this.failover(app, dead), `failing ${app} over from ${dead}`);
-    }, undefined);
-    this.failovers.set(app, timer);
-  }
-
-  private async failover(app: string, dead: string, precheck = true): Promise<void> {
-    const restartType = this.localStarted.get(app);
-    if (restartType === undefined || this.stopping) return;
-    const spec = this.node.application.getSpec(app);
-    // With start phases the type is `{ failover, dead }`; without, `normal` (OTP compatibility).
-    const type: StartType = spec?.startPhases !== undefined ? { failover: dead } : 'normal';
-    // Every surviving node that started the application gets here at about the same time;
-    // only the one the decision will pick takes the lock (the others would only contend).
-    // A node that is not picked checks again later, in case the picked one does not act.
-    if (precheck && this.decide(app, await this.views(app), 'failover', dead).kind !== 'startHere') {
-      if (this.placement.get(app)?.node == null) this.armRecheck(app, dead);
-      return;
-    }
-    await this.locked(app, async (views): Promise<AppResult> => {
-      const d = this.decide(app, views, 'failover', dead);
-      if (d.kind === 'startHere') return this.startHere(app, type, restartType, 'failover', dead);
-      if (d.kind === 'elsewhere' && views.get(d.node)?.running) await this.node.application.runningElsewhere(app, d.node, restartType);
-      return 'ok';
-    });
-  }
-
-  /** Retries a failover this node left to another, if the application still runs nowhere. */
-  private armRecheck(app: string, dead: string): void {
-    if (this.failovers.has(app)) return;
-    const timer = this.node.timers.schedule(RECHECK_MS, () => {
-      this.failovers.delete(app);
-      if (this.placement.get(app)?.node == null && this.node.application.whereRunning(app) === undefined) this.background(this.failover(app, dead, false), `failing ${app} over from ${dead}`);
+      go();
     }, undefined);
     this.failovers.set(app, timer);
   }
@@ -663,15 +910,21 @@ export class DistAc implements DistributedController {
 
   private helloPayload(): { from: string; running: Array<[string, PlacementInfo]>; signatures: Array<[string, string]> } {
     const running: Array<[string, PlacementInfo]> = [];
+    const me = this.node.name;
+    const ac = this.node.application;
     for (const app of this.entries.keys()) {
-      if (this.node.application.whereRunning(app) === 'local') running.push([app, this.info(app)]);
+      if (ac.whereRunning(app) !== 'local') continue;
+      const p = this.placement.get(app);
+      running.push([app, p?.node === me ? p : { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: p?.node ?? null, cause: null }]);
     }
     return { from: this.node.name, running, signatures: [...this.entries].map(([a, e]) => [a, entrySignature(e)]) };
   }
 
   /**
    * Learns what `peer` runs. An application running on both sides (a healed partition) is
-   * reconciled: the better node by priority keeps it, the other stops its instance.
+   * reconciled: the better node by priority keeps it, the other stops its instance and says
+   * so. A record naming `peer` for an application it does not run is dropped; one naming a
+   * better live node is kept over `peer`'s (a losing side's view never overwrites it).
    */
   private onHello(peer: string, running: Array<[string, PlacementInfo]>, signatures: Array<[string, string]>): void {
     for (const [app, sig] of signatures) {
@@ -680,23 +933,68 @@ export class DistAc implements DistributedController {
     }
     const me = this.node.name;
     const ac = this.node.application;
-    for (const [app, info] of running) {
-      const entry = this.entries.get(app);
-      if (entry === undefined) continue;
-      this.cancelFailover(app);
-      if (ac.whereRunning(app) === 'local') {
-        if (better(entry.nodes, peer, me)) {
-          this.node.report({ kind: 'dist_ac', message: `${app} ran on both ${me} and ${peer} after a partition; keeping ${peer}'s instance`, application: app, code: 'reconcile' });
-          this.placement.set(app, { ...info, cause: 'reconcile' });
-          this.background(ac.runningElsewhere(app, peer, this.localStarted.get(app)), `stopping the local instance of ${app}`);
+    const theirs = new Map(running.filter(([app]) => this.entries.has(app)));
+    for (const [app, entry] of this.entries) {
+      const info = theirs.get(app);
+      if (info === undefined || info.node !== peer) {
+        // `peer` does not run it: a record saying so is stale.
+        if (this.placement.get(app)?.node === peer) {
+          this.forget(app, peer);
+          if (ac.whereRunning(app) === peer) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
+          this.wake(app);
         }
         continue;
       }
+      const seen = this.startingHere.get(app);
+      if (seen !== undefined) {
+        seen.add(peer);
+        continue;
+      }
+      this.cancelFailover(app);
+      if (ac.whereRunning(app) === 'local') {
+        if (better(entry.nodes, peer, me)) this.yieldTo(app, info, 'after a partition');
+        continue;
+      }
+      if (!this.newer(app, info)) {
+        this.tellToYield(peer, app);
+        continue;
+      }
+      this.displace(app, info);
       // Both nodes introduce themselves after a heal: keep what is known already (e.g. a reconcile).
-      if (this.placement.get(app)?.node !== info.node) this.placement.set(app, info);
-      if (this.localStarted.has(app)) this.background(ac.runningElsewhere(app, peer, this.localStarted.get(app)), `stopping the local instance of ${app}`);
+      if (this.placement.get(app)?.node !== peer) this.record(app, info);
+      if (this.localStarted.has(app) && ac.whereRunning(app) !== peer) this.background(ac.runningElsewhere(app, peer, this.localStarted.get(app)), `recording that ${app} runs on ${peer}`);
       this.wake(app);
     }
+  }
+
+  /** The reconcile on the losing node: keep `info.node`'s instance, stop ours the orderly way and say so. */
+  private yieldTo(app: string, info: PlacementInfo, why: string): void {
+    const me = this.node.name;
+    const ac = this.node.application;
+    this.cancelFailover(app);
+    this.node.report({ kind: 'dist_ac', message: `${app} ran on both ${me} and ${info.node} (${why}); keeping ${info.node}'s instance`, application: app, code: 'reconcile' });
+    this.record(app, { ...info, cause: 'reconcile' });
+    this.background(
+      ac.runningElsewhere(app, info.node!, this.localStarted.get(app)).then(() => this.broadcast({ op: 'stopped', app, node: me }, info.node!)),
+      `stopping the local instance of ${app}`,
+    );
+  }
+
+  /**
+   * `worse` runs `app`, but this node knows a live instance on a better node: tell `worse` to
+   * stop its own. With overlapping partitions (A–B cut, C reaching both) A and B never meet;
+   * C, which hears of both, settles it (No OTP counterpart: OTP's dist_ac never reconciles).
+   */
+  private tellToYield(worse: string, app: string): void {
+    const kept = this.placement.get(app);
+    if (kept?.node != null && kept.node !== worse) genServer.cast(this.node, [DIST_AC, worse], { op: 'keep', app, info: kept } satisfies Cast);
+  }
+
+  /** `info` replaces this node's record of `app`: a live node the record named, that `info` did not take over from, runs a worse instance — tell it. */
+  private displace(app: string, info: PlacementInfo): void {
+    const cur = this.placement.get(app)?.node;
+    if (cur == null || cur === info.node || cur === this.node.name || cur === takeoverSource(info.startType) || !this.node.net.isConnected(cur)) return;
+    genServer.cast(this.node, [DIST_AC, cur], { op: 'keep', app, info } satisfies Cast);
   }
 
   private mismatch(app: string, peer: string): void {
@@ -711,8 +1009,9 @@ export class DistAc implements DistributedController {
 
   // ---------------------------------------------------------------- plumbing
 
+  /** Calls `peer`'s dist_ac; no timeout: a slow peer is waited for, a call to a node that goes down ends with its nodedown. */
   private call(peer: string, req: Request): Promise<unknown> {
-    return genServer.call(this.node, [DIST_AC, peer], req, 30_000);
+    return genServer.call(this.node, [DIST_AC, peer], req, Infinity);
   }
 
   private broadcast(msg: Cast, except?: string): void {
@@ -722,6 +1021,19 @@ export class DistAc implements DistributedController {
 
 function isWait(x: unknown): x is Wait {
   return typeof x === 'object' && x !== null && typeof (x as Wait).wait === 'string';
+}
+
+/**
+ * True when a picked node must be asked to decide: it started the application (so it takes
+ * part) and nothing of its own will make it act — no decision under way, no failover armed.
+ */
+function kickable(v: AppView): boolean {
+  return v.started && v.busy !== true;
+}
+
+/** The node a takeover start type takes over from, if it is one. */
+function takeoverSource(t: StartType | null): string | undefined {
+  return typeof t === 'object' && t !== null && 'takeover' in t ? t.takeover : undefined;
 }
 
 /** The node running `app` according to the views (the best one by priority if several). */
@@ -737,6 +1049,11 @@ function better(nodes: NodeList, a: string, b: string): boolean {
   const rb = rankOf(nodes, b);
   if (ra !== rb) return ra >= 0 && (rb < 0 || ra < rb);
   return a < b;
+}
+
+/** The pid a `distAcResolver` keeps: the one on the node the reconcile keeps. */
+function keeper(nodes: NodeList, p1: Pid, p2: Pid): Pid {
+  return better(nodes, p2.node, p1.node) ? p2 : p1;
 }
 
 /** The dist_ac server: answers other nodes. Started by `kernel_sup`; a restarted one rebuilds the view (`DistAc.serverStarted`). */
@@ -804,9 +1121,21 @@ function parseRequest(x: unknown): Request | undefined {
 function parseCast(x: unknown): Cast | undefined {
   if (typeof x !== 'object' || x === null) return undefined;
   const m = x as Record<string, unknown>;
-  if (m.op === 'started') return isString(m.app) && isInfo(m.info) ? { op: 'started', app: m.app, info: m.info } : undefined;
-  if (m.op === 'stopped') return isString(m.app) && isString(m.node) ? { op: 'stopped', app: m.app, node: m.node } : undefined;
-  return undefined;
+  if (!isString(m.app)) return undefined;
+  switch (m.op) {
+    case 'started':
+      return isInfo(m.info) ? { op: 'started', app: m.app, info: m.info } : undefined;
+    case 'stopped':
+    case 'failed':
+      return isString(m.node) ? { op: m.op, app: m.app, node: m.node } : undefined;
+    case 'decided':
+    case 'decide':
+      return { op: m.op, app: m.app };
+    case 'keep':
+      return isInfo(m.info) ? { op: 'keep', app: m.app, info: m.info } : undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** A short, printable description of a bad input for a report: bounded and escaped, never the whole term. */
