@@ -31,7 +31,7 @@
  * was lost across a handover.
  */
 import { genServer, supervisor, type ApplicationSpec, type Node, type Pid, type Process, type StartType } from '@rigil/core';
-import { distAcOf, type KernelConfig, type NodeList } from '@rigil/dist-ac';
+import { distAcOf, distAcResolver, type KernelConfig, type NodeList } from '@rigil/dist-ac';
 import type { DistNode } from '@rigil/net';
 import type { Simulation } from './simulation.js';
 
@@ -334,7 +334,7 @@ export class AppsModel {
             if (typeof r !== 'object' || !('ok' in r)) return { error: { fetchState: r } };
             await genServer.call(self, pid, { adopt: { value: r.ok, lineage: r.lineage } } satisfies CtrCall);
           }
-          await node.global.reRegister('ctr', pid);
+          await node.global.reRegister('ctr', pid, distAcResolver('ctr'));
           return 'ok';
         },
         prepStop(inst: CtrInstance) {
@@ -382,7 +382,7 @@ export class AppsModel {
           const node = self.node as DistNode;
           const pid = node.whereis('slow_srv');
           if (pid === undefined) return { error: 'no slow_srv' };
-          await node.global.reRegister('slow', pid);
+          await node.global.reRegister('slow', pid, distAcResolver('slow'));
           return 'ok';
         },
         async prepStop(node: Node) {
