@@ -968,6 +968,12 @@ export class Global implements GlobalNames {
     if (l !== undefined && l.requester !== req) return false;
     const hk = String(holder);
     if (l?.holders.has(hk) === true) return true;
+    // A holder on a node this node is not connected to is as good as dead (OTP's DOWN with
+    // `noconnection`): its request came on a connection that is gone — the requester saw that
+    // nodedown, counted this node out and will never unlock it here — so nothing is kept.
+    // Monitoring it instead would dial the node, and a new connection would keep the stale lock
+    // for as long as the holder lives (a frozen node processes such a request after it thaws).
+    if (holder.node !== this.node.name && !this.node.net.isConnected(holder.node)) return true;
     let dead = false;
     const monitor = this.node.monitor(holder, {
       onDown: () => {
