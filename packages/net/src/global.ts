@@ -905,8 +905,10 @@ export class Global implements GlobalNames {
       if (n === me || this.known.has(n)) continue;
       this.known.add(n);
       if (this.node.net.isConnected(n)) continue;
-      if (this.pop && this.cuts.get(`${me}>${n}`)?.lost === true) {
-        // We lost `n` and never got it back: the merge recreated an overlap; report it again.
+      if (this.pop && this.isCut(me, n)) {
+        // We lost `n` (or `n` lost us: one end of a loss forgets the other silently) and never
+        // got it back: the merge recreated an overlap; report it again. Knowing `n` meanwhile
+        // would send it nothing (it is not connected) while counting it in our partition.
         this.known.delete(n);
         this.report('lostConnection', n, true);
         continue;
