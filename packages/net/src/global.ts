@@ -1081,8 +1081,16 @@ export class Global implements GlobalNames {
     return pid;
   }
 
-  /** Calls `node`'s name server without a timeout (OTP's `multi_call`): only its nodedown ends the wait. */
+  /**
+   * Calls `node`'s name server without a timeout (OTP's `multi_call`): only its nodedown ends the
+   * wait. A node this node is not connected to fails at once, as a bad node: a call would dial
+   * it and deliver the request on a later connection, after the partitions split — an insert
+   * or a lock would then land in the other partition behind the merge's back (the merge
+   * exchanges names assuming each side's replicas agree); the merge carries the change over
+   * instead.
+   */
   private callServer(node: string, req: GlobalRequest): Promise<unknown> {
+    if (!this.node.net.isConnected(node)) return Promise.reject(distError('ERR_NOT_CONNECTED', `${node} is not connected`));
     return genServer.call(this.node, [GLOBAL_NAME_SERVER, node], req, Infinity);
   }
 
