@@ -734,6 +734,7 @@ export class Global implements GlobalNames {
     const drop = lost === this.node.name ? from : lost;
     if (!this.node.net.isConnected(drop)) {
       this.known.delete(drop);
+      this.dropNamesOn(drop);
       return;
     }
     this.node.report({ kind: 'global', message: `${from} lost its connection to ${lost}: disconnecting from ${drop} to prevent overlapping partitions` });
@@ -753,6 +754,16 @@ export class Global implements GlobalNames {
     this.castTo(peer, { op: 'removeConnection' });
     this.forgetNode(peer);
     this.node.disconnect(peer);
+  }
+
+  /**
+   * Removes the names of pids on `node`, which is out of this node's partition and not connected:
+   * their monitors fire only with a nodedown of a connection, and the one they wait on may be a
+   * dial that never completes (a cut) or completes later (a heal), after the other nodes of the
+   * partition dropped the same names at their nodedown (OTP: the monitor's DOWN `noconnection`).
+   */
+  private dropNamesOn(node: string): void {
+    for (const [name, e] of [...this.names]) if (e.pid.node === node) this.remove(name);
   }
 
   /** Forgets `peer` so that losing it is not reported (OTP clears what it knows of it). */
@@ -910,6 +921,7 @@ export class Global implements GlobalNames {
         // got it back: the merge recreated an overlap; report it again. Knowing `n` meanwhile
         // would send it nothing (it is not connected) while counting it in our partition.
         this.known.delete(n);
+        this.dropNamesOn(n);
         this.report('lostConnection', n, true);
         continue;
       }
@@ -918,6 +930,7 @@ export class Global implements GlobalNames {
         this.node.connect(n).then((ok) => {
           if (ok || this.stopping || !this.known.has(n) || this.node.net.isConnected(n)) return;
           this.nodeDown(n);
+          this.dropNamesOn(n);
         }),
         `connecting to ${n}`,
       );

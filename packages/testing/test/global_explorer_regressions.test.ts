@@ -30,4 +30,11 @@ describe('global under the fault explorer: regressions', () => {
     // g2 on both sides and never gave it to d and e.
     expect(await replay(2, 'run 843;cut1 b a;reg d g0;run 852;cut a c;reg a g2;run 1126;run 243;settle')).toBeUndefined();
   });
+
+  it('a node that forgets a node it is not connected to drops the names of pids there (its monitors would never fire)', async () => {
+    // c, frozen, lost everyone; a merge gave it b's g2 while b was unreachable from c, then c
+    // forgot b (a remembered loss) without a nodedown. a, d and e dropped g2 at their nodedown
+    // of b; c kept it, waiting on a dial, and the next merge took c's table for its partition's.
+    expect(await replay(8, 'freeze c;reg b g2;cut1 b c;run 1409;thaw c;run 526;settle')).toBeUndefined();
+  });
 });
