@@ -516,7 +516,21 @@ export class Global implements GlobalNames {
     if (msg.op === 'removeConnection') this.forgetNode(via);
     else if (msg.op === 'lostConnection') this.lostConnection(msg.from, msg.lost, msg.creation, msg.seq);
     else if (msg.op === 'connected') this.reconnected(msg.from, msg.to, msg.creation, msg.seq);
-    else if (this.node.name < via && !this.known.has(via)) this.startSync(via);
+    else if (this.node.name < via) {
+      // `via` does not know us (it asks for the merge): if we know it, that is one-sided.
+      this.forgetOneSided(via);
+      this.startSync(via);
+    }
+  }
+
+  /**
+   * `peer` asked for a merge, so it does not know this node: forget it if we know it (the
+   * merge that follows carries the names over), so that the pair merges. No OTP counterpart
+   * (OTP's protocol starts from either side and never consults `known` to answer).
+   */
+  private forgetOneSided(peer: string): void {
+    if (!this.known.delete(peer)) return;
+    this.node.report({ kind: 'global', message: `${peer} does not know this node but this node knew it: merging again` });
   }
 
   // ---------------------------------------------------------------- private: names
@@ -866,8 +880,11 @@ export class Global implements GlobalNames {
   }
 
   /** The other side: locks this node's partition for `boss`'s merge (a few attempts, then busy: the boss backs off). */
-  private async lockForSync(boss: string): Promise<'locked' | 'busy' | 'known'> {
-    if (this.known.has(boss)) return 'known';
+  private async lockForSync(boss: string): Promise<'locked' | 'busy'> {
+    // The boss asks only when it does not know this node: knowledge on one side only (a
+    // merge's node list named the other end of a loss) would block every merge of the pair for
+    // good. OTP's `init_connect` does not look at `known` either: forget the boss and merge.
+    this.forgetOneSided(boss);
     if (this.peerSyncs.has(boss) || this.hidden || !this.node.net.isConnected(boss)) return 'busy';
     const id: LockId = [GLOBAL_LOCK, `sync:${boss}|${this.node.name}`];
     const gen = this.linkGen.get(boss);

@@ -37,4 +37,11 @@ describe('global under the fault explorer: regressions', () => {
     // of b; c kept it, waiting on a dial, and the next merge took c's table for its partition's.
     expect(await replay(8, 'freeze c;reg b g2;cut1 b c;run 1409;thaw c;run 526;settle')).toBeUndefined();
   });
+
+  it('knowledge on one side only is repaired: the node asked to merge forgets the asker and merges (it blocked the pair for good)', async () => {
+    // A merge's node list made e know a, which had dropped e; a (the boss of the pair) asked e
+    // to merge and e answered "known", for ever. a registered g2 in a partition of its own, and
+    // e's partition merged with the rest as if a's table were e's.
+    expect(await replay(10, 'part b,c,e|a,d;run 1311;heal d e;run 1061;part b,c,d|a,e;reg a g2;run 1341;run 1364;settle')).toBeUndefined();
+  });
 });
