@@ -929,7 +929,12 @@ export class Global implements GlobalNames {
     queueMicrotask(() => this.checkSynced());
     // Each side was a fully connected partition: what we remembered lost inside one is stale.
     for (const group of [mine, theirs]) for (const a of group) for (const b of group) if (this.cuts.get(`${a}>${b}`)?.lost === true) this.cuts.get(`${a}>${b}`)!.lost = false;
-    for (const n of [...mine, ...theirs]) {
+    // A node of our own side we do not know (any more) is not ours to add: we lost it while the
+    // merge ran, and with it the names of its pids, which it still holds. Knowing it again here
+    // would make one partition of two disagreeing tables; left out, it asks for a merge of its
+    // own (see `forgetOneSided`), which exchanges the names. The same holds for such a node
+    // listed on both sides (the two partitions overlapped: it was lost by one of them).
+    for (const n of [...mine.filter((m) => this.known.has(m)), ...theirs.filter((t) => !mine.includes(t))]) {
       if (n === me || this.known.has(n)) continue;
       this.known.add(n);
       if (this.node.net.isConnected(n)) continue;

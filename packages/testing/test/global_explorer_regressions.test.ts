@@ -44,4 +44,11 @@ describe('global under the fault explorer: regressions', () => {
     // e's partition merged with the rest as if a's table were e's.
     expect(await replay(10, 'part b,c,e|a,d;run 1311;heal d e;run 1061;part b,c,d|a,e;reg a g2;run 1341;run 1364;settle')).toBeUndefined();
   });
+
+  it('a merge outcome does not make a node know again a node of its own side it lost meanwhile', async () => {
+    // The merge's node list for this side was taken under the lock; a node that lost one of
+    // them before the outcome arrived (dropping the names of its pids at that nodedown) knew it
+    // again, and one partition held two different tables for good.
+    expect(await replay(2, 'freeze b;run 852;part b,c,d,e|a;lock d l2 166;run 1226;stall e 270;send c e 3;trans c l1 259;rereg d g1;run 743;reg c g3;lock d l1 14;run 317;freeze e;run 592;run 1076;settle')).toBeUndefined();
+  });
 });
