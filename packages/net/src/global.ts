@@ -219,6 +219,8 @@ export class Global implements GlobalNames {
   private readonly cuts = new Map<string, CutMemo>();
   /** The timer repeating own lost connections and expiring others' (runs while `cuts` is not empty). */
   private cutTimer: unknown;
+  /** Nodes a merge made known that this node is connecting to for the first time (see `callServer`). */
+  private readonly connecting = new Set<string>();
   /** Nodes whose coming nodedown is not a lost connection (dropped on purpose, by us or by them). */
   private readonly silent = new Set<string>();
   /** `sync()` calls waiting for the merges with the connected nodes. */
@@ -663,6 +665,7 @@ export class Global implements GlobalNames {
   }
 
   private nodeDown(peer: string): void {
+    this.connecting.delete(peer);
     queueMicrotask(() => this.checkSynced());
     const wasKnown = (this.known.delete(peer) || this.syncing.has(peer) || this.peerSyncs.has(peer)) && !this.silent.delete(peer);
     if (this.peerSyncs.has(peer)) this.background(this.unlockForSync(peer), `ending the merge with ${peer}`);
@@ -948,8 +951,10 @@ export class Global implements GlobalNames {
         continue;
       }
       // OTP's connect_all: a node of the other partition we are not connected to yet.
+      this.connecting.add(n);
       this.background(
         this.node.connect(n).then((ok) => {
+          this.connecting.delete(n);
           if (ok || this.stopping || !this.known.has(n) || this.node.net.isConnected(n)) return;
           this.nodeDown(n);
           this.dropNamesOn(n);
@@ -1122,10 +1127,11 @@ export class Global implements GlobalNames {
    * it and deliver the request on a later connection, after the partitions split — an insert
    * or a lock would then land in the other partition behind the merge's back (the merge
    * exchanges names assuming each side's replicas agree); the merge carries the change over
-   * instead.
+   * instead. A node a merge just made known, not connected yet (`connecting`), is waited for
+   * (OTP's `multi_call` auto-connects): it belongs to this partition.
    */
   private callServer(node: string, req: GlobalRequest): Promise<unknown> {
-    if (!this.node.net.isConnected(node)) return Promise.reject(distError('ERR_NOT_CONNECTED', `${node} is not connected`));
+    if (!this.node.net.isConnected(node) && !this.connecting.has(node)) return Promise.reject(distError('ERR_NOT_CONNECTED', `${node} is not connected`));
     return genServer.call(this.node, [GLOBAL_NAME_SERVER, node], req, Infinity);
   }
 
