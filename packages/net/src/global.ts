@@ -129,9 +129,9 @@ type GlobalRequest =
   | { op: 'syncLock'; boss: string }
   /** Merge, other side: your partition's names and nodes (under the lock). */
   | { op: 'exchange'; boss: string }
-  /** Merge, other side: give your partition the merged table `ops` and the other side's nodes, then unlock it. */
+  /** Merge, other side: apply `ops` and the merged partition `group` to your partition, then unlock it. */
   | { op: 'merge'; boss: string; ops: NameOp[]; mine: string[]; theirs: string[] }
-  /** Merge, every node of a side: `ops` is the merged table; `mine` and `theirs` are now one partition (OTP's `new_nodes`). */
+  /** Merge, every node of a side: apply `ops`; `mine` and `theirs` are now one partition (OTP's `new_nodes`). */
   | { op: 'newNodes'; ops: NameOp[]; mine: string[]; theirs: string[] };
 
 /** Casts between name servers; `via` is the sending node. */
@@ -842,13 +842,11 @@ export class Global implements GlobalNames {
       peerLocked = true;
       const ex = parseExchange(await this.callServer(peer, { op: 'exchange', boss: me }));
       if (ex === undefined || !this.wantsSync(peer)) return false;
-      const opsMine = await this.exchangeNames(ex.names);
-      // Both sides get the whole merged table, not only their changes (see `newNodes`).
-      const table = this.mergedTable(opsMine);
+      const [opsMine, opsTheirs] = await this.exchangeNames(ex.names);
       const theirs = ex.group;
-      await this.callServer(peer, { op: 'merge', boss: me, ops: table, mine: theirs, theirs: mine });
+      await this.callServer(peer, { op: 'merge', boss: me, ops: opsTheirs, mine: theirs, theirs: mine });
       merged = true;
-      await this.everywhere(mine, { op: 'newNodes', ops: table, mine, theirs });
+      await this.everywhere(mine, { op: 'newNodes', ops: opsMine, mine, theirs });
       return true;
     } finally {
       if (peerLocked && !merged) this.castTo(peer, { op: 'syncAbort' });
@@ -858,32 +856,30 @@ export class Global implements GlobalNames {
 
   /**
    * OTP's `exchange_names` on the node with the smaller name: for each of the other side's
-   * names, what this side must do to hold the merged table; each clash resolved once, here.
+   * names, what this side must do (`opsMine`) and what the other side must do (`opsTheirs`);
+   * each clash resolved once, here.
    */
-  private async exchangeNames(theirNames: NameOp[]): Promise<NameOp[]> {
+  private async exchangeNames(theirNames: NameOp[]): Promise<[NameOp[], NameOp[]]> {
     const opsMine: NameOp[] = [];
+    const opsTheirs: NameOp[] = [];
+    const seen = new Set<string>();
     for (const [name, pid, resolver] of theirNames) {
       if (pid === null) continue;
+      seen.add(name);
       const mine = this.names.get(name);
       if (mine === undefined) opsMine.push([name, pid, resolver]);
       else if (mine.pid.equals(pid)) continue;
       else {
         const winner = await this.resolveClash(name, mine, pid);
-        if (winner === null) opsMine.push([name, null, '']);
-        else if (winner.equals(pid)) opsMine.push([name, pid, resolver]);
+        if (winner === null) {
+          opsMine.push([name, null, '']);
+          opsTheirs.push([name, null, '']);
+        } else if (winner.equals(pid)) opsMine.push([name, pid, resolver]);
+        else opsTheirs.push([name, mine.pid, mine.resolver]);
       }
     }
-    return opsMine;
-  }
-
-  /** This node's table with `ops` applied: the merged table of a merge this node drives. */
-  private mergedTable(ops: NameOp[]): NameOp[] {
-    const table = new Map(this.nameList().map((e) => [e[0], e]));
-    for (const op of ops) {
-      if (op[1] === null) table.delete(op[0]);
-      else table.set(op[0], op);
-    }
-    return [...table.values()];
+    for (const [name, e] of this.names) if (!seen.has(name)) opsTheirs.push([name, e.pid, e.resolver]);
+    return [opsMine, opsTheirs];
   }
 
   /** The other side: locks this node's partition for `boss`'s merge (a few attempts, then busy: the boss backs off). */
@@ -928,13 +924,6 @@ export class Global implements GlobalNames {
 
   /** OTP's `new_nodes`: apply a merge's name operations and learn the other partition's nodes. */
   private newNodes(ops: NameOp[], mine: string[], theirs: string[]): void {
-    // `ops` is the whole merged table (rigil departs from OTP, which sends each side only its
-    // changes): a name this node holds that the table lacks goes. OTP's changes assume every
-    // node of a partition holds the same table, but each node drops a node's names at its own
-    // nodedown, and overlap prevention disconnects some nodes of a partition from a node and
-    // not others; sending the table makes every node of both sides agree after each merge.
-    const listed = new Set(ops.map((o) => o[0]));
-    for (const name of [...this.names.keys()]) if (!listed.has(name)) this.remove(name);
     for (const [name, pid] of ops) {
       if (pid === null) this.remove(name);
     }
