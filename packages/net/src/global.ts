@@ -219,6 +219,8 @@ export class Global implements GlobalNames {
   private readonly cuts = new Map<string, CutMemo>();
   /** The timer repeating own lost connections and expiring others' (runs while `cuts` is not empty). */
   private cutTimer: unknown;
+  /** Nodes a merge made known that this node is connecting to for the first time (see `callServer`). */
+  private readonly connecting = new Set<string>();
   /** Nodes whose coming nodedown is not a lost connection (dropped on purpose, by us or by them). */
   private readonly silent = new Set<string>();
   /** `sync()` calls waiting for the merges with the connected nodes. */
@@ -516,7 +518,21 @@ export class Global implements GlobalNames {
     if (msg.op === 'removeConnection') this.forgetNode(via);
     else if (msg.op === 'lostConnection') this.lostConnection(msg.from, msg.lost, msg.creation, msg.seq);
     else if (msg.op === 'connected') this.reconnected(msg.from, msg.to, msg.creation, msg.seq);
-    else if (this.node.name < via && !this.known.has(via)) this.startSync(via);
+    else if (this.node.name < via) {
+      // `via` does not know us (it asks for the merge): if we know it, that is one-sided.
+      this.forgetOneSided(via);
+      this.startSync(via);
+    }
+  }
+
+  /**
+   * `peer` asked for a merge, so it does not know this node: forget it if we know it (the
+   * merge that follows carries the names over), so that the pair merges. No OTP counterpart
+   * (OTP's protocol starts from either side and never consults `known` to answer).
+   */
+  private forgetOneSided(peer: string): void {
+    if (!this.known.delete(peer)) return;
+    this.node.report({ kind: 'global', message: `${peer} does not know this node but this node knew it: merging again` });
   }
 
   // ---------------------------------------------------------------- private: names
@@ -649,6 +665,7 @@ export class Global implements GlobalNames {
   }
 
   private nodeDown(peer: string): void {
+    this.connecting.delete(peer);
     queueMicrotask(() => this.checkSynced());
     const wasKnown = (this.known.delete(peer) || this.syncing.has(peer) || this.peerSyncs.has(peer)) && !this.silent.delete(peer);
     if (this.peerSyncs.has(peer)) this.background(this.unlockForSync(peer), `ending the merge with ${peer}`);
@@ -734,6 +751,7 @@ export class Global implements GlobalNames {
     const drop = lost === this.node.name ? from : lost;
     if (!this.node.net.isConnected(drop)) {
       this.known.delete(drop);
+      this.dropNamesOn(drop);
       return;
     }
     this.node.report({ kind: 'global', message: `${from} lost its connection to ${lost}: disconnecting from ${drop} to prevent overlapping partitions` });
@@ -753,6 +771,16 @@ export class Global implements GlobalNames {
     this.castTo(peer, { op: 'removeConnection' });
     this.forgetNode(peer);
     this.node.disconnect(peer);
+  }
+
+  /**
+   * Removes the names of pids on `node`, which is out of this node's partition and not connected:
+   * their monitors fire only with a nodedown of a connection, and the one they wait on may be a
+   * dial that never completes (a cut) or completes later (a heal), after the other nodes of the
+   * partition dropped the same names at their nodedown (OTP: the monitor's DOWN `noconnection`).
+   */
+  private dropNamesOn(node: string): void {
+    for (const [name, e] of [...this.names]) if (e.pid.node === node) this.remove(name);
   }
 
   /** Forgets `peer` so that losing it is not reported (OTP clears what it knows of it). */
@@ -855,8 +883,11 @@ export class Global implements GlobalNames {
   }
 
   /** The other side: locks this node's partition for `boss`'s merge (a few attempts, then busy: the boss backs off). */
-  private async lockForSync(boss: string): Promise<'locked' | 'busy' | 'known'> {
-    if (this.known.has(boss)) return 'known';
+  private async lockForSync(boss: string): Promise<'locked' | 'busy'> {
+    // The boss asks only when it does not know this node: knowledge on one side only (a
+    // merge's node list named the other end of a loss) would block every merge of the pair for
+    // good. OTP's `init_connect` does not look at `known` either: forget the boss and merge.
+    this.forgetOneSided(boss);
     if (this.peerSyncs.has(boss) || this.hidden || !this.node.net.isConnected(boss)) return 'busy';
     const id: LockId = [GLOBAL_LOCK, `sync:${boss}|${this.node.name}`];
     const gen = this.linkGen.get(boss);
@@ -901,21 +932,32 @@ export class Global implements GlobalNames {
     queueMicrotask(() => this.checkSynced());
     // Each side was a fully connected partition: what we remembered lost inside one is stale.
     for (const group of [mine, theirs]) for (const a of group) for (const b of group) if (this.cuts.get(`${a}>${b}`)?.lost === true) this.cuts.get(`${a}>${b}`)!.lost = false;
-    for (const n of [...mine, ...theirs]) {
+    // A node of our own side we do not know (any more) is not ours to add: we lost it while the
+    // merge ran, and with it the names of its pids, which it still holds. Knowing it again here
+    // would make one partition of two disagreeing tables; left out, it asks for a merge of its
+    // own (see `forgetOneSided`), which exchanges the names. The same holds for such a node
+    // listed on both sides (the two partitions overlapped: it was lost by one of them).
+    for (const n of [...mine.filter((m) => this.known.has(m)), ...theirs.filter((t) => !mine.includes(t))]) {
       if (n === me || this.known.has(n)) continue;
       this.known.add(n);
       if (this.node.net.isConnected(n)) continue;
-      if (this.pop && this.cuts.get(`${me}>${n}`)?.lost === true) {
-        // We lost `n` and never got it back: the merge recreated an overlap; report it again.
+      if (this.pop && this.isCut(me, n)) {
+        // We lost `n` (or `n` lost us: one end of a loss forgets the other silently) and never
+        // got it back: the merge recreated an overlap; report it again. Knowing `n` meanwhile
+        // would send it nothing (it is not connected) while counting it in our partition.
         this.known.delete(n);
+        this.dropNamesOn(n);
         this.report('lostConnection', n, true);
         continue;
       }
       // OTP's connect_all: a node of the other partition we are not connected to yet.
+      this.connecting.add(n);
       this.background(
         this.node.connect(n).then((ok) => {
+          this.connecting.delete(n);
           if (ok || this.stopping || !this.known.has(n) || this.node.net.isConnected(n)) return;
           this.nodeDown(n);
+          this.dropNamesOn(n);
         }),
         `connecting to ${n}`,
       );
@@ -968,6 +1010,12 @@ export class Global implements GlobalNames {
     if (l !== undefined && l.requester !== req) return false;
     const hk = String(holder);
     if (l?.holders.has(hk) === true) return true;
+    // A holder on a node this node is not connected to is as good as dead (OTP's DOWN with
+    // `noconnection`): its request came on a connection that is gone — the requester saw that
+    // nodedown, counted this node out and will never unlock it here — so nothing is kept.
+    // Monitoring it instead would dial the node, and a new connection would keep the stale lock
+    // for as long as the holder lives (a frozen node processes such a request after it thaws).
+    if (holder.node !== this.node.name && !this.node.net.isConnected(holder.node)) return true;
     let dead = false;
     const monitor = this.node.monitor(holder, {
       onDown: () => {
@@ -1073,8 +1121,17 @@ export class Global implements GlobalNames {
     return pid;
   }
 
-  /** Calls `node`'s name server without a timeout (OTP's `multi_call`): only its nodedown ends the wait. */
+  /**
+   * Calls `node`'s name server without a timeout (OTP's `multi_call`): only its nodedown ends the
+   * wait. A node this node is not connected to fails at once, as a bad node: a call would dial
+   * it and deliver the request on a later connection, after the partitions split — an insert
+   * or a lock would then land in the other partition behind the merge's back (the merge
+   * exchanges names assuming each side's replicas agree); the merge carries the change over
+   * instead. A node a merge just made known, not connected yet (`connecting`), is waited for
+   * (OTP's `multi_call` auto-connects): it belongs to this partition.
+   */
   private callServer(node: string, req: GlobalRequest): Promise<unknown> {
+    if (!this.node.net.isConnected(node) && !this.connecting.has(node)) return Promise.reject(distError('ERR_NOT_CONNECTED', `${node} is not connected`));
     return genServer.call(this.node, [GLOBAL_NAME_SERVER, node], req, Infinity);
   }
 
