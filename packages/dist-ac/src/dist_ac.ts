@@ -773,6 +773,14 @@ export class DistAc implements DistributedController {
       case 'handedOver': {
         // The new instance is fully started elsewhere: stop ours, then answer.
         this.cancelFailover(req.app);
+        if (!this.newer(req.app, req.info)) {
+          // A reconcile meanwhile kept a better live instance (this node yielded to it while the
+          // takeover from it was under way): keep that record, the new instance is the one
+          // reconciled away. Recording it would leave this node naming nothing once it stops.
+          this.tellToYield(req.info.node!, req.app);
+          this.wake(req.app);
+          return 'ok';
+        }
         this.record(req.app, req.info);
         const ac = this.node.application;
         if (this.localStarted.has(req.app) || ac.whereRunning(req.app) === 'local') await ac.runningElsewhere(req.app, req.info.node!, this.localStarted.get(req.app));
