@@ -142,7 +142,7 @@ type Cast =
   /** `node` started `app` (OTP's `dist_ac_app_started` with `ok`). */
   | { op: 'started'; app: string; info: PlacementInfo }
   /** `node` no longer runs `app` (OTP's `dist_ac_app_stopped`). */
-  | { op: 'stopped'; app: string; node: string }
+  | { op: 'stopped'; app: string; node: string; kept?: PlacementInfo }
   /** `node` could not start `app` (OTP's `dist_ac_app_started` with an error). */
   | { op: 'failed'; app: string; node: string }
   /** A decision about `app` released its lock. */
@@ -719,6 +719,18 @@ export class DistAc implements DistributedController {
     return !(live && better(this.entries.get(app)!.nodes, cur, info.node!));
   }
 
+  /**
+   * Records `kept` (the instance a reconcile kept) when this node knows of no instance of
+   * `app`: the kept node is connected and nothing here says otherwise (No OTP counterpart:
+   * OTP's dist_ac never reconciles).
+   */
+  private learnKept(app: string, kept: PlacementInfo): void {
+    const ac = this.node.application;
+    if (kept.node === null || kept.node === this.node.name || this.placement.has(app) || ac.whereRunning(app) === 'local' || !this.node.net.isConnected(kept.node)) return;
+    this.record(app, kept);
+    if (this.localStarted.has(app) && ac.whereRunning(app) !== kept.node) this.background(ac.runningElsewhere(app, kept.node, this.localStarted.get(app)), `recording that ${app} runs on ${kept.node}`);
+  }
+
   /** The local instance stopped (or never got going): forget it here and tell every node (OTP's `dist_ac_app_stopped`). */
   private announceStopped(app: string): void {
     this.forget(app, this.node.name);
@@ -832,6 +844,9 @@ export class DistAc implements DistributedController {
       case 'stopped':
         this.forget(app, msg.node);
         if (ac.whereRunning(app) === msg.node) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
+        // A reconcile stop names the instance kept: a node that had recorded the loser (e.g.
+        // from the loser's introduction after a heal) learns where it runs instead of nothing.
+        if (msg.kept !== undefined) this.learnKept(app, msg.kept);
         this.wake(app);
         return;
       case 'failed':
@@ -963,6 +978,13 @@ export class DistAc implements DistributedController {
         if (better(entry.nodes, peer, me)) this.yieldTo(app, info, 'after a partition');
         continue;
       }
+      const cur = this.placement.get(app);
+      if (cur?.node != null && cur.node !== peer && movedFrom(cur.startType) === peer && this.node.net.isConnected(cur.node)) {
+        // The instance this node knows of replaced `peer`'s (a failover or takeover from it while
+        // it was cut off): `peer` introduces the older, stale instance. Keep the record; the two
+        // meet and reconcile, and the loser's stop names the instance kept.
+        continue;
+      }
       if (!this.newer(app, info)) {
         this.tellToYield(peer, app);
         continue;
@@ -983,7 +1005,7 @@ export class DistAc implements DistributedController {
     this.node.report({ kind: 'dist_ac', message: `${app} ran on both ${me} and ${info.node} (${why}); keeping ${info.node}'s instance`, application: app, code: 'reconcile' });
     this.record(app, { ...info, cause: 'reconcile' });
     this.background(
-      ac.runningElsewhere(app, info.node!, this.localStarted.get(app)).then(() => this.broadcast({ op: 'stopped', app, node: me }, info.node!)),
+      ac.runningElsewhere(app, info.node!, this.localStarted.get(app)).then(() => this.broadcast({ op: 'stopped', app, node: me, kept: { ...info, cause: 'reconcile' } }, info.node!)),
       `stopping the local instance of ${app}`,
     );
   }
@@ -1037,6 +1059,12 @@ function isWait(x: unknown): x is Wait {
  */
 function kickable(v: AppView): boolean {
   return v.started && v.busy !== true;
+}
+
+/** The node an instance with start type `t` replaced (a takeover's old node, a failover's dead node), if any. */
+function movedFrom(t: StartType | null): string | undefined {
+  if (typeof t !== 'object' || t === null) return undefined;
+  return 'takeover' in t ? t.takeover : t.failover;
 }
 
 /** The node a takeover start type takes over from, if it is one. */
@@ -1134,6 +1162,9 @@ function parseCast(x: unknown): Cast | undefined {
     case 'started':
       return isInfo(m.info) ? { op: 'started', app: m.app, info: m.info } : undefined;
     case 'stopped':
+      if (!isString(m.node)) return undefined;
+      if (m.kept === undefined) return { op: 'stopped', app: m.app, node: m.node };
+      return isInfo(m.kept) ? { op: 'stopped', app: m.app, node: m.node, kept: m.kept } : undefined;
     case 'failed':
       return isString(m.node) ? { op: m.op, app: m.app, node: m.node } : undefined;
     case 'decided':

@@ -19,4 +19,15 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     // b was left naming no node.
     expect(await replay(7, 'run 534;cut1 d a;unreg e g5;cut1 c e;run 1422;run 864;takeover e slow;settle', ['I1', 'I3-apps'])).toBeUndefined();
   });
+
+  it('an introduction after a heal from the node a failover replaced is stale: it does not replace the record (I3-apps, seeds 13 and 18)', async () => {
+    // b took slow over, froze, and c failed it over from b; at the heal b introduced itself as
+    // running it (start type { takeover: c }), d and e recorded b, then b yielded to c and they
+    // were left naming no node. Seed 13 is the same with a partition instead of a freeze.
+    expect(await replay(18, 'takeover b slow;settle;freeze b;run 1032;run 1279;settle', ['I1', 'I3-apps'])).toBeUndefined();
+    expect(await replay(13, 'takeover c ctr;run 1291;part b,c,d|a,e;run 1206;run 460;settle', ['I1', 'I3-apps'])).toBeUndefined();
+    // Without the stale introduction recorded, a node whose record named the loser must learn
+    // the kept instance from the loser's stop (it names it): a one-way cut, then a heal.
+    expect(await replay(7, 'run 534;cut1 d a;unreg e g5;run 69;cut1 c e;send a e 2;send e c 3;run 1422;reg c g4;run 864;takeover e slow;run 20;settle', ['I1', 'I3-apps'])).toBeUndefined();
+  });
 });
