@@ -30,4 +30,15 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     // the kept instance from the loser's stop (it names it): a one-way cut, then a heal.
     expect(await replay(7, 'run 534;cut1 d a;unreg e g5;run 69;cut1 c e;send a e 2;send e c 3;run 1422;reg c g4;run 864;takeover e slow;run 20;settle', ['I1', 'I3-apps'])).toBeUndefined();
   });
+
+  it('I2: an application failed over to a worse node during an outage stays there when the better node comes back without claiming it (seeds 8, 2, 4)', async () => {
+    // e (best for ctr) is frozen while d gives ctr up (permit false): c takes it over; e thaws
+    // at the settle and, as in OTP, does not take it back (it claimed it long before).
+    expect(await replay(8, 'takeover d ctr;run 124;freeze e;permit d ctr false;run 1244;settle', ['I1', 'I2'])).toBeUndefined();
+    // c (best for slow) is frozen when the pinned node a crashes: b fails it over and keeps it.
+    expect(await replay(2, 'send c a 2;takeover a slow;run 1189;run 1114;freeze c;run 455;crash a;run 320;stall e 2218;run 646;settle', ['I1', 'I2'])).toBeUndefined();
+    // ctr pinned to b by a takeover; d, isolated (cut from a, then stalled), fails it over on
+    // its own; at the heal the reconcile keeps d's instance (better than b's).
+    expect(await replay(4, 'takeover b ctr;cut a d;run 1402;stall d 2034;run 1347;settle', ['I1', 'I2'])).toBeUndefined();
+  });
 });
