@@ -795,7 +795,10 @@ export class DistAc implements DistributedController {
         }
         this.record(req.app, req.info);
         const ac = this.node.application;
-        if (this.localStarted.has(req.app) || ac.whereRunning(req.app) === 'local') await ac.runningElsewhere(req.app, req.info.node!, this.localStarted.get(req.app));
+        const ran = ac.whereRunning(req.app) === 'local';
+        if (this.localStarted.has(req.app) || ran) await ac.runningElsewhere(req.app, req.info.node!, this.localStarted.get(req.app));
+        // Nodes the new node's `started` missed (not connected to it then) hear it from here.
+        if (ran) this.broadcast({ op: 'stopped', app: req.app, node: this.node.name, kept: req.info }, req.info.node!);
         this.wake(req.app);
         return 'ok';
       }
@@ -979,10 +982,12 @@ export class DistAc implements DistributedController {
         continue;
       }
       const cur = this.placement.get(app);
-      if (cur?.node != null && cur.node !== peer && movedFrom(cur.startType) === peer && this.node.net.isConnected(cur.node)) {
-        // The instance this node knows of replaced `peer`'s (a failover or takeover from it while
-        // it was cut off): `peer` introduces the older, stale instance. Keep the record; the two
-        // meet and reconcile, and the loser's stop names the instance kept.
+      if (cur?.node != null && cur.node !== peer && cur.node !== me && movedFrom(cur.startType) === peer && this.node.net.isConnected(cur.node)) {
+        // The instance this node knows of replaced `peer`'s (a failover or takeover from it),
+        // yet `peer` introduces itself as running it: either `peer`'s is the older instance (it
+        // was cut off meanwhile; both run and the reconcile settles it), or `peer` took it back
+        // since and the known one has stopped. Ask the known node which.
+        this.background(this.checkIntroduction(app, cur.node, info), `checking where ${app} runs`);
         continue;
       }
       if (!this.newer(app, info)) {
@@ -1018,6 +1023,21 @@ export class DistAc implements DistributedController {
   private tellToYield(worse: string, app: string): void {
     const kept = this.placement.get(app);
     if (kept?.node != null && kept.node !== worse) genServer.cast(this.node, [DIST_AC, worse], { op: 'keep', app, info: kept } satisfies Cast);
+  }
+
+  /**
+   * `peerInfo` (an introduction) names an instance that `known`'s replaced: record it unless
+   * `known` still runs its instance and that one is the one a reconcile keeps.
+   */
+  private async checkIntroduction(app: string, known: string, peerInfo: PlacementInfo): Promise<void> {
+    const v = (await this.call(known, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
+    const ac = this.node.application;
+    const peer = peerInfo.node!;
+    if (this.placement.get(app)?.node !== known || !this.node.net.isConnected(peer)) return;
+    if (v?.running === true && better(this.entries.get(app)!.nodes, known, peer)) return;
+    this.record(app, peerInfo);
+    if (this.localStarted.has(app) && ac.whereRunning(app) !== peer) await ac.runningElsewhere(app, peer, this.localStarted.get(app));
+    this.wake(app);
   }
 
   /** `info` replaces this node's record of `app`: a live node the record named, that `info` did not take over from, runs a worse instance — tell it. */

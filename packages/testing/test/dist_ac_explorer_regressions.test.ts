@@ -41,4 +41,13 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     // its own; at the heal the reconcile keeps d's instance (better than b's).
     expect(await replay(4, 'takeover b ctr;cut a d;run 1402;stall d 2034;run 1347;settle', ['I1', 'I2'])).toBeUndefined();
   });
+
+  it('a node whose record names an instance that failed over from a restarted node learns that node took it back (I3-apps, seeds 14 and 17)', async () => {
+    // e failed slow over from a crashed c; at the settle c restarts and takes it over from e
+    // while d, thawing, is not connected to c: d missed c's `started`, and c's introduction
+    // ({ takeover: e }) looked like the stale instance e had replaced. d now asks e, and e's
+    // stop after the handover names the instance kept.
+    expect(await replay(14, 'crash d;incr c 2;run 963;freeze b;run 364;send c a 1;takeover c ctr;part c,d,e|a,b;reg e g1;run 327;crash c;run 1073;healall;restart d;run 1442;freeze d;run 1228;settle', ['I1', 'I3-apps'])).toBeUndefined();
+    expect(await replay(17, 'incr b 4;permit a slow false;run 72;cut d e;send c a 2;send a b 3;run 1234;cut d b;run 1061;run 1405;send c d 5;run 371;run 641;crash b;send c b 1;run 998;restart b;crash c;run 1261;reg a g0;incr a 2;healall;run 1395;restart c;run 746;cut e c;run 1092;freeze b;run 1202;settle', ['I1', 'I3-apps'])).toBeUndefined();
+  });
 });
