@@ -797,8 +797,9 @@ export class DistAc implements DistributedController {
         const ac = this.node.application;
         const ran = ac.whereRunning(req.app) === 'local';
         if (this.localStarted.has(req.app) || ran) await ac.runningElsewhere(req.app, req.info.node!, this.localStarted.get(req.app));
-        // Nodes the new node's `started` missed (not connected to it then) hear it from here.
-        if (ran) this.broadcast({ op: 'stopped', app: req.app, node: this.node.name, kept: req.info }, req.info.node!);
+        // Nodes the new node's `started` missed (not connected to it then) hear it from here —
+        // unless it has stopped meanwhile (its `stopped` came while ours stopped).
+        if (ran && this.placement.get(req.app)?.node === req.info.node) this.broadcast({ op: 'stopped', app: req.app, node: this.node.name, kept: req.info }, req.info.node!);
         this.wake(req.app);
         return 'ok';
       }

@@ -50,4 +50,11 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replay(14, 'crash d;incr c 2;run 963;freeze b;run 364;send c a 1;takeover c ctr;part c,d,e|a,b;reg e g1;run 327;crash c;run 1073;healall;restart d;run 1442;freeze d;run 1228;settle', ['I1', 'I3-apps'])).toBeUndefined();
     expect(await replay(17, 'incr b 4;permit a slow false;run 72;cut d e;send c a 2;send a b 3;run 1234;cut d b;run 1061;run 1405;send c d 5;run 371;run 641;crash b;send c b 1;run 998;restart b;crash c;run 1261;reg a g0;incr a 2;healall;run 1395;restart c;run 746;cut e c;run 1092;freeze b;run 1202;settle', ['I1', 'I3-apps'])).toBeUndefined();
   });
+
+  it('the old node of a takeover does not re-announce a new instance that stopped while the old one stopped (I3-apps, seed 1)', async () => {
+    // a's takeover of slow finishes, then a's `application.stop` (called meanwhile) stops it
+    // and a announces the stop; c, stopping its old instance for 200 ms, then told every node
+    // that a runs it.
+    expect(await replay(1, 'cut1 b a;reg a g1;takeover a slow;run 1156;appstop a slow;settle', ['I1', 'I3-apps'])).toBeUndefined();
+  });
 });
