@@ -586,22 +586,35 @@ export class DistAc implements DistributedController {
   private async trans<T>(app: string, fn: () => Promise<T>): Promise<T | 'aborted'> {
     const g = this.node.global;
     const id = [['dist_ac', app], `${this.node.name}#${++this.decisions}`] as const;
-    for (;;) {
-      if (this.stopping) return 'aborted';
-      const nodes = [this.node.name, ...this.node.nodes()];
-      const released = this.news(app, LOCK_FALLBACK_MS * (1 + this.node.random.float()));
-      if (await g.setLock(id, nodes, 0)) {
-        released.cancel();
-        try {
-          return await fn();
-        } finally {
-          await g.delLock(id, nodes);
-          this.broadcast({ op: 'decided', app });
+    // The lock's holder is a process of this decision's own, ended with it (OTP's holder is the
+    // dist_ac server, which lives on): a lock request that reaches a node only after the
+    // decision is over — held in a frozen node's socket, handled after its nodedown released
+    // our locks — then names a dead holder, and that node's monitor releases it at once. With
+    // a long-lived holder such a stale lock blocked the application's decisions for good.
+    const holder = this.node.spawn(async (self) => {
+      await self.receive();
+    });
+    try {
+      for (;;) {
+        if (this.stopping) return 'aborted';
+        const nodes = [this.node.name, ...this.node.nodes()];
+        const released = this.news(app, LOCK_FALLBACK_MS * (1 + this.node.random.float()));
+        if (await g.setLock(id, nodes, 0, holder)) {
+          released.cancel();
+          try {
+            return await fn();
+          } finally {
+            await g.delLock(id, nodes, holder);
+            this.broadcast({ op: 'decided', app });
+          }
         }
+        await released.promise;
       }
-      await released.promise;
+    } finally {
+      this.node.send(holder, 'done');
     }
   }
+
 
   /** This node's view of `app`, and every connected node's (nodes without dist_ac are left out; slow ones are waited for). */
   private async views(app: string): Promise<Map<string, AppView>> {

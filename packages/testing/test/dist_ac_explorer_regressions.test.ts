@@ -57,4 +57,11 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     // that a runs it.
     expect(await replay(1, 'cut1 b a;reg a g1;takeover a slow;run 1156;appstop a slow;settle', ['I1', 'I3-apps'])).toBeUndefined();
   });
+
+  it('a lock request a frozen node handles after the decision is over does not block the application for good (I1, seed 16)', async () => {
+    // a takes grp over while c is frozen; c, thawed at the settle, handles a's lock request
+    // after its nodedown released a's locks. The holder was a's long-lived server, so the lock
+    // stayed and the restarted d's application.start(grp) waited for it forever.
+    expect(await replay(16, 'run 608;freeze c;takeover a grp;run 888;crash d;run 902;run 1044;run 572;run 275;run 1440;run 754;settle', ['I1', 'I3-apps'])).toBeUndefined();
+  });
 });
