@@ -241,6 +241,8 @@ export class DistAc implements DistributedController {
   private readonly startingHere = new Map<string, Set<string>>();
   /** Numbers this node's decisions (each is its own lock requester). */
   private decisions = 0;
+  /** The current lock holder process per application (see `trans`), with its decisions under way. */
+  private readonly holders = new Map<string, Holder>();
   /** Unsubscribes from node events (on node stop). */
   private unsubscribe: (() => void) | undefined;
   /** Set once the node stops. */
@@ -586,14 +588,17 @@ export class DistAc implements DistributedController {
   private async trans<T>(app: string, fn: () => Promise<T>): Promise<T | 'aborted'> {
     const g = this.node.global;
     const id = [['dist_ac', app], `${this.node.name}#${++this.decisions}`] as const;
-    // The lock's holder is a process of this decision's own, ended with it (OTP's holder is the
-    // dist_ac server, which lives on): a lock request that reaches a node only after the
-    // decision is over — held in a frozen node's socket, handled after its nodedown released
-    // our locks — then names a dead holder, and that node's monitor releases it at once. With
-    // a long-lived holder such a stale lock blocked the application's decisions for good.
-    const holder = this.node.spawn(async (self) => {
-      await self.receive();
-    });
+    // The lock's holder is a process that ends once a node has gone down and the decisions
+    // using it are over (OTP's holder is the dist_ac server, which lives on): a lock request
+    // that reaches a node only after the decision is over — held in a frozen node's socket,
+    // handled after its nodedown released our locks; this node waited for that node's nodedown
+    // meanwhile — then names a dead holder, and that node's monitor releases it at once. With
+    // a long-lived holder such a stale lock blocked the application's decisions for good. (One
+    // holder per decision would do too, but fills every peer's remote-pid cache.)
+    let h = this.holders.get(app);
+    if (h === undefined) this.holders.set(app, (h = { pid: this.node.spawn(async (self) => void (await self.receive())), users: 0 }));
+    h.users++;
+    const holder = h.pid;
     try {
       for (;;) {
         if (this.stopping) return 'aborted';
@@ -611,8 +616,14 @@ export class DistAc implements DistributedController {
         await released.promise;
       }
     } finally {
-      this.node.send(holder, 'done');
+      if (--h.users === 0 && this.holders.get(app) !== h) this.node.send(holder, 'done');
     }
+  }
+
+  /** A node went down: the current lock holders retire (they end once their decisions are over; see `trans`). */
+  private retireHolders(): void {
+    for (const h of this.holders.values()) if (h.users === 0) this.node.send(h.pid, 'done');
+    this.holders.clear();
   }
 
 
@@ -896,6 +907,7 @@ export class DistAc implements DistributedController {
       for (const app of this.entries.keys()) this.wake(app);
       return;
     }
+    this.retireHolders();
     const dead = e.node;
     const ac = this.node.application;
     for (const [app, entry] of this.entries) {
@@ -1081,6 +1093,12 @@ export class DistAc implements DistributedController {
   private broadcast(msg: Cast, except?: string): void {
     for (const n of this.node.nodes()) if (n !== except) genServer.cast(this.node, [DIST_AC, n], msg);
   }
+}
+
+/** A lock holder process (`DistAc.trans`) and the number of decisions using it. */
+interface Holder {
+  readonly pid: Pid;
+  users: number;
 }
 
 function isWait(x: unknown): x is Wait {

@@ -64,4 +64,9 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     // stayed and the restarted d's application.start(grp) waited for it forever.
     expect(await replay(16, 'run 608;freeze c;takeover a grp;run 888;crash d;run 902;run 1044;run 572;run 275;run 1440;run 754;settle', ['I1', 'I3-apps'])).toBeUndefined();
   });
+
+  it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
+    const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
+    expect(r.violation).toBeUndefined();
+  });
 });
