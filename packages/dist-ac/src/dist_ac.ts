@@ -142,7 +142,7 @@ type Cast =
   /** `node` started `app` (OTP's `dist_ac_app_started` with `ok`). */
   | { op: 'started'; app: string; info: PlacementInfo }
   /** `node` no longer runs `app` (OTP's `dist_ac_app_stopped`). */
-  | { op: 'stopped'; app: string; node: string }
+  | { op: 'stopped'; app: string; node: string; kept?: PlacementInfo }
   /** `node` could not start `app` (OTP's `dist_ac_app_started` with an error). */
   | { op: 'failed'; app: string; node: string }
   /** A decision about `app` released its lock. */
@@ -241,6 +241,8 @@ export class DistAc implements DistributedController {
   private readonly startingHere = new Map<string, Set<string>>();
   /** Numbers this node's decisions (each is its own lock requester). */
   private decisions = 0;
+  /** The current lock holder process per application (see `trans`), with its decisions under way. */
+  private readonly holders = new Map<string, Holder>();
   /** Unsubscribes from node events (on node stop). */
   private unsubscribe: (() => void) | undefined;
   /** Set once the node stops. */
@@ -586,22 +588,44 @@ export class DistAc implements DistributedController {
   private async trans<T>(app: string, fn: () => Promise<T>): Promise<T | 'aborted'> {
     const g = this.node.global;
     const id = [['dist_ac', app], `${this.node.name}#${++this.decisions}`] as const;
-    for (;;) {
-      if (this.stopping) return 'aborted';
-      const nodes = [this.node.name, ...this.node.nodes()];
-      const released = this.news(app, LOCK_FALLBACK_MS * (1 + this.node.random.float()));
-      if (await g.setLock(id, nodes, 0)) {
-        released.cancel();
-        try {
-          return await fn();
-        } finally {
-          await g.delLock(id, nodes);
-          this.broadcast({ op: 'decided', app });
+    // The lock's holder is a process that ends once a node has gone down and the decisions
+    // using it are over (OTP's holder is the dist_ac server, which lives on): a lock request
+    // that reaches a node only after the decision is over — held in a frozen node's socket,
+    // handled after its nodedown released our locks; this node waited for that node's nodedown
+    // meanwhile — then names a dead holder, and that node's monitor releases it at once. With
+    // a long-lived holder such a stale lock blocked the application's decisions for good. (One
+    // holder per decision would do too, but fills every peer's remote-pid cache.)
+    let h = this.holders.get(app);
+    if (h === undefined) this.holders.set(app, (h = { pid: this.node.spawn(async (self) => void (await self.receive())), users: 0 }));
+    h.users++;
+    const holder = h.pid;
+    try {
+      for (;;) {
+        if (this.stopping) return 'aborted';
+        const nodes = [this.node.name, ...this.node.nodes()];
+        const released = this.news(app, LOCK_FALLBACK_MS * (1 + this.node.random.float()));
+        if (await g.setLock(id, nodes, 0, holder)) {
+          released.cancel();
+          try {
+            return await fn();
+          } finally {
+            await g.delLock(id, nodes, holder);
+            this.broadcast({ op: 'decided', app });
+          }
         }
+        await released.promise;
       }
-      await released.promise;
+    } finally {
+      if (--h.users === 0 && this.holders.get(app) !== h) this.node.send(holder, 'done');
     }
   }
+
+  /** A node went down: the current lock holders retire (they end once their decisions are over; see `trans`). */
+  private retireHolders(): void {
+    for (const h of this.holders.values()) if (h.users === 0) this.node.send(h.pid, 'done');
+    this.holders.clear();
+  }
+
 
   /** This node's view of `app`, and every connected node's (nodes without dist_ac are left out; slow ones are waited for). */
   private async views(app: string): Promise<Map<string, AppView>> {
@@ -719,6 +743,18 @@ export class DistAc implements DistributedController {
     return !(live && better(this.entries.get(app)!.nodes, cur, info.node!));
   }
 
+  /**
+   * Records `kept` (the instance a reconcile kept) when this node knows of no instance of
+   * `app`: the kept node is connected and nothing here says otherwise (No OTP counterpart:
+   * OTP's dist_ac never reconciles).
+   */
+  private learnKept(app: string, kept: PlacementInfo): void {
+    const ac = this.node.application;
+    if (kept.node === null || kept.node === this.node.name || this.placement.has(app) || ac.whereRunning(app) === 'local' || !this.node.net.isConnected(kept.node)) return;
+    this.record(app, kept);
+    if (this.localStarted.has(app) && ac.whereRunning(app) !== kept.node) this.background(ac.runningElsewhere(app, kept.node, this.localStarted.get(app)), `recording that ${app} runs on ${kept.node}`);
+  }
+
   /** The local instance stopped (or never got going): forget it here and tell every node (OTP's `dist_ac_app_stopped`). */
   private announceStopped(app: string): void {
     this.forget(app, this.node.name);
@@ -773,9 +809,21 @@ export class DistAc implements DistributedController {
       case 'handedOver': {
         // The new instance is fully started elsewhere: stop ours, then answer.
         this.cancelFailover(req.app);
+        if (!this.newer(req.app, req.info)) {
+          // A reconcile meanwhile kept a better live instance (this node yielded to it while the
+          // takeover from it was under way): keep that record, the new instance is the one
+          // reconciled away. Recording it would leave this node naming nothing once it stops.
+          this.tellToYield(req.info.node!, req.app);
+          this.wake(req.app);
+          return 'ok';
+        }
         this.record(req.app, req.info);
         const ac = this.node.application;
-        if (this.localStarted.has(req.app) || ac.whereRunning(req.app) === 'local') await ac.runningElsewhere(req.app, req.info.node!, this.localStarted.get(req.app));
+        const ran = ac.whereRunning(req.app) === 'local';
+        if (this.localStarted.has(req.app) || ran) await ac.runningElsewhere(req.app, req.info.node!, this.localStarted.get(req.app));
+        // Nodes the new node's `started` missed (not connected to it then) hear it from here —
+        // unless it has stopped meanwhile (its `stopped` came while ours stopped).
+        if (ran && this.placement.get(req.app)?.node === req.info.node) this.broadcast({ op: 'stopped', app: req.app, node: this.node.name, kept: req.info }, req.info.node!);
         this.wake(req.app);
         return 'ok';
       }
@@ -824,6 +872,9 @@ export class DistAc implements DistributedController {
       case 'stopped':
         this.forget(app, msg.node);
         if (ac.whereRunning(app) === msg.node) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
+        // A reconcile stop names the instance kept: a node that had recorded the loser (e.g.
+        // from the loser's introduction after a heal) learns where it runs instead of nothing.
+        if (msg.kept !== undefined) this.learnKept(app, msg.kept);
         this.wake(app);
         return;
       case 'failed':
@@ -856,6 +907,7 @@ export class DistAc implements DistributedController {
       for (const app of this.entries.keys()) this.wake(app);
       return;
     }
+    this.retireHolders();
     const dead = e.node;
     const ac = this.node.application;
     for (const [app, entry] of this.entries) {
@@ -955,6 +1007,15 @@ export class DistAc implements DistributedController {
         if (better(entry.nodes, peer, me)) this.yieldTo(app, info, 'after a partition');
         continue;
       }
+      const cur = this.placement.get(app);
+      if (cur?.node != null && cur.node !== peer && cur.node !== me && movedFrom(cur.startType) === peer && this.node.net.isConnected(cur.node)) {
+        // The instance this node knows of replaced `peer`'s (a failover or takeover from it),
+        // yet `peer` introduces itself as running it: either `peer`'s is the older instance (it
+        // was cut off meanwhile; both run and the reconcile settles it), or `peer` took it back
+        // since and the known one has stopped. Ask the known node which.
+        this.background(this.checkIntroduction(app, cur.node, info), `checking where ${app} runs`);
+        continue;
+      }
       if (!this.newer(app, info)) {
         this.tellToYield(peer, app);
         continue;
@@ -975,7 +1036,7 @@ export class DistAc implements DistributedController {
     this.node.report({ kind: 'dist_ac', message: `${app} ran on both ${me} and ${info.node} (${why}); keeping ${info.node}'s instance`, application: app, code: 'reconcile' });
     this.record(app, { ...info, cause: 'reconcile' });
     this.background(
-      ac.runningElsewhere(app, info.node!, this.localStarted.get(app)).then(() => this.broadcast({ op: 'stopped', app, node: me }, info.node!)),
+      ac.runningElsewhere(app, info.node!, this.localStarted.get(app)).then(() => this.broadcast({ op: 'stopped', app, node: me, kept: { ...info, cause: 'reconcile' } }, info.node!)),
       `stopping the local instance of ${app}`,
     );
   }
@@ -988,6 +1049,21 @@ export class DistAc implements DistributedController {
   private tellToYield(worse: string, app: string): void {
     const kept = this.placement.get(app);
     if (kept?.node != null && kept.node !== worse) genServer.cast(this.node, [DIST_AC, worse], { op: 'keep', app, info: kept } satisfies Cast);
+  }
+
+  /**
+   * `peerInfo` (an introduction) names an instance that `known`'s replaced: record it unless
+   * `known` still runs its instance and that one is the one a reconcile keeps.
+   */
+  private async checkIntroduction(app: string, known: string, peerInfo: PlacementInfo): Promise<void> {
+    const v = (await this.call(known, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
+    const ac = this.node.application;
+    const peer = peerInfo.node!;
+    if (this.placement.get(app)?.node !== known || !this.node.net.isConnected(peer)) return;
+    if (v?.running === true && better(this.entries.get(app)!.nodes, known, peer)) return;
+    this.record(app, peerInfo);
+    if (this.localStarted.has(app) && ac.whereRunning(app) !== peer) await ac.runningElsewhere(app, peer, this.localStarted.get(app));
+    this.wake(app);
   }
 
   /** `info` replaces this node's record of `app`: a live node the record named, that `info` did not take over from, runs a worse instance — tell it. */
@@ -1019,6 +1095,12 @@ export class DistAc implements DistributedController {
   }
 }
 
+/** A lock holder process (`DistAc.trans`) and the number of decisions using it. */
+interface Holder {
+  readonly pid: Pid;
+  users: number;
+}
+
 function isWait(x: unknown): x is Wait {
   return typeof x === 'object' && x !== null && typeof (x as Wait).wait === 'string';
 }
@@ -1029,6 +1111,12 @@ function isWait(x: unknown): x is Wait {
  */
 function kickable(v: AppView): boolean {
   return v.started && v.busy !== true;
+}
+
+/** The node an instance with start type `t` replaced (a takeover's old node, a failover's dead node), if any. */
+function movedFrom(t: StartType | null): string | undefined {
+  if (typeof t !== 'object' || t === null) return undefined;
+  return 'takeover' in t ? t.takeover : t.failover;
 }
 
 /** The node a takeover start type takes over from, if it is one. */
@@ -1126,6 +1214,9 @@ function parseCast(x: unknown): Cast | undefined {
     case 'started':
       return isInfo(m.info) ? { op: 'started', app: m.app, info: m.info } : undefined;
     case 'stopped':
+      if (!isString(m.node)) return undefined;
+      if (m.kept === undefined) return { op: 'stopped', app: m.app, node: m.node };
+      return isInfo(m.kept) ? { op: 'stopped', app: m.app, node: m.node, kept: m.kept } : undefined;
     case 'failed':
       return isString(m.node) ? { op: m.op, app: m.app, node: m.node } : undefined;
     case 'decided':

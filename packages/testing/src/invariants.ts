@@ -69,7 +69,7 @@ const CHECKS: Record<string, (ctx: CheckContext) => string | undefined> = {
       const runners = m.runners(app);
       if (runners.length !== 1) continue; // I1's business
       const allowed = m.allowed(app);
-      if (allowed.length > 0 && !allowed.includes(runners[0]!)) return `after settle ${app} runs on ${runners[0]}, expected ${allowed.join(' or ')} (candidates ${m.candidates(app).join(' ')})`;
+      if (allowed.length > 0 && !allowed.includes(runners[0]!) && !m.keptSinceOutage(app, runners[0]!)) return `after settle ${app} runs on ${runners[0]}, expected ${allowed.join(' or ')} (candidates ${m.candidates(app).join(' ')})`;
     }
     return undefined;
   },

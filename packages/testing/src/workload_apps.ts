@@ -69,6 +69,14 @@ export class AppsModel {
    * moves there.
    */
   readonly pinned = new Map<string, { node: string; creation: number }>();
+  /**
+   * Per `node app`: virtual time of the explorer's last *claim* of the application on that
+   * node — an `application.start` that decides (at boot, after a restart, or an operation), a
+   * `permit true`, a `takeover`. OTP moves an application to a better node only on such a claim.
+   */
+  private readonly claims = new Map<string, number>();
+  /** Per node object (incarnation) and application: when its instance started, and whether OTP would place it there (see `placedThere`). */
+  private readonly instances = new WeakMap<Node, Map<string, { at: number; placed: boolean }>>();
   /** Acknowledged increments per counter lineage. */
   readonly acks = new Map<string, number>();
   /** `application.start` calls that have not returned, by `node app` key, with the node's creation. */
@@ -137,6 +145,7 @@ export class AppsModel {
       return;
     }
     this.started.get(node.name)!.add(app);
+    this.claims.set(`${node.name} ${app}`, this.sim.now);
     this.unpinIfBetter(app, node);
     const key = `${node.name} ${app}`;
     this.pendingStarts.set(key, node.creation);
@@ -170,6 +179,7 @@ export class AppsModel {
     // Pinned from the call on (later starts by better nodes move the pin); undone if it fails.
     const pin = { node: node.name, creation: node.creation };
     this.pinned.set(app, pin);
+    this.claims.set(`${node.name} ${app}`, this.sim.now);
     const undo = (): void => {
       if (this.pinned.get(app) === pin) this.pinned.delete(app);
     };
@@ -189,7 +199,10 @@ export class AppsModel {
     if (!flag) {
       this.stopAsked.set(`${node.name} ${app}`, this.sim.now);
       if (this.pinned.get(app)?.node === node.name) this.pinned.delete(app);
-    } else this.unpinIfBetter(app, node);
+    } else {
+      this.claims.set(`${node.name} ${app}`, this.sim.now);
+      this.unpinIfBetter(app, node);
+    }
     node.application.permit(app, flag).catch(record);
   }
 
@@ -245,6 +258,37 @@ export class AppsModel {
     const pin = this.pinned.get(app);
     if (pin !== undefined && cands.has(pin.node) && this.sim.node(pin.node).creation === pin.creation && !out.includes(pin.node)) out.push(pin.node);
     return out;
+  }
+
+  /**
+   * True when `app` may stay on `runner` although a better candidate is up (I2's outage rule,
+   * OTP's semantics): its instance there was placed where OTP places it — a takeover, or a
+   * start while no better candidate was reachable from `runner` (down, frozen or not
+   * connected: a failover during an outage, one side of a partition) — and no better candidate
+   * has claimed it since (a start, `permit true` or takeover there would have moved it). OTP
+   * never moves an application back to a better node that merely comes back; rigil's reconcile
+   * after a heal keeps the better of two *running* instances.
+   */
+  keptSinceOutage(app: string, runner: string): boolean {
+    const inst = this.instances.get(this.sim.node(runner))?.get(app);
+    if (inst === undefined || !inst.placed) return false;
+    return this.betterCandidates(app, runner).every((n) => (this.claims.get(`${n} ${app}`) ?? -1) < inst.at);
+  }
+
+  /** Called by each application's `start` callback on `node`: records when the instance started and whether OTP would place it there. */
+  private instanceStarting(app: string, node: Node, type: StartType): void {
+    let m = this.instances.get(node);
+    if (m === undefined) this.instances.set(node, (m = new Map()));
+    const takeover = typeof type === 'object' && 'takeover' in type;
+    const peers = (node as DistNode).nodes();
+    const reachable = (n: string): boolean => this.sim.isUp(n) && !this.sim.isFrozen(n) && peers.includes(n);
+    m.set(app, { at: this.sim.now, placed: takeover || !this.betterCandidates(app, node.name).some(reachable) });
+  }
+
+  /** Up candidates of `app` with a better rank than `node`. */
+  private betterCandidates(app: string, node: string): string[] {
+    const mine = this.rank(app, node);
+    return this.candidates(app).filter((n) => n !== node && this.rank(app, n) >= 0 && (mine < 0 || this.rank(app, n) < mine));
   }
 
   /** What `node`'s dist-ac says about `app`: the `info` node, and `whereRunning` translated to a node name. */
@@ -310,7 +354,8 @@ export class AppsModel {
       version: '1.0.0',
       startPhases: [{ name: 'init' }, { name: 'go' }],
       mod: {
-        async start(_type: StartType, _args: unknown, self: Process) {
+        async start(type: StartType, _args: unknown, self: Process) {
+          model.instanceStarting('ctr', self.node, type);
           const inst: CtrInstance = { node: self.node.name, startedAt: model.sim.now, lineage: model.newLineage(self.node.name), value: 0, moved: false };
           const r = await supervisor.startLink(self, sup(inst), undefined, { name: 'ctr_sup' });
           if (typeof r !== 'object' || !('ok' in r)) return r;
@@ -368,12 +413,14 @@ export class AppsModel {
     const sup: supervisor.SupervisorBehaviour<undefined> = {
       init: () => ({ flags: { strategy: 'one_for_all', intensity: 0, period: 1 }, children: [supervisor.worker('srv', srv, undefined, { name: 'slow_srv' })] }),
     };
+    const starting = (type: StartType, node: Node): void => this.instanceStarting('slow', node, type);
     return {
       name: 'slow',
       version: '1.0.0',
       startPhases: [{ name: 'init' }, { name: 'go' }],
       mod: {
-        async start(_type: StartType, _args: unknown, self: Process) {
+        async start(type: StartType, _args: unknown, self: Process) {
+          starting(type, self.node);
           const r = await supervisor.startLink(self, sup, undefined, { name: 'slow_sup' });
           return typeof r === 'object' && 'ok' in r ? { ok: r.ok, state: self.node } : r;
         },
@@ -401,6 +448,10 @@ export class AppsModel {
     const sup: supervisor.SupervisorBehaviour<undefined> = {
       init: () => ({ flags: { strategy: 'one_for_one', intensity: 3, period: 5 }, children: [supervisor.worker('srv', srv, undefined, { name: 'grp_srv' })] }),
     };
-    return { name: 'grp', version: '1.0.0', mod: { start: (_t: StartType, _a: unknown, self: Process) => supervisor.startLink(self, sup, undefined, { name: 'grp_sup' }) } };
+    const start = (type: StartType, _a: unknown, self: Process): ReturnType<typeof supervisor.startLink> => {
+      this.instanceStarting('grp', self.node, type);
+      return supervisor.startLink(self, sup, undefined, { name: 'grp_sup' });
+    };
+    return { name: 'grp', version: '1.0.0', mod: { start } };
   }
 }

@@ -1,0 +1,72 @@
+/**
+ * Regressions found by the fault explorer's `apps` workload (issue 14): each replays a shrunk
+ * trace from its seed on 5 nodes and expects the invariant it once violated to hold. Each case
+ * names its root cause; see packages/testing/README.md for the invariants' model.
+ */
+import { describe, expect, it } from 'vitest';
+import { explore, parseTrace } from '../src/index.js';
+
+/** Replays `trace` from `seed` with the `apps` workload and the given invariants; resolves to the violation, if any. */
+async function replay(seed: number, trace: string, invariants: string[]): Promise<string | undefined> {
+  const r = await explore({ seed, nodes: 5, workload: 'apps', trace: parseTrace(trace), shrink: false, invariants });
+  return r.violation === undefined ? undefined : `${r.violation.invariant}: ${r.violation.message}`;
+}
+
+describe('dist-ac under the fault explorer: shrunk traces that once failed', () => {
+  it('a takeover finishing after its old node yielded to a better instance does not overwrite that node\'s record (I3-apps, seed 7)', async () => {
+    // e takes slow over from b while b (which failed it over in a partition) yields to c's
+    // better instance at the heal; b's `handedOver` used to record e, then e yielded to c and
+    // b was left naming no node.
+    expect(await replay(7, 'run 534;cut1 d a;unreg e g5;cut1 c e;run 1422;run 864;takeover e slow;settle', ['I1', 'I3-apps'])).toBeUndefined();
+  });
+
+  it('an introduction after a heal from the node a failover replaced is stale: it does not replace the record (I3-apps, seeds 13 and 18)', async () => {
+    // b took slow over, froze, and c failed it over from b; at the heal b introduced itself as
+    // running it (start type { takeover: c }), d and e recorded b, then b yielded to c and they
+    // were left naming no node. Seed 13 is the same with a partition instead of a freeze.
+    expect(await replay(18, 'takeover b slow;settle;freeze b;run 1032;run 1279;settle', ['I1', 'I3-apps'])).toBeUndefined();
+    expect(await replay(13, 'takeover c ctr;run 1291;part b,c,d|a,e;run 1206;run 460;settle', ['I1', 'I3-apps'])).toBeUndefined();
+    // Without the stale introduction recorded, a node whose record named the loser must learn
+    // the kept instance from the loser's stop (it names it): a one-way cut, then a heal.
+    expect(await replay(7, 'run 534;cut1 d a;unreg e g5;run 69;cut1 c e;send a e 2;send e c 3;run 1422;reg c g4;run 864;takeover e slow;run 20;settle', ['I1', 'I3-apps'])).toBeUndefined();
+  });
+
+  it('I2: an application failed over to a worse node during an outage stays there when the better node comes back without claiming it (seeds 8, 2, 4)', async () => {
+    // e (best for ctr) is frozen while d gives ctr up (permit false): c takes it over; e thaws
+    // at the settle and, as in OTP, does not take it back (it claimed it long before).
+    expect(await replay(8, 'takeover d ctr;run 124;freeze e;permit d ctr false;run 1244;settle', ['I1', 'I2'])).toBeUndefined();
+    // c (best for slow) is frozen when the pinned node a crashes: b fails it over and keeps it.
+    expect(await replay(2, 'send c a 2;takeover a slow;run 1189;run 1114;freeze c;run 455;crash a;run 320;stall e 2218;run 646;settle', ['I1', 'I2'])).toBeUndefined();
+    // ctr pinned to b by a takeover; d, isolated (cut from a, then stalled), fails it over on
+    // its own; at the heal the reconcile keeps d's instance (better than b's).
+    expect(await replay(4, 'takeover b ctr;cut a d;run 1402;stall d 2034;run 1347;settle', ['I1', 'I2'])).toBeUndefined();
+  });
+
+  it('a node whose record names an instance that failed over from a restarted node learns that node took it back (I3-apps, seeds 14 and 17)', async () => {
+    // e failed slow over from a crashed c; at the settle c restarts and takes it over from e
+    // while d, thawing, is not connected to c: d missed c's `started`, and c's introduction
+    // ({ takeover: e }) looked like the stale instance e had replaced. d now asks e, and e's
+    // stop after the handover names the instance kept.
+    expect(await replay(14, 'crash d;incr c 2;run 963;freeze b;run 364;send c a 1;takeover c ctr;part c,d,e|a,b;reg e g1;run 327;crash c;run 1073;healall;restart d;run 1442;freeze d;run 1228;settle', ['I1', 'I3-apps'])).toBeUndefined();
+    expect(await replay(17, 'incr b 4;permit a slow false;run 72;cut d e;send c a 2;send a b 3;run 1234;cut d b;run 1061;run 1405;send c d 5;run 371;run 641;crash b;send c b 1;run 998;restart b;crash c;run 1261;reg a g0;incr a 2;healall;run 1395;restart c;run 746;cut e c;run 1092;freeze b;run 1202;settle', ['I1', 'I3-apps'])).toBeUndefined();
+  });
+
+  it('the old node of a takeover does not re-announce a new instance that stopped while the old one stopped (I3-apps, seed 1)', async () => {
+    // a's takeover of slow finishes, then a's `application.stop` (called meanwhile) stops it
+    // and a announces the stop; c, stopping its old instance for 200 ms, then told every node
+    // that a runs it.
+    expect(await replay(1, 'cut1 b a;reg a g1;takeover a slow;run 1156;appstop a slow;settle', ['I1', 'I3-apps'])).toBeUndefined();
+  });
+
+  it('a lock request a frozen node handles after the decision is over does not block the application for good (I1, seed 16)', async () => {
+    // a takes grp over while c is frozen; c, thawed at the settle, handles a's lock request
+    // after its nodedown released a's locks. The holder was a's long-lived server, so the lock
+    // stayed and the restarted d's application.start(grp) waited for it forever.
+    expect(await replay(16, 'run 608;freeze c;takeover a grp;run 888;crash d;run 902;run 1044;run 572;run 275;run 1440;run 754;settle', ['I1', 'I3-apps'])).toBeUndefined();
+  });
+
+  it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
+    const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
+    expect(r.violation).toBeUndefined();
+  });
+});
