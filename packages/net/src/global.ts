@@ -48,6 +48,7 @@
  */
 import { genServer, Pid, type GenServerBehaviour, type GlobalNames, type Node, type Process, type Random, type Ref } from '@rigil/core';
 import { DistError, describeBadInput as describe, distError } from './errors.js';
+import { renderUntrusted } from './render.js';
 import type { NodeEvent } from './net_kernel.js';
 import type { Rpc } from './rpc.js';
 
@@ -477,6 +478,11 @@ export class Global implements GlobalNames {
   }
 
   // ---------------------------------------------------------------- name server side (called by the server)
+
+  /** @internal True when `node` is this node or a connected one. No OTP counterpart. */
+  connectedTo(node: string): boolean {
+    return node === this.node.name || this.node.net.isConnected(node);
+  }
 
   /** @internal Applies a request of another node's name server (validated by `parseRequest`); a promise is a deferred reply. */
   handleRequest(req: GlobalRequest): unknown {
@@ -1200,6 +1206,15 @@ export function globalNameServer(g: Global): GenServerBehaviour<null, undefined,
       if (r === undefined) {
         self.node.report({ kind: 'global', message: 'the global name server refused a malformed request', reason: describe(req) });
         return { reply: { error: 'bad_request' }, state };
+      }
+      if (r.op === 'insert' && r.pid.node === from.pid.node && !g.connectedTo(from.pid.node)) {
+        // OTP handles the messages a connection delivered before its nodedown: such an insert
+        // of a pid of the caller's node is made, then the nodedown's DOWN (noconnection) drops
+        // it. rigil's nodedown overtakes the mailbox (a thawed node sees it first), and the
+        // insert's monitor would dial the node and survive: this node would keep a name the rest
+        // of its partition dropped at the same nodedown. So it is dropped, as OTP ends up.
+        self.node.report({ kind: 'global', message: `the global name server dropped an insert of ${renderUntrusted(r.name)} from ${from.pid.node}, whose connection went down` });
+        return { noreply: state };
       }
       const answer = g.handleRequest(r);
       if (!(answer instanceof Promise)) return { reply: answer, state };
