@@ -65,4 +65,11 @@ describe('global under the fault explorer: regressions', () => {
     // and c did not: one partition held two tables, and the merge with b changed neither.
     expect(await replay(2, 'send b c 2;trans b l1 279;run 1001;cut e b;run 1304;cut e d;reg d g1;lock d l1 303;rereg a g3;run 154;send d a 4;lock d l2 695;run 205;settle;cut a c;reg b g0;run 1060;stall e 2598;send d a 5;trans d l0 221;run 509;rereg b g5;run 1086;crash c;run 217;freeze d;run 1264;crash d;run 1471;run 1146;freeze e;send a b 3;reg b g1;run 533;freeze a;run 582;run 124;settle')).toBeUndefined();
   });
+
+  it("the loser of a merge's clash is killed even when the resolver's node cannot reach it", async () => {
+    // e registered g2 in a partition of its own and merged, through c only, with a's side,
+    // whose g2 won; randomExitName ran on a, which could not reach e: the kill was lost, the
+    // merge took the name from e's pid, and it lived on without it.
+    expect(await replay(13, 'rereg a g2;part a,b,c,d|e;run 994;reg e g2;heal e c;run 606;crash a;settle')).toBeUndefined();
+  });
 });
