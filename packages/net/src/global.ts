@@ -946,8 +946,19 @@ export class Global implements GlobalNames {
     for (const [name, pid, resolver] of ops) if (pid !== null) this.insert(name, pid, resolver);
     const me = this.node.name;
     queueMicrotask(() => this.checkSynced());
-    // Each side was a fully connected partition: what we remembered lost inside one is stale.
-    for (const group of [mine, theirs]) for (const a of group) for (const b of group) if (this.cuts.get(`${a}>${b}`)?.lost === true) this.cuts.get(`${a}>${b}`)!.lost = false;
+    // Each side was a fully connected partition: what we remembered lost inside one is stale —
+    // but for a loss between us and a node we are not connected to: the lists were taken when
+    // the sides were locked, and a node lost since is still lost (clearing the loss would make
+    // us know it again, unreachable, with the names of its pids dropped here but not there).
+    for (const group of [mine, theirs]) {
+      for (const a of group) {
+        for (const b of group) {
+          const memo = this.cuts.get(`${a}>${b}`);
+          const ours = (a === me && !this.node.net.isConnected(b)) || (b === me && !this.node.net.isConnected(a));
+          if (memo?.lost === true && !ours) memo.lost = false;
+        }
+      }
+    }
     // A node of our own side we do not know (any more) is not ours to add: we lost it while the
     // merge ran, and with it the names of its pids, which it still holds. Knowing it again here
     // would make one partition of two disagreeing tables; left out, it asks for a merge of its
