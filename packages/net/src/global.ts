@@ -48,6 +48,7 @@
  */
 import { genServer, Pid, type GenServerBehaviour, type GlobalNames, type Node, type Process, type Random, type Ref } from '@rigil/core';
 import { DistError, describeBadInput as describe, distError } from './errors.js';
+import { renderUntrusted } from './render.js';
 import type { NodeEvent } from './net_kernel.js';
 import type { Rpc } from './rpc.js';
 
@@ -130,9 +131,12 @@ type GlobalRequest =
   /** Merge, other side: your partition's names and nodes (under the lock). */
   | { op: 'exchange'; boss: string }
   /** Merge, other side: apply `ops` and the merged partition `group` to your partition, then unlock it. */
-  | { op: 'merge'; boss: string; ops: NameOp[]; mine: string[]; theirs: string[] }
-  /** Merge, every node of a side: apply `ops`; `mine` and `theirs` are now one partition (OTP's `new_nodes`). */
-  | { op: 'newNodes'; ops: NameOp[]; mine: string[]; theirs: string[] };
+  | { op: 'merge'; boss: string; ops: NameOp[]; mine: string[]; theirs: string[]; kills?: Pid[] }
+  /**
+   * Merge, every node of a side: apply `ops`; `mine` and `theirs` are now one partition (OTP's
+   * `new_nodes`); kill the pids of `kills` that live here (see `exchangeNames`).
+   */
+  | { op: 'newNodes'; ops: NameOp[]; mine: string[]; theirs: string[]; kills?: Pid[] };
 
 /** Casts between name servers; `via` is the sending node. */
 type GlobalCast = { via: string } & (
@@ -478,6 +482,11 @@ export class Global implements GlobalNames {
 
   // ---------------------------------------------------------------- name server side (called by the server)
 
+  /** @internal True when `node` is this node or a connected one. No OTP counterpart. */
+  connectedTo(node: string): boolean {
+    return node === this.node.name || this.node.net.isConnected(node);
+  }
+
   /** @internal Applies a request of another node's name server (validated by `parseRequest`); a promise is a deferred reply. */
   handleRequest(req: GlobalRequest): unknown {
     switch (req.op) {
@@ -499,9 +508,9 @@ export class Global implements GlobalNames {
       case 'exchange':
         return this.peerSyncs.has(req.boss) ? { names: this.nameList(), group: this.peerSyncs.get(req.boss) } : { error: 'not_locked' };
       case 'merge':
-        return this.mergeHere(req.boss, req.ops, req.mine, req.theirs);
+        return this.mergeHere(req.boss, req.ops, req.mine, req.theirs, req.kills ?? []);
       case 'newNodes':
-        this.newNodes(req.ops, req.mine, req.theirs);
+        this.newNodes(req.ops, req.mine, req.theirs, req.kills ?? []);
         return 'ok';
     }
   }
@@ -842,11 +851,11 @@ export class Global implements GlobalNames {
       peerLocked = true;
       const ex = parseExchange(await this.callServer(peer, { op: 'exchange', boss: me }));
       if (ex === undefined || !this.wantsSync(peer)) return false;
-      const [opsMine, opsTheirs] = await this.exchangeNames(ex.names);
+      const [opsMine, opsTheirs, kills] = await this.exchangeNames(ex.names);
       const theirs = ex.group;
-      await this.callServer(peer, { op: 'merge', boss: me, ops: opsTheirs, mine: theirs, theirs: mine });
+      await this.callServer(peer, { op: 'merge', boss: me, ops: opsTheirs, mine: theirs, theirs: mine, kills });
       merged = true;
-      await this.everywhere(mine, { op: 'newNodes', ops: opsMine, mine, theirs });
+      await this.everywhere(mine, { op: 'newNodes', ops: opsMine, mine, theirs, kills });
       return true;
     } finally {
       if (peerLocked && !merged) this.castTo(peer, { op: 'syncAbort' });
@@ -857,11 +866,16 @@ export class Global implements GlobalNames {
   /**
    * OTP's `exchange_names` on the node with the smaller name: for each of the other side's
    * names, what this side must do (`opsMine`) and what the other side must do (`opsTheirs`);
-   * each clash resolved once, here.
+   * each clash resolved once, here. Also the losers `randomExitName` killed: the kill is sent
+   * from the node it ran on (OTP's `exit(Max, kill)` on `node(Pid2)`), which may not reach the
+   * loser's node — a partition cut off from it — and a lost kill leaves the loser alive without
+   * its name. rigil departs from OTP here: every node of both sides repeats the kill of a loser
+   * that lives on it when it applies the outcome (a kill is idempotent).
    */
-  private async exchangeNames(theirNames: NameOp[]): Promise<[NameOp[], NameOp[]]> {
+  private async exchangeNames(theirNames: NameOp[]): Promise<[NameOp[], NameOp[], Pid[]]> {
     const opsMine: NameOp[] = [];
     const opsTheirs: NameOp[] = [];
+    const kills: Pid[] = [];
     const seen = new Set<string>();
     for (const [name, pid, resolver] of theirNames) {
       if (pid === null) continue;
@@ -871,6 +885,7 @@ export class Global implements GlobalNames {
       else if (mine.pid.equals(pid)) continue;
       else {
         const winner = await this.resolveClash(name, mine, pid);
+        if (winner !== null && mine.resolver === 'randomExitName' && this.resolvers.get('randomExitName') === randomExitName) kills.push(winner.equals(pid) ? mine.pid : pid);
         if (winner === null) {
           opsMine.push([name, null, '']);
           opsTheirs.push([name, null, '']);
@@ -879,7 +894,7 @@ export class Global implements GlobalNames {
       }
     }
     for (const [name, e] of this.names) if (!seen.has(name)) opsTheirs.push([name, e.pid, e.resolver]);
-    return [opsMine, opsTheirs];
+    return [opsMine, opsTheirs, kills];
   }
 
   /** The other side: locks this node's partition for `boss`'s merge (a few attempts, then busy: the boss backs off). */
@@ -911,11 +926,11 @@ export class Global implements GlobalNames {
   }
 
   /** The other side: applies the boss's outcome to this partition (OTP's `resolved` + `new_nodes`), then unlocks it. */
-  private async mergeHere(boss: string, ops: NameOp[], mine: string[], theirs: string[]): Promise<unknown> {
+  private async mergeHere(boss: string, ops: NameOp[], mine: string[], theirs: string[], kills: Pid[]): Promise<unknown> {
     const nodes = this.peerSyncs.get(boss);
     if (nodes === undefined) return { error: 'not_locked' };
     try {
-      await this.everywhere(nodes, { op: 'newNodes', ops, mine, theirs });
+      await this.everywhere(nodes, { op: 'newNodes', ops, mine, theirs, kills });
     } finally {
       await this.unlockForSync(boss);
     }
@@ -923,15 +938,27 @@ export class Global implements GlobalNames {
   }
 
   /** OTP's `new_nodes`: apply a merge's name operations and learn the other partition's nodes. */
-  private newNodes(ops: NameOp[], mine: string[], theirs: string[]): void {
+  private newNodes(ops: NameOp[], mine: string[], theirs: string[], kills: Pid[]): void {
+    for (const pid of kills) if (pid.node === this.node.name) this.node.exit(pid, 'kill');
     for (const [name, pid] of ops) {
       if (pid === null) this.remove(name);
     }
     for (const [name, pid, resolver] of ops) if (pid !== null) this.insert(name, pid, resolver);
     const me = this.node.name;
     queueMicrotask(() => this.checkSynced());
-    // Each side was a fully connected partition: what we remembered lost inside one is stale.
-    for (const group of [mine, theirs]) for (const a of group) for (const b of group) if (this.cuts.get(`${a}>${b}`)?.lost === true) this.cuts.get(`${a}>${b}`)!.lost = false;
+    // Each side was a fully connected partition: what we remembered lost inside one is stale —
+    // but for a loss between us and a node we are not connected to: the lists were taken when
+    // the sides were locked, and a node lost since is still lost (clearing the loss would make
+    // us know it again, unreachable, with the names of its pids dropped here but not there).
+    for (const group of [mine, theirs]) {
+      for (const a of group) {
+        for (const b of group) {
+          const memo = this.cuts.get(`${a}>${b}`);
+          const ours = (a === me && !this.node.net.isConnected(b)) || (b === me && !this.node.net.isConnected(a));
+          if (memo?.lost === true && !ours) memo.lost = false;
+        }
+      }
+    }
     // A node of our own side we do not know (any more) is not ours to add: we lost it while the
     // merge ran, and with it the names of its pids, which it still holds. Knowing it again here
     // would make one partition of two disagreeing tables; left out, it asks for a merge of its
@@ -1201,6 +1228,15 @@ export function globalNameServer(g: Global): GenServerBehaviour<null, undefined,
         self.node.report({ kind: 'global', message: 'the global name server refused a malformed request', reason: describe(req) });
         return { reply: { error: 'bad_request' }, state };
       }
+      if (r.op === 'insert' && r.pid.node === from.pid.node && !g.connectedTo(from.pid.node)) {
+        // OTP handles the messages a connection delivered before its nodedown: such an insert
+        // of a pid of the caller's node is made, then the nodedown's DOWN (noconnection) drops
+        // it. rigil's nodedown overtakes the mailbox (a thawed node sees it first), and the
+        // insert's monitor would dial the node and survive: this node would keep a name the rest
+        // of its partition dropped at the same nodedown. So it is dropped, as OTP ends up.
+        self.node.report({ kind: 'global', message: `the global name server dropped an insert of ${renderUntrusted(r.name)} from ${from.pid.node}, whose connection went down` });
+        return { noreply: state };
+      }
       const answer = g.handleRequest(r);
       if (!(answer instanceof Promise)) return { reply: answer, state };
       (answer as Promise<unknown>).then(
@@ -1230,6 +1266,7 @@ export function globalNameServer(g: Global): GenServerBehaviour<null, undefined,
 
 const isNames = (x: unknown): x is NameOp[] =>
   Array.isArray(x) && x.every((e: unknown) => Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && (e[1] === null || e[1] instanceof Pid) && typeof e[2] === 'string');
+const isPidList = (x: unknown): x is Pid[] | undefined => x === undefined || (Array.isArray(x) && x.length <= 65_536 && x.every((p) => p instanceof Pid));
 const isNodeList = (x: unknown): x is string[] => Array.isArray(x) && x.length <= 65_536 && x.every((n) => typeof n === 'string');
 
 /** The request, if `x` is a well-formed one; undefined otherwise. */
@@ -1251,9 +1288,9 @@ function parseRequest(x: unknown): GlobalRequest | undefined {
       case 'exchange':
         return typeof r.boss === 'string';
       case 'merge':
-        return typeof r.boss === 'string' && isNames(r.ops) && isNodeList(r.mine) && isNodeList(r.theirs);
+        return typeof r.boss === 'string' && isNames(r.ops) && isNodeList(r.mine) && isNodeList(r.theirs) && isPidList(r.kills);
       case 'newNodes':
-        return isNames(r.ops) && isNodeList(r.mine) && isNodeList(r.theirs);
+        return isNames(r.ops) && isNodeList(r.mine) && isNodeList(r.theirs) && isPidList(r.kills);
       default:
         return false;
     }
