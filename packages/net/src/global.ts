@@ -223,8 +223,8 @@ export class Global implements GlobalNames {
   private readonly cuts = new Map<string, CutMemo>();
   /** The timer repeating own lost connections and expiring others' (runs while `cuts` is not empty). */
   private cutTimer: unknown;
-  /** Nodes a merge made known that this node is connecting to for the first time (see `callServer`). */
-  private readonly connecting = new Set<string>();
+  /** Nodes a merge made known that this node is connecting to for the first time, with that attempt (see `callServer`). */
+  private readonly connecting = new Map<string, Promise<boolean>>();
   /** Nodes whose coming nodedown is not a lost connection (dropped on purpose, by us or by them). */
   private readonly silent = new Set<string>();
   /** `sync()` calls waiting for the merges with the connected nodes. */
@@ -570,6 +570,11 @@ export class Global implements GlobalNames {
           this.forgetName(pid, name);
           this.dropFn(name);
         }
+        // A pid of a node of the merge's first connection attempt, down because the dial
+        // failed: the node is lost for this node (see `connectFailed`), as the names show.
+        if (this.connecting.has(pid.node) && !this.node.net.isConnected(pid.node)) queueMicrotask(() => {
+          if (this.connecting.has(pid.node) && !this.node.net.isConnected(pid.node)) this.connectFailed(pid.node);
+        });
       },
     });
     // The monitor may have fired at once (a dead pid, an unreachable node): nothing to keep.
@@ -978,17 +983,33 @@ export class Global implements GlobalNames {
         continue;
       }
       // OTP's connect_all: a node of the other partition we are not connected to yet.
-      this.connecting.add(n);
+      const attempt = this.node.connect(n);
+      this.connecting.set(n, attempt);
       this.background(
-        this.node.connect(n).then((ok) => {
-          this.connecting.delete(n);
-          if (ok || this.stopping || !this.known.has(n) || this.node.net.isConnected(n)) return;
-          this.nodeDown(n);
-          this.dropNamesOn(n);
+        attempt.then((ok) => {
+          if (this.connecting.get(n) === attempt) this.connecting.delete(n);
+          if (!ok && !this.node.net.isConnected(n)) this.connectFailed(n);
         }),
         `connecting to ${n}`,
       );
     }
+  }
+
+  /**
+   * The first connection to `n`, a node a merge made known, failed: as OTP's nodedown after a
+   * failed `connect_all`, `n` is lost (forgotten, its pids' names dropped). Its first failed
+   * request says so as soon as the dial does: requests counted `n` out from then on (a
+   * registration went ahead without it), so keeping it known until the attempt's retry is
+   * over — or for good, if the retry connects — would leave two tables in one partition.
+   * rigil departs from OTP in when: OTP's nodedown comes once `connect_node` gave up; rigil's
+   * `connect` tries a failed dial once more, so the first failure a request or a monitor of
+   * the node's pids sees counts as that nodedown (those already acted on it).
+   */
+  private connectFailed(n: string): void {
+    this.connecting.delete(n);
+    if (this.stopping || !this.known.has(n)) return;
+    this.nodeDown(n);
+    this.dropNamesOn(n);
   }
 
   /**
@@ -1155,11 +1176,21 @@ export class Global implements GlobalNames {
    * or a lock would then land in the other partition behind the merge's back (the merge
    * exchanges names assuming each side's replicas agree); the merge carries the change over
    * instead. A node a merge just made known, not connected yet (`connecting`), is waited for
-   * (OTP's `multi_call` auto-connects): it belongs to this partition.
+   * (OTP's `multi_call` auto-connects): it belongs to this partition — but only while the
+   * merge's first connection attempt lasts: a request that fails before the node is connected
+   * ends it, and the node is lost (`connectFailed`). (A request made right after the dial
+   * failed, before the attempt's outcome was handled, dialled again and landed after a heal, behind the next
+   * merge's back: two nodes each cut off registered one name, each took the other's
+   * registration at the heal, and no merge ever compared the two.)
    */
   private callServer(node: string, req: GlobalRequest): Promise<unknown> {
-    if (!this.node.net.isConnected(node) && !this.connecting.has(node)) return Promise.reject(distError('ERR_NOT_CONNECTED', `${node} is not connected`));
-    return genServer.call(this.node, [GLOBAL_NAME_SERVER, node], req, Infinity);
+    if (this.node.net.isConnected(node)) return genServer.call(this.node, [GLOBAL_NAME_SERVER, node], req, Infinity);
+    const attempt = this.connecting.get(node);
+    if (attempt === undefined) return Promise.reject(notConnected(node));
+    return genServer.call(this.node, [GLOBAL_NAME_SERVER, node], req, Infinity).catch((e: unknown) => {
+      if (this.connecting.get(node) === attempt && !this.node.net.isConnected(node)) this.connectFailed(node);
+      throw e;
+    });
   }
 
   /** Runs `fn` after the previous local registration finished (OTP's single registrar process). */
@@ -1359,6 +1390,10 @@ export const notifyAllName: Resolver = (name, p1, p2, node) => {
 export function backoff(n: number, random: Pick<Random, 'float'>): number {
   const max = Math.min(2 ** n * 125, 8000);
   return 1 + Math.floor(random.float() * max);
+}
+
+function notConnected(node: string): DistError {
+  return distError('ERR_NOT_CONNECTED', `${node} is not connected`);
 }
 
 function checkName(name: unknown): void {

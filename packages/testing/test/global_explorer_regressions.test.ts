@@ -83,4 +83,12 @@ describe('global under the fault explorer: regressions', () => {
     const r = await explore({ seed: 4, nodes: 5, faults: 300, workload: 'global', invariants: ['I3-names'], shrink: false });
     expect(r.violation === undefined ? undefined : `${r.violation.invariant}: ${r.violation.message}`).toBeUndefined();
   });
+
+  it("a request to a node a merge made known goes only on the merge's own connection attempt (a second dial landed after the heal)", async () => {
+    // a and b knew each other from a merge but had never connected (a's dial to b is cut one
+    // way). Each, cut off, registered g4 while waiting on that dial; when it timed out, the
+    // insert to the other was made before the failed attempt was handled, dialled again, and
+    // landed after the heal: a took b's pid and b took a's, and no merge ever compared them.
+    expect(await replay(27, 'rereg c g4;lock a l1 197;settle;cut a d;run 1027;cut1 a b;freeze d;send b a 3;freeze c;run 1323;part a,b,c,d|e;reg a g4;rereg b g4;run 1346;run 1102;run 903;run 250;run 97;settle')).toBeUndefined();
+  });
 });
