@@ -11,12 +11,13 @@
  * scenario asserts that something does NOT happen within a window.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { genServer, sys, type ApplicationModule, type ApplicationSpec, type ExitReason, type Pid, type Process, type StartType } from '@rigil/core';
+import { genServer, sys, type ExitReason, type Pid, type StartType } from '@rigil/core';
 import { DistNode } from '@rigil/net';
 import { FaultyTransport } from '@rigil/net/testing';
 import { DistAc, startDistAc, type KernelConfig } from '@rigil/dist-ac';
-import { centauri, centauriServer, getState, hello, proxima, proximaServer, type CentauriState, type ProximaState } from '../src/index.js';
+import { centauri, centauriServer, hello, proximaServer, type CentauriState, type ProximaState } from '../src/index.js';
 import { freePort } from '../src/cluster.js';
+import { agreed, centauriFollows, kind, phasesOf, recorder, stateVia, str, type Recorder } from './recording.js';
 
 const A = 'a@127.0.0.1';
 const B = 'b@127.0.0.1';
@@ -28,77 +29,13 @@ const KERNEL: KernelConfig = {
   syncNodesTimeout: 1000,
 };
 
-// ------------------------------------------------------------------ recording proxima's starts
-
-interface StartRec {
-  readonly node: string;
-  readonly type: StartType;
-  readonly at: number;
-}
-interface PhaseRec extends StartRec {
-  readonly phase: string;
-}
-/** proxima's state around the original `go` phase: `before` is the old instance's (takeovers only). */
-interface GoRec extends StartRec {
-  readonly before: ProximaState | undefined;
-  readonly after: ProximaState | undefined;
-  readonly done: number;
-}
-interface Recorder {
-  readonly starts: StartRec[];
-  readonly phases: PhaseRec[];
-  readonly go: GoRec[];
-  readonly spec: ApplicationSpec;
-}
-
-type StartPhaseFn = NonNullable<ApplicationModule['startPhase']>;
-type StartFn = ApplicationModule['start'];
-
-/** JSON form (pids print as `<node.id.creation>`), to compare states seen from different nodes. */
-const plain = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
-const kind = (t: StartType): string => (typeof t === 'string' ? t : 'takeover' in t ? 'takeover' : 'failover');
-
-async function stateVia(caller: Process | DistNode, node: string): Promise<ProximaState | undefined> {
-  try {
-    const r = await getState(caller, node);
-    return typeof r === 'object' && 'ok' in r ? plain(r.ok) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** proxima's spec, wrapped to record every start and start phase. */
-function recorder(): Recorder {
-  const starts: StartRec[] = [];
-  const phases: PhaseRec[] = [];
-  const go: GoRec[] = [];
-  const mod = proxima.mod!;
-  const start: StartFn = (...a) => {
-    const [type, , self] = a;
-    starts.push({ node: self.node.name, type, at: Date.now() });
-    return mod.start(...a);
-  };
-  const startPhase: StartPhaseFn = async (...a) => {
-    const [phase, type, , self] = a;
-    const node = self.node.name;
-    phases.push({ node, phase, type, at: Date.now() });
-    if (phase !== 'go') return mod.startPhase!(...a);
-    const before = typeof type === 'object' && 'takeover' in type ? await stateVia(self, type.takeover) : undefined;
-    const r = await mod.startPhase!(...a);
-    const after = await stateVia(self, node);
-    go.push({ node, type, at: Date.now(), before, after, done: Date.now() });
-    return r;
-  };
-  return { starts, phases, go, spec: { ...proxima, mod: { ...mod, start, startPhase } } };
-}
-
 // ------------------------------------------------------------------ nodes
 
 let rec: Recorder;
 let nodes: DistNode[] = [];
 
 beforeEach(() => {
-  rec = recorder();
+  rec = recorder(() => Date.now());
   nodes = [];
 });
 
@@ -152,15 +89,6 @@ async function waitFor<T>(what: string, cond: () => T | undefined | false | Prom
 /** Real time passing: only for "X does NOT happen within this window" checks. */
 const elapse = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const str = (p: Pid | undefined): string | undefined => (p === undefined ? undefined : String(p));
-
-/** The pid registered locally as proxima on `n`, if it equals `n`'s global name (as the suite's asserts). */
-function agreed(local: DistNode, ...observers: DistNode[]): Pid | undefined {
-  const pid = local.whereis('proxima');
-  if (pid === undefined) return undefined;
-  return observers.every((o) => str(o.global.whereis('proxima')) === String(pid)) ? pid : undefined;
-}
-
 /** Waits until the proxima on `at` maps every node of `from` to that node's centauri pid (hello + pong done). */
 async function handshaked(at: DistNode, from: DistNode[], ms = 5000): Promise<ProximaState> {
   return waitFor(`centauri of ${from.map((n) => n.name).join(', ')} handshaked with the proxima on ${at.name}`, async () => {
@@ -170,17 +98,8 @@ async function handshaked(at: DistNode, from: DistNode[], ms = 5000): Promise<Pr
   }, ms, 10);
 }
 
-/** True when `n`'s centauri monitors `proxima` (it was pinged by it and answered pong). */
-function centauriFollows(n: DistNode, proximaPid: Pid): boolean {
-  const c = n.whereis('centauri');
-  const info = c === undefined ? undefined : n.processInfo(c);
-  return info !== undefined && info.monitors.some((m) => str(m as Pid) === String(proximaPid));
-}
-
-/** The phases recorded on `node` since `since`, as [phase, kind of type]. */
-function phasesOn(node: string, since = 0): Array<[string, StartType]> {
-  return rec.phases.filter((p) => p.node === node && p.at >= since).map((p) => [p.phase, p.type]);
-}
+/** The phases recorded on `node` since `since`, as [phase, type]. */
+const phasesOn = (node: string, since = 0): Array<[string, StartType]> => phasesOf(rec, node, since);
 
 /** Records when `observer` sees `node` go down. */
 function nodedownAt(observer: DistNode, node: string): { at: number | undefined } {

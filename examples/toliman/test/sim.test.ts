@@ -13,11 +13,12 @@
  * `sim.restart` (same name and address, new creation, the same config and applications).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { genServer, sys, type ApplicationModule, type ApplicationSpec, type ExitReason, type Pid, type Process, type StartType } from '@rigil/core';
+import { genServer, sys, type ExitReason, type Pid } from '@rigil/core';
 import { DistAc, type KernelConfig } from '@rigil/dist-ac';
 import type { DistNode } from '@rigil/net';
 import { Simulation } from '@rigil/testing';
-import { centauri, centauriServer, getState, hello, proxima, proximaServer, type CentauriState, type ProximaState } from '../src/index.js';
+import { agreed, centauriFollows, kind, phasesOf as phasesOn, recorder, stateVia, str, type Recorder } from './recording.js';
+import { centauri, centauriServer, hello, proximaServer, type CentauriState, type ProximaState } from '../src/index.js';
 
 const A = 'a@a';
 const B = 'b@b';
@@ -45,69 +46,6 @@ function sim(seed: number): Simulation {
   return s;
 }
 
-// ------------------------------------------------------------------ recording proxima's starts
-
-interface StartRec {
-  readonly node: string;
-  readonly type: StartType;
-  readonly at: number;
-}
-interface PhaseRec extends StartRec {
-  readonly phase: string;
-}
-/** proxima's state around the original `go` phase: `before` is the old instance's (takeovers only). */
-interface GoRec extends StartRec {
-  readonly before: ProximaState | undefined;
-  readonly after: ProximaState | undefined;
-  readonly done: number;
-}
-interface Recorder {
-  readonly starts: StartRec[];
-  readonly phases: PhaseRec[];
-  readonly go: GoRec[];
-  readonly spec: ApplicationSpec;
-}
-
-/** JSON form (pids print as `<node.id.creation>`), to compare states seen from different nodes. */
-const plain = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
-const kind = (t: StartType): string => (typeof t === 'string' ? t : 'takeover' in t ? 'takeover' : 'failover');
-const str = (p: Pid | undefined): string | undefined => (p === undefined ? undefined : String(p));
-
-async function stateVia(caller: Process | DistNode, node: string): Promise<ProximaState | undefined> {
-  try {
-    const r = await getState(caller, node);
-    return typeof r === 'object' && 'ok' in r ? plain(r.ok) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** proxima's spec, wrapped to record every start and start phase on the virtual clock. */
-function recorder(): Recorder {
-  const starts: StartRec[] = [];
-  const phases: PhaseRec[] = [];
-  const go: GoRec[] = [];
-  const mod = proxima.mod!;
-  const start: ApplicationModule['start'] = (...a) => {
-    const [type, , self] = a;
-    starts.push({ node: self.node.name, type, at: self.node.clock.now() });
-    return mod.start(...a);
-  };
-  const startPhase: NonNullable<ApplicationModule['startPhase']> = async (...a) => {
-    const [phase, type, , self] = a;
-    const node = self.node.name;
-    phases.push({ node, phase, type, at: self.node.clock.now() });
-    if (phase !== 'go') return mod.startPhase!(...a);
-    const before = typeof type === 'object' && 'takeover' in type ? await stateVia(self, type.takeover) : undefined;
-    const at = self.node.clock.now();
-    const r = await mod.startPhase!(...a);
-    const after = await stateVia(self, node);
-    go.push({ node, type, at, before, after, done: self.node.clock.now() });
-    return r;
-  };
-  return { starts, phases, go, spec: { ...proxima, mod: { ...mod, start, startPhase } } };
-}
-
 // ------------------------------------------------------------------ toliman nodes
 
 /** A toliman node: proxima (recorded) and centauri loaded, dist-ac booted with the suite's config (sync included). */
@@ -120,7 +58,7 @@ async function member(s: Simulation, rec: Recorder, name: string, seeds: string[
 /** A then B (the original's start_slaves), connected both ways. */
 async function cluster(seed: number): Promise<{ s: Simulation; rec: Recorder; a: DistNode; b: DistNode }> {
   const s = sim(seed);
-  const rec = recorder();
+  const rec = recorder((self) => self.node.clock.now());
   const { node: a } = await member(s, rec, A, [B]);
   const { node: b } = await member(s, rec, B, [A]);
   await s.runUntil(() => a.nodes().includes(B) && b.nodes().includes(A), 1000, 'a and b connected');
@@ -130,13 +68,6 @@ async function cluster(seed: number): Promise<{ s: Simulation; rec: Recorder; a:
 /** The original's start_application(N, centauri). */
 async function startCentauri(s: Simulation, n: DistNode): Promise<void> {
   expect(await s.wait(n.application.ensureAllStarted('centauri'))).toEqual({ ok: ['centauri'] });
-}
-
-/** The pid registered locally as proxima on `local`, if every observer's global name agrees with it. */
-function agreed(local: DistNode, ...observers: DistNode[]): Pid | undefined {
-  const pid = local.whereis('proxima');
-  if (pid === undefined) return undefined;
-  return observers.every((o) => str(o.global.whereis('proxima')) === String(pid)) ? pid : undefined;
 }
 
 /** Runs until `f` (sync) gives a value; throws after `ms` of virtual time. */
@@ -155,18 +86,6 @@ async function handshaked(s: Simulation, at: DistNode, from: DistNode[], ms = 20
     if (s.now > deadline) throw new Error(`centauri of ${from.map((n) => n.name).join(', ')} did not handshake with the proxima on ${at.name} within ${ms} ms (seed ${s.seed})`);
     await s.run(10);
   }
-}
-
-/** True when `n`'s centauri monitors `proximaPid` (it was pinged by it and answered pong). */
-function centauriFollows(n: DistNode, proximaPid: Pid): boolean {
-  const c = n.whereis('centauri');
-  const info = c === undefined ? undefined : n.processInfo(c);
-  return info !== undefined && info.monitors.some((m) => str(m as Pid) === String(proximaPid));
-}
-
-/** The phases recorded on `node` since `since`, as [phase, type]. */
-function phasesOn(rec: Recorder, node: string, since = 0): Array<[string, StartType]> {
-  return rec.phases.filter((p) => p.node === node && p.at >= since).map((p) => [p.phase, p.type]);
 }
 
 /** Virtual times at which `observer` sees `node` go down. */
@@ -208,7 +127,7 @@ async function failedOverToB(seed: number, how: 'stop' | 'halt'): Promise<{ s: S
 describe('toliman scenarios §G on the simulated cluster', () => {
   it.each(SEEDS)('73: boot sync: A waits syncNodesTimeout for the absent B; B finds A at once and both dist_acs know each other before any app starts (seed %i)', async (seed) => {
     const s = sim(seed);
-    const rec = recorder();
+    const rec = recorder((self) => self.node.clock.now());
     const hellos: Array<{ at: string; from: string; answered: number }> = [];
     // eslint-disable-next-line @typescript-eslint/unbound-method
     const original = DistAc.prototype.handleRequest;
