@@ -104,8 +104,11 @@ interface NameEntry {
    * are everywhere), or `fn:<node>` for a function passed to `register` on that node.
    */
   readonly resolver: string;
-  /** This node's monitor on the pid. */
-  readonly monitor: Ref;
+  /**
+   * This node's monitor on the pid; undefined while the pid's node is one a merge made known
+   * and this node is still making its first connection to it (see `insert`).
+   */
+  readonly monitor: Ref | undefined;
 }
 
 /** One lock held on this node. */
@@ -560,6 +563,31 @@ export class Global implements GlobalNames {
       }
       this.remove(name);
     }
+    // A pid of a node a merge just made known, which this node is still making its first
+    // connection to (`connecting`), and cannot even dial yet (no address: it learns it from the
+    // node's own dial): a monitor now would fire `noconnection` at once and drop the name here
+    // only, while the rest of the partition keeps it. OTP's `erlang:monitor/2` auto-connects
+    // and waits for the connection (and `sync_other` retries it); so the monitor is set when
+    // the attempt connects (`armMonitors`), and the name goes with the node if it fails.
+    if (pid.node !== this.node.name && !this.node.net.isConnected(pid.node) && this.connecting.has(pid.node)) {
+      this.keepName(name, pid, resolver, undefined);
+      return;
+    }
+    const monitor = this.monitorName(name, pid);
+    // The monitor may have fired at once (a dead pid, an unreachable node): nothing to keep.
+    if (monitor !== undefined) this.keepName(name, pid, resolver, monitor);
+  }
+
+  private keepName(name: string, pid: Pid, resolver: string, monitor: Ref | undefined): void {
+    this.names.set(name, { pid, resolver, monitor });
+    let set = this.nameOf.get(String(pid));
+    if (set === undefined) this.nameOf.set(String(pid), (set = new Set()));
+    set.add(name);
+    this.dropFn(name);
+  }
+
+  /** Monitors the holder of `name`, whose DOWN drops the name; undefined if it fired at once. */
+  private monitorName(name: string, pid: Pid): Ref | undefined {
     let dead = false;
     const monitor = this.node.monitor(pid, {
       onDown: () => {
@@ -577,13 +605,21 @@ export class Global implements GlobalNames {
         });
       },
     });
-    // The monitor may have fired at once (a dead pid, an unreachable node): nothing to keep.
-    if (dead) return;
-    this.names.set(name, { pid, resolver, monitor });
-    let set = this.nameOf.get(String(pid));
-    if (set === undefined) this.nameOf.set(String(pid), (set = new Set()));
-    set.add(name);
-    this.dropFn(name);
+    return dead ? undefined : monitor;
+  }
+
+  /** Sets the monitors `insert` deferred for the pids of `node`, now connected (or drops the names, if the node is gone). */
+  private armMonitors(node: string): void {
+    for (const [name, e] of [...this.names]) {
+      if (e.monitor !== undefined || e.pid.node !== node) continue;
+      const monitor = this.monitorName(name, e.pid);
+      if (monitor !== undefined) this.names.set(name, { ...e, monitor });
+      else if (this.names.get(name) === e) {
+        this.names.delete(name);
+        this.forgetName(e.pid, name);
+        this.dropFn(name);
+      }
+    }
   }
 
   private forgetName(pid: Pid, name: string): void {
@@ -596,7 +632,7 @@ export class Global implements GlobalNames {
     if (e === undefined || (onlyPid !== undefined && !e.pid.equals(onlyPid))) return;
     this.names.delete(name);
     this.forgetName(e.pid, name);
-    this.node.demonitor(e.monitor);
+    if (e.monitor !== undefined) this.node.demonitor(e.monitor);
     this.dropFn(name);
   }
 
@@ -649,6 +685,7 @@ export class Global implements GlobalNames {
     // A hidden node takes no part in `global` (OTP ignores hidden connections, both ways).
     if (e.hidden || this.stopping || this.hidden) return;
     this.linkGen.set(e.node, (this.linkGen.get(e.node) ?? 0) + 1);
+    if (e.type === 'nodeup') this.armMonitors(e.node);
     if (e.type === 'nodedown') this.nodeDown(e.node);
     // After every subscriber has seen the nodeup: a drop made here (overlapping partitions) comes after it.
     else queueMicrotask(() => this.nodeUp(e.node));
@@ -680,6 +717,8 @@ export class Global implements GlobalNames {
 
   private nodeDown(peer: string): void {
     this.connecting.delete(peer);
+    // Names whose monitors waited for the first connection to `peer`: it is gone.
+    for (const [name, e] of [...this.names]) if (e.monitor === undefined && e.pid.node === peer) this.remove(name);
     queueMicrotask(() => this.checkSynced());
     const wasKnown = (this.known.delete(peer) || this.syncing.has(peer) || this.peerSyncs.has(peer)) && !this.silent.delete(peer);
     if (this.peerSyncs.has(peer)) this.background(this.unlockForSync(peer), `ending the merge with ${peer}`);
@@ -945,10 +984,6 @@ export class Global implements GlobalNames {
   /** OTP's `new_nodes`: apply a merge's name operations and learn the other partition's nodes. */
   private newNodes(ops: NameOp[], mine: string[], theirs: string[], kills: Pid[]): void {
     for (const pid of kills) if (pid.node === this.node.name) this.node.exit(pid, 'kill');
-    for (const [name, pid] of ops) {
-      if (pid === null) this.remove(name);
-    }
-    for (const [name, pid, resolver] of ops) if (pid !== null) this.insert(name, pid, resolver);
     const me = this.node.name;
     queueMicrotask(() => this.checkSynced());
     // Each side was a fully connected partition: what we remembered lost inside one is stale —
@@ -969,6 +1004,10 @@ export class Global implements GlobalNames {
     // would make one partition of two disagreeing tables; left out, it asks for a merge of its
     // own (see `forgetOneSided`), which exchanges the names. The same holds for such a node
     // listed on both sides (the two partitions overlapped: it was lost by one of them).
+    // The connections are started before the names are applied, so that the monitors of pids
+    // on the nodes being connected wait for them (see `insert`); the names of a node lost
+    // again are dropped after.
+    const lostAgain: string[] = [];
     for (const n of [...mine.filter((m) => this.known.has(m)), ...theirs.filter((t) => !mine.includes(t))]) {
       if (n === me || this.known.has(n)) continue;
       this.known.add(n);
@@ -978,8 +1017,7 @@ export class Global implements GlobalNames {
         // got it back: the merge recreated an overlap; report it again. Knowing `n` meanwhile
         // would send it nothing (it is not connected) while counting it in our partition.
         this.known.delete(n);
-        this.dropNamesOn(n);
-        this.report('lostConnection', n, true);
+        lostAgain.push(n);
         continue;
       }
       // OTP's connect_all: a node of the other partition we are not connected to yet.
@@ -992,6 +1030,14 @@ export class Global implements GlobalNames {
         }),
         `connecting to ${n}`,
       );
+    }
+    for (const [name, pid] of ops) {
+      if (pid === null) this.remove(name);
+    }
+    for (const [name, pid, resolver] of ops) if (pid !== null) this.insert(name, pid, resolver);
+    for (const n of lostAgain) {
+      this.dropNamesOn(n);
+      this.report('lostConnection', n, true);
     }
   }
 

@@ -91,4 +91,11 @@ describe('global under the fault explorer: regressions', () => {
     // landed after the heal: a took b's pid and b took a's, and no merge ever compared them.
     expect(await replay(27, 'rereg c g4;lock a l1 197;settle;cut a d;run 1027;cut1 a b;freeze d;send b a 3;freeze c;run 1323;part a,b,c,d|e;reg a g4;rereg b g4;run 1346;run 1102;run 903;run 250;run 97;settle')).toBeUndefined();
   });
+
+  it("a merge's name on a node this node cannot dial yet waits for the merge's connection to it (its monitor dropped it at once)", async () => {
+    // d, restarted, merged with c's partition {a, b, c, e}; it had no address for e yet (it
+    // learns it when e dials it), so the monitor of e's g1 fired noconnection at once and d
+    // dropped g1 while everyone else kept it — one partition, two tables, for good.
+    expect(await replay(24, 'reg b g3;lock a l1 16;run 358;stall a 2032;run 698;reg e g1;cut1 a e;run 1335;reg a g4;run 1355;crash d;settle')).toBeUndefined();
+  });
 });
