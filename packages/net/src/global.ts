@@ -508,8 +508,11 @@ export class Global implements GlobalNames {
         return this.nameList();
       case 'syncLock':
         return this.lockForSync(req.boss);
-      case 'exchange':
-        return this.peerSyncs.has(req.boss) ? { names: this.nameList(), group: this.peerSyncs.get(req.boss) } : { error: 'not_locked' };
+      case 'exchange': {
+        const group = this.peerSyncs.get(req.boss);
+        if (group === undefined) return { error: 'not_locked' };
+        return this.gatherTables(group).then((tables) => ({ names: this.nameList(), group, tables }));
+      }
       case 'merge':
         return this.mergeHere(req.boss, req.ops, req.mine, req.theirs, req.kills ?? []);
       case 'newNodes':
@@ -658,7 +661,7 @@ export class Global implements GlobalNames {
    * or null to unregister: a resolver that throws or answers anything but one of the two pids
    * unregisters the name, as in OTP; an unreachable node keeps the other side's pid (OTP's badrpc).
    */
-  private async resolveClash(name: string, mine: NameEntry, theirs: Pid): Promise<Pid | null> {
+  private async resolveClash(name: string, mine: Pick<NameEntry, 'pid' | 'resolver'>, theirs: Pid): Promise<Pid | null> {
     const where = mine.resolver.startsWith('fn:') ? mine.resolver.slice(3) : mine.pid.node;
     let answer: unknown;
     try {
@@ -895,7 +898,11 @@ export class Global implements GlobalNames {
       peerLocked = true;
       const ex = parseExchange(await this.callServer(peer, { op: 'exchange', boss: me }));
       if (ex === undefined || !this.wantsSync(peer)) return false;
-      const [opsMine, opsTheirs, kills] = await this.exchangeNames(ex.names);
+      // Every locked node's table, both sides (see `exchangeNames`).
+      const myTables = await this.gatherTables(mine);
+      const theirTables = ex.tables ?? [[peer, ex.names] as [string, NameOp[]]];
+      if (!this.wantsSync(peer)) return false;
+      const [opsMine, opsTheirs, kills] = await this.exchangeNames(myTables, theirTables);
       const theirs = ex.group;
       await this.callServer(peer, { op: 'merge', boss: me, ops: opsTheirs, mine: theirs, theirs: mine, kills });
       merged = true;
@@ -908,37 +915,60 @@ export class Global implements GlobalNames {
   }
 
   /**
-   * OTP's `exchange_names` on the node with the smaller name: for each of the other side's
-   * names, what this side must do (`opsMine`) and what the other side must do (`opsTheirs`);
-   * each clash resolved once, here. Also the losers `randomExitName` killed: the kill is sent
+   * The tables of `nodes` (this node's own included), under the merge's lock; a node that does
+   * not answer (down meanwhile) is left out. No OTP counterpart (see `exchangeNames`).
+   */
+  private async gatherTables(nodes: readonly string[]): Promise<Array<[string, NameOp[]]>> {
+    const answers = await Promise.all(
+      nodes.map(async (n): Promise<[string, NameOp[]] | undefined> => {
+        if (n === this.node.name) return [n, this.nameList()];
+        try {
+          const names = parseNames(await this.callServer(n, { op: 'names' }));
+          return names === undefined ? undefined : [n, names];
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    return answers.filter((a): a is [string, NameOp[]] => a !== undefined);
+  }
+
+  /**
+   * OTP's `exchange_names` on the node with the smaller name: the merged table, each clash
+   * resolved once, here; and what every node of this side (`opsMine`) and of the other side
+   * (`opsTheirs`) must do to hold it. Also the losers `randomExitName` killed: the kill is sent
    * from the node it ran on (OTP's `exit(Max, kill)` on `node(Pid2)`), which may not reach the
    * loser's node — a partition cut off from it — and a lost kill leaves the loser alive without
    * its name. rigil departs from OTP here: every node of both sides repeats the kill of a loser
    * that lives on it when it applies the outcome (a kill is idempotent).
+   *
+   * rigil departs from OTP in what it compares, too: OTP exchanges the tables of the two nodes
+   * that saw the nodeup and assumes every node of a partition holds the same one. rigil's
+   * nodes of one partition may not (a node that lost the connection to a pid's node dropped
+   * its names while one that kept it did not; an update under the lock reached part of the
+   * partition before its sender was cut off), and a merge is the one moment both sides are
+   * locked: so each side's table is the union of its locked nodes' tables (a name held by
+   * different pids on one side: the first node's, the answering node's own first), and the
+   * operations of a side bring every node of it to the merged table, not just the first.
    */
-  private async exchangeNames(theirNames: NameOp[]): Promise<[NameOp[], NameOp[], Pid[]]> {
-    const opsMine: NameOp[] = [];
-    const opsTheirs: NameOp[] = [];
+  private async exchangeNames(myTables: ReadonlyArray<[string, NameOp[]]>, theirTables: ReadonlyArray<[string, NameOp[]]>): Promise<[NameOp[], NameOp[], Pid[]]> {
+    const mineSide = sideTable(myTables);
+    const theirSide = sideTable(theirTables);
+    const merged = new Map<string, [Pid, string]>();
     const kills: Pid[] = [];
-    const seen = new Set<string>();
-    for (const [name, pid, resolver] of theirNames) {
-      if (pid === null) continue;
-      seen.add(name);
-      const mine = this.names.get(name);
-      if (mine === undefined) opsMine.push([name, pid, resolver]);
-      else if (mine.pid.equals(pid)) continue;
-      else {
-        const winner = await this.resolveClash(name, mine, pid);
-        if (winner !== null && mine.resolver === 'randomExitName' && this.resolvers.get('randomExitName') === randomExitName) kills.push(winner.equals(pid) ? mine.pid : pid);
-        if (winner === null) {
-          opsMine.push([name, null, '']);
-          opsTheirs.push([name, null, '']);
-        } else if (winner.equals(pid)) opsMine.push([name, pid, resolver]);
-        else opsTheirs.push([name, mine.pid, mine.resolver]);
+    for (const [name, [pid, resolver]] of theirSide) {
+      const mine = mineSide.get(name);
+      if (mine === undefined || mine[0].equals(pid)) {
+        merged.set(name, [pid, resolver]);
+        continue;
       }
+      const winner = await this.resolveClash(name, { pid: mine[0], resolver: mine[1] }, pid);
+      if (winner !== null && mine[1] === 'randomExitName' && this.resolvers.get('randomExitName') === randomExitName) kills.push(winner.equals(pid) ? mine[0] : pid);
+      if (winner === null) continue;
+      merged.set(name, winner.equals(pid) ? [pid, resolver] : mine);
     }
-    for (const [name, e] of this.names) if (!seen.has(name)) opsTheirs.push([name, e.pid, e.resolver]);
-    return [opsMine, opsTheirs, kills];
+    for (const [name, e] of mineSide) if (!theirSide.has(name)) merged.set(name, e);
+    return [opsToHold(merged, myTables), opsToHold(merged, theirTables), kills];
   }
 
   /** The other side: locks this node's partition for `boss`'s merge (a few attempts, then busy: the boss backs off). */
@@ -1393,10 +1423,32 @@ function parseNames(x: unknown): NameOp[] | undefined {
 }
 
 /** A peer's answer to `exchange`, if well-formed. */
-function parseExchange(x: unknown): { names: NameOp[]; group: string[] } | undefined {
+function parseExchange(x: unknown): { names: NameOp[]; group: string[]; tables?: Array<[string, NameOp[]]> } | undefined {
   if (typeof x !== 'object' || x === null) return undefined;
   const r = x as Record<string, unknown>;
-  return isNames(r.names) && isNodeList(r.group) ? { names: r.names, group: r.group } : undefined;
+  if (!isNames(r.names) || !isNodeList(r.group)) return undefined;
+  if (r.tables === undefined) return { names: r.names, group: r.group };
+  const ok = Array.isArray(r.tables) && r.tables.length <= 65_536 && r.tables.every((t: unknown) => Array.isArray(t) && t.length === 2 && typeof t[0] === 'string' && isNames(t[1]));
+  return ok ? { names: r.names, group: r.group, tables: r.tables as Array<[string, NameOp[]]> } : undefined;
+}
+
+/** One side's table for a merge: the union of its nodes' tables, the first node's pid for a name held by different pids. */
+function sideTable(tables: ReadonlyArray<[string, NameOp[]]>): Map<string, [Pid, string]> {
+  const side = new Map<string, [Pid, string]>();
+  for (const [, names] of tables) for (const [name, pid, resolver] of names) if (pid !== null && !side.has(name)) side.set(name, [pid, resolver]);
+  return side;
+}
+
+/** The operations that bring every one of `tables` to `merged` (an insert a node already holds is a no-op there). */
+function opsToHold(merged: ReadonlyMap<string, [Pid, string]>, tables: ReadonlyArray<[string, NameOp[]]>): NameOp[] {
+  const ops = new Map<string, NameOp>();
+  for (const [, names] of tables) {
+    const held = new Map<string, Pid>();
+    for (const [name, pid] of names) if (pid !== null) held.set(name, pid);
+    for (const [name, [pid, resolver]] of merged) if (!ops.has(name) && held.get(name)?.equals(pid) !== true) ops.set(name, [name, pid, resolver]);
+    for (const name of held.keys()) if (!merged.has(name) && !ops.has(name)) ops.set(name, [name, null, '']);
+  }
+  return [...ops.values()];
 }
 
 // ---------------------------------------------------------------- built-in resolvers
