@@ -15,10 +15,12 @@
  * not known, the two partitions merge once (OTP's `init_connect` … `exchange` … `resolved` …
  * `new_nodes`), driven by the node with the smaller name of the connecting pair (the boss):
  * each side locks its own partition with one shared lock id (OTP's two lockers), the boss
- * fetches the other side's names, resolves each clash once — with its own side's resolver, run
- * where its side's pid lives (OTP's `exchange_names` on `node() < Node`) — and each side
- * applies the outcome to every node of its partition and learns the other partition's nodes
- * (OTP's `new_nodes`). The other nodes of both partitions see the nodeups between them too,
+ * fetches the names of every locked node of both sides (OTP exchanges one node's per side; see
+ * `exchangeNames`), resolves each clash once — with its own side's resolver, run where its
+ * side's pid lives (OTP's `exchange_names` on `node() < Node`) — and each side applies the
+ * outcome to every node of its partition, bringing each to the merged table, and learns the
+ * other partition's nodes (OTP's `new_nodes`). A name whose pid is on a node the merge made
+ * known is monitored once the first connection to it is up (OTP's monitor auto-connects). The other nodes of both partitions see the nodeups between them too,
  * but they already know each other then: no second exchange, no second resolution. A failed
  * attempt is retried with back-off while the peer stays connected; the other side asks the boss
  * to sync if it has not after a while (rigil runs the exchange from the boss only, with the
