@@ -18,7 +18,7 @@ export class GlobalOps {
   private requesters = 0;
   /**
    * The holder each name was last given by a registration that returned `'yes'` (in order of
-   * completion), until an unregister of it started. I3-names checks such a holder, while it is
+   * completion), until an unregister of it returned. I3-names checks such a holder, while it is
    * alive, still holds a name (a merge that drops a name without killing its holder loses it).
    */
   private readonly owners = new Map<string, { pid: Pid; at: number }>();
@@ -33,16 +33,9 @@ export class GlobalOps {
     }, record);
   }
 
-  /**
-   * `unregister(name)` from `node` (OTP's `global:unregister_name/1`); the `net` workload's
-   * `unreg`. The name's holder is no longer owed the name from the moment the unregister
-   * starts: its deletes may reach some nodes (the pid's own among them) and never return —
-   * the caller's node crashes, or waits on a frozen node — and the nodes that kept the name
-   * drop it at a later nodedown, as they should.
-   */
+  /** `unregister(name)` from `node` (OTP's `global:unregister_name/1`); the `net` workload's `unreg`. */
   unregister(node: DistNode, name: string, record: (e: unknown) => void): void {
-    this.owners.delete(name);
-    node.global.unregister(name).catch(record);
+    node.global.unregister(name).then(() => this.owners.delete(name), record);
   }
 
   /** `reRegister(name)` of a fresh process on `node` (OTP's `global:re_register_name/2`). */
@@ -107,7 +100,7 @@ export class GlobalOps {
       if (!this.alive(pid)) return `global name ${name} is held by ${String(pid)}, which is not alive`;
     }
     for (const [name, o] of this.owners) {
-      if (g.whereis(name) === undefined && this.alive(o.pid)) return `global name ${name} is registered nowhere, but ${String(o.pid)} — registered at ${Math.round(o.at)} ms, no unregister of it started since — is alive`;
+      if (g.whereis(name) === undefined && this.alive(o.pid)) return `global name ${name} is registered nowhere, but ${String(o.pid)} — registered at ${Math.round(o.at)} ms and never unregistered — is alive`;
     }
     return undefined;
   }
