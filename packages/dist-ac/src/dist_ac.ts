@@ -1059,7 +1059,11 @@ export class DistAc implements DistributedController {
     const v = (await this.call(known, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
     const ac = this.node.application;
     const peer = peerInfo.node!;
-    if (this.placement.get(app)?.node !== known || !this.node.net.isConnected(peer)) return;
+    // The record naming `known` may have been dropped meanwhile (`known` stopped its instance,
+    // e.g. yielding to a node this one does not reach yet): `peer`'s introduction is then all
+    // this node has to go on. Another record (or a local instance) since: that one stands.
+    const cur = this.placement.get(app)?.node;
+    if ((cur !== undefined && cur !== known) || ac.whereRunning(app) === 'local' || !this.node.net.isConnected(peer)) return;
     if (v?.running === true && better(this.entries.get(app)!.nodes, known, peer)) return;
     this.record(app, peerInfo);
     if (this.localStarted.has(app) && ac.whereRunning(app) !== peer) await ac.runningElsewhere(app, peer, this.localStarted.get(app));
