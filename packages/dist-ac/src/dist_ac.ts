@@ -744,15 +744,31 @@ export class DistAc implements DistributedController {
   }
 
   /**
-   * Records `kept` (the instance a reconcile kept) when this node knows of no instance of
-   * `app`: the kept node is connected and nothing here says otherwise (No OTP counterpart:
-   * OTP's dist_ac never reconciles).
+   * Learns where `app` runs from a reconcile stop that names `kept` (the instance kept), when
+   * this node knows of no instance of it. `kept` is second-hand — the loser's word — and may
+   * be out of date: the kept node may have yielded to a better instance since, its stop
+   * announced while this node was not connected to it (an introduction that followed then
+   * said it ran nothing, but this node's record named another node then). So the kept node is
+   * asked first; if it runs no instance, the connected nodes are (`relearn`). OTP records only
+   * first-hand news (each node announces its own start and stop, `dist_ac_app_started` /
+   * `dist_ac_app_stopped`); OTP's dist_ac never reconciles, so has no second-hand news.
    */
-  private learnKept(app: string, kept: PlacementInfo): void {
+  private async learnKept(app: string, kept: PlacementInfo): Promise<void> {
     const ac = this.node.application;
-    if (kept.node === null || kept.node === this.node.name || this.placement.has(app) || ac.whereRunning(app) === 'local' || !this.node.net.isConnected(kept.node)) return;
-    this.record(app, kept);
-    if (this.localStarted.has(app) && ac.whereRunning(app) !== kept.node) this.background(ac.runningElsewhere(app, kept.node, this.localStarted.get(app)), `recording that ${app} runs on ${kept.node}`);
+    const settled = (): boolean => this.stopping || this.placement.has(app) || ac.whereRunning(app) === 'local';
+    if (settled()) return;
+    const node = kept.node;
+    if (node !== null && node !== this.node.name && this.node.net.isConnected(node)) {
+      const v = (await this.call(node, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
+      if (settled()) return;
+      if (v?.running === true && this.node.net.isConnected(node)) {
+        this.record(app, v.info?.node === node ? v.info : kept);
+        if (this.localStarted.has(app) && ac.whereRunning(app) !== node) await ac.runningElsewhere(app, node, this.localStarted.get(app));
+        this.wake(app);
+        return;
+      }
+    }
+    await this.relearn(app);
   }
 
   /**
@@ -892,10 +908,7 @@ export class DistAc implements DistributedController {
         if (ac.whereRunning(app) === msg.node) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
         // A reconcile stop names the instance kept: a node that had recorded the loser (e.g.
         // from the loser's introduction after a heal) learns where it runs instead of nothing.
-        if (msg.kept !== undefined) {
-          this.learnKept(app, msg.kept);
-          if (!this.placement.has(app)) this.background(this.relearn(app), `asking where ${app} runs`);
-        }
+        if (msg.kept !== undefined) this.background(this.learnKept(app, msg.kept), `asking where ${app} runs`);
         this.wake(app);
         return;
       case 'failed':

@@ -3,8 +3,8 @@
  * the "dead" node is back, one decider for the survivor after a heal (dist-ac and `global`),
  * records that stay current through a heal made one link at a time, a takeover whose old node
  * dies mid-way, slow peers, a start whose picked node never acts, a cut between two nodes that
- * a third reaches, a picked node whose start fails, and the move history. Each failed on the
- * dist_ac.ts before issue 14.
+ * a third reaches, a picked node whose start fails, the move history, and a reconcile stop
+ * whose kept instance has stopped since. Each failed on the dist_ac.ts before issue 14.
  */
 import { describe, expect, it } from 'vitest';
 import { genServer, supervisor, type ApplicationSpec, type Node, type Process, type StartType } from '@rigil/core';
@@ -305,6 +305,27 @@ describe('dist-ac under faults (simulated)', () => {
     }
     expect(distAcOf(b).info('p').history.length).toBe(16);
     expect(distAcOf(b).info('p').history.at(-1)).toMatchObject({ node: C, cause: 'takeover' });
+    expect(s.errors).toEqual([]);
+  });
+
+  it('a reconcile stop names the instance kept second-hand: a node with no record asks that node, and when it runs nothing, every node, instead of recording it (apps seed 20)', async () => {
+    // Seed 20 (apps, 300 faults, before global's merge rework): e recorded b, b yielded ctr to
+    // c and said so (kept: c), but c had yielded to d already — announced while e was not
+    // connected to c — so e recorded c and named it for good while d ran ctr. Here C hears such
+    // a stop: A's, naming B as kept, while B runs nothing (A runs p).
+    const s = sim(1410);
+    const trace: Trace = { starts: [], stops: [] };
+    const kernel: KernelConfig = { distributed: [{ application: 'p', timeout: 500, nodes: [A, B, C] }], syncNodesOptional: [A, B, C], syncNodesTimeout: 2000 };
+    const nodes = await cluster(s, [A, B, C], kernel, stateful('p', trace));
+    await s.wait(Promise.all(nodes.map((n) => n.application.start('p'))));
+    await s.runUntil(() => settledOn(nodes, 'p', A), 5000, 'p on A');
+    const c = nodes[2]!;
+    const kept = { application: 'p', node: B, startType: { failover: A }, since: null, previous: A, cause: 'reconcile' as const };
+    distAcOf(c).handleCast({ op: 'stopped', app: 'p', node: A, kept });
+    await until(s, () => settledOn(nodes, 'p', A), 5000, () => `C's record back on A: ${describeState(nodes, 'p')}`);
+    await s.run(2000);
+    expect(settledOn(nodes, 'p', A)).toBe(true);
+    expect(trace.starts).toHaveLength(1);
     expect(s.errors).toEqual([]);
   });
 });
