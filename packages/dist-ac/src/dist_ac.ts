@@ -340,6 +340,8 @@ export class DistAc implements DistributedController {
   private lastGapAt = -Infinity;
   /** Periodic checks so far (a decision where nothing runs is retried every fourth). */
   private checks = 0;
+  /** Node-clock time each connected node's connection came up (quorum counts only connections up for tickTime / 2: see `reached`). */
+  private readonly upSince = new Map<string, number>();
 
   constructor(
     readonly node: DistNode,
@@ -371,6 +373,8 @@ export class DistAc implements DistributedController {
     await Promise.all(node.nodes().map((n) => this.hello(n)));
     if ([...this.entries.values()].some((e) => quorumSize(e) > 0)) {
       this.lastCheck = node.clock.now();
+      // Connected before dist-ac started (the boot's sync): stable already.
+      for (const n of node.nodes()) if (!this.upSince.has(n)) this.upSince.set(n, -Infinity);
       this.scheduleCheck();
       node.onStop(() => {
         if (this.checkTimer !== undefined) node.cancelTimer(this.checkTimer);
@@ -517,6 +521,9 @@ export class DistAc implements DistributedController {
     const entry = this.entries.get(app)!;
     const me = this.node.name;
     const quorate = quorumSize(entry) > 0;
+    // With a quorum, a "dead" node that is back, reachable and not running (it stopped its
+    // instance for want of a quorum) is a candidate again: the views say what it runs.
+    if (quorate && mode === 'failover' && exclude !== undefined && exclude !== me && views.get(exclude)?.running === false) exclude = undefined;
     const candidate = (n: string): boolean => {
       const v = views.get(n);
       if (v === undefined || n === exclude || !v.loaded || !v.permitted) return false;
@@ -703,10 +710,17 @@ export class DistAc implements DistributedController {
 
   // ---------------------------------------------------------------- quorum (No OTP counterpart; issue 15)
 
-  /** How many listed nodes of `app` this node reaches, itself included. */
+  /**
+   * How many listed nodes of `app` this node reaches, itself included. A connection counts
+   * once it has been up for tickTime / 2: one that flaps (`global` drops a link to a node
+   * that lost another, the redial comes up and is dropped again) must not count as a quorum
+   * coming back — it would reset the `downAfter` timer forever.
+   */
   private reached(app: string): number {
     const me = this.node.name;
-    return listedNodes(this.entries.get(app)!.nodes).filter((n) => n === me || this.node.net.isConnected(n)).length;
+    const now = this.node.clock.now();
+    const stable = this.tickTime() / 2;
+    return listedNodes(this.entries.get(app)!.nodes).filter((n) => n === me || (this.node.net.isConnected(n) && now - (this.upSince.get(n) ?? -Infinity) >= stable)).length;
   }
 
   /** True when `app` has no quorum setting, or this node reaches a quorum of its listed nodes (No OTP counterpart). */
@@ -801,11 +815,11 @@ export class DistAc implements DistributedController {
     const local = ac.whereRunning(app) === 'local';
     if (local && !this.fencing.has(app)) {
       if (this.hasQuorum(app)) {
-        if (this.quorumTimers.has(app)) this.node.report({ kind: 'dist_ac', message: `${app}: quorum back (${this.reached(app)} of ${q} listed nodes reached)`, application: app, code: 'quorum' });
+        if (this.quorumTimers.has(app)) this.node.report({ kind: 'dist_ac', message: `${app}: quorum back (${this.reached(app)} listed nodes reached, ${q} needed)`, application: app, code: 'quorum' });
         this.cancelQuorumTimer(app);
       } else if (!this.quorumTimers.has(app)) {
         const after = this.downAfterOf(app);
-        this.node.report({ kind: 'dist_ac', message: `${app}: quorum lost (${this.reached(app)} of ${q} listed nodes reached); stopping it in ${after} ms unless it returns`, application: app, code: 'quorum' });
+        this.node.report({ kind: 'dist_ac', message: `${app}: quorum lost (${this.reached(app)} listed nodes reached, ${q} needed); stopping it in ${after} ms unless it returns`, application: app, code: 'quorum' });
         const timer = this.node.timers.schedule(after, () => {
           this.quorumTimers.delete(app);
           if (!this.hasQuorum(app) && ac.whereRunning(app) === 'local') this.fence(app, 'quorum lost', 'quorum');
@@ -1270,6 +1284,8 @@ export class DistAc implements DistributedController {
   private onNodeEvent(e: NodeEvent): void {
     if (e.hidden || this.stopping) return;
     if (this.checkTimer !== undefined) this.resumeCheck();
+    if (e.type === 'nodeup') this.upSince.set(e.node, this.node.clock.now());
+    else this.upSince.delete(e.node);
     if (e.type === 'nodeup') {
       this.background(this.hello(e.node), `introducing this node to ${e.node}`);
       for (const app of this.entries.keys()) this.wake(app);
