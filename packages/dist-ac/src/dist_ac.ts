@@ -338,8 +338,12 @@ export class DistAc implements DistributedController {
   private lastCheck = 0;
   /** Node-clock time of the last check that found this node had not run for more than tickTime / 2 (frozen, stalled). */
   private lastGapAt = -Infinity;
-  /** Periodic checks so far (a decision where nothing runs is retried every fourth). */
+  /** Periodic checks so far (a decision to retry is retried on every fourth). */
   private checks = 0;
+  /** Whether this node reached a quorum of each application at the last check (a periodic check decides when it reaches one again). */
+  private readonly hadQuorum = new Map<string, boolean>();
+  /** Applications whose last placement attempt here found no quorum for its epoch, or a runner it cannot reach: retried by the periodic check. */
+  private readonly retry = new Set<string>();
   /** Node-clock time each connected node's connection came up (quorum counts only connections up for tickTime / 2: see `reached`). */
   private readonly upSince = new Map<string, number>();
 
@@ -535,7 +539,12 @@ export class DistAc implements DistributedController {
     if (runner === undefined && quorate) {
       // A node this one does not reach may run it, known to a node that reaches both (a
       // partial partition): never start a second instance; decide again later (`check`).
-      for (const [n, v] of views) if (v.runner != null && v.runner !== me && !views.has(v.runner) && n !== exclude) return { kind: 'none' };
+      for (const [n, v] of views) {
+        if (v.runner != null && v.runner !== me && !views.has(v.runner) && n !== exclude) {
+          this.retry.add(app);
+          return { kind: 'none' };
+        }
+      }
     }
     if (runner !== undefined) {
       if (mode !== 'failover' && candidate(me) && me !== runner) {
@@ -796,7 +805,10 @@ export class DistAc implements DistributedController {
     );
     const acks = 1 + answers.filter(Boolean).length;
     const ok = acks >= q && this.maxEpochOf(app) === epoch && this.lastGapAt < began && this.hasQuorum(app) && !this.stopping;
-    if (!ok) log('[%s] %s: epoch %d not promised (%d of %d)', me, app, epoch, acks, q);
+    if (!ok) {
+      log('[%s] %s: epoch %d not promised (%d of %d)', me, app, epoch, acks, q);
+      this.retry.add(app);
+    }
     return ok;
   }
 
@@ -804,13 +816,19 @@ export class DistAc implements DistributedController {
    * With a quorum: a local instance whose node lost its quorum gets a `downAfter` timer (and
    * stops when it fires without the quorum back), one whose node has it again loses the
    * timer; an application that runs nowhere this node knows of is placed again when this node
-   * reaches a quorum (`decide`: on node events, and on every fourth periodic check).
+   * reaches a quorum: on node events (`'event'`), and on a periodic check (`'periodic'`) when
+   * the quorum has just come back (a connection became stable) or an attempt is to be retried
+   * (every fourth check) — not on every check: each decision costs calls to every node.
    */
-  private check(app: string, decide = true): void {
+  private check(app: string, why: 'event' | 'periodic' = 'event'): void {
     const entry = this.entries.get(app);
     if (entry === undefined || this.stopping) return;
     const q = quorumSize(entry);
     if (q === 0) return;
+    const quorate = this.hasQuorum(app);
+    const back = quorate && this.hadQuorum.get(app) !== true;
+    this.hadQuorum.set(app, quorate);
+    const decide = why === 'event' || back || (this.retry.has(app) && this.checks % 4 === 0);
     const ac = this.node.application;
     const local = ac.whereRunning(app) === 'local';
     if (local && !this.fencing.has(app)) {
@@ -832,9 +850,10 @@ export class DistAc implements DistributedController {
     if (!decide || local || this.startingHere.has(app) || this.fencing.has(app)) return;
     const rt = this.localStarted.get(app);
     // (`timeout: Infinity` never fails over: nor does a quorum coming back.)
-    if (rt === undefined || entry.timeout === Infinity || !ac.isPermitted(app) || !this.hasQuorum(app) || this.active.has(app) || this.failovers.has(app)) return;
+    if (rt === undefined || entry.timeout === Infinity || !ac.isPermitted(app) || !quorate || this.active.has(app) || this.failovers.has(app)) return;
     const where = ac.whereRunning(app);
     if (where !== undefined && this.node.net.isConnected(where)) return;
+    this.retry.delete(app);
     this.background(this.decideLoop(app, 'failover', rt), `placing ${app} (quorum reached)`);
   }
 
@@ -886,7 +905,7 @@ export class DistAc implements DistributedController {
       if (this.stopping) return;
       this.resumeCheck();
       this.checks++;
-      for (const app of this.entries.keys()) this.check(app, this.checks % 4 === 0);
+      for (const app of this.entries.keys()) this.check(app, 'periodic');
       this.scheduleCheck();
     }, undefined);
   }
