@@ -511,6 +511,12 @@ export class DistAc implements DistributedController {
       }
       if (running) return 'ok';
       const d = this.decide(app, views, 'permit');
+      if (d.kind === 'startHere' && d.from === null && this.holdOf(app, views) > 0) {
+        // With a quorum, a fresh instance waits until a lost node must have stopped its own:
+        // the periodic check places it then (`decideLoop` waits out the hold).
+        this.retry.add(app);
+        return 'ok';
+      }
       if (d.kind === 'startHere') return this.startHere(app, d.type, restartType, d.from !== null ? 'permit' : 'start', d.from, d.from ?? this.placement.get(app)?.node ?? null);
       return 'ok';
     });
@@ -541,7 +547,7 @@ export class DistAc implements DistributedController {
     };
     const runner = runnerOf(entry.nodes, views);
     if (runner === undefined && quorate) {
-      // A node starting it (its start phases run): wait for its news, never start a second.
+      // A node starting it (its start phases run) or stopping it: wait for its news, never start a second.
       for (const [n, v] of views) if (n !== me && v.runner === n && !v.running) return mode === 'permit' ? { kind: 'none' } : { kind: 'wait', node: n };
       // A node this one does not reach may run it, known to a node that reaches both (a
       // partial partition): never start a second instance; decide again later (`check`).
@@ -1069,7 +1075,8 @@ export class DistAc implements DistributedController {
   private quorumView(app: string): { quorum: boolean; runner: string | null; holds: Array<[string, number]>; died: string[] } {
     const me = this.node.name;
     const p = this.placement.get(app)?.node ?? null;
-    const here = this.node.application.whereRunning(app) === 'local' || this.startingHere.has(app);
+    // An instance starting here, or being stopped for want of a quorum (its `prepStop` may run), counts as running here.
+    const here = this.node.application.whereRunning(app) === 'local' || this.startingHere.has(app) || this.fencing.has(app);
     const runner = here ? me : p !== null && p !== me && this.node.net.isConnected(p) ? p : null;
     const listed = listedNodes(this.entries.get(app)!.nodes);
     const now = this.node.clock.now();
@@ -1344,9 +1351,14 @@ export class DistAc implements DistributedController {
       this.upSince.set(e.node, this.node.clock.now());
       this.lost.delete(e.node);
     } else {
-      this.upSince.delete(e.node);
       // With a quorum, no fresh instance until a lost node must have stopped its own (`holdOf`).
-      this.lost.set(e.node, { at: this.node.clock.now(), how: e.lost });
+      // A goodbye-less close of a connection up for less than tickTime / 4 is no proof of a
+      // death: a link that flaps (dropped by `global` as its handshake ends) closes before
+      // the goodbye can be sent — counted as silent.
+      const now = this.node.clock.now();
+      const young = now - (this.upSince.get(e.node) ?? now) < this.tickTime() / 4;
+      this.upSince.delete(e.node);
+      this.lost.set(e.node, { at: now, how: e.lost === 'died' && young ? 'silent' : e.lost });
     }
     if (e.type === 'nodeup') {
       this.background(this.hello(e.node), `introducing this node to ${e.node}`);

@@ -373,7 +373,8 @@ export class AppsModel {
     if (m === undefined) this.instances.set(node, (m = new Map()));
     const takeover = typeof type === 'object' && 'takeover' in type;
     const peers = (node as DistNode).nodes();
-    const reachable = (n: string): boolean => this.sim.isUp(n) && !this.sim.isFrozen(n) && peers.includes(n);
+    // With a quorum, a node that reaches none cannot take it: it counts as unreachable.
+    const reachable = (n: string): boolean => this.sim.isUp(n) && !this.sim.isFrozen(n) && peers.includes(n) && (this.options.quorum === undefined || distAcOf(this.sim.node(n)).hasQuorum(app));
     m.set(app, { at: this.sim.now, placed: takeover || !this.betterCandidates(app, node.name).some(reachable) });
     if (this.options.quorum === undefined) return;
     // Quorum mode: Q2 (a newer epoch than every instance before), Q1 (no other running instance).
