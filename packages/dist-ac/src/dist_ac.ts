@@ -1188,6 +1188,24 @@ export class DistAc implements DistributedController {
     if (this.localStarted.has(app) && ac.whereRunning(app) !== kept.node) this.background(ac.runningElsewhere(app, kept.node, this.localStarted.get(app)), `recording that ${app} runs on ${kept.node}`);
   }
 
+  /**
+   * A record of `app` was dropped and nothing replaced it, though an instance may still run
+   * (a reconcile kept one on a node this node had not recorded — e.g. it had recorded the
+   * loser's stale introduction): ask the connected nodes and record the one running it, if
+   * any (No OTP counterpart: OTP's dist_ac never reconciles, so never loses a record this way).
+   */
+  private async relearn(app: string): Promise<void> {
+    const views = await this.views(app);
+    const ac = this.node.application;
+    if (this.stopping || this.placement.has(app) || ac.whereRunning(app) === 'local') return;
+    const runner = runnerOf(this.entries.get(app)!.nodes, views);
+    if (runner === undefined || runner === this.node.name || !this.node.net.isConnected(runner)) return;
+    const own = views.get(runner)!.info;
+    this.record(app, own?.node === runner ? own : { application: app, node: runner, startType: null, since: null, previous: null, cause: null });
+    if (this.localStarted.has(app) && ac.whereRunning(app) !== runner) await ac.runningElsewhere(app, runner, this.localStarted.get(app));
+    this.wake(app);
+  }
+
   /** The local instance stopped (or never got going): forget it here and tell every node (OTP's `dist_ac_app_stopped`). */
   private announceStopped(app: string, reason?: string): void {
     this.forget(app, this.node.name, reason);
@@ -1318,7 +1336,10 @@ export class DistAc implements DistributedController {
         if (ac.whereRunning(app) === msg.node) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
         // A reconcile stop names the instance kept: a node that had recorded the loser (e.g.
         // from the loser's introduction after a heal) learns where it runs instead of nothing.
-        if (msg.kept !== undefined) this.learnKept(app, msg.kept);
+        if (msg.kept !== undefined) {
+          this.learnKept(app, msg.kept);
+          if (!this.placement.has(app)) this.background(this.relearn(app), `asking where ${app} runs`);
+        }
         this.wake(app);
         return;
       case 'failed':
@@ -1458,6 +1479,7 @@ export class DistAc implements DistributedController {
           this.forget(app, peer);
           if (ac.whereRunning(app) === peer) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
           this.wake(app);
+          this.background(this.relearn(app), `asking where ${app} runs`);
         }
         continue;
       }
@@ -1523,7 +1545,11 @@ export class DistAc implements DistributedController {
     const v = (await this.call(known, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
     const ac = this.node.application;
     const peer = peerInfo.node!;
-    if (this.placement.get(app)?.node !== known || !this.node.net.isConnected(peer)) return;
+    // The record naming `known` may have been dropped meanwhile (`known` stopped its instance,
+    // e.g. yielding to a node this one does not reach yet): `peer`'s introduction is then all
+    // this node has to go on. Another record (or a local instance) since: that one stands.
+    const cur = this.placement.get(app)?.node;
+    if ((cur !== undefined && cur !== known) || ac.whereRunning(app) === 'local' || !this.node.net.isConnected(peer)) return;
     if (v?.running === true && better(this.entries.get(app)!.nodes, known, peer)) return;
     this.record(app, peerInfo);
     if (this.localStarted.has(app) && ac.whereRunning(app) !== peer) await ac.runningElsewhere(app, peer, this.localStarted.get(app));
