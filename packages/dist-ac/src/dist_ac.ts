@@ -1201,7 +1201,7 @@ export class DistAc implements DistributedController {
     const runner = runnerOf(this.entries.get(app)!.nodes, views);
     if (runner === undefined || runner === this.node.name || !this.node.net.isConnected(runner)) return;
     const own = views.get(runner)!.info;
-    this.record(app, own?.node === runner ? own : { application: app, node: runner, startType: null, since: null, previous: null, cause: null });
+    this.record(app, own?.node === runner ? own : { application: app, node: runner, startType: null, since: null, previous: null, cause: null, epoch: null });
     if (this.localStarted.has(app) && ac.whereRunning(app) !== runner) await ac.runningElsewhere(app, runner, this.localStarted.get(app));
     this.wake(app);
   }
