@@ -36,6 +36,33 @@
  * registers its names with the resolver `distAcResolver(app)`, so dist-ac and `global` keep the
  * same instance (one decider; README "Partitions").
  *
+ * Fencing epochs (No OTP counterpart; step 6): every start of an instance — `start`,
+ * `failover`, `takeover`, `permit` — mints an epoch for it, a number that only grows for the
+ * application and that two instances never share. Every node keeps the highest epoch of each
+ * application it has seen (`maxEpoch`): carried in the views asked for under the
+ * application's lock, in every announcement (`started`, `stopped`'s kept instance, `keep`,
+ * introductions) and in a `takeoverFrom` request. A node minting an epoch takes the smallest
+ * number above its `maxEpoch` that is ≡ rank + 1 (mod L), L = the number of listed nodes and
+ * rank = its index in the flattened priority list: two nodes (two sides of a partition) never
+ * mint the same number, and a decider that saw an instance's epoch always mints a larger one.
+ * A reconcile keeps an instance, so it keeps that instance's epoch. The instance reads it
+ * from its `start` on with `currentEpoch(self, app)` (`distAcOf(self).info(app).epoch`) and
+ * passes it to the systems it writes to, which refuse older epochs (fencing tokens).
+ *
+ * Quorum (No OTP counterpart; issue 15): an entry with `quorum: 'majority'` or a number n
+ * runs only on a node connected to a quorum of its listed nodes (itself included). Such a node
+ * mints each epoch with a promise round: a quorum of the listed nodes must accept (store) it,
+ * and a node never accepts an epoch at or below the highest it has seen (a Paxos-style
+ * promise, phase 1 of single-decree Paxos). With a quorum of at least a majority any two
+ * quorums share a node, so a minority can never mint a newer epoch and two starts are ordered
+ * by their epochs (a static quorum below a majority gives that up). A node running it that loses its quorum stops it `downAfter` ms later; a node
+ * that did not run for more than tickTime / 2 (frozen, stalled) stops it at once on resume.
+ * The other side waits, before it starts the application, for the minority to have stopped:
+ * at least `downAfter` + 1.25 × tickTime after a silent nodedown (tick timeout), `downAfter` +
+ * tickTime / 2 after the peer said goodbye, and not at all after a peer that died (its
+ * connection closed without a goodbye: `NodeEvent.lost`). README "Quorum and fencing" gives
+ * the bound.
+ *
  * Supervision: the `dist_ac` server is a child of the node's `kernel_sup` (as in OTP's
  * kernel). What it knows lives in the `DistAc` object, but while the server was down other
  * nodes' news (`started`, `stopped`) was lost; so a restarted server rebuilds its view: from
@@ -47,7 +74,7 @@
 import { genServer, Node, Pid, logger, type AppResult, type DistributedController, type ExitReason, type GenServerBehaviour, type Process, type RestartType, type StartType, type Timer } from '@rigil/core';
 import { addKernelChild, installBuiltins, renderUntrusted, type Builtin, type DistNode, type NodeEvent } from '@rigil/net';
 import { DistAcError } from './errors.js';
-import { checkKernelConfig, entrySignature, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
+import { checkKernelConfig, entrySignature, listedNodes, quorumSize, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
 
 const log = logger('dist_ac');
 
@@ -90,6 +117,12 @@ export interface PlacementInfo {
   readonly previous: string | null;
   /** Why it last moved. */
   readonly cause: MoveCause | null;
+  /**
+   * The fencing epoch of the running instance (see "Fencing epochs" above): a number that only
+   * grows for this application and that no two instances share; null when it runs nowhere
+   * (or the record came from a node that predates epochs).
+   */
+  readonly epoch: number | null;
 }
 
 /** One entry of an application's move history (`distAc.info(app).history`, oldest first). */
@@ -104,7 +137,9 @@ export interface Move {
   readonly at: string;
   /** The node it ran on before. */
   readonly previous: string | null;
-  /** Reserved for step 6 (placement epochs, fencing): always null for now. */
+  /** For a stop dist-ac made itself: why (e.g. `'quorum lost'`). */
+  readonly reason?: string;
+  /** The fencing epoch of the instance this move started (for a stop: of the instance that stopped); null when unknown. */
   readonly epoch: number | null;
 }
 
@@ -112,6 +147,13 @@ export interface Move {
 export interface AppPlacement extends PlacementInfo {
   /** The last `HISTORY_LIMIT` moves as seen from this node, oldest first. */
   readonly history: readonly Move[];
+  /**
+   * With a quorum (null without): how many listed nodes it needs, how many this node reaches
+   * (itself included), whether a local instance is being stopped for want of it (`'quorum'`:
+   * lost; `'resume'`: this node did not run for a while), and whether a local instance's
+   * `downAfter` timer runs (`lostSince`).
+   */
+  readonly quorum: { readonly required: number; readonly reached: number; readonly stopping: 'quorum' | 'resume' | null; readonly lostSince: boolean } | null;
 }
 
 /** What a node tells others about one application (asked for under the application's lock). */
@@ -130,13 +172,25 @@ interface AppView {
   readonly signature: string | null;
   /** What it knows of the placement. */
   readonly info: PlacementInfo | null;
+  /** The highest epoch of the application that node has seen or minted (0: none); absent from nodes that predate epochs. */
+  readonly epoch?: number;
+  /** With a quorum: that node reaches a quorum of the listed nodes. */
+  readonly quorum?: boolean;
+  /** With a quorum: the node that node knows runs the application and reaches (itself included), if any. */
+  readonly runner?: string | null;
+  /** With a quorum: per listed node it lost recently, the ms it still holds back starts of the application for it. */
+  readonly holds?: Array<[string, number]>;
+  /** With a quorum: listed nodes it saw die (a close without a goodbye) and not come back since. */
+  readonly died?: string[];
 }
 
 type Request =
   | { op: 'view'; app: string }
   | { op: 'hello'; from: string; running: Array<[string, PlacementInfo]>; signatures: Array<[string, string]> }
-  | { op: 'takeoverFrom'; app: string; from: string; cause: MoveCause }
-  | { op: 'handedOver'; app: string; info: PlacementInfo };
+  | { op: 'takeoverFrom'; app: string; from: string; cause: MoveCause; epoch: number }
+  | { op: 'handedOver'; app: string; info: PlacementInfo }
+  /** With a quorum: "store epoch `epoch` of `app` as promised" (accepted only above every epoch seen). */
+  | { op: 'promise'; app: string; epoch: number };
 
 type Cast =
   /** `node` started `app` (OTP's `dist_ac_app_started` with `ok`). */
@@ -160,6 +214,8 @@ interface Wait {
   readonly wait: string;
   /** Ask `node` to decide: it started the application and nothing of its own will make it act. */
   readonly kick: boolean;
+  /** Decide again after this many ms at the latest (a quorum start held back until the old instance must have stopped). */
+  readonly holdMs?: number;
 }
 
 /** What to do for a start, a failover or a permit, given the views. */
@@ -200,6 +256,23 @@ export function distAcOf(of: Node | Process): DistAc {
     throw new DistAcError('ERR_NO_DIST_AC', `node ${node instanceof Node ? node.name : String(node)} has no distributed application controller: call startDistAc(node, config) first`);
   }
   return dac;
+}
+
+/**
+ * The fencing epoch of the instance of `app` running (or starting) on the node of `self` (No
+ * OTP counterpart): read it in the application's `start` and pass it with every write to the
+ * systems the application writes to, which refuse writes with an older epoch. Throws
+ * `DistAcError` `ERR_NO_EPOCH` when no instance of `app` starts or runs on that node, and
+ * `ERR_NO_DIST_AC` when the node has no distributed application controller.
+ *
+ * @example
+ * start: (_type, _args, self) => { const epoch = currentEpoch(self, 'ledger'); ... }
+ */
+export function currentEpoch(self: Process, app: string): number {
+  const dac = distAcOf(self);
+  const epoch = dac.ownEpoch(app);
+  if (epoch === undefined) throw new DistAcError('ERR_NO_EPOCH', `${app} neither starts nor runs on ${dac.node.name}: it has no epoch there`);
+  return epoch;
 }
 
 /**
@@ -251,6 +324,32 @@ export class DistAc implements DistributedController {
   private incarnations = 0;
   /** The rebuild started by the latest server incarnation (for tests and tools). */
   private lastRebuild: Promise<void> = Promise.resolve();
+  /** The highest epoch of each application this node has seen or minted (`maxEpoch`; see "Fencing epochs"). */
+  private readonly maxEpoch = new Map<string, number>();
+  /** The epoch of the instance starting or running here, by application. */
+  private readonly localEpoch = new Map<string, number>();
+  /** When this node last asked for the views of each application (a quorum start checks nothing was lost since). */
+  private readonly viewedAt = new Map<string, number>();
+  /** Nodes this node lost, with when (node clock) and how (see `holdFor`); cleared at their nodeup. */
+  private readonly lost = new Map<string, { at: number; how: NodeEvent['lost'] }>();
+  /** With a quorum: the `downAfter` timer of a local instance whose node lost its quorum. */
+  private readonly quorumTimers = new Map<string, Timer>();
+  /** With a quorum: local instances dist-ac is stopping because the quorum is lost (`'quorum'`) or because this node did not run for a while (`'resume'`). */
+  private readonly fencing = new Map<string, 'quorum' | 'resume'>();
+  /** The periodic quorum check (only when some entry has a quorum). */
+  private checkTimer: Timer | undefined;
+  /** Node-clock time of the last periodic quorum check. */
+  private lastCheck = 0;
+  /** Node-clock time of the last check that found this node had not run for more than tickTime / 2 (frozen, stalled). */
+  private lastGapAt = -Infinity;
+  /** Periodic checks so far (a decision to retry is retried on every fourth). */
+  private checks = 0;
+  /** Whether this node reached a quorum of each application at the last check (a periodic check decides when it reaches one again). */
+  private readonly hadQuorum = new Map<string, boolean>();
+  /** Applications whose last placement attempt here found no quorum for its epoch, or a runner it cannot reach: retried by the periodic check. */
+  private readonly retry = new Set<string>();
+  /** Node-clock time each connected node's connection came up (quorum counts only connections up for tickTime / 2: see `reached`). */
+  private readonly upSince = new Map<string, number>();
 
   constructor(
     readonly node: DistNode,
@@ -280,6 +379,17 @@ export class DistAc implements DistributedController {
     });
     installBuiltins(node.rpc, this, DIST_AC_BUILTINS);
     await Promise.all(node.nodes().map((n) => this.hello(n)));
+    if ([...this.entries.values()].some((e) => quorumSize(e) > 0)) {
+      this.lastCheck = node.clock.now();
+      // Connected before dist-ac started (the boot's sync): stable already.
+      for (const n of node.nodes()) if (!this.upSince.has(n)) this.upSince.set(n, -Infinity);
+      this.scheduleCheck();
+      node.onStop(() => {
+        if (this.checkTimer !== undefined) node.cancelTimer(this.checkTimer);
+        for (const t of this.quorumTimers.values()) node.cancelTimer(t);
+        this.quorumTimers.clear();
+      });
+    }
   }
 
   /** @internal Called by each incarnation of the `dist_ac` server from its `init`; a restart rebuilds the view. */
@@ -303,8 +413,25 @@ export class DistAc implements DistributedController {
 
   /** Where `app` runs, why it last moved and its last moves (`null` fields when it runs nowhere); No OTP counterpart (OTP's `application:info/0` shows `running`). */
   info(app: string): AppPlacement {
-    const p = this.placement.get(app) ?? { application: app, node: null, startType: null, since: null, previous: null, cause: null };
-    return { ...p, history: [...(this.history.get(app) ?? [])] };
+    const p = this.placement.get(app) ?? { application: app, node: null, startType: null, since: null, previous: null, cause: null, epoch: null };
+    // While an instance starts or runs here, `epoch` is its own (also inside its `start`,
+    // before the placement names this node, and during a takeover away from it).
+    const mine = this.ownEpoch(app);
+    const entry = this.entries.get(app);
+    const q = entry !== undefined ? quorumSize(entry) : 0;
+    const quorum = q === 0 ? null : { required: q, reached: this.reached(app), stopping: this.fencing.get(app) ?? null, lostSince: this.quorumTimers.has(app) };
+    return { ...p, epoch: mine ?? p.epoch ?? null, quorum, history: [...(this.history.get(app) ?? [])] };
+  }
+
+  /** The epoch of the instance of `app` starting or running on this node, if any (No OTP counterpart). */
+  ownEpoch(app: string): number | undefined {
+    if (!this.startingHere.has(app) && this.node.application.whereRunning(app) !== 'local') return undefined;
+    return this.localEpoch.get(app);
+  }
+
+  /** The highest epoch of `app` this node has seen or minted (0: none yet; No OTP counterpart). */
+  maxEpochOf(app: string): number {
+    return this.maxEpoch.get(app) ?? 0;
   }
 
   /** `info` of every distributed application (No OTP counterpart; the `distAc.info` rpc procedure). */
@@ -375,7 +502,7 @@ export class DistAc implements DistributedController {
         views.set(me, { ...views.get(me)!, running: false, permitted: false });
         const d = this.decide(app, views, 'failover', me);
         if (d.kind === 'wait') {
-          const r = (await this.call(d.node, { op: 'takeoverFrom', app, from: me, cause: 'permit' }).catch((e: unknown) => ({ error: e }))) as AppResult;
+          const r = (await this.call(d.node, { op: 'takeoverFrom', app, from: me, cause: 'permit', epoch: this.maxEpochOf(app) }).catch((e: unknown) => ({ error: e }))) as AppResult;
           if (r === 'ok') return 'ok';
         }
         await this.node.application.notRunning(app);
@@ -384,6 +511,12 @@ export class DistAc implements DistributedController {
       }
       if (running) return 'ok';
       const d = this.decide(app, views, 'permit');
+      if (d.kind === 'startHere' && d.from === null && this.holdOf(app, views) > 0) {
+        // With a quorum, a fresh instance waits until a lost node must have stopped its own:
+        // the periodic check places it then (`decideLoop` waits out the hold).
+        this.retry.add(app);
+        return 'ok';
+      }
       if (d.kind === 'startHere') return this.startHere(app, d.type, restartType, d.from !== null ? 'permit' : 'start', d.from, d.from ?? this.placement.get(app)?.node ?? null);
       return 'ok';
     });
@@ -401,12 +534,30 @@ export class DistAc implements DistributedController {
   private decide(app: string, views: Map<string, AppView>, mode: 'start' | 'failover' | 'permit', exclude?: string): Decision {
     const entry = this.entries.get(app)!;
     const me = this.node.name;
+    const quorate = quorumSize(entry) > 0;
+    // With a quorum, a "dead" node that is back, reachable and not running (it stopped its
+    // instance for want of a quorum) is a candidate again: the views say what it runs.
+    if (quorate && mode === 'failover' && exclude !== undefined && exclude !== me && views.get(exclude)?.running === false) exclude = undefined;
     const candidate = (n: string): boolean => {
       const v = views.get(n);
       if (v === undefined || n === exclude || !v.loaded || !v.permitted) return false;
+      // With a quorum, only a node that reaches one may run it.
+      if (quorate && (n === me ? !this.hasQuorum(app) : v.quorum !== true)) return false;
       return mode === 'start' ? true : v.started;
     };
     const runner = runnerOf(entry.nodes, views);
+    if (runner === undefined && quorate) {
+      // A node starting it (its start phases run) or stopping it: wait for its news, never start a second.
+      for (const [n, v] of views) if (n !== me && v.runner === n && !v.running) return mode === 'permit' ? { kind: 'none' } : { kind: 'wait', node: n };
+      // A node this one does not reach may run it, known to a node that reaches both (a
+      // partial partition): never start a second instance; decide again later (`check`).
+      for (const [n, v] of views) {
+        if (v.runner != null && v.runner !== me && !views.has(v.runner) && n !== exclude) {
+          this.retry.add(app);
+          return { kind: 'none' };
+        }
+      }
+    }
     if (runner !== undefined) {
       if (mode !== 'failover' && candidate(me) && me !== runner) {
         const mine = rankOf(entry.nodes, me);
@@ -464,6 +615,11 @@ export class DistAc implements DistributedController {
             waitedOn = d.node;
             return { wait: d.node, kick: kickable(views.get(d.node)!) };
           }
+          if (d.kind === 'startHere' && d.from === null) {
+            // With a quorum, a fresh instance waits until the old one must have stopped.
+            const hold = this.holdOf(app, views);
+            if (hold > 0) return { wait: this.node.name, kick: false, holdMs: hold };
+          }
           return this.act(app, d, restartType, mode, dead);
         }, (news) => (waited = news));
         if (r !== 'retry') return r;
@@ -510,8 +666,15 @@ export class DistAc implements DistributedController {
   private async startHere(app: string, type: StartType, restartType: RestartType, cause: MoveCause, old: string | null, previous: string | null): Promise<AppResult> {
     this.cancelFailover(app);
     const me = this.node.name;
+    const epoch = this.mint(app);
+    const began = this.node.clock.now();
+    if (quorumSize(this.entries.get(app)!) > 0 && !(await this.promised(app, epoch, began))) {
+      // Checked again on the next node event or periodic check.
+      return { error: { noQuorum: app } };
+    }
     const seen = new Set<string>();
     this.startingHere.set(app, seen);
+    this.localEpoch.set(app, epoch);
     let r: AppResult;
     try {
       r = await this.node.application.startLocal(app, type, restartType);
@@ -522,9 +685,9 @@ export class DistAc implements DistributedController {
       this.broadcast({ op: 'failed', app, node: me });
       return r;
     }
-    const info: PlacementInfo = { application: app, node: me, startType: type, since: this.now(), previous, cause };
+    const info: PlacementInfo = { application: app, node: me, startType: type, since: this.now(), previous, cause, epoch };
     this.record(app, info);
-    this.node.report({ kind: 'dist_ac', message: `${app} started here (${cause})`, application: app, startType: type, previous });
+    this.node.report({ kind: 'dist_ac', message: `${app} started here (${cause}, epoch ${epoch})`, application: app, startType: type, previous, epoch });
     const live = old !== null && old !== me && this.node.net.isConnected(old) ? old : undefined;
     this.broadcast({ op: 'started', app, info }, live);
     // A takeover returns once the old instance has stopped too (OTP's permit and takeover
@@ -532,8 +695,250 @@ export class DistAc implements DistributedController {
     if (live !== undefined) await this.call(live, { op: 'handedOver', app, info }).catch(() => undefined);
     // Nodes seen running it while ours started (a heal meanwhile): settle who keeps it.
     for (const n of seen) if (n !== live) this.background(this.hello(n), `introducing this node to ${n}`);
+    // With a quorum: this node did not run for a while during the start (it may have been
+    // failed over meanwhile), or it lost its quorum meanwhile.
+    if (this.lastGapAt >= began && quorumSize(this.entries.get(app)!) > 0) this.fence(app, 'this node did not run for a while during the start', 'resume');
+    else this.check(app);
     this.wake(app);
     return 'ok';
+  }
+
+  // ---------------------------------------------------------------- epochs
+
+  /**
+   * Mints the epoch of a new instance of `app` here (No OTP counterpart): the smallest number
+   * above every epoch this node has seen that is ≡ rank + 1 (mod L) — L listed nodes, rank this
+   * node's index in the flattened list (an unlisted node, which only `application.takeover` can
+   * place, counts as rank L of L + 1) — so two nodes never mint the same epoch. Called under
+   * the application's lock, after the views raised `maxEpoch` to every connected node's.
+   */
+  private mint(app: string): number {
+    const listed = listedNodes(this.entries.get(app)!.nodes);
+    let rank = listed.indexOf(this.node.name);
+    let l = listed.length;
+    if (rank < 0) [rank, l] = [listed.length, listed.length + 1];
+    const max = this.maxEpochOf(app);
+    const base = rank + 1;
+    const epoch = max < base ? base : base + (Math.floor((max - base) / l) + 1) * l;
+    this.maxEpoch.set(app, epoch);
+    return epoch;
+  }
+
+  /** Raises `maxEpoch` of `app` to `epoch` (an epoch seen in a view, an announcement or a request). */
+  private see(app: string, epoch: unknown): void {
+    if (typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch > this.maxEpochOf(app)) this.maxEpoch.set(app, epoch);
+  }
+
+  // ---------------------------------------------------------------- quorum (No OTP counterpart; issue 15)
+
+  /**
+   * How many listed nodes of `app` this node reaches, itself included; with `stable`, only
+   * connections up for min(tickTime / 2, downAfter / 2): one that flaps (`global` drops a link
+   * to a node that lost another, the redial comes up and is dropped again) must not count as
+   * the quorum coming back for a running instance — it would cancel its `downAfter` timer
+   * forever.
+   */
+  private reached(app: string, stable = false): number {
+    const me = this.node.name;
+    const now = this.node.clock.now();
+    const min = stable ? Math.min(this.tickTime() / 2, this.downAfterOf(app) / 2) : 0;
+    return listedNodes(this.entries.get(app)!.nodes).filter((n) => n === me || (this.node.net.isConnected(n) && now - (this.upSince.get(n) ?? -Infinity) >= min)).length;
+  }
+
+  /** True when `app` has no quorum setting, or this node reaches a quorum of its listed nodes (No OTP counterpart). */
+  hasQuorum(app: string): boolean {
+    const e = this.entries.get(app);
+    if (e === undefined) return false;
+    const q = quorumSize(e);
+    return q === 0 || this.reached(app) >= q;
+  }
+
+  /** `hasQuorum` over stable connections only (see `reached`). */
+  private hasStableQuorum(app: string): boolean {
+    const q = quorumSize(this.entries.get(app)!);
+    return q === 0 || this.reached(app, true) >= q;
+  }
+
+  /** True while dist-ac is stopping the local instance of `app` for want of a quorum (`'quorum'`) or after this node did not run for a while (`'resume'`); No OTP counterpart. */
+  fencingOf(app: string): 'quorum' | 'resume' | undefined {
+    return this.fencing.get(app);
+  }
+
+  private tickTime(): number {
+    return this.node.net.options.tickTime;
+  }
+
+  /** `downAfter` of `app` (default tickTime / 4). */
+  downAfterOf(app: string): number {
+    return this.entries.get(app)?.downAfter ?? this.tickTime() / 4;
+  }
+
+  /**
+   * How long, after a listed node was lost, this node holds back new instances of `app` (with
+   * a quorum): until that node — if it ran the application and lost its quorum with us — must
+   * have stopped it. T = tickTime. A silent peer is declared down 0.25 T to T after the cut
+   * that silenced it (frames every ≤ T/2, a check every T/4 against 0.75 T of silence), so it
+   * may notice the cut up to 0.75 T later than we do, then waits `downAfter`, then stops: we
+   * wait `downAfter` + 0.75 T + a margin of T/2 (the stop itself, timer lag). A peer that said
+   * goodbye lost us when it closed: `downAfter` + T/2. A peer that died (closed without a
+   * goodbye) runs nothing: 0.
+   */
+  private holdFor(app: string, lost: NodeEvent['lost']): number {
+    const t = this.tickTime();
+    const d = this.downAfterOf(app);
+    if (lost === 'died') return 0;
+    if (lost === 'goodbye' || lost === 'local') return d + t / 2;
+    return d + 1.25 * t;
+  }
+
+  /**
+   * The ms a fresh start of `app` must still wait (with a quorum): the longest hold any viewed
+   * node (this one included) has for a listed node it lost — except for a node some viewed
+   * node saw die (its connection closed without a goodbye: a killed process runs nothing).
+   * One node may see a goodbye-less close while another closed its own link on purpose first
+   * (`global` drops the links to a node another one lost): the death decides.
+   */
+  private holdOf(app: string, views: Map<string, AppView>): number {
+    if (quorumSize(this.entries.get(app)!) === 0) return 0;
+    const died = new Set<string>();
+    for (const v of views.values()) for (const n of v.died ?? []) died.add(n);
+    let h = 0;
+    for (const v of views.values()) for (const [n, ms] of v.holds ?? []) if (!died.has(n) && ms > h) h = ms;
+    return Math.ceil(h);
+  }
+
+  /**
+   * The promise round of a start with a quorum (Paxos phase 1): every reachable listed node is
+   * asked to store `epoch`; it accepts only an epoch above every one it has seen. The start
+   * goes on only if a quorum accepted (this node included), this node still reaches a quorum,
+   * nothing raised its own epoch meanwhile and it did not stop running meanwhile.
+   */
+  private async promised(app: string, epoch: number, began: number): Promise<boolean> {
+    const entry = this.entries.get(app)!;
+    const q = quorumSize(entry);
+    const me = this.node.name;
+    const peers = listedNodes(entry.nodes).filter((n) => n !== me && this.node.net.isConnected(n));
+    const answers = await Promise.all(
+      peers.map(async (n) => {
+        try {
+          const r = await this.call(n, { op: 'promise', app, epoch });
+          if (r === 'ok') return true;
+          this.see(app, (r as { max?: unknown } | null)?.max);
+        } catch {
+          // down meanwhile: not an acceptance
+        }
+        return false;
+      }),
+    );
+    const acks = 1 + answers.filter(Boolean).length;
+    // A listed node lost meanwhile (not dead) may run an instance the views missed: decide again, with its hold.
+    const listed = listedNodes(entry.nodes);
+    const since = Math.min(began, this.viewedAt.get(app) ?? began);
+    const lostMeanwhile = [...this.lost].some(([n, l]) => l.at >= since && l.how !== 'died' && listed.includes(n));
+    const ok = acks >= q && !lostMeanwhile && this.maxEpochOf(app) === epoch && this.lastGapAt < began && this.hasQuorum(app) && !this.stopping;
+    if (!ok) {
+      log('[%s] %s: epoch %d not promised (%d of %d)', me, app, epoch, acks, q);
+      this.retry.add(app);
+    }
+    return ok;
+  }
+
+  /**
+   * With a quorum: a local instance whose node lost its quorum gets a `downAfter` timer (and
+   * stops when it fires without the quorum back), one whose node has it again loses the
+   * timer; an application that runs nowhere this node knows of is placed again when this node
+   * reaches a quorum: on node events (`'event'`), and on a periodic check (`'periodic'`) when
+   * the quorum has just come back (a connection became stable) or an attempt is to be retried
+   * (every fourth check) — not on every check: each decision costs calls to every node.
+   */
+  private check(app: string, why: 'event' | 'periodic' = 'event'): void {
+    const entry = this.entries.get(app);
+    if (entry === undefined || this.stopping) return;
+    const q = quorumSize(entry);
+    if (q === 0) return;
+    const quorate = this.hasQuorum(app);
+    const back = quorate && this.hadQuorum.get(app) !== true;
+    this.hadQuorum.set(app, quorate);
+    const decide = why === 'event' || back || (this.retry.has(app) && this.checks % 4 === 0);
+    const ac = this.node.application;
+    const local = ac.whereRunning(app) === 'local';
+    if (local && !this.fencing.has(app)) {
+      if (this.hasStableQuorum(app)) {
+        if (this.quorumTimers.has(app)) this.node.report({ kind: 'dist_ac', message: `${app}: quorum back (${this.reached(app)} listed nodes reached, ${q} needed)`, application: app, code: 'quorum' });
+        this.cancelQuorumTimer(app);
+      } else if (!quorate && !this.quorumTimers.has(app)) {
+        const after = this.downAfterOf(app);
+        this.node.report({ kind: 'dist_ac', message: `${app}: quorum lost (${this.reached(app)} listed nodes reached, ${q} needed); stopping it in ${after} ms unless it returns`, application: app, code: 'quorum' });
+        const timer = this.node.timers.schedule(after, () => {
+          this.quorumTimers.delete(app);
+          if (!this.hasStableQuorum(app) && ac.whereRunning(app) === 'local') this.fence(app, 'quorum lost', 'quorum');
+        }, undefined);
+        this.quorumTimers.set(app, timer);
+      }
+      return;
+    }
+    this.cancelQuorumTimer(app);
+    if (!decide || local || this.startingHere.has(app) || this.fencing.has(app)) return;
+    const rt = this.localStarted.get(app);
+    // (`timeout: Infinity` never fails over: nor does a quorum coming back.)
+    if (rt === undefined || entry.timeout === Infinity || !ac.isPermitted(app) || !quorate || this.active.has(app) || this.failovers.has(app)) return;
+    const where = ac.whereRunning(app);
+    if (where !== undefined && this.node.net.isConnected(where)) return;
+    this.retry.delete(app);
+    this.background(this.decideLoop(app, 'failover', rt), `placing ${app} (quorum reached)`);
+  }
+
+  private cancelQuorumTimer(app: string): void {
+    const t = this.quorumTimers.get(app);
+    if (t !== undefined) this.node.cancelTimer(t);
+    this.quorumTimers.delete(app);
+  }
+
+  /** Stops the local instance of `app` for want of a quorum and says why (report, history, `info(app).quorum.stopping`). */
+  private fence(app: string, reason: string, kind: 'quorum' | 'resume'): void {
+    if (this.fencing.has(app)) return;
+    this.cancelQuorumTimer(app);
+    this.cancelFailover(app);
+    this.fencing.set(app, kind);
+    const epoch = this.localEpoch.get(app);
+    this.node.report({ kind: 'dist_ac', message: `${app} stopped here (epoch ${epoch ?? '?'}): ${reason}`, application: app, code: 'quorum', reason });
+    this.background(
+      this.node.application.notRunning(app).finally(() => {
+        this.fencing.delete(app);
+        this.announceStopped(app, reason);
+        this.check(app);
+      }),
+      `stopping ${app} (${reason})`,
+    );
+  }
+
+  /**
+   * Notices that this node did not run for more than tickTime / 2 (frozen, stalled: its timers
+   * are late): it cannot know whether the others failed it over meanwhile, so it stops its
+   * instances of applications with a quorum at once, before anything else for them — the
+   * checks place them again if it still reaches a quorum and is the best node.
+   */
+  private resumeCheck(): void {
+    const now = this.node.clock.now();
+    const gap = now - this.lastCheck;
+    this.lastCheck = now;
+    if (gap <= this.tickTime() / 2) return;
+    this.lastGapAt = now;
+    for (const [app, e] of this.entries) {
+      if (quorumSize(e) > 0 && this.node.application.whereRunning(app) === 'local') this.fence(app, `this node did not run for ${Math.round(gap)} ms (frozen or stalled): it may have been failed over`, 'resume');
+    }
+  }
+
+  /** The periodic quorum check, every tickTime / 4 (only when some entry has a quorum). */
+  private scheduleCheck(): void {
+    this.checkTimer = this.node.timers.schedule(this.tickTime() / 4, () => {
+      this.checkTimer = undefined;
+      if (this.stopping) return;
+      this.resumeCheck();
+      this.checks++;
+      for (const app of this.entries.keys()) this.check(app, 'periodic');
+      this.scheduleCheck();
+    }, undefined);
   }
 
   // ---------------------------------------------------------------- locking and views
@@ -629,12 +1034,15 @@ export class DistAc implements DistributedController {
 
   /** This node's view of `app`, and every connected node's (nodes without dist_ac are left out; slow ones are waited for). */
   private async views(app: string): Promise<Map<string, AppView>> {
+    this.viewedAt.set(app, this.node.clock.now());
     const views = new Map<string, AppView>([[this.node.name, this.view(app)]]);
     await Promise.all(
       this.node.nodes().map(async (n) => {
         try {
           const v = (await this.call(n, { op: 'view', app })) as AppView;
           views.set(n, v);
+          this.see(app, v.epoch);
+          this.see(app, v.info?.epoch);
           const mine = this.entries.get(app);
           if (v.signature !== null && mine !== undefined && v.signature !== entrySignature(mine)) this.mismatch(app, n);
         } catch {
@@ -658,7 +1066,29 @@ export class DistAc implements DistributedController {
       weight: ac.whichApplications().length,
       signature: entry !== undefined ? entrySignature(entry) : null,
       info: this.placement.get(app) ?? null,
+      epoch: this.maxEpochOf(app),
+      ...(entry !== undefined && quorumSize(entry) > 0 ? this.quorumView(app) : {}),
     };
+  }
+
+  /** The quorum fields of this node's view of `app`. */
+  private quorumView(app: string): { quorum: boolean; runner: string | null; holds: Array<[string, number]>; died: string[] } {
+    const me = this.node.name;
+    const p = this.placement.get(app)?.node ?? null;
+    // An instance starting here, or being stopped for want of a quorum (its `prepStop` may run), counts as running here.
+    const here = this.node.application.whereRunning(app) === 'local' || this.startingHere.has(app) || this.fencing.has(app);
+    const runner = here ? me : p !== null && p !== me && this.node.net.isConnected(p) ? p : null;
+    const listed = listedNodes(this.entries.get(app)!.nodes);
+    const now = this.node.clock.now();
+    const holds: Array<[string, number]> = [];
+    const died: string[] = [];
+    for (const [n, l] of this.lost) {
+      if (!listed.includes(n)) continue;
+      if (l.how === 'died') died.push(n);
+      const ms = Math.ceil(l.at + this.holdFor(app, l.how) - now);
+      if (ms > 0) holds.push([n, ms]);
+    }
+    return { quorum: this.hasQuorum(app), runner, holds, died };
   }
 
   /**
@@ -667,7 +1097,7 @@ export class DistAc implements DistributedController {
    * is the node monitor) or came up. With `kick`, the picked node is asked to decide first.
    */
   private waitOn(app: string, w: Wait): Promise<News> {
-    const { promise } = this.news(app);
+    const { promise } = this.news(app, w.holdMs);
     if (w.kick) this.kick(w.wait, app);
     return promise;
   }
@@ -711,16 +1141,19 @@ export class DistAc implements DistributedController {
   /** Records that `app` now runs where `info` says (a move, kept in the history). */
   private record(app: string, info: PlacementInfo): void {
     const before = this.placement.get(app);
-    this.placement.set(app, info);
-    if (before?.node === info.node && before.since === info.since) return;
-    this.remember(app, { node: info.node, startType: info.startType, cause: info.cause ?? 'start', at: this.now(), previous: info.previous ?? before?.node ?? null, epoch: null });
+    const epoch = typeof info.epoch === 'number' ? info.epoch : null;
+    this.see(app, epoch);
+    this.placement.set(app, { ...info, epoch });
+    if (before?.node === info.node && before.since === info.since && before.epoch === epoch) return;
+    this.remember(app, { node: info.node, startType: info.startType, cause: info.cause ?? 'start', at: this.now(), previous: info.previous ?? before?.node ?? null, epoch });
   }
 
   /** Records that `app` no longer runs on `node` (when that is where this node believed it ran). */
-  private forget(app: string, node: string): void {
-    if (this.placement.get(app)?.node !== node) return;
+  private forget(app: string, node: string, reason?: string): void {
+    const p = this.placement.get(app);
+    if (p?.node !== node) return;
     this.placement.delete(app);
-    this.remember(app, { node: null, startType: null, cause: 'stopped', at: this.now(), previous: node, epoch: null });
+    this.remember(app, { node: null, startType: null, cause: 'stopped', at: this.now(), previous: node, epoch: p.epoch ?? null, ...(reason !== undefined ? { reason } : {}) });
   }
 
   private remember(app: string, move: Move): void {
@@ -784,14 +1217,14 @@ export class DistAc implements DistributedController {
     const runner = runnerOf(this.entries.get(app)!.nodes, views);
     if (runner === undefined || runner === this.node.name || !this.node.net.isConnected(runner)) return;
     const own = views.get(runner)!.info;
-    this.record(app, own?.node === runner ? own : { application: app, node: runner, startType: null, since: null, previous: null, cause: null });
+    this.record(app, own?.node === runner ? own : { application: app, node: runner, startType: null, since: null, previous: null, cause: null, epoch: null });
     if (this.localStarted.has(app) && ac.whereRunning(app) !== runner) await ac.runningElsewhere(app, runner, this.localStarted.get(app));
     this.wake(app);
   }
 
   /** The local instance stopped (or never got going): forget it here and tell every node (OTP's `dist_ac_app_stopped`). */
-  private announceStopped(app: string): void {
-    this.forget(app, this.node.name);
+  private announceStopped(app: string, reason?: string): void {
+    this.forget(app, this.node.name, reason);
     this.broadcast({ op: 'stopped', app, node: this.node.name });
     this.wake(app);
   }
@@ -815,7 +1248,7 @@ export class DistAc implements DistributedController {
       const where = ac.whereRunning(app);
       const known = this.placement.get(app);
       if (where === 'local') {
-        if (known?.node !== me) this.record(app, { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: known?.node ?? null, cause: null });
+        if (known?.node !== me) this.record(app, { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: known?.node ?? null, cause: null, epoch: this.localEpoch.get(app) ?? null });
         continue;
       }
       const elsewhere = where ?? known?.node ?? undefined;
@@ -834,6 +1267,8 @@ export class DistAc implements DistributedController {
 
   /** @internal */
   async handleRequest(req: Request): Promise<unknown> {
+    if (req.op === 'handedOver') this.see(req.app, req.info.epoch);
+    if (req.op === 'takeoverFrom') this.see(req.app, req.epoch);
     switch (req.op) {
       case 'view':
         return this.view(req.app);
@@ -861,6 +1296,13 @@ export class DistAc implements DistributedController {
         this.wake(req.app);
         return 'ok';
       }
+      case 'promise':
+        // Paxos phase 1: store an epoch above every one seen; refuse (naming the highest) otherwise.
+        if (req.epoch > this.maxEpochOf(req.app)) {
+          this.maxEpoch.set(req.app, req.epoch);
+          return 'ok';
+        }
+        return { max: this.maxEpochOf(req.app) };
       case 'takeoverFrom': {
         const rt = this.localStarted.get(req.app);
         if (rt === undefined) return { error: 'not_started' };
@@ -875,6 +1317,8 @@ export class DistAc implements DistributedController {
     const ac = this.node.application;
     const { app } = msg;
     if (!this.entries.has(app)) return;
+    if (msg.op === 'started' || msg.op === 'keep') this.see(app, msg.info.epoch);
+    if (msg.op === 'stopped') this.see(app, msg.kept?.epoch);
     switch (msg.op) {
       case 'started': {
         const { info } = msg;
@@ -936,15 +1380,31 @@ export class DistAc implements DistributedController {
 
   private onNodeEvent(e: NodeEvent): void {
     if (e.hidden || this.stopping) return;
+    if (this.checkTimer !== undefined) this.resumeCheck();
+    if (e.type === 'nodeup') {
+      this.upSince.set(e.node, this.node.clock.now());
+      this.lost.delete(e.node);
+    } else {
+      // With a quorum, no fresh instance until a lost node must have stopped its own (`holdOf`).
+      // A goodbye-less close of a connection up for less than min(tickTime / 4, 50 ms) is no
+      // proof of a death: a link that flaps (dropped by `global` as its handshake ends) may
+      // close before the goodbye can be sent — counted as silent.
+      const now = this.node.clock.now();
+      const young = now - (this.upSince.get(e.node) ?? now) < Math.min(this.tickTime() / 4, 50);
+      this.upSince.delete(e.node);
+      this.lost.set(e.node, { at: now, how: e.lost === 'died' && young ? 'silent' : e.lost });
+    }
     if (e.type === 'nodeup') {
       this.background(this.hello(e.node), `introducing this node to ${e.node}`);
       for (const app of this.entries.keys()) this.wake(app);
+      for (const app of this.entries.keys()) this.check(app);
       return;
     }
     this.retireHolders();
     const dead = e.node;
     const ac = this.node.application;
     for (const [app, entry] of this.entries) {
+
       const ran = this.placement.get(app)?.node === dead || ac.whereRunning(app) === dead;
       if (ran) {
         this.forget(app, dead);
@@ -953,11 +1413,14 @@ export class DistAc implements DistributedController {
       }
       // Decisions waiting on the dead node decide again (OTP's monitor_node in wait_dist_start).
       this.wake(app);
+      this.check(app);
     }
   }
 
   /** Fails `app` over after its timeout (spec §g.4; OTP's `restart_appls`). */
   private armFailover(app: string, entry: DistributedEntry, dead: string): void {
+    // (With a quorum the decision also waits until the dead node must have stopped its
+    // instance: `holdOf`, from every node's views.)
     const timeout = entry.timeout ?? 0;
     if (timeout === Infinity) return;
     this.cancelFailover(app);
@@ -1001,7 +1464,7 @@ export class DistAc implements DistributedController {
     for (const app of this.entries.keys()) {
       if (ac.whereRunning(app) !== 'local') continue;
       const p = this.placement.get(app);
-      running.push([app, p?.node === me ? p : { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: p?.node ?? null, cause: null }]);
+      running.push([app, p?.node === me ? p : { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: p?.node ?? null, cause: null, epoch: this.localEpoch.get(app) ?? null }]);
     }
     return { from: this.node.name, running, signatures: [...this.entries].map(([a, e]) => [a, entrySignature(e)]) };
   }
@@ -1020,6 +1483,7 @@ export class DistAc implements DistributedController {
     const me = this.node.name;
     const ac = this.node.application;
     const theirs = new Map(running.filter(([app]) => this.entries.has(app)));
+    for (const [app, info] of theirs) this.see(app, info.epoch);
     for (const [app, entry] of this.entries) {
       const info = theirs.get(app);
       if (info === undefined || info.node !== peer) {
@@ -1223,7 +1687,9 @@ function server(dac: DistAc): GenServerBehaviour<null, undefined, { call: Reques
 // ---------------------------------------------------------------- validation of what peers send
 
 const isString = (x: unknown): x is string => typeof x === 'string';
-const isInfo = (x: unknown): x is PlacementInfo => typeof x === 'object' && x !== null && isString((x as PlacementInfo).application) && ((x as PlacementInfo).node === null || isString((x as PlacementInfo).node));
+const isEpoch = (x: unknown): boolean => x === undefined || x === null || (typeof x === 'number' && Number.isSafeInteger(x) && x > 0);
+const isInfo = (x: unknown): x is PlacementInfo =>
+  typeof x === 'object' && x !== null && isString((x as PlacementInfo).application) && ((x as PlacementInfo).node === null || isString((x as PlacementInfo).node)) && isEpoch((x as PlacementInfo).epoch);
 const isPairs = <T>(x: unknown, second: (v: unknown) => v is T): x is Array<[string, T]> => Array.isArray(x) && x.every((e: unknown) => Array.isArray(e) && e.length === 2 && isString(e[0]) && second(e[1]));
 
 /** The request, if `x` is a well-formed one; undefined otherwise. */
@@ -1236,9 +1702,11 @@ function parseRequest(x: unknown): Request | undefined {
     case 'hello':
       return isString(r.from) && isPairs(r.running, isInfo) && isPairs(r.signatures, isString) ? { op: 'hello', from: r.from, running: r.running, signatures: r.signatures } : undefined;
     case 'takeoverFrom':
-      return isString(r.app) && isString(r.from) && isString(r.cause) ? { op: 'takeoverFrom', app: r.app, from: r.from, cause: r.cause as MoveCause } : undefined;
+      return isString(r.app) && isString(r.from) && isString(r.cause) ? { op: 'takeoverFrom', app: r.app, from: r.from, cause: r.cause as MoveCause, epoch: typeof r.epoch === 'number' ? r.epoch : 0 } : undefined;
     case 'handedOver':
       return isString(r.app) && isInfo(r.info) && r.info.node !== null ? { op: 'handedOver', app: r.app, info: r.info } : undefined;
+    case 'promise':
+      return isString(r.app) && typeof r.epoch === 'number' && Number.isSafeInteger(r.epoch) && r.epoch > 0 ? { op: 'promise', app: r.app, epoch: r.epoch } : undefined;
     default:
       return undefined;
   }
