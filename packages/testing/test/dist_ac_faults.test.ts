@@ -322,7 +322,7 @@ describe('dist-ac under faults (simulated)', () => {
     await s.wait(Promise.all(nodes.map((n) => n.application.start('p'))));
     await s.runUntil(() => settledOn(nodes, 'p', A), 5000, 'p on A');
     const c = nodes[2]!;
-    const kept = { application: 'p', node: B, startType: { failover: A }, since: null, previous: A, cause: 'reconcile' as const };
+    const kept = { application: 'p', node: B, startType: { failover: A }, since: null, previous: A, cause: 'reconcile' as const, epoch: null };
     distAcOf(c).handleCast({ op: 'stopped', app: 'p', node: A, kept });
     await until(s, () => settledOn(nodes, 'p', A), 5000, () => `C's record back on A: ${describeState(nodes, 'p')}`);
     await s.run(2000);
