@@ -16,7 +16,7 @@ export interface StatusMove {
   cause: string;
   at: string;
   previous: string | null;
-  /** Reserved (placement epochs, a later step): null for now. */
+  /** The fencing epoch of the instance the move started (of the one that stopped, for a stop); null when unknown. */
   epoch: number | null;
 }
 
@@ -24,7 +24,7 @@ export interface StatusMove {
 export interface ClusterStatus {
   nodes: string[];
   /** Where each distributed application runs, as the target node knows it, with its last `STATUS_MOVES` moves (oldest first). */
-  applications: Record<string, { node: string | null; startType: unknown; since: string | null; previous: string | null; cause: string | null; moves: StatusMove[] }>;
+  applications: Record<string, { node: string | null; startType: unknown; since: string | null; previous: string | null; cause: string | null; epoch: number | null; moves: StatusMove[] }>;
   global: Record<string, { pid: string; node: string }>;
 }
 
@@ -54,10 +54,10 @@ export async function clusterStatus(probe: DistNode, target: string): Promise<Cl
   const nodes = [target, ...info.nodes].sort();
   const applications: ClusterStatus['applications'] = {};
   try {
-    for (const p of (await probe.rpc.call(target, 'distAc.info')) as Array<{ application: string; node: string | null; startType: unknown; since: string | null; previous: string | null; cause: string | null; history?: StatusMove[] }>) {
-      // `history` is absent on nodes that predate it.
+    for (const p of (await probe.rpc.call(target, 'distAc.info')) as Array<{ application: string; node: string | null; startType: unknown; since: string | null; previous: string | null; cause: string | null; epoch?: number | null; history?: StatusMove[] }>) {
+      // `history` and `epoch` are absent on nodes that predate them.
       const moves = Array.isArray(p.history) ? p.history.slice(-STATUS_MOVES) : [];
-      applications[p.application] = { node: p.node, startType: p.startType, since: p.since, previous: p.previous, cause: p.cause, moves };
+      applications[p.application] = { node: p.node, startType: p.startType, since: p.since, previous: p.previous, cause: p.cause, epoch: typeof p.epoch === 'number' ? p.epoch : null, moves };
     }
   } catch (e) {
     if (!(e instanceof RpcError && e.code === 'ERR_UNKNOWN_PROCEDURE')) throw e;
@@ -76,9 +76,9 @@ export function formatStatus(s: ClusterStatus): string {
   if (apps.length === 0) lines.push('  (none)');
   for (const [app, p] of apps) {
     if (p.node === null) lines.push(`  ${app}: not running`);
-    else lines.push(`  ${app}: on ${p.node} since ${p.since} (${p.cause}, start type ${JSON.stringify(p.startType)}${p.previous ? `, before on ${p.previous}` : ''})`);
+    else lines.push(`  ${app}: on ${p.node} since ${p.since} (${p.cause}, start type ${JSON.stringify(p.startType)}${p.epoch !== null ? `, epoch ${p.epoch}` : ''}${p.previous ? `, before on ${p.previous}` : ''})`);
     if (p.moves.length > 0) lines.push(`    last moves (oldest first):`);
-    for (const m of p.moves) lines.push(`      ${m.at}  ${m.node === null ? 'stopped' : `-> ${m.node}`}  ${m.cause}${m.node !== null ? ` (${JSON.stringify(m.startType)})` : ''}${m.previous ? `, from ${m.previous}` : ''}`);
+    for (const m of p.moves) lines.push(`      ${m.at}  ${m.node === null ? 'stopped' : `-> ${m.node}`}  ${m.cause}${m.node !== null ? ` (${JSON.stringify(m.startType)})` : ''}${m.epoch !== null && m.epoch !== undefined ? `  epoch ${m.epoch}` : ''}${m.previous ? `, from ${m.previous}` : ''}`);
   }
   lines.push('global names:');
   const names = Object.entries(s.global);

@@ -319,7 +319,7 @@ describe('a running node', () => {
     expect(lines).toHaveLength(1);
     const s = JSON.parse(lines[0]!) as {
       nodes: string[];
-      applications: Record<string, { node: string | null; startType: unknown; since: string | null; previous: string | null; cause: string | null; moves: Array<Record<string, unknown>> }>;
+      applications: Record<string, { node: string | null; startType: unknown; since: string | null; previous: string | null; cause: string | null; epoch: number | null; moves: Array<Record<string, unknown>> }>;
       global: Record<string, { pid: string; node: string }>;
     };
     expect(Object.keys(s).sort()).toEqual(['applications', 'global', 'nodes']);
@@ -327,10 +327,11 @@ describe('a running node', () => {
     expect(s.nodes).toEqual([n.name]);
     expect(Object.keys(s.applications)).toEqual(['fixture']);
     const app = s.applications.fixture!;
-    expect(Object.keys(app).sort()).toEqual(['cause', 'moves', 'node', 'previous', 'since', 'startType']);
-    expect(app).toMatchObject({ node: n.name, startType: 'normal', previous: null, cause: 'start' });
-    // The move history: one start here, its epoch reserved.
-    expect(app.moves).toEqual([{ node: n.name, startType: 'normal', cause: 'start', at: expect.any(String), previous: null, epoch: null }]);
+    expect(Object.keys(app).sort()).toEqual(['cause', 'epoch', 'moves', 'node', 'previous', 'since', 'startType']);
+    // The only listed node (rank 0 of 1) mints the first epoch, 1.
+    expect(app).toMatchObject({ node: n.name, startType: 'normal', previous: null, cause: 'start', epoch: 1 });
+    // The move history: one start here, with its epoch.
+    expect(app.moves).toEqual([{ node: n.name, startType: 'normal', cause: 'start', at: expect.any(String), previous: null, epoch: 1 }]);
     const since = Date.parse(app.since!);
     expect(Number.isNaN(since)).toBe(false);
     expect(since).toBeLessThanOrEqual(before);
@@ -345,7 +346,8 @@ describe('a running node', () => {
     expect(r.stdout).toContain(n.name);
     expect(r.stdout).toMatch(new RegExp(`fixture: on ${n.name.replace(/\./g, '\\.')}`));
     expect(r.stdout).toContain('last moves (oldest first):');
-    expect(r.stdout).toMatch(new RegExp(`-> ${n.name.replace(/\./g, '\\.')}  start \\("normal"\\)`));
+    expect(r.stdout).toMatch(new RegExp(`-> ${n.name.replace(/\./g, '\\.')}  start \\("normal"\\)  epoch 1`));
+    expect(r.stdout).toContain('epoch 1)');
     expect(r.stdout).toContain('fixture_sup');
     expect(() => JSON.parse(r.stdout) as unknown).toThrow();
   });

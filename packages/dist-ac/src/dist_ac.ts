@@ -36,6 +36,19 @@
  * registers its names with the resolver `distAcResolver(app)`, so dist-ac and `global` keep the
  * same instance (one decider; README "Partitions").
  *
+ * Fencing epochs (No OTP counterpart; step 6): every start of an instance — `start`,
+ * `failover`, `takeover`, `permit` — mints an epoch for it, a number that only grows for the
+ * application and that two instances never share. Every node keeps the highest epoch of each
+ * application it has seen (`maxEpoch`): carried in the views asked for under the
+ * application's lock, in every announcement (`started`, `stopped`'s kept instance, `keep`,
+ * introductions) and in a `takeoverFrom` request. A node minting an epoch takes the smallest
+ * number above its `maxEpoch` that is ≡ rank + 1 (mod L), L = the number of listed nodes and
+ * rank = its index in the flattened priority list: two nodes (two sides of a partition) never
+ * mint the same number, and a decider that saw an instance's epoch always mints a larger one.
+ * A reconcile keeps an instance, so it keeps that instance's epoch. The instance reads it
+ * from its `start` on with `currentEpoch(self, app)` (`distAcOf(self).info(app).epoch`) and
+ * passes it to the systems it writes to, which refuse older epochs (fencing tokens).
+ *
  * Supervision: the `dist_ac` server is a child of the node's `kernel_sup` (as in OTP's
  * kernel). What it knows lives in the `DistAc` object, but while the server was down other
  * nodes' news (`started`, `stopped`) was lost; so a restarted server rebuilds its view: from
@@ -47,7 +60,7 @@
 import { genServer, Node, Pid, logger, type AppResult, type DistributedController, type ExitReason, type GenServerBehaviour, type Process, type RestartType, type StartType, type Timer } from '@rigil/core';
 import { addKernelChild, installBuiltins, renderUntrusted, type Builtin, type DistNode, type NodeEvent } from '@rigil/net';
 import { DistAcError } from './errors.js';
-import { checkKernelConfig, entrySignature, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
+import { checkKernelConfig, entrySignature, listedNodes, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
 
 const log = logger('dist_ac');
 
@@ -90,6 +103,12 @@ export interface PlacementInfo {
   readonly previous: string | null;
   /** Why it last moved. */
   readonly cause: MoveCause | null;
+  /**
+   * The fencing epoch of the running instance (see "Fencing epochs" above): a number that only
+   * grows for this application and that no two instances share; null when it runs nowhere
+   * (or the record came from a node that predates epochs).
+   */
+  readonly epoch: number | null;
 }
 
 /** One entry of an application's move history (`distAc.info(app).history`, oldest first). */
@@ -104,7 +123,7 @@ export interface Move {
   readonly at: string;
   /** The node it ran on before. */
   readonly previous: string | null;
-  /** Reserved for step 6 (placement epochs, fencing): always null for now. */
+  /** The fencing epoch of the instance this move started (for a stop: of the instance that stopped); null when unknown. */
   readonly epoch: number | null;
 }
 
@@ -130,12 +149,14 @@ interface AppView {
   readonly signature: string | null;
   /** What it knows of the placement. */
   readonly info: PlacementInfo | null;
+  /** The highest epoch of the application that node has seen or minted (0: none); absent from nodes that predate epochs. */
+  readonly epoch?: number;
 }
 
 type Request =
   | { op: 'view'; app: string }
   | { op: 'hello'; from: string; running: Array<[string, PlacementInfo]>; signatures: Array<[string, string]> }
-  | { op: 'takeoverFrom'; app: string; from: string; cause: MoveCause }
+  | { op: 'takeoverFrom'; app: string; from: string; cause: MoveCause; epoch: number }
   | { op: 'handedOver'; app: string; info: PlacementInfo };
 
 type Cast =
@@ -203,6 +224,23 @@ export function distAcOf(of: Node | Process): DistAc {
 }
 
 /**
+ * The fencing epoch of the instance of `app` running (or starting) on the node of `self` (No
+ * OTP counterpart): read it in the application's `start` and pass it with every write to the
+ * systems the application writes to, which refuse writes with an older epoch. Throws
+ * `DistAcError` `ERR_NO_EPOCH` when no instance of `app` starts or runs on that node, and
+ * `ERR_NO_DIST_AC` when the node has no distributed application controller.
+ *
+ * @example
+ * start: (_type, _args, self) => { const epoch = currentEpoch(self, 'ledger'); ... }
+ */
+export function currentEpoch(self: Process, app: string): number {
+  const dac = distAcOf(self);
+  const epoch = dac.ownEpoch(app);
+  if (epoch === undefined) throw new DistAcError('ERR_NO_EPOCH', `${app} neither starts nor runs on ${dac.node.name}: it has no epoch there`);
+  return epoch;
+}
+
+/**
  * The name of the `global` resolver dist-ac registers on every node for the distributed
  * application `app` (No OTP counterpart): on a name clash after a heal it keeps the pid on the
  * node dist-ac's reconcile keeps (the better node by `app`'s priority list, ties: the smaller
@@ -251,6 +289,10 @@ export class DistAc implements DistributedController {
   private incarnations = 0;
   /** The rebuild started by the latest server incarnation (for tests and tools). */
   private lastRebuild: Promise<void> = Promise.resolve();
+  /** The highest epoch of each application this node has seen or minted (`maxEpoch`; see "Fencing epochs"). */
+  private readonly maxEpoch = new Map<string, number>();
+  /** The epoch of the instance starting or running here, by application. */
+  private readonly localEpoch = new Map<string, number>();
 
   constructor(
     readonly node: DistNode,
@@ -303,8 +345,22 @@ export class DistAc implements DistributedController {
 
   /** Where `app` runs, why it last moved and its last moves (`null` fields when it runs nowhere); No OTP counterpart (OTP's `application:info/0` shows `running`). */
   info(app: string): AppPlacement {
-    const p = this.placement.get(app) ?? { application: app, node: null, startType: null, since: null, previous: null, cause: null };
-    return { ...p, history: [...(this.history.get(app) ?? [])] };
+    const p = this.placement.get(app) ?? { application: app, node: null, startType: null, since: null, previous: null, cause: null, epoch: null };
+    // While an instance starts or runs here, `epoch` is its own (also inside its `start`,
+    // before the placement names this node, and during a takeover away from it).
+    const mine = this.ownEpoch(app);
+    return { ...p, epoch: mine ?? p.epoch ?? null, history: [...(this.history.get(app) ?? [])] };
+  }
+
+  /** The epoch of the instance of `app` starting or running on this node, if any (No OTP counterpart). */
+  ownEpoch(app: string): number | undefined {
+    if (!this.startingHere.has(app) && this.node.application.whereRunning(app) !== 'local') return undefined;
+    return this.localEpoch.get(app);
+  }
+
+  /** The highest epoch of `app` this node has seen or minted (0: none yet; No OTP counterpart). */
+  maxEpochOf(app: string): number {
+    return this.maxEpoch.get(app) ?? 0;
   }
 
   /** `info` of every distributed application (No OTP counterpart; the `distAc.info` rpc procedure). */
@@ -375,7 +431,7 @@ export class DistAc implements DistributedController {
         views.set(me, { ...views.get(me)!, running: false, permitted: false });
         const d = this.decide(app, views, 'failover', me);
         if (d.kind === 'wait') {
-          const r = (await this.call(d.node, { op: 'takeoverFrom', app, from: me, cause: 'permit' }).catch((e: unknown) => ({ error: e }))) as AppResult;
+          const r = (await this.call(d.node, { op: 'takeoverFrom', app, from: me, cause: 'permit', epoch: this.maxEpochOf(app) }).catch((e: unknown) => ({ error: e }))) as AppResult;
           if (r === 'ok') return 'ok';
         }
         await this.node.application.notRunning(app);
@@ -510,8 +566,10 @@ export class DistAc implements DistributedController {
   private async startHere(app: string, type: StartType, restartType: RestartType, cause: MoveCause, old: string | null, previous: string | null): Promise<AppResult> {
     this.cancelFailover(app);
     const me = this.node.name;
+    const epoch = this.mint(app);
     const seen = new Set<string>();
     this.startingHere.set(app, seen);
+    this.localEpoch.set(app, epoch);
     let r: AppResult;
     try {
       r = await this.node.application.startLocal(app, type, restartType);
@@ -522,9 +580,9 @@ export class DistAc implements DistributedController {
       this.broadcast({ op: 'failed', app, node: me });
       return r;
     }
-    const info: PlacementInfo = { application: app, node: me, startType: type, since: this.now(), previous, cause };
+    const info: PlacementInfo = { application: app, node: me, startType: type, since: this.now(), previous, cause, epoch };
     this.record(app, info);
-    this.node.report({ kind: 'dist_ac', message: `${app} started here (${cause})`, application: app, startType: type, previous });
+    this.node.report({ kind: 'dist_ac', message: `${app} started here (${cause}, epoch ${epoch})`, application: app, startType: type, previous, epoch });
     const live = old !== null && old !== me && this.node.net.isConnected(old) ? old : undefined;
     this.broadcast({ op: 'started', app, info }, live);
     // A takeover returns once the old instance has stopped too (OTP's permit and takeover
@@ -534,6 +592,32 @@ export class DistAc implements DistributedController {
     for (const n of seen) if (n !== live) this.background(this.hello(n), `introducing this node to ${n}`);
     this.wake(app);
     return 'ok';
+  }
+
+  // ---------------------------------------------------------------- epochs
+
+  /**
+   * Mints the epoch of a new instance of `app` here (No OTP counterpart): the smallest number
+   * above every epoch this node has seen that is ≡ rank + 1 (mod L) — L listed nodes, rank this
+   * node's index in the flattened list (an unlisted node, which only `application.takeover` can
+   * place, counts as rank L of L + 1) — so two nodes never mint the same epoch. Called under
+   * the application's lock, after the views raised `maxEpoch` to every connected node's.
+   */
+  private mint(app: string): number {
+    const listed = listedNodes(this.entries.get(app)!.nodes);
+    let rank = listed.indexOf(this.node.name);
+    let l = listed.length;
+    if (rank < 0) [rank, l] = [listed.length, listed.length + 1];
+    const max = this.maxEpochOf(app);
+    const base = rank + 1;
+    const epoch = max < base ? base : base + (Math.floor((max - base) / l) + 1) * l;
+    this.maxEpoch.set(app, epoch);
+    return epoch;
+  }
+
+  /** Raises `maxEpoch` of `app` to `epoch` (an epoch seen in a view, an announcement or a request). */
+  private see(app: string, epoch: unknown): void {
+    if (typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch > this.maxEpochOf(app)) this.maxEpoch.set(app, epoch);
   }
 
   // ---------------------------------------------------------------- locking and views
@@ -635,6 +719,8 @@ export class DistAc implements DistributedController {
         try {
           const v = (await this.call(n, { op: 'view', app })) as AppView;
           views.set(n, v);
+          this.see(app, v.epoch);
+          this.see(app, v.info?.epoch);
           const mine = this.entries.get(app);
           if (v.signature !== null && mine !== undefined && v.signature !== entrySignature(mine)) this.mismatch(app, n);
         } catch {
@@ -658,6 +744,7 @@ export class DistAc implements DistributedController {
       weight: ac.whichApplications().length,
       signature: entry !== undefined ? entrySignature(entry) : null,
       info: this.placement.get(app) ?? null,
+      epoch: this.maxEpochOf(app),
     };
   }
 
@@ -711,16 +798,19 @@ export class DistAc implements DistributedController {
   /** Records that `app` now runs where `info` says (a move, kept in the history). */
   private record(app: string, info: PlacementInfo): void {
     const before = this.placement.get(app);
-    this.placement.set(app, info);
-    if (before?.node === info.node && before.since === info.since) return;
-    this.remember(app, { node: info.node, startType: info.startType, cause: info.cause ?? 'start', at: this.now(), previous: info.previous ?? before?.node ?? null, epoch: null });
+    const epoch = typeof info.epoch === 'number' ? info.epoch : null;
+    this.see(app, epoch);
+    this.placement.set(app, { ...info, epoch });
+    if (before?.node === info.node && before.since === info.since && before.epoch === epoch) return;
+    this.remember(app, { node: info.node, startType: info.startType, cause: info.cause ?? 'start', at: this.now(), previous: info.previous ?? before?.node ?? null, epoch });
   }
 
   /** Records that `app` no longer runs on `node` (when that is where this node believed it ran). */
   private forget(app: string, node: string): void {
-    if (this.placement.get(app)?.node !== node) return;
+    const p = this.placement.get(app);
+    if (p?.node !== node) return;
     this.placement.delete(app);
-    this.remember(app, { node: null, startType: null, cause: 'stopped', at: this.now(), previous: node, epoch: null });
+    this.remember(app, { node: null, startType: null, cause: 'stopped', at: this.now(), previous: node, epoch: p.epoch ?? null });
   }
 
   private remember(app: string, move: Move): void {
@@ -781,7 +871,7 @@ export class DistAc implements DistributedController {
       const where = ac.whereRunning(app);
       const known = this.placement.get(app);
       if (where === 'local') {
-        if (known?.node !== me) this.record(app, { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: known?.node ?? null, cause: null });
+        if (known?.node !== me) this.record(app, { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: known?.node ?? null, cause: null, epoch: this.localEpoch.get(app) ?? null });
         continue;
       }
       const elsewhere = where ?? known?.node ?? undefined;
@@ -800,6 +890,8 @@ export class DistAc implements DistributedController {
 
   /** @internal */
   async handleRequest(req: Request): Promise<unknown> {
+    if (req.op === 'handedOver') this.see(req.app, req.info.epoch);
+    if (req.op === 'takeoverFrom') this.see(req.app, req.epoch);
     switch (req.op) {
       case 'view':
         return this.view(req.app);
@@ -841,6 +933,8 @@ export class DistAc implements DistributedController {
     const ac = this.node.application;
     const { app } = msg;
     if (!this.entries.has(app)) return;
+    if (msg.op === 'started' || msg.op === 'keep') this.see(app, msg.info.epoch);
+    if (msg.op === 'stopped') this.see(app, msg.kept?.epoch);
     switch (msg.op) {
       case 'started': {
         const { info } = msg;
@@ -967,7 +1061,7 @@ export class DistAc implements DistributedController {
     for (const app of this.entries.keys()) {
       if (ac.whereRunning(app) !== 'local') continue;
       const p = this.placement.get(app);
-      running.push([app, p?.node === me ? p : { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: p?.node ?? null, cause: null }]);
+      running.push([app, p?.node === me ? p : { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: p?.node ?? null, cause: null, epoch: this.localEpoch.get(app) ?? null }]);
     }
     return { from: this.node.name, running, signatures: [...this.entries].map(([a, e]) => [a, entrySignature(e)]) };
   }
@@ -986,6 +1080,7 @@ export class DistAc implements DistributedController {
     const me = this.node.name;
     const ac = this.node.application;
     const theirs = new Map(running.filter(([app]) => this.entries.has(app)));
+    for (const [app, info] of theirs) this.see(app, info.epoch);
     for (const [app, entry] of this.entries) {
       const info = theirs.get(app);
       if (info === undefined || info.node !== peer) {
@@ -1184,7 +1279,9 @@ function server(dac: DistAc): GenServerBehaviour<null, undefined, { call: Reques
 // ---------------------------------------------------------------- validation of what peers send
 
 const isString = (x: unknown): x is string => typeof x === 'string';
-const isInfo = (x: unknown): x is PlacementInfo => typeof x === 'object' && x !== null && isString((x as PlacementInfo).application) && ((x as PlacementInfo).node === null || isString((x as PlacementInfo).node));
+const isEpoch = (x: unknown): boolean => x === undefined || x === null || (typeof x === 'number' && Number.isSafeInteger(x) && x > 0);
+const isInfo = (x: unknown): x is PlacementInfo =>
+  typeof x === 'object' && x !== null && isString((x as PlacementInfo).application) && ((x as PlacementInfo).node === null || isString((x as PlacementInfo).node)) && isEpoch((x as PlacementInfo).epoch);
 const isPairs = <T>(x: unknown, second: (v: unknown) => v is T): x is Array<[string, T]> => Array.isArray(x) && x.every((e: unknown) => Array.isArray(e) && e.length === 2 && isString(e[0]) && second(e[1]));
 
 /** The request, if `x` is a well-formed one; undefined otherwise. */
@@ -1197,7 +1294,7 @@ function parseRequest(x: unknown): Request | undefined {
     case 'hello':
       return isString(r.from) && isPairs(r.running, isInfo) && isPairs(r.signatures, isString) ? { op: 'hello', from: r.from, running: r.running, signatures: r.signatures } : undefined;
     case 'takeoverFrom':
-      return isString(r.app) && isString(r.from) && isString(r.cause) ? { op: 'takeoverFrom', app: r.app, from: r.from, cause: r.cause as MoveCause } : undefined;
+      return isString(r.app) && isString(r.from) && isString(r.cause) ? { op: 'takeoverFrom', app: r.app, from: r.from, cause: r.cause as MoveCause, epoch: typeof r.epoch === 'number' ? r.epoch : 0 } : undefined;
     case 'handedOver':
       return isString(r.app) && isInfo(r.info) && r.info.node !== null ? { op: 'handedOver', app: r.app, info: r.info } : undefined;
     default:

@@ -3,6 +3,6 @@
  * `distributed` runs on exactly one node of its priority list, fails over when that node
  * dies and is taken over when a better node returns.
  */
-export { startDistAc, distAcOf, distAcResolver, DistAc, DIST_AC, DIST_AC_BUILTINS, HISTORY_LIMIT, type PlacementInfo, type AppPlacement, type Move, type MoveCause } from './dist_ac.js';
+export { startDistAc, distAcOf, currentEpoch, distAcResolver, DistAc, DIST_AC, DIST_AC_BUILTINS, HISTORY_LIMIT, type PlacementInfo, type AppPlacement, type Move, type MoveCause } from './dist_ac.js';
 export { checkKernelConfig, syncNodes, rankOf, listedNodes, type KernelConfig, type DistributedEntry, type NodeList } from './kernel_config.js';
 export { DistAcError, type DistAcErrorCode } from './errors.js';
