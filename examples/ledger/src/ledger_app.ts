@@ -5,7 +5,9 @@
  * server, which claims the database's fence with it before serving.
  */
 import { genServer, supervisor, type ApplicationSpec, type Process, type SupervisorBehaviour } from '@rigil/core';
-import { distAcOf } from '@rigil/dist-ac';
+import { currentEpoch } from '@rigil/dist-ac';
+import type { DistNode } from '@rigil/net';
+import { exposeLedgerProcedures } from './client.js';
 import { LedgerError } from './errors.js';
 import { LEDGER, ledgerServer, type LedgerArgs } from './ledger_server.js';
 
@@ -29,16 +31,6 @@ export const ledgerSup: SupervisorBehaviour<LedgerArgs> = {
   }),
 };
 
-/**
- * The epoch of the instance being started (dist-ac's fencing epoch for `app`; only grows, never
- * shared by two placements). Throws `ERR_NO_EPOCH` outside a distributed start.
- */
-export function placementEpoch(self: Process, app: string = LEDGER): number {
-  const epoch = (distAcOf(self).info(app) as { epoch?: unknown }).epoch;
-  if (typeof epoch !== 'number') throw new LedgerError('ERR_NO_EPOCH', `${app} has no placement epoch on ${self.node.name}: is it a distributed application with dist-ac's epochs?`);
-  return epoch;
-}
-
 /** Where the database is: the application's env `url`, else `LEDGER_PG_URL`. */
 function databaseUrl(self: Process): string {
   const url = self.node.application.getEnv<string>(LEDGER, 'url') ?? process.env.LEDGER_PG_URL;
@@ -53,8 +45,20 @@ export const ledger: ApplicationSpec = {
   description: 'appends entries to PostgreSQL, fenced by its placement epoch',
   mod: {
     start(_type, _args, self) {
-      const args: LedgerArgs = { epoch: placementEpoch(self), url: databaseUrl(self) };
+      // The new instance's fencing epoch (dist-ac's; throws ERR_NO_EPOCH outside a distributed
+      // start). OTP's dist_ac has no epochs: this is rigil's step-6 addition.
+      const args: LedgerArgs = { epoch: currentEpoch(self, LEDGER), url: databaseUrl(self) };
       return supervisor.startLink(self, ledgerSup, args, { name: 'ledger_sup' });
     },
   },
 };
+
+/**
+ * The ledger application for `rigil start` configs (`"export": "ledgerApp"`): exposes the
+ * `ledger.append` / `ledger.info` rpc procedures on the node (so `rigil rpc` can append) and
+ * returns the spec. The database URL comes from the config's `env.ledger.url` or LEDGER_PG_URL.
+ */
+export function ledgerApp(node: DistNode): ApplicationSpec {
+  exposeLedgerProcedures(node);
+  return ledger;
+}

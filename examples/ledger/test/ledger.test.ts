@@ -2,7 +2,11 @@
  * The ledger example against a real PostgreSQL (started by scripts/pg.sh, installed from
  * Debian's packages when missing): the fence on its own, then three nodes as OS processes.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DistNode } from '@rigil/net';
+import { OsCluster, waitFor, type ChildNode } from '../../../test/src/os_cluster.js';
+import type { AppendResult } from '../src/client.js';
 import { LedgerError } from '../src/errors.js';
 import { LedgerStore } from '../src/store.js';
 import { startPg, type PgServer } from './pg_server.js';
@@ -123,3 +127,223 @@ describe('the fence', () => {
     expect(audit.violations[1]).toContain('epoch 2 committed after epoch 4');
   });
 });
+
+// ---------------------------------------------------------------- three nodes as OS processes
+
+const COOKIE = 'ledger_cookie';
+const NAMES = ['a@127.0.0.1', 'b@127.0.0.1', 'c@127.0.0.1'];
+/** The children's tickTime: a silently cut or frozen node is down after about this long. */
+const TICK = 1000;
+/** The test's child program (same protocol as test/src/node_main.ts, plus the ledger). */
+const PROGRAM = 'examples/ledger/test/ledger_node.ts';
+
+/** One acknowledged append, as the client recorded it. */
+interface Ack {
+  readonly key: string;
+  readonly id: number;
+  readonly epoch: number;
+  readonly node: string;
+  /** Which phase of the test it was acknowledged in. */
+  readonly phase: string;
+}
+
+/** What each node says of the ledger's placement. */
+interface Seen {
+  readonly node: string | null;
+  readonly epoch: number | null;
+}
+
+describe('three ledger nodes as OS processes', () => {
+  const cluster = new OsCluster();
+  let client: DistNode | undefined;
+  let store: LedgerStore | undefined;
+
+  afterAll(async () => {
+    await cluster.cleanup();
+    await client?.stop();
+    await store?.close();
+  }, 30_000);
+
+  it('accepts no write with a stale epoch and loses no acknowledged entry through a partition, a kill -9 and a SIGSTOP of the running node', async () => {
+    const url = await server.createDatabase('ledger_os');
+    store = await LedgerStore.connect(url);
+    await store.ensureSchema();
+    const ports = new Map<string, number>();
+    for (const n of NAMES) ports.set(n, await freePort());
+    const seedOf = (n: string): string => `${n}:${ports.get(n)!}`;
+    const spawnNode = (name: string): Promise<ChildNode> =>
+      cluster.spawn({
+        name,
+        cookie: COOKIE,
+        port: ports.get(name)!,
+        seeds: NAMES.filter((o) => o !== name).map(seedOf),
+        tickTime: TICK,
+        faulty: true,
+        reconnect: { baseMs: 100, maxMs: 500 },
+        readyTimeout: 30_000,
+        program: PROGRAM,
+        extraArgs: ['--pg-url', url, '--nodes', NAMES.join(','), ],
+      });
+    const nodes = new Map<string, ChildNode>();
+    for (const c of await Promise.all(NAMES.map(spawnNode))) nodes.set(c.name, c);
+    client = await DistNode.start({ name: `ledgerclient${process.pid}@127.0.0.1`, cookie: COOKIE, hidden: true, listen: false, seeds: NAMES.map(seedOf) });
+    const probe = client;
+    const frozen = new Set<string>();
+    const live = (): string[] => NAMES.filter((n) => !frozen.has(n) && nodes.get(n)?.proc.exitCode === null && nodes.get(n)?.proc.signalCode === null);
+
+    /** dist-ac's placement of `ledger` as `n` sees it. */
+    const seenBy = async (n: string): Promise<Seen> => {
+      const all = (await probe.rpc.call(n, 'distAc.info', [], 1000)) as Array<{ application: string; node: string | null; epoch?: number | null }>;
+      const p = all.find((x) => x.application === 'ledger');
+      return { node: p?.node ?? null, epoch: p?.epoch ?? null };
+    };
+    /** Every live node agrees where ledger runs, it runs only there, and it answers with that epoch. */
+    const settled = async (): Promise<{ node: string; epoch: number } | undefined> => {
+      const views = await Promise.all(live().map(seenBy));
+      const first = views[0];
+      if (first?.node == null || first.epoch == null || views.some((v) => v.node !== first.node || v.epoch !== first.epoch)) return undefined;
+      const local = await Promise.all(live().map(async (n) => [n, await probe.rpc.call(n, 'whereis', ['ledger'], 1000)] as const));
+      if (local.some(([n, pid]) => (pid !== null) !== (n === first.node))) return undefined;
+      const info = (await probe.rpc.call(first.node, 'ledger.info', [], 1000)) as { node: string; epoch: number };
+      return info.node === first.node && info.epoch === first.epoch ? { node: first.node, epoch: first.epoch } : undefined;
+    };
+
+    // The client: one loop per node, each appending through that node (rpc ledger.append,
+    // which calls the global `ledger`), recording every acknowledgement.
+    const acks: Ack[] = [];
+    const errors = new Map<string, number>();
+    let phase = 'start';
+    let running = true;
+    let seq = 0;
+    const loop = async (via: string): Promise<void> => {
+      while (running) {
+        if (!live().includes(via)) {
+          await sleep(50);
+          continue;
+        }
+        const key = `${via.split('@')[0]}-${seq++}`;
+        const at = phase;
+        try {
+          const r = (await probe.rpc.call(via, 'ledger.append', [key, { at, t: Date.now() }], 2000)) as AppendResult;
+          if ('ok' in r) acks.push({ key, id: r.ok.id, epoch: r.ok.epoch, node: r.ok.node, phase: at });
+          else errors.set(r.error.code, (errors.get(r.error.code) ?? 0) + 1);
+        } catch {
+          errors.set('rpc', (errors.get('rpc') ?? 0) + 1);
+          await sleep(20);
+        }
+        await sleep(10);
+      }
+    };
+    const loops = NAMES.map(loop);
+    /** Appends acknowledged with epoch `e` in the current phase. */
+    const acksOf = (e: number): number => acks.filter((a) => a.epoch === e && a.phase === phase).length;
+    const waitSettled = async (what: string, ms = 20_000): Promise<{ node: string; epoch: number }> => {
+      let s: { node: string; epoch: number } | undefined;
+      await waitFor(async () => (s = await settled().catch(() => undefined)) !== undefined, ms, what, 100);
+      return s!;
+    };
+    /** Waits until a node other than `not` runs an instance newer than `than`, acknowledged `n` times. */
+    const waitMovedAway = async (not: string, than: number, what: string): Promise<{ node: string; epoch: number }> => {
+      let s: Seen | undefined;
+      await waitFor(
+        async () => {
+          const views = await Promise.all(live().filter((n) => n !== not).map((n) => seenBy(n).catch(() => undefined)));
+          s = views.find((v) => v?.node != null && v.node !== not && v.epoch != null && v.epoch > than);
+          return s !== undefined && acksOf(s.epoch!) >= 10;
+        },
+        20_000,
+        what,
+        100,
+      );
+      return { node: s!.node!, epoch: s!.epoch! };
+    };
+
+    try {
+      // 0. Placed, and appends acknowledged.
+      const s0 = await waitSettled('ledger placed on all three');
+      await waitFor(() => acksOf(s0.epoch) >= 20, 15_000, 'appends acknowledged', 20);
+
+      // 1. A silent cut of the running node from the other two (both directions, stalled links).
+      phase = 'partition';
+      const cut = s0.node;
+      const others = NAMES.filter((n) => n !== cut);
+      for (const o of others) {
+        await nodes.get(cut)!.command({ cmd: 'block', peer: o, silent: true });
+        await nodes.get(o)!.command({ cmd: 'block', peer: cut, silent: true });
+      }
+      const s1 = await waitMovedAway(cut, s0.epoch, 'a new instance on the majority side of the partition');
+      // The cut-off node, a minority, stops its instance (quorum lost).
+      await waitFor(async () => (await probe.rpc.call(cut, 'whereis', ['ledger'], 1000)) === null, 15_000, `${cut} stopping ledger without quorum`, 100);
+      for (const o of others) {
+        await nodes.get(cut)!.command({ cmd: 'unblock', peer: o });
+        await nodes.get(o)!.command({ cmd: 'unblock', peer: cut });
+      }
+      phase = 'healed';
+      const s2 = await waitSettled('one placement after the heal');
+      expect(s2.epoch).toBeGreaterThanOrEqual(s1.epoch);
+      await waitFor(() => acksOf(s2.epoch) >= 10, 15_000, 'appends after the heal', 20);
+
+      // 2. kill -9 of the running node, then it comes back.
+      phase = 'kill';
+      const killed = s2.node;
+      await cluster.kill9(nodes.get(killed)!);
+      const s3 = await waitMovedAway(killed, s2.epoch, 'a failover after kill -9');
+      nodes.set(killed, await spawnNode(killed));
+      phase = 'restarted';
+      const s4 = await waitSettled('one placement after the restart');
+      await waitFor(() => acksOf(s4.epoch) >= 10, 15_000, 'appends after the restart', 20);
+      expect(s4.epoch).toBeGreaterThanOrEqual(s3.epoch);
+
+      // 3. SIGSTOP of the running node (a long GC pause, a frozen VM): the others fail over;
+      // SIGCONT brings back an instance that still believes it runs — the fence refuses it.
+      phase = 'freeze';
+      const stopped = s4.node;
+      cluster.signal(nodes.get(stopped)!, 'SIGSTOP');
+      frozen.add(stopped);
+      const s5 = await waitMovedAway(stopped, s4.epoch, 'a failover while the running node is frozen');
+      cluster.signal(nodes.get(stopped)!, 'SIGCONT');
+      frozen.delete(stopped);
+      phase = 'thawed';
+      const s6 = await waitSettled('one placement after SIGCONT');
+      await waitFor(() => acksOf(s6.epoch) >= 10, 15_000, 'appends after SIGCONT', 20);
+      expect(s6.epoch).toBeGreaterThanOrEqual(s5.epoch);
+      expect([s0.epoch, s1.epoch, s3.epoch, s5.epoch]).toEqual([...new Set([s0.epoch, s1.epoch, s3.epoch, s5.epoch])].sort((x, y) => x - y));
+    } finally {
+      running = false;
+      await Promise.all(loops);
+    }
+
+    // (a) No write with a stale epoch was accepted: every entry's epoch ≥ the fence it met, and
+    // in commit order epochs never go down; every refusal was of an older epoch.
+    const audit = await store.audit('ledger');
+    expect(audit.violations).toEqual([]);
+    // (b) Every acknowledged entry is there, as acknowledged.
+    const rows = await store.entriesByKey('ledger');
+    const lost = acks.filter((a) => {
+      const r = rows.get(a.key);
+      return r === undefined || r.id !== a.id || r.epoch !== a.epoch || r.node !== a.node;
+    });
+    expect(lost).toEqual([]);
+    expect(audit.accepted).toBeGreaterThanOrEqual(acks.length);
+    console.log(
+      `ledger: ${acks.length} acknowledged, ${audit.accepted} rows, ${audit.refused} refused by the fence; ` +
+        `epochs in commit order ${audit.epochs.join(' < ')}; claims ${audit.claims.join(', ')}; client errors ${JSON.stringify(Object.fromEntries(errors))}`,
+    );
+  }, 120_000);
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A free port on loopback, for a node whose address the others must know before it starts. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
