@@ -217,7 +217,9 @@ describe('three ledger nodes as OS processes', () => {
     let seq = 0;
     const loop = async (via: string): Promise<void> => {
       while (running) {
-        if (!live().includes(via)) {
+        // A frozen node is still sent to: its requests wait in its socket and run when it is
+        // continued — writes in flight on an instance that was replaced meanwhile.
+        if (!live().includes(via) && !frozen.has(via)) {
           await sleep(50);
           continue;
         }
