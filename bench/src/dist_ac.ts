@@ -14,6 +14,9 @@
  *   c's replica of the global names changed (dist_ac_app.ts `hookNames`: exact, and c stays
  *   idle); `--poll-failover` uses a watcher on c polling `global.whereis` every event-loop turn
  *   instead (it keeps a core busy, which on a 2-vCPU machine slows the other nodes down);
+ * - `failover_kill_majority`: `failover_kill` with `quorum: 'majority'` (issue 15; target ≤ 2 ×
+ *   the `failover_kill` target): the killed node's socket closes without a goodbye, so b
+ *   fails over at once, after a promise round for the new epoch;
  * - `failover_overhead`: the same with `timeout: 1000`, minus 1000;
  * - `takeover`: ms from the `application.start` rpc on a (restarted after the kill, the
  *   application not auto-started in its config) to the old instance on b stopped (its
@@ -29,7 +32,7 @@
  * Prints a table and writes bench/results/dist_ac.json (same shape as core.json; `baseline` is
  * the Erlang figure, NaN → null where anchors.md has none), with per-round breakdowns.
  *
- * Run: `pnpm bench:dist-ac`. Options: `--rounds N` (default 3), `--only kill,overhead,state`
+ * Run: `pnpm bench:dist-ac`. Options: `--rounds N` (default 3), `--only kill,majority,overhead,state`
  * (`kill` also measures takeover, name_gap and frozen_node; a partial run writes no JSON unless
  * `--out FILE`), `--verbose` (echo the nodes' logs; with `DEBUG=rigil:dist_ac,rigil:dist` in
  * the environment they log their protocol), `--trace` (the nodes log calls of dist_ac's and
@@ -138,6 +141,8 @@ interface ClusterOptions {
   readonly timeout: number;
   /** The state's size in bytes. */
   readonly stateBytes: number;
+  /** The entry's quorum (default none). */
+  readonly quorum?: 'majority';
 }
 
 /**
@@ -163,7 +168,7 @@ class Cluster {
       const config = {
         node: { name: NAME[s], port: ports[s], host: '127.0.0.1', cookie: COOKIE, seeds: others.map((x) => `${NAME[x]}:${ports[x]}`), tickTime: TICK_TIME },
         kernel: {
-          distributed: [{ application: APP, timeout: o.timeout, nodes: SHORTS.map((x) => NAME[x]) }],
+          distributed: [{ application: APP, timeout: o.timeout, nodes: SHORTS.map((x) => NAME[x]), ...(o.quorum !== undefined ? { quorum: o.quorum } : {}) }],
           // b and c boot together and wait for each other; a boots into a running cluster.
           syncNodesOptional: s === 'a' ? [NAME.b, NAME.c] : [NAME.b, NAME.c].filter((n) => n !== NAME[s]),
           syncNodesTimeout: 10_000,
@@ -421,6 +426,7 @@ interface Workload {
 
 const WORKLOADS: Record<string, Workload> = {
   failover_kill: { unit: 'ms', target: { op: '<=', value: 10 }, erlang: 13.0, erlangText: '13.0 ms' },
+  failover_kill_majority: { unit: 'ms', target: { op: '<=', value: 20 }, erlang: NaN, erlangText: '' },
   failover_overhead: { unit: 'ms', target: { op: '<=', value: 15 }, erlang: NaN, erlangText: '' },
   takeover: { unit: 'ms', target: { op: '<=', value: 25 }, erlang: 29.5, erlangText: '29.5 ms' },
   name_gap: { unit: 'ms', target: { op: '<=', value: 0 }, erlang: 175, erlangText: '~175 ms' },
@@ -477,6 +483,13 @@ const SCENARIOS: Record<string, (round: number) => Promise<void>> = {
         const z = await frozen(cl);
         note(round, 'SIGSTOP a (tickTime 4000)', { frozen_node: z.ms }, z.breakdown);
       }
+    }),
+  // The same kill with quorum 'majority' (issue 15).
+  majority: (round) =>
+    withCluster({ timeout: 0, stateBytes: 16, quorum: 'majority' }, async (cl) => {
+      await bootToA(cl);
+      const f = await failoverKill(cl, 0, pollFailover);
+      note(round, "kill -9 a (timeout 0, quorum 'majority')", { failover_kill_majority: f.ms }, f.breakdown);
     }),
   overhead: (round) =>
     withCluster({ timeout: 1000, stateBytes: 16 }, async (cl) => {

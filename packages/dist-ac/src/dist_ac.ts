@@ -49,6 +49,20 @@
  * from its `start` on with `currentEpoch(self, app)` (`distAcOf(self).info(app).epoch`) and
  * passes it to the systems it writes to, which refuse older epochs (fencing tokens).
  *
+ * Quorum (No OTP counterpart; issue 15): an entry with `quorum: 'majority'` or a number n
+ * runs only on a node connected to a quorum of its listed nodes (itself included). Such a node
+ * mints each epoch with a promise round: a quorum of the listed nodes must accept (store) it,
+ * and a node never accepts an epoch at or below the highest it has seen (a Paxos-style
+ * promise, phase 1 of single-decree Paxos). With a quorum of at least a majority any two
+ * quorums share a node, so a minority can never mint a newer epoch and two starts are ordered
+ * by their epochs (a static quorum below a majority gives that up). A node running it that loses its quorum stops it `downAfter` ms later; a node
+ * that did not run for more than tickTime / 2 (frozen, stalled) stops it at once on resume.
+ * The other side waits, before it starts the application, for the minority to have stopped:
+ * at least `downAfter` + 1.25 × tickTime after a silent nodedown (tick timeout), `downAfter` +
+ * tickTime / 2 after the peer said goodbye, and not at all after a peer that died (its
+ * connection closed without a goodbye: `NodeEvent.lost`). README "Quorum and fencing" gives
+ * the bound.
+ *
  * Supervision: the `dist_ac` server is a child of the node's `kernel_sup` (as in OTP's
  * kernel). What it knows lives in the `DistAc` object, but while the server was down other
  * nodes' news (`started`, `stopped`) was lost; so a restarted server rebuilds its view: from
@@ -60,7 +74,7 @@
 import { genServer, Node, Pid, logger, type AppResult, type DistributedController, type ExitReason, type GenServerBehaviour, type Process, type RestartType, type StartType, type Timer } from '@rigil/core';
 import { addKernelChild, installBuiltins, renderUntrusted, type Builtin, type DistNode, type NodeEvent } from '@rigil/net';
 import { DistAcError } from './errors.js';
-import { checkKernelConfig, entrySignature, listedNodes, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
+import { checkKernelConfig, entrySignature, listedNodes, quorumSize, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
 
 const log = logger('dist_ac');
 
@@ -123,6 +137,8 @@ export interface Move {
   readonly at: string;
   /** The node it ran on before. */
   readonly previous: string | null;
+  /** For a stop dist-ac made itself: why (e.g. `'quorum lost'`). */
+  readonly reason?: string;
   /** The fencing epoch of the instance this move started (for a stop: of the instance that stopped); null when unknown. */
   readonly epoch: number | null;
 }
@@ -131,6 +147,13 @@ export interface Move {
 export interface AppPlacement extends PlacementInfo {
   /** The last `HISTORY_LIMIT` moves as seen from this node, oldest first. */
   readonly history: readonly Move[];
+  /**
+   * With a quorum (null without): how many listed nodes it needs, how many this node reaches
+   * (itself included), whether a local instance is being stopped for want of it (`'quorum'`:
+   * lost; `'resume'`: this node did not run for a while), and whether a local instance's
+   * `downAfter` timer runs (`lostSince`).
+   */
+  readonly quorum: { readonly required: number; readonly reached: number; readonly stopping: 'quorum' | 'resume' | null; readonly lostSince: boolean } | null;
 }
 
 /** What a node tells others about one application (asked for under the application's lock). */
@@ -151,13 +174,21 @@ interface AppView {
   readonly info: PlacementInfo | null;
   /** The highest epoch of the application that node has seen or minted (0: none); absent from nodes that predate epochs. */
   readonly epoch?: number;
+  /** With a quorum: that node reaches a quorum of the listed nodes. */
+  readonly quorum?: boolean;
+  /** With a quorum: the node that node knows runs the application and reaches (itself included), if any. */
+  readonly runner?: string | null;
+  /** With a quorum: ms that node still holds back starts of the application (a listed node was lost recently). */
+  readonly holdMs?: number;
 }
 
 type Request =
   | { op: 'view'; app: string }
   | { op: 'hello'; from: string; running: Array<[string, PlacementInfo]>; signatures: Array<[string, string]> }
   | { op: 'takeoverFrom'; app: string; from: string; cause: MoveCause; epoch: number }
-  | { op: 'handedOver'; app: string; info: PlacementInfo };
+  | { op: 'handedOver'; app: string; info: PlacementInfo }
+  /** With a quorum: "store epoch `epoch` of `app` as promised" (accepted only above every epoch seen). */
+  | { op: 'promise'; app: string; epoch: number };
 
 type Cast =
   /** `node` started `app` (OTP's `dist_ac_app_started` with `ok`). */
@@ -181,6 +212,8 @@ interface Wait {
   readonly wait: string;
   /** Ask `node` to decide: it started the application and nothing of its own will make it act. */
   readonly kick: boolean;
+  /** Decide again after this many ms at the latest (a quorum start held back until the old instance must have stopped). */
+  readonly holdMs?: number;
 }
 
 /** What to do for a start, a failover or a permit, given the views. */
@@ -293,6 +326,20 @@ export class DistAc implements DistributedController {
   private readonly maxEpoch = new Map<string, number>();
   /** The epoch of the instance starting or running here, by application. */
   private readonly localEpoch = new Map<string, number>();
+  /** With a quorum: node-clock time before which this node starts no new instance of the application (see `holdFor`). */
+  private readonly holdUntil = new Map<string, number>();
+  /** With a quorum: the `downAfter` timer of a local instance whose node lost its quorum. */
+  private readonly quorumTimers = new Map<string, Timer>();
+  /** With a quorum: local instances dist-ac is stopping because the quorum is lost (`'quorum'`) or because this node did not run for a while (`'resume'`). */
+  private readonly fencing = new Map<string, 'quorum' | 'resume'>();
+  /** The periodic quorum check (only when some entry has a quorum). */
+  private checkTimer: Timer | undefined;
+  /** Node-clock time of the last periodic quorum check. */
+  private lastCheck = 0;
+  /** Node-clock time of the last check that found this node had not run for more than tickTime / 2 (frozen, stalled). */
+  private lastGapAt = -Infinity;
+  /** Periodic checks so far (a decision where nothing runs is retried every fourth). */
+  private checks = 0;
 
   constructor(
     readonly node: DistNode,
@@ -322,6 +369,15 @@ export class DistAc implements DistributedController {
     });
     installBuiltins(node.rpc, this, DIST_AC_BUILTINS);
     await Promise.all(node.nodes().map((n) => this.hello(n)));
+    if ([...this.entries.values()].some((e) => quorumSize(e) > 0)) {
+      this.lastCheck = node.clock.now();
+      this.scheduleCheck();
+      node.onStop(() => {
+        if (this.checkTimer !== undefined) node.cancelTimer(this.checkTimer);
+        for (const t of this.quorumTimers.values()) node.cancelTimer(t);
+        this.quorumTimers.clear();
+      });
+    }
   }
 
   /** @internal Called by each incarnation of the `dist_ac` server from its `init`; a restart rebuilds the view. */
@@ -349,7 +405,10 @@ export class DistAc implements DistributedController {
     // While an instance starts or runs here, `epoch` is its own (also inside its `start`,
     // before the placement names this node, and during a takeover away from it).
     const mine = this.ownEpoch(app);
-    return { ...p, epoch: mine ?? p.epoch ?? null, history: [...(this.history.get(app) ?? [])] };
+    const entry = this.entries.get(app);
+    const q = entry !== undefined ? quorumSize(entry) : 0;
+    const quorum = q === 0 ? null : { required: q, reached: this.reached(app), stopping: this.fencing.get(app) ?? null, lostSince: this.quorumTimers.has(app) };
+    return { ...p, epoch: mine ?? p.epoch ?? null, quorum, history: [...(this.history.get(app) ?? [])] };
   }
 
   /** The epoch of the instance of `app` starting or running on this node, if any (No OTP counterpart). */
@@ -457,12 +516,20 @@ export class DistAc implements DistributedController {
   private decide(app: string, views: Map<string, AppView>, mode: 'start' | 'failover' | 'permit', exclude?: string): Decision {
     const entry = this.entries.get(app)!;
     const me = this.node.name;
+    const quorate = quorumSize(entry) > 0;
     const candidate = (n: string): boolean => {
       const v = views.get(n);
       if (v === undefined || n === exclude || !v.loaded || !v.permitted) return false;
+      // With a quorum, only a node that reaches one may run it.
+      if (quorate && (n === me ? !this.hasQuorum(app) : v.quorum !== true)) return false;
       return mode === 'start' ? true : v.started;
     };
     const runner = runnerOf(entry.nodes, views);
+    if (runner === undefined && quorate) {
+      // A node this one does not reach may run it, known to a node that reaches both (a
+      // partial partition): never start a second instance; decide again later (`check`).
+      for (const [n, v] of views) if (v.runner != null && v.runner !== me && !views.has(v.runner) && n !== exclude) return { kind: 'none' };
+    }
     if (runner !== undefined) {
       if (mode !== 'failover' && candidate(me) && me !== runner) {
         const mine = rankOf(entry.nodes, me);
@@ -520,6 +587,11 @@ export class DistAc implements DistributedController {
             waitedOn = d.node;
             return { wait: d.node, kick: kickable(views.get(d.node)!) };
           }
+          if (d.kind === 'startHere' && d.from === null) {
+            // With a quorum, a fresh instance waits until the old one must have stopped.
+            const hold = this.holdOf(app, views);
+            if (hold > 0) return { wait: this.node.name, kick: false, holdMs: hold };
+          }
           return this.act(app, d, restartType, mode, dead);
         }, (news) => (waited = news));
         if (r !== 'retry') return r;
@@ -567,6 +639,11 @@ export class DistAc implements DistributedController {
     this.cancelFailover(app);
     const me = this.node.name;
     const epoch = this.mint(app);
+    const began = this.node.clock.now();
+    if (quorumSize(this.entries.get(app)!) > 0 && !(await this.promised(app, epoch, began))) {
+      // Checked again on the next node event or periodic check.
+      return { error: { noQuorum: app } };
+    }
     const seen = new Set<string>();
     this.startingHere.set(app, seen);
     this.localEpoch.set(app, epoch);
@@ -590,6 +667,10 @@ export class DistAc implements DistributedController {
     if (live !== undefined) await this.call(live, { op: 'handedOver', app, info }).catch(() => undefined);
     // Nodes seen running it while ours started (a heal meanwhile): settle who keeps it.
     for (const n of seen) if (n !== live) this.background(this.hello(n), `introducing this node to ${n}`);
+    // With a quorum: this node did not run for a while during the start (it may have been
+    // failed over meanwhile), or it lost its quorum meanwhile.
+    if (this.lastGapAt >= began && quorumSize(this.entries.get(app)!) > 0) this.fence(app, 'this node did not run for a while during the start', 'resume');
+    else this.check(app);
     this.wake(app);
     return 'ok';
   }
@@ -618,6 +699,182 @@ export class DistAc implements DistributedController {
   /** Raises `maxEpoch` of `app` to `epoch` (an epoch seen in a view, an announcement or a request). */
   private see(app: string, epoch: unknown): void {
     if (typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch > this.maxEpochOf(app)) this.maxEpoch.set(app, epoch);
+  }
+
+  // ---------------------------------------------------------------- quorum (No OTP counterpart; issue 15)
+
+  /** How many listed nodes of `app` this node reaches, itself included. */
+  private reached(app: string): number {
+    const me = this.node.name;
+    return listedNodes(this.entries.get(app)!.nodes).filter((n) => n === me || this.node.net.isConnected(n)).length;
+  }
+
+  /** True when `app` has no quorum setting, or this node reaches a quorum of its listed nodes (No OTP counterpart). */
+  hasQuorum(app: string): boolean {
+    const e = this.entries.get(app);
+    if (e === undefined) return false;
+    const q = quorumSize(e);
+    return q === 0 || this.reached(app) >= q;
+  }
+
+  /** True while dist-ac is stopping the local instance of `app` for want of a quorum (`'quorum'`) or after this node did not run for a while (`'resume'`); No OTP counterpart. */
+  fencingOf(app: string): 'quorum' | 'resume' | undefined {
+    return this.fencing.get(app);
+  }
+
+  private tickTime(): number {
+    return this.node.net.options.tickTime;
+  }
+
+  /** `downAfter` of `app` (default tickTime / 4). */
+  downAfterOf(app: string): number {
+    return this.entries.get(app)?.downAfter ?? this.tickTime() / 4;
+  }
+
+  /**
+   * How long, after a listed node was lost, this node holds back new instances of `app` (with
+   * a quorum): until that node — if it ran the application and lost its quorum with us — must
+   * have stopped it. T = tickTime. A silent peer is declared down 0.25 T to T after the cut
+   * that silenced it (frames every ≤ T/2, a check every T/4 against 0.75 T of silence), so it
+   * may notice the cut up to 0.75 T later than we do, then waits `downAfter`, then stops: we
+   * wait `downAfter` + 0.75 T + a margin of T/2 (the stop itself, timer lag). A peer that said
+   * goodbye lost us when it closed: `downAfter` + T/2. A peer that died (closed without a
+   * goodbye) runs nothing: 0.
+   */
+  private holdFor(app: string, lost: NodeEvent['lost']): number {
+    const t = this.tickTime();
+    const d = this.downAfterOf(app);
+    if (lost === 'died') return 0;
+    if (lost === 'goodbye' || lost === 'local') return d + t / 2;
+    return d + 1.25 * t;
+  }
+
+  /** The ms a fresh start of `app` must still wait: this node's hold, or any viewed node's (with a quorum). */
+  private holdOf(app: string, views: Map<string, AppView>): number {
+    if (quorumSize(this.entries.get(app)!) === 0) return 0;
+    let h = Math.max(0, (this.holdUntil.get(app) ?? 0) - this.node.clock.now());
+    for (const v of views.values()) if (typeof v.holdMs === 'number' && v.holdMs > h) h = v.holdMs;
+    return Math.ceil(h);
+  }
+
+  /**
+   * The promise round of a start with a quorum (Paxos phase 1): every reachable listed node is
+   * asked to store `epoch`; it accepts only an epoch above every one it has seen. The start
+   * goes on only if a quorum accepted (this node included), this node still reaches a quorum,
+   * nothing raised its own epoch meanwhile and it did not stop running meanwhile.
+   */
+  private async promised(app: string, epoch: number, began: number): Promise<boolean> {
+    const entry = this.entries.get(app)!;
+    const q = quorumSize(entry);
+    const me = this.node.name;
+    const peers = listedNodes(entry.nodes).filter((n) => n !== me && this.node.net.isConnected(n));
+    const answers = await Promise.all(
+      peers.map(async (n) => {
+        try {
+          const r = await this.call(n, { op: 'promise', app, epoch });
+          if (r === 'ok') return true;
+          this.see(app, (r as { max?: unknown } | null)?.max);
+        } catch {
+          // down meanwhile: not an acceptance
+        }
+        return false;
+      }),
+    );
+    const acks = 1 + answers.filter(Boolean).length;
+    const ok = acks >= q && this.maxEpochOf(app) === epoch && this.lastGapAt < began && this.hasQuorum(app) && !this.stopping;
+    if (!ok) log('[%s] %s: epoch %d not promised (%d of %d)', me, app, epoch, acks, q);
+    return ok;
+  }
+
+  /**
+   * With a quorum: a local instance whose node lost its quorum gets a `downAfter` timer (and
+   * stops when it fires without the quorum back), one whose node has it again loses the
+   * timer; an application that runs nowhere this node knows of is placed again when this node
+   * reaches a quorum (`decide`: on node events, and on every fourth periodic check).
+   */
+  private check(app: string, decide = true): void {
+    const entry = this.entries.get(app);
+    if (entry === undefined || this.stopping) return;
+    const q = quorumSize(entry);
+    if (q === 0) return;
+    const ac = this.node.application;
+    const local = ac.whereRunning(app) === 'local';
+    if (local && !this.fencing.has(app)) {
+      if (this.hasQuorum(app)) {
+        if (this.quorumTimers.has(app)) this.node.report({ kind: 'dist_ac', message: `${app}: quorum back (${this.reached(app)} of ${q} listed nodes reached)`, application: app, code: 'quorum' });
+        this.cancelQuorumTimer(app);
+      } else if (!this.quorumTimers.has(app)) {
+        const after = this.downAfterOf(app);
+        this.node.report({ kind: 'dist_ac', message: `${app}: quorum lost (${this.reached(app)} of ${q} listed nodes reached); stopping it in ${after} ms unless it returns`, application: app, code: 'quorum' });
+        const timer = this.node.timers.schedule(after, () => {
+          this.quorumTimers.delete(app);
+          if (!this.hasQuorum(app) && ac.whereRunning(app) === 'local') this.fence(app, 'quorum lost', 'quorum');
+        }, undefined);
+        this.quorumTimers.set(app, timer);
+      }
+      return;
+    }
+    this.cancelQuorumTimer(app);
+    if (!decide || local || this.startingHere.has(app) || this.fencing.has(app)) return;
+    const rt = this.localStarted.get(app);
+    // (`timeout: Infinity` never fails over: nor does a quorum coming back.)
+    if (rt === undefined || entry.timeout === Infinity || !ac.isPermitted(app) || !this.hasQuorum(app) || this.active.has(app) || this.failovers.has(app)) return;
+    const where = ac.whereRunning(app);
+    if (where !== undefined && this.node.net.isConnected(where)) return;
+    this.background(this.decideLoop(app, 'failover', rt), `placing ${app} (quorum reached)`);
+  }
+
+  private cancelQuorumTimer(app: string): void {
+    const t = this.quorumTimers.get(app);
+    if (t !== undefined) this.node.cancelTimer(t);
+    this.quorumTimers.delete(app);
+  }
+
+  /** Stops the local instance of `app` for want of a quorum and says why (report, history, `info(app).quorum.stopping`). */
+  private fence(app: string, reason: string, kind: 'quorum' | 'resume'): void {
+    if (this.fencing.has(app)) return;
+    this.cancelQuorumTimer(app);
+    this.cancelFailover(app);
+    this.fencing.set(app, kind);
+    const epoch = this.localEpoch.get(app);
+    this.node.report({ kind: 'dist_ac', message: `${app} stopped here (epoch ${epoch ?? '?'}): ${reason}`, application: app, code: 'quorum', reason });
+    this.background(
+      this.node.application.notRunning(app).finally(() => {
+        this.fencing.delete(app);
+        this.announceStopped(app, reason);
+        this.check(app);
+      }),
+      `stopping ${app} (${reason})`,
+    );
+  }
+
+  /**
+   * Notices that this node did not run for more than tickTime / 2 (frozen, stalled: its timers
+   * are late): it cannot know whether the others failed it over meanwhile, so it stops its
+   * instances of applications with a quorum at once, before anything else for them — the
+   * checks place them again if it still reaches a quorum and is the best node.
+   */
+  private resumeCheck(): void {
+    const now = this.node.clock.now();
+    const gap = now - this.lastCheck;
+    this.lastCheck = now;
+    if (gap <= this.tickTime() / 2) return;
+    this.lastGapAt = now;
+    for (const [app, e] of this.entries) {
+      if (quorumSize(e) > 0 && this.node.application.whereRunning(app) === 'local') this.fence(app, `this node did not run for ${Math.round(gap)} ms (frozen or stalled): it may have been failed over`, 'resume');
+    }
+  }
+
+  /** The periodic quorum check, every tickTime / 4 (only when some entry has a quorum). */
+  private scheduleCheck(): void {
+    this.checkTimer = this.node.timers.schedule(this.tickTime() / 4, () => {
+      this.checkTimer = undefined;
+      if (this.stopping) return;
+      this.resumeCheck();
+      this.checks++;
+      for (const app of this.entries.keys()) this.check(app, this.checks % 4 === 0);
+      this.scheduleCheck();
+    }, undefined);
   }
 
   // ---------------------------------------------------------------- locking and views
@@ -745,7 +1002,16 @@ export class DistAc implements DistributedController {
       signature: entry !== undefined ? entrySignature(entry) : null,
       info: this.placement.get(app) ?? null,
       epoch: this.maxEpochOf(app),
+      ...(entry !== undefined && quorumSize(entry) > 0 ? this.quorumView(app) : {}),
     };
+  }
+
+  /** The quorum fields of this node's view of `app`. */
+  private quorumView(app: string): { quorum: boolean; runner: string | null; holdMs: number } {
+    const me = this.node.name;
+    const p = this.placement.get(app)?.node ?? null;
+    const runner = this.node.application.whereRunning(app) === 'local' ? me : p !== null && p !== me && this.node.net.isConnected(p) ? p : null;
+    return { quorum: this.hasQuorum(app), runner, holdMs: Math.max(0, Math.ceil((this.holdUntil.get(app) ?? 0) - this.node.clock.now())) };
   }
 
   /**
@@ -754,7 +1020,7 @@ export class DistAc implements DistributedController {
    * is the node monitor) or came up. With `kick`, the picked node is asked to decide first.
    */
   private waitOn(app: string, w: Wait): Promise<News> {
-    const { promise } = this.news(app);
+    const { promise } = this.news(app, w.holdMs);
     if (w.kick) this.kick(w.wait, app);
     return promise;
   }
@@ -806,11 +1072,11 @@ export class DistAc implements DistributedController {
   }
 
   /** Records that `app` no longer runs on `node` (when that is where this node believed it ran). */
-  private forget(app: string, node: string): void {
+  private forget(app: string, node: string, reason?: string): void {
     const p = this.placement.get(app);
     if (p?.node !== node) return;
     this.placement.delete(app);
-    this.remember(app, { node: null, startType: null, cause: 'stopped', at: this.now(), previous: node, epoch: p.epoch ?? null });
+    this.remember(app, { node: null, startType: null, cause: 'stopped', at: this.now(), previous: node, epoch: p.epoch ?? null, ...(reason !== undefined ? { reason } : {}) });
   }
 
   private remember(app: string, move: Move): void {
@@ -846,8 +1112,8 @@ export class DistAc implements DistributedController {
   }
 
   /** The local instance stopped (or never got going): forget it here and tell every node (OTP's `dist_ac_app_stopped`). */
-  private announceStopped(app: string): void {
-    this.forget(app, this.node.name);
+  private announceStopped(app: string, reason?: string): void {
+    this.forget(app, this.node.name, reason);
     this.broadcast({ op: 'stopped', app, node: this.node.name });
     this.wake(app);
   }
@@ -919,6 +1185,13 @@ export class DistAc implements DistributedController {
         this.wake(req.app);
         return 'ok';
       }
+      case 'promise':
+        // Paxos phase 1: store an epoch above every one seen; refuse (naming the highest) otherwise.
+        if (req.epoch > this.maxEpochOf(req.app)) {
+          this.maxEpoch.set(req.app, req.epoch);
+          return 'ok';
+        }
+        return { max: this.maxEpochOf(req.app) };
       case 'takeoverFrom': {
         const rt = this.localStarted.get(req.app);
         if (rt === undefined) return { error: 'not_started' };
@@ -996,29 +1269,37 @@ export class DistAc implements DistributedController {
 
   private onNodeEvent(e: NodeEvent): void {
     if (e.hidden || this.stopping) return;
+    if (this.checkTimer !== undefined) this.resumeCheck();
     if (e.type === 'nodeup') {
       this.background(this.hello(e.node), `introducing this node to ${e.node}`);
       for (const app of this.entries.keys()) this.wake(app);
+      for (const app of this.entries.keys()) this.check(app);
       return;
     }
     this.retireHolders();
     const dead = e.node;
     const ac = this.node.application;
     for (const [app, entry] of this.entries) {
+      // With a quorum: no fresh instance until a lost listed node must have stopped its own.
+      if (quorumSize(entry) > 0 && rankOf(entry.nodes, dead) >= 0) {
+        this.holdUntil.set(app, Math.max(this.holdUntil.get(app) ?? 0, this.node.clock.now() + this.holdFor(app, e.lost)));
+      }
       const ran = this.placement.get(app)?.node === dead || ac.whereRunning(app) === dead;
       if (ran) {
         this.forget(app, dead);
         if (this.localStarted.has(app) && ac.whereRunning(app) === dead) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
-        if (this.localStarted.has(app) && ac.isPermitted(app)) this.armFailover(app, entry, dead);
+        if (this.localStarted.has(app) && ac.isPermitted(app)) this.armFailover(app, entry, dead, e.lost);
       }
       // Decisions waiting on the dead node decide again (OTP's monitor_node in wait_dist_start).
       this.wake(app);
+      this.check(app);
     }
   }
 
   /** Fails `app` over after its timeout (spec §g.4; OTP's `restart_appls`). */
-  private armFailover(app: string, entry: DistributedEntry, dead: string): void {
-    const timeout = entry.timeout ?? 0;
+  private armFailover(app: string, entry: DistributedEntry, dead: string, lost?: NodeEvent['lost']): void {
+    // With a quorum, the failover also waits until the dead node must have stopped its instance.
+    const timeout = (entry.timeout ?? 0) + (quorumSize(entry) > 0 ? this.holdFor(app, lost) : 0);
     if (timeout === Infinity) return;
     this.cancelFailover(app);
     const go = (): void => {
@@ -1297,6 +1578,8 @@ function parseRequest(x: unknown): Request | undefined {
       return isString(r.app) && isString(r.from) && isString(r.cause) ? { op: 'takeoverFrom', app: r.app, from: r.from, cause: r.cause as MoveCause, epoch: typeof r.epoch === 'number' ? r.epoch : 0 } : undefined;
     case 'handedOver':
       return isString(r.app) && isInfo(r.info) && r.info.node !== null ? { op: 'handedOver', app: r.app, info: r.info } : undefined;
+    case 'promise':
+      return isString(r.app) && typeof r.epoch === 'number' && Number.isSafeInteger(r.epoch) && r.epoch > 0 ? { op: 'promise', app: r.app, epoch: r.epoch } : undefined;
     default:
       return undefined;
   }

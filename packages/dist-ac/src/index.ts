@@ -4,5 +4,5 @@
  * dies and is taken over when a better node returns.
  */
 export { startDistAc, distAcOf, currentEpoch, distAcResolver, DistAc, DIST_AC, DIST_AC_BUILTINS, HISTORY_LIMIT, type PlacementInfo, type AppPlacement, type Move, type MoveCause } from './dist_ac.js';
-export { checkKernelConfig, syncNodes, rankOf, listedNodes, type KernelConfig, type DistributedEntry, type NodeList } from './kernel_config.js';
+export { checkKernelConfig, syncNodes, rankOf, listedNodes, quorumSize, type KernelConfig, type DistributedEntry, type NodeList } from './kernel_config.js';
 export { DistAcError, type DistAcErrorCode } from './errors.js';

@@ -14,6 +14,17 @@ export interface DistributedEntry {
   /** Milliseconds to wait after the running node goes down before failing over (default 0; `Infinity`: never). */
   readonly timeout?: number;
   readonly nodes: NodeList;
+  /**
+   * When this application may run (No OTP counterpart; issue 15): `'none'` (default; OTP's
+   * behaviour: each side of a partition may run it), `'majority'` (a node starts, fails over or
+   * takes it over only while connected to more than half of the listed nodes, itself
+   * included), or a number n (a static quorum: at least n listed nodes, 1 ≤ n ≤ listed). A
+   * node running it that loses its quorum stops it after `downAfter` ms. See README "Quorum
+   * and fencing".
+   */
+  readonly quorum?: 'none' | 'majority' | number;
+  /** With a quorum: how long (ms) a node that lost it keeps running the application before it stops it (default tickTime / 4; Akka's `stable-after`). */
+  readonly downAfter?: number;
 }
 
 /** The kernel parameters that concern distributed applications. */
@@ -46,9 +57,9 @@ export function checkKernelConfig(c: unknown): KernelConfig {
     const seen = new Set<string>();
     (k.distributed as unknown[]).forEach((e, i) => {
       const where = `distributed[${i}]`;
-      if (typeof e !== 'object' || e === null) bad(where, 'must be { application, timeout?, nodes }');
+      if (typeof e !== 'object' || e === null) bad(where, 'must be { application, timeout?, nodes, quorum?, downAfter? }');
       const d = e as Record<string, unknown>;
-      for (const key of Object.keys(d)) if (!['application', 'timeout', 'nodes'].includes(key)) bad(`${where}.${key}`, 'unknown key');
+      for (const key of Object.keys(d)) if (!['application', 'timeout', 'nodes', 'quorum', 'downAfter'].includes(key)) bad(`${where}.${key}`, 'unknown key');
       if (typeof d.application !== 'string' || d.application === '') bad(`${where}.application`, 'must be an application name');
       if (seen.has(d.application as string)) bad(`${where}.application`, `${String(d.application)} is listed twice`);
       seen.add(d.application as string);
@@ -64,6 +75,12 @@ export function checkKernelConfig(c: unknown): KernelConfig {
           names.add(g as string);
         }
       }
+      const q = d.quorum;
+      if (q !== undefined && q !== 'none' && q !== 'majority' && !(typeof q === 'number' && Number.isInteger(q) && q >= 1 && q <= names.size)) {
+        bad(`${where}.quorum`, `must be 'none', 'majority' or an integer from 1 to the number of listed nodes (${names.size})`);
+      }
+      if (d.downAfter !== undefined && !(typeof d.downAfter === 'number' && Number.isFinite(d.downAfter) && d.downAfter >= 0)) bad(`${where}.downAfter`, 'must be a finite number of ms ≥ 0');
+      if (d.downAfter !== undefined && (q === undefined || q === 'none')) bad(`${where}.downAfter`, "only applies with a quorum ('majority' or a number)");
     });
   }
   for (const key of ['syncNodesMandatory', 'syncNodesOptional'] as const) {
@@ -125,7 +142,17 @@ export function listedNodes(nodes: NodeList): string[] {
   return nodes.flatMap((e) => (typeof e === 'string' ? [e] : [...e]));
 }
 
-/** A stable signature of an entry, to detect nodes configured differently. */
+/** A stable signature of an entry, to detect nodes configured differently (the quorum settings only when set, so entries without them sign as before). */
 export function entrySignature(e: DistributedEntry): string {
-  return JSON.stringify([e.timeout ?? 0, e.nodes.map((n) => (typeof n === 'string' ? n : [...n].sort()))]);
+  const base = [e.timeout ?? 0, e.nodes.map((n) => (typeof n === 'string' ? n : [...n].sort()))];
+  const q = quorumSize(e);
+  return JSON.stringify(q === 0 ? base : [...base, q, e.downAfter ?? null]);
+}
+
+/** How many listed nodes (itself included) a node must reach to run the entry's application: 0 for `quorum: 'none'` (No OTP counterpart). */
+export function quorumSize(e: DistributedEntry): number {
+  const q = e.quorum ?? 'none';
+  if (q === 'none') return 0;
+  if (q === 'majority') return Math.floor(listedNodes(e.nodes).length / 2) + 1;
+  return q;
 }

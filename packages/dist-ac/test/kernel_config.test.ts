@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { hasCode } from '@rigil/core';
-import { checkKernelConfig, DIST_AC, DistAcError, startDistAc, type KernelConfig } from '../src/index.js';
+import { checkKernelConfig, DIST_AC, DistAcError, quorumSize, startDistAc, type KernelConfig } from '../src/index.js';
 import { tag, track, useCluster, waitFor } from './helpers.js';
 
 const cluster = useCluster();
@@ -35,6 +35,7 @@ describe('checkKernelConfig', () => {
   const A = 'a@127.0.0.1';
   const B = 'b@127.0.0.1';
   const C = 'c@127.0.0.1';
+  const D = 'd@127.0.0.1';
 
   it('accepts a well-formed config and returns it', () => {
     const config: KernelConfig = {
@@ -77,6 +78,22 @@ describe('checkKernelConfig', () => {
     expectBad({ distributed: [{ application: 'p', nodes: [A, [B, A]] }] }, 'distributed[0].nodes');
     expectBad({ distributed: [{ application: 'p', nodes: [A, [B, 7]] }] }, 'distributed[0].nodes');
     expectBad({ distributed: [{ application: 'p', nodes: [A], time: 5 }] }, 'distributed[0].time');
+  });
+
+  it('validates quorum and downAfter (issue 15), naming the field', () => {
+    for (const quorum of ['none', 'majority', 1, 2]) expect(() => checkKernelConfig({ distributed: [{ application: 'p', nodes: [A, B], quorum }] })).not.toThrow();
+    expect(() => checkKernelConfig({ distributed: [{ application: 'p', nodes: [A, B], quorum: 'majority', downAfter: 0 }] })).not.toThrow();
+    expectBad({ distributed: [{ application: 'p', nodes: [A, B], quorum: 'most' }] }, 'distributed[0].quorum');
+    expectBad({ distributed: [{ application: 'p', nodes: [A, B], quorum: 0 }] }, 'distributed[0].quorum');
+    expectBad({ distributed: [{ application: 'p', nodes: [A, B], quorum: 3 }] }, 'distributed[0].quorum');
+    expectBad({ distributed: [{ application: 'p', nodes: [A, B], quorum: 1.5 }] }, 'distributed[0].quorum');
+    expectBad({ distributed: [{ application: 'p', nodes: [A, B], quorum: 'majority', downAfter: -1 }] }, 'distributed[0].downAfter');
+    expectBad({ distributed: [{ application: 'p', nodes: [A, B], quorum: 'majority', downAfter: Infinity }] }, 'distributed[0].downAfter');
+    expectBad({ distributed: [{ application: 'p', nodes: [A, B], downAfter: 100 }] }, 'distributed[0].downAfter');
+    expect(quorumSize({ application: 'p', nodes: [A, [B, C]], quorum: 'majority' })).toBe(2);
+    expect(quorumSize({ application: 'p', nodes: [A, B, C, D] as string[], quorum: 'majority' })).toBe(3);
+    expect(quorumSize({ application: 'p', nodes: [A] })).toBe(0);
+    expect(quorumSize({ application: 'p', nodes: [A, B], quorum: 1 })).toBe(1);
   });
 
   it('names a bad sync-node list, timeout or permission', () => {

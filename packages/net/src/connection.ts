@@ -125,6 +125,15 @@ export class Connection {
   closeReason: DistError | undefined;
   /** Lost a simultaneous-dial or duplicate race: its closing is not a nodedown. */
   superseded = false;
+  /**
+   * How the connection ended, once it has (see `Flags.GOODBYE` in protocol.ts): `'local'` this
+   * node closed it, `'silent'` this node closed it because the peer was silent (tick timeout),
+   * `'goodbye'` the peer closed it on purpose, `'died'` it ended without a goodbye from the
+   * peer (its process died, or a peer without `Flags.GOODBYE` closed it).
+   */
+  lost: 'local' | 'silent' | 'goodbye' | 'died' | undefined;
+  /** The peer said goodbye on this connection. */
+  private peerGoodbye = false;
 
   private readonly encoder = new Encoder();
   private readonly decoder: Decoder;
@@ -258,7 +267,10 @@ export class Connection {
   /** Closes the connection (OTP's `disconnect_node/1`); the peer sees it at once. */
   close(code: DistErrorCode | 'normal' = 'normal', message = 'disconnected'): void {
     if (this.state === 'closed') return;
+    // A goodbye first, after what is queued (issue 15): the peer learns this node lives on.
+    if (this.state === 'up' && (this.peerFlags & Flags.GOODBYE) !== 0) this.pending.push([Op.GOODBYE, code]);
     if (this.state === 'up' && this.pending.length > 0) this.flush();
+    this.lost = code === 'ERR_TICK_TIMEOUT' ? 'silent' : 'local';
     this.finish(code === 'normal' ? undefined : distError(code, message));
     this.link.close(code === 'normal' ? undefined : code);
   }
@@ -388,6 +400,10 @@ export class Connection {
       const m = batch[i];
       if (!Array.isArray(m) || typeof m[0] !== 'number') throw distError('ERR_PROTOCOL_STATE', 'a data message must be [op, ...args]');
       if (m[0] === Op.TICK) continue;
+      if (m[0] === Op.GOODBYE) {
+        this.peerGoodbye = true;
+        continue;
+      }
       kernel.dispatch(this, m);
     }
   }
@@ -506,6 +522,7 @@ export class Connection {
 
   private finish(reason: DistError | undefined): void {
     if (this.state === 'closed') return;
+    this.lost ??= this.peerGoodbye ? 'goodbye' : 'died';
     const wasUp = this.state === 'up';
     this.state = 'closed';
     this.closeReason = reason;

@@ -121,6 +121,13 @@ export interface NodeEvent {
   readonly hidden: boolean;
   /** For nodedown: why the connection was lost. */
   readonly reason?: DistError | undefined;
+  /**
+   * For nodedown: how the connection ended (`Connection.lost`, protocol flag `GOODBYE`):
+   * `'died'` the peer's side closed without a goodbye — its process is gone; `'goodbye'` the
+   * peer closed it on purpose; `'silent'` this node's tick timeout; `'local'` this node closed
+   * it (disconnect, a protocol error, its stop). No OTP counterpart.
+   */
+  readonly lost?: 'died' | 'goodbye' | 'silent' | 'local';
 }
 
 /** The message a node monitor receives (OTP's `{nodeup, Node}` / `{nodedown, Node}`). */
@@ -215,7 +222,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     readonly options: NetOptions,
   ) {
     this.host = node.attach(this);
-    this.flags = (options.hidden ? Flags.HIDDEN : 0) | Flags.GLOBAL | Flags.REPLY_DEMONITORS | Flags.FRAGMENTS;
+    this.flags = (options.hidden ? Flags.HIDDEN : 0) | Flags.GLOBAL | Flags.REPLY_DEMONITORS | Flags.FRAGMENTS | Flags.GOODBYE;
     this.interner = (n, id, creation) => this.intern(n, id, creation);
     this.transport = options.transport;
     for (const seed of options.seeds) this.addSeed(seed);
@@ -684,7 +691,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     const ws = this.waiters.get(peer);
     this.waiters.delete(peer);
     if (ws !== undefined) for (const w of ws) w(false);
-    if (wasUp) this.emit({ type: 'nodedown', node: peer, hidden: conn.hidden, reason });
+    if (wasUp) this.emit({ type: 'nodedown', node: peer, hidden: conn.hidden, reason, ...(conn.lost !== undefined ? { lost: conn.lost } : {}) });
     else this.fireNodeMonitors(peer);
   }
 

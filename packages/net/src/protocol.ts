@@ -25,6 +25,13 @@
  *      Flag FRAGMENTS (both sides must announce it): a frame longer than `fragmentSize` may go
  *      out as a fragment header (its total length, a msgpack uint32) followed by its bytes in
  *      slices, so the receiver sees traffic, and ticks stay alive, during a long transfer.
+ *      Flag GOODBYE (both sides must announce it; issue 15): a node that closes a connection on
+ *      purpose — a tick timeout, `disconnect`, a protocol error, its own stop — first sends
+ *      `[GOODBYE, code]` on it. A peer's close *without* a goodbye then means its process died
+ *      (its OS closed the socket), which dist-ac's quorum mode fails over at once; a goodbye
+ *      means the peer lives on and may still run what it ran (No OTP counterpart: OTP's
+ *      distribution has no such frame, and `nodedown` reasons only say `connection_closed` or
+ *      `net_tick_timeout`).
  */
 
 /** The protocol version this node speaks. */
@@ -45,6 +52,8 @@ export const Flags = {
    * than the sender's `fragmentSize` are sent in fragments (OTP's `DFLAG_FRAGMENTS`).
    */
   FRAGMENTS: 8,
+  /** The node says goodbye (`Op.GOODBYE`) before it closes a connection on purpose. */
+  GOODBYE: 16,
 } as const;
 
 /** Handshake messages (before the connection is up), each a msgpack map with a `t` tag (see handshake.ts). */
@@ -116,6 +125,8 @@ export const Op = {
   TICK: 10,
   /** [MEMBERS, [[name, url], ...]]: the nodes the sender is connected to (transitive connect). */
   MEMBERS: 11,
+  /** [GOODBYE, code]: the sender closes this connection on purpose (`code`: why, e.g. `'normal'`, `'ERR_TICK_TIMEOUT'`); sent only to a peer that announced `Flags.GOODBYE`. */
+  GOODBYE: 12,
 } as const;
 /** A data operation code. */
 export type Op = (typeof Op)[keyof typeof Op];

@@ -11,6 +11,7 @@
  * - `block(peer, { silent: true })` stalls the link instead, as a dead cable would: frames both
  *   ways are held, nothing is closed, so the nodes notice only by `tickTime` (or a handshake
  *   timeout); `unblock` lets the held frames through in order, as TCP would after a stall.
+ *   A close by the peer is held too, behind its frames (a goodbye, issue 15, arrives first).
  *
  * A wrapper is one node's view: cutting both directions takes both nodes' wrappers (see
  * partition.ts). It learns a connection's peer from the dial (when the kernel dials by name) or
@@ -105,6 +106,8 @@ class FaultyConnection implements TransportConnection, TransportHandlers {
   private heldBytes = 0;
   /** A drain asked for while held (-1: none). */
   private drainAt = -1;
+  /** The peer's close, held by a silent cut behind the frames it follows (a dead cable carries no FIN either); delivered by `heal`. */
+  private heldClose: { error: DistError | undefined } | undefined;
 
   constructor(
     private readonly owner: FaultyTransport,
@@ -187,6 +190,10 @@ class FaultyConnection implements TransportConnection, TransportHandlers {
 
   closed(error: DistError | undefined): void {
     if (this.ended) return;
+    if (this.held !== undefined) {
+      this.heldClose = { error };
+      return;
+    }
     this.end();
     this.h!.closed(error);
   }
@@ -219,6 +226,12 @@ class FaultyConnection implements TransportConnection, TransportHandlers {
     for (const f of held.in) {
       if (this.ended) break;
       this.h!.frame(f);
+    }
+    const close = this.heldClose;
+    this.heldClose = undefined;
+    if (close !== undefined && !this.ended) {
+      this.end();
+      this.h!.closed(close.error);
     }
   }
 

@@ -8,17 +8,19 @@ import type { CheckContext, Invariant } from './types.js';
 import { APP_NAMES } from './workload_apps.js';
 
 /** Names of the built-in invariants. */
-export const IMPLEMENTED_INVARIANTS = ['I1', 'I2', 'I3-mesh', 'I3-names', 'I3-apps', 'I4', 'I5', 'I6', 'I7'] as const;
+export const IMPLEMENTED_INVARIANTS = ['I1', 'I2', 'I3-mesh', 'I3-names', 'I3-apps', 'I4', 'I5', 'I6', 'I7', 'Q1', 'Q2', 'Q3'] as const;
 /** Names of issue 12's invariants that are not implemented yet (none are left). */
 export const PENDING_INVARIANTS = [] as const;
 /** The invariants that need a workload: checking them without it checks nothing, so `explore` refuses. */
-export const WORKLOAD_OF_INVARIANT: Readonly<Record<string, 'global' | 'apps'>> = { 'I3-names': 'global', I1: 'apps', I2: 'apps', 'I3-apps': 'apps', I5: 'apps' };
+export const WORKLOAD_OF_INVARIANT: Readonly<Record<string, 'global' | 'apps'>> = { 'I3-names': 'global', I1: 'apps', I2: 'apps', 'I3-apps': 'apps', I5: 'apps', Q1: 'apps', Q2: 'apps', Q3: 'apps' };
 /** The invariants checked by default for each workload. */
 export const DEFAULT_INVARIANTS = {
   net: ['I3-mesh', 'I4', 'I6', 'I7'],
   global: ['I3-mesh', 'I3-names', 'I4', 'I6', 'I7'],
   apps: ['I1', 'I2', 'I3-mesh', 'I3-apps', 'I4', 'I5', 'I6', 'I7'],
   all: ['I1', 'I2', 'I3-mesh', 'I3-names', 'I3-apps', 'I4', 'I5', 'I6', 'I7'],
+  // Q1–Q3 hold only with a quorum (issue 15): they check nothing in the other workloads.
+  'apps-quorum': ['I1', 'I2', 'I3-mesh', 'I3-apps', 'I4', 'I5', 'I6', 'I7', 'Q1', 'Q2', 'Q3'],
 } as const;
 
 /** How long two instances of one application may overlap while the mesh is whole (a takeover's handover takes one round trip). */
@@ -124,6 +126,21 @@ const CHECKS: Record<string, (ctx: CheckContext) => string | undefined> = {
     return undefined;
   },
   I6: (ctx) => ctx.seen.orderViolations[0],
+  // Q1: never two running instances on nodes that are not frozen (workload_apps.ts says what counts), at every step and at every start.
+  Q1: (ctx) => {
+    const m = ctx.apps;
+    if (m === undefined) return undefined;
+    if (m.q1.length > 0) return m.q1[0];
+    for (const app of APP_NAMES) {
+      const two = m.twoInstances(app);
+      if (two !== undefined) return two;
+    }
+    return undefined;
+  },
+  // Q2: epochs strictly increase per application, in the order instances start.
+  Q2: (ctx) => ctx.apps?.q2[0],
+  // Q3: an instance whose node has no quorum stops within downAfter + one tickTime.
+  Q3: (ctx) => ctx.apps?.lateQuorumStop(),
   I7: (ctx) => {
     if (ctx.phase !== 'settle') return undefined;
     const n = ctx.names.length;

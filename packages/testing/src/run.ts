@@ -74,7 +74,7 @@ class Run {
   constructor(private readonly o: RunOptions) {
     this.sim = new Simulation({ seed: o.seed, logFrames: false });
     this.names = nodeNames(o.nodes);
-    this.apps = hasApps(o.workload) ? new AppsModel(this.sim, this.names) : undefined;
+    this.apps = hasApps(o.workload) ? new AppsModel(this.sim, this.names, o.workload === 'apps-quorum' ? { quorum: 'majority', tickTime: o.tickTime } : {}) : undefined;
     this.globalOps = hasGlobal(o.workload) ? new GlobalOps(this.sim) : undefined;
     this.seen = { systemReports: [], rejections: [], orderViolations: [], opErrors: [], nameCount: NAME_POOL + (this.apps !== undefined ? 2 : 0), delivered: 0 };
     process.on('unhandledRejection', this.onRejection);

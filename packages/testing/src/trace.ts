@@ -14,12 +14,13 @@ export type Step = string;
 /**
  * What the operations exercise: `net` (faults, `global` register/unregister, message
  * traffic), `global` (+ re-registers and locks), `apps` (+ distributed applications on dist-ac),
- * `all` (both).
+ * `all` (both), `apps-quorum` (the `apps` workload with `quorum: 'majority'` on every
+ * application; the same steps as `apps` for a seed).
  */
-export type Workload = 'net' | 'global' | 'apps' | 'all';
+export type Workload = 'net' | 'global' | 'apps' | 'all' | 'apps-quorum';
 
 /** The workloads, for validation. */
-export const WORKLOADS: readonly Workload[] = ['net', 'global', 'apps', 'all'];
+export const WORKLOADS: readonly Workload[] = ['net', 'global', 'apps', 'all', 'apps-quorum'];
 
 /** The pool of global names the operations use. */
 export const NAME_POOL = 6;
@@ -40,7 +41,7 @@ export function hasGlobal(w: Workload): boolean {
 
 /** True when the workload includes the distributed applications. */
 export function hasApps(w: Workload): boolean {
-  return w === 'apps' || w === 'all';
+  return w === 'apps' || w === 'all' || w === 'apps-quorum';
 }
 
 /** The smallest workload that has every step of `trace` (a step's workload is implied by its kind). */

@@ -29,6 +29,15 @@
  * returned a value). Within a lineage every acknowledged increment added one, so the value of
  * its latest instance is ≥ the lineage's acknowledged count unless an acknowledged increment
  * was lost across a handover.
+ *
+ * **Quorum (`apps-quorum`, issue 15).** With `quorum: 'majority'` on every application the
+ * model also follows every instance from the start of its `start` callback to the end of its
+ * `stop` (or its node's crash), with the epoch it read in `start`, for Q1 (never two running
+ * instances on nodes that are not frozen, a takeover's old and new instance excepted; an
+ * instance dist-ac stops because its node did not run for a while — it thawed — counts as
+ * frozen until it has stopped: its epoch fences it), Q2 (epochs strictly increase per
+ * application, in the order instances start) and Q3 (an instance on a node without a quorum is
+ * stopped within `downAfter` + one tickTime of its node noticing).
  */
 import { genServer, supervisor, type ApplicationSpec, type Node, type Pid, type Process, type StartType } from '@rigil/core';
 import { distAcOf, distAcResolver, type KernelConfig, type NodeList } from '@rigil/dist-ac';
@@ -55,6 +64,26 @@ interface CtrInstance {
 
 type CtrCall = 'incr' | 'handover' | { adopt: { value: number; lineage: string } };
 type CtrReply = { ok: number; lineage: string } | { error: 'moved' } | 'ok';
+
+/** One instance of an application, followed for Q1–Q3 (quorum mode). */
+interface LiveInstance {
+  readonly node: string;
+  readonly obj: Node;
+  readonly type: StartType;
+  readonly epoch: number | null;
+  readonly from: number;
+  ended: boolean;
+  /** Virtual time its node was first seen without a quorum (Q3), while it runs unfrozen. */
+  noQuorumSince?: number;
+}
+
+/** Options of the apps model. */
+export interface AppsModelOptions {
+  /** Every application gets this quorum (`apps-quorum`). */
+  readonly quorum?: 'majority';
+  /** The nodes' tickTime (for Q3's bound). */
+  readonly tickTime?: number;
+}
 
 /** What the apps workload knows and has observed (read by the invariants). */
 export class AppsModel {
@@ -94,10 +123,19 @@ export class AppsModel {
   private lineages = 0;
   /** Set when the run is over (the final stop of every node is not a fault). */
   closed = false;
+  /** Quorum mode: the instances of each application not yet seen ended. */
+  private readonly live = new Map<string, LiveInstance[]>();
+  /** Quorum mode: the newest epoch an instance of each application started with. */
+  private readonly lastEpoch = new Map<string, { epoch: number; node: string; at: number }>();
+  /** Q1 violations seen as an instance started. */
+  readonly q1: string[] = [];
+  /** Q2 violations seen as an instance started. */
+  readonly q2: string[] = [];
 
   constructor(
     private readonly sim: Simulation,
     readonly names: readonly string[],
+    readonly options: AppsModelOptions = {},
   ) {
     const n = names.length;
     const reversed = [...names].reverse();
@@ -112,8 +150,9 @@ export class AppsModel {
   /** The kernel configuration every node boots with. */
   kernel(): KernelConfig {
     const timeout: Record<string, number> = { ctr: 500, slow: 1000, grp: 300 };
+    const q = this.options.quorum;
     return {
-      distributed: APP_NAMES.map((application) => ({ application, timeout: timeout[application]!, nodes: this.priorities.get(application)! })),
+      distributed: APP_NAMES.map((application) => ({ application, timeout: timeout[application]!, nodes: this.priorities.get(application)!, ...(q !== undefined ? { quorum: q } : {}) })),
       syncNodesOptional: [...this.names],
       syncNodesTimeout: 2000,
     };
@@ -226,7 +265,60 @@ export class AppsModel {
   watch(node: DistNode): void {
     node.onReport((r) => {
       if (r.code === 'reconcile' && typeof r.application === 'string') this.reconciled.set(`${node.name} ${r.application}`, this.sim.now);
+      // A stop for want of a quorum is asked for by dist-ac, as a reconcile is (I5).
+      if (r.code === 'quorum' && typeof r.application === 'string' && r.message.includes('stopped here')) this.reconciled.set(`${node.name} ${r.application}`, this.sim.now);
     });
+  }
+
+  // ---------------------------------------------------------------- quorum mode (Q1–Q3)
+
+  /** Instances of `app` that run now on nodes that are up and not frozen (one dist-ac stops after a thaw counts as frozen). */
+  private running(app: string): LiveInstance[] {
+    const list = (this.live.get(app) ?? []).filter((i) => !i.ended && this.sim.isUp(i.node) && this.sim.node(i.node) === i.obj);
+    this.live.set(app, list);
+    return list.filter((i) => !this.sim.isFrozen(i.node) && distAcOf(i.obj).fencingOf(app) !== 'resume');
+  }
+
+  /** Q1: two running instances of `app` on different nodes, not a takeover's old and new; undefined when there are none. */
+  twoInstances(app: string): string | undefined {
+    if (this.options.quorum === undefined) return undefined;
+    const run = this.running(app);
+    for (let i = 0; i < run.length; i++) {
+      for (let j = i + 1; j < run.length; j++) {
+        const [x, y] = [run[i]!, run[j]!];
+        if (x.node === y.node) continue;
+        const takeover = (a: LiveInstance, b: LiveInstance): boolean => typeof b.type === 'object' && 'takeover' in b.type && b.type.takeover === a.node && b.from >= a.from;
+        if (takeover(x, y) || takeover(y, x)) continue;
+        return `${app} runs on ${x.node} (since ${Math.round(x.from)}, epoch ${x.epoch}) and ${y.node} (since ${Math.round(y.from)}, epoch ${y.epoch}) at ${Math.round(this.sim.now)} ms`;
+      }
+    }
+    return undefined;
+  }
+
+  /** Q3: an instance on a node that has been without a quorum for longer than `downAfter` + one tickTime; undefined when there is none. */
+  lateQuorumStop(): string | undefined {
+    if (this.options.quorum === undefined) return undefined;
+    const tick = this.options.tickTime ?? 1000;
+    for (const app of APP_NAMES) {
+      for (const i of this.running(app)) {
+        const dac = distAcOf(i.obj);
+        if (dac.hasQuorum(app) || dac.fencingOf(app) !== undefined) {
+          delete i.noQuorumSince;
+          continue;
+        }
+        i.noQuorumSince ??= this.sim.now;
+        const bound = dac.downAfterOf(app) + tick;
+        if (this.sim.now - i.noQuorumSince > bound) return `${app} on ${i.node} (epoch ${i.epoch}) still runs ${Math.round(this.sim.now - i.noQuorumSince)} ms after its node was seen without a quorum (bound ${bound} ms)`;
+      }
+      // Frozen instances start over when they thaw.
+      for (const i of this.live.get(app) ?? []) if (this.sim.isUp(i.node) && this.sim.isFrozen(i.node)) delete i.noQuorumSince;
+    }
+    return undefined;
+  }
+
+  /** An instance of `app` ended on `node` (its `stop` ran, or its start failed). */
+  private instanceEnded(app: string, node: string): void {
+    for (const i of this.live.get(app) ?? []) if (i.node === node) i.ended = true;
   }
 
   // ---------------------------------------------------------------- observations for the invariants
@@ -283,6 +375,20 @@ export class AppsModel {
     const peers = (node as DistNode).nodes();
     const reachable = (n: string): boolean => this.sim.isUp(n) && !this.sim.isFrozen(n) && peers.includes(n);
     m.set(app, { at: this.sim.now, placed: takeover || !this.betterCandidates(app, node.name).some(reachable) });
+    if (this.options.quorum === undefined) return;
+    // Quorum mode: Q2 (a newer epoch than every instance before), Q1 (no other running instance).
+    const epoch = distAcOf(node).ownEpoch(app) ?? null;
+    const last = this.lastEpoch.get(app);
+    if (epoch === null) this.q2.push(`${app} started on ${node.name} at ${Math.round(this.sim.now)} ms without an epoch`);
+    else if (last !== undefined && epoch <= last.epoch) this.q2.push(`${app} started on ${node.name} at ${Math.round(this.sim.now)} ms with epoch ${epoch}, not above epoch ${last.epoch} of ${last.node} (started at ${Math.round(last.at)} ms)`);
+    if (epoch !== null && (last === undefined || epoch > last.epoch)) this.lastEpoch.set(app, { epoch, node: node.name, at: this.sim.now });
+    const inst: LiveInstance = { node: node.name, obj: node, type, epoch, from: this.sim.now, ended: false };
+    const list = this.live.get(app) ?? [];
+    for (const i of list) if (i.node === node.name) i.ended = true;
+    list.push(inst);
+    this.live.set(app, list);
+    const two = this.twoInstances(app);
+    if (two !== undefined) this.q1.push(`${two} (as the one on ${node.name} started)`);
   }
 
   /** Up candidates of `app` with a better rank than `node`. */
@@ -358,7 +464,10 @@ export class AppsModel {
           model.instanceStarting('ctr', self.node, type);
           const inst: CtrInstance = { node: self.node.name, startedAt: model.sim.now, lineage: model.newLineage(self.node.name), value: 0, moved: false };
           const r = await supervisor.startLink(self, sup(inst), undefined, { name: 'ctr_sup' });
-          if (typeof r !== 'object' || !('ok' in r)) return r;
+          if (typeof r !== 'object' || !('ok' in r)) {
+            model.instanceEnded('ctr', self.node.name);
+            return r;
+          }
           model.ctrOn.set(self.node, inst);
           return { ok: r.ok, state: inst };
         },
@@ -385,6 +494,9 @@ export class AppsModel {
         prepStop(inst: CtrInstance) {
           model.stopping(inst);
           return inst;
+        },
+        stop(inst: CtrInstance) {
+          model.instanceEnded('ctr', inst.node);
         },
       },
     };
@@ -414,6 +526,7 @@ export class AppsModel {
       init: () => ({ flags: { strategy: 'one_for_all', intensity: 0, period: 1 }, children: [supervisor.worker('srv', srv, undefined, { name: 'slow_srv' })] }),
     };
     const starting = (type: StartType, node: Node): void => this.instanceStarting('slow', node, type);
+    const ended = (node: Node): void => this.instanceEnded('slow', node.name);
     return {
       name: 'slow',
       version: '1.0.0',
@@ -422,6 +535,7 @@ export class AppsModel {
         async start(type: StartType, _args: unknown, self: Process) {
           starting(type, self.node);
           const r = await supervisor.startLink(self, sup, undefined, { name: 'slow_sup' });
+          if (!(typeof r === 'object' && 'ok' in r)) ended(self.node);
           return typeof r === 'object' && 'ok' in r ? { ok: r.ok, state: self.node } : r;
         },
         async startPhase(phase: string, _type: StartType, _args: unknown, self: Process) {
@@ -436,6 +550,9 @@ export class AppsModel {
           await node.delay(SLOW_PREP_STOP_MS);
           return node;
         },
+        stop(node: Node) {
+          ended(node);
+        },
       },
     };
   }
@@ -448,10 +565,14 @@ export class AppsModel {
     const sup: supervisor.SupervisorBehaviour<undefined> = {
       init: () => ({ flags: { strategy: 'one_for_one', intensity: 3, period: 5 }, children: [supervisor.worker('srv', srv, undefined, { name: 'grp_srv' })] }),
     };
-    const start = (type: StartType, _a: unknown, self: Process): ReturnType<typeof supervisor.startLink> => {
+    const start = async (type: StartType, _a: unknown, self: Process): Promise<{ ok: Pid; state: Node } | Exclude<Awaited<ReturnType<typeof supervisor.startLink>>, { ok: Pid }>> => {
       this.instanceStarting('grp', self.node, type);
-      return supervisor.startLink(self, sup, undefined, { name: 'grp_sup' });
+      const r = await supervisor.startLink(self, sup, undefined, { name: 'grp_sup' });
+      if (typeof r === 'object' && 'ok' in r) return { ok: r.ok, state: self.node };
+      this.instanceEnded('grp', self.node.name);
+      return r;
     };
-    return { name: 'grp', version: '1.0.0', mod: { start } };
+    const stop = (node: Node): void => this.instanceEnded('grp', node.name);
+    return { name: 'grp', version: '1.0.0', mod: { start, stop } };
   }
 }
