@@ -182,11 +182,11 @@ describe('three ledger nodes as OS processes', () => {
         reconnect: { baseMs: 100, maxMs: 500 },
         readyTimeout: 30_000,
         program: PROGRAM,
-        extraArgs: ['--pg-url', url, '--nodes', NAMES.join(','), ],
+        extraArgs: ['--pg-url', url, '--nodes', NAMES.join(','), '--quorum', 'majority'],
       });
     const nodes = new Map<string, ChildNode>();
     for (const c of await Promise.all(NAMES.map(spawnNode))) nodes.set(c.name, c);
-    client = await DistNode.start({ name: `ledgerclient${process.pid}@127.0.0.1`, cookie: COOKIE, hidden: true, listen: false, seeds: NAMES.map(seedOf) });
+    client = await DistNode.start({ name: `ledgerclient${process.pid}@127.0.0.1`, cookie: COOKIE, hidden: true, listen: false, tickTime: TICK, seeds: NAMES.map(seedOf) });
     const probe = client;
     const frozen = new Set<string>();
     const live = (): string[] => NAMES.filter((n) => !frozen.has(n) && nodes.get(n)?.proc.exitCode === null && nodes.get(n)?.proc.signalCode === null);
@@ -211,6 +211,9 @@ describe('three ledger nodes as OS processes', () => {
     // The client: one loop per node, each appending through that node (rpc ledger.append,
     // which calls the global `ledger`), recording every acknowledgement.
     const acks: Ack[] = [];
+    /** Where the ledger ran after each step, for the summary. */
+    const steps: string[] = [];
+    const step = (what: string, p: { node: string; epoch: number }): void => void steps.push(`${what} ${p.node.split('@')[0]}@${p.epoch}`);
     const errors = new Map<string, number>();
     let phase = 'start';
     let running = true;
@@ -228,7 +231,10 @@ describe('three ledger nodes as OS processes', () => {
         try {
           const r = (await probe.rpc.call(via, 'ledger.append', [key, { at, t: Date.now() }], 2000)) as AppendResult;
           if ('ok' in r) acks.push({ key, id: r.ok.id, epoch: r.ok.epoch, node: r.ok.node, phase: at });
-          else errors.set(r.error.code, (errors.get(r.error.code) ?? 0) + 1);
+          else {
+            errors.set(r.error.code, (errors.get(r.error.code) ?? 0) + 1);
+            await sleep(40);
+          }
         } catch {
           errors.set('rpc', (errors.get('rpc') ?? 0) + 1);
           await sleep(20);
@@ -263,6 +269,7 @@ describe('three ledger nodes as OS processes', () => {
     try {
       // 0. Placed, and appends acknowledged.
       const s0 = await waitSettled('ledger placed on all three');
+      step('start', s0);
       await waitFor(() => acksOf(s0.epoch) >= 20, 15_000, 'appends acknowledged', 20);
 
       // 1. A silent cut of the running node from the other two (both directions, stalled links).
@@ -274,6 +281,7 @@ describe('three ledger nodes as OS processes', () => {
         await nodes.get(o)!.command({ cmd: 'block', peer: cut, silent: true });
       }
       const s1 = await waitMovedAway(cut, s0.epoch, 'a new instance on the majority side of the partition');
+      step('partition', s1);
       // The cut-off node, a minority, stops its instance (quorum lost).
       await waitFor(async () => (await probe.rpc.call(cut, 'whereis', ['ledger'], 1000)) === null, 15_000, `${cut} stopping ledger without quorum`, 100);
       for (const o of others) {
@@ -282,6 +290,7 @@ describe('three ledger nodes as OS processes', () => {
       }
       phase = 'healed';
       const s2 = await waitSettled('one placement after the heal');
+      step('healed', s2);
       expect(s2.epoch).toBeGreaterThanOrEqual(s1.epoch);
       await waitFor(() => acksOf(s2.epoch) >= 10, 15_000, 'appends after the heal', 20);
 
@@ -290,9 +299,11 @@ describe('three ledger nodes as OS processes', () => {
       const killed = s2.node;
       await cluster.kill9(nodes.get(killed)!);
       const s3 = await waitMovedAway(killed, s2.epoch, 'a failover after kill -9');
+      step('kill', s3);
       nodes.set(killed, await spawnNode(killed));
       phase = 'restarted';
       const s4 = await waitSettled('one placement after the restart');
+      step('restarted', s4);
       await waitFor(() => acksOf(s4.epoch) >= 10, 15_000, 'appends after the restart', 20);
       expect(s4.epoch).toBeGreaterThanOrEqual(s3.epoch);
 
@@ -303,13 +314,19 @@ describe('three ledger nodes as OS processes', () => {
       cluster.signal(nodes.get(stopped)!, 'SIGSTOP');
       frozen.add(stopped);
       const s5 = await waitMovedAway(stopped, s4.epoch, 'a failover while the running node is frozen');
+      step('freeze', s5);
       cluster.signal(nodes.get(stopped)!, 'SIGCONT');
       frozen.delete(stopped);
       phase = 'thawed';
       const s6 = await waitSettled('one placement after SIGCONT');
+      step('thawed', s6);
       await waitFor(() => acksOf(s6.epoch) >= 10, 15_000, 'appends after SIGCONT', 20);
       expect(s6.epoch).toBeGreaterThanOrEqual(s5.epoch);
       expect([s0.epoch, s1.epoch, s3.epoch, s5.epoch]).toEqual([...new Set([s0.epoch, s1.epoch, s3.epoch, s5.epoch])].sort((x, y) => x - y));
+    } catch (e) {
+      // What each node logged, for the failure message.
+      const logs = NAMES.map((n) => `--- ${n}\n${(nodes.get(n)?.stderr.join('') ?? '').split('\n').slice(-30).join('\n')}`).join('\n');
+      throw new Error(`${(e as Error).message}\nphase ${phase}; acks by epoch ${JSON.stringify(countBy(acks.map((a) => `${a.phase}:${a.epoch}`)))}\n${logs}`.slice(0, 20_000), { cause: e });
     } finally {
       running = false;
       await Promise.all(loops);
@@ -329,10 +346,17 @@ describe('three ledger nodes as OS processes', () => {
     expect(audit.accepted).toBeGreaterThanOrEqual(acks.length);
     console.log(
       `ledger: ${acks.length} acknowledged, ${audit.accepted} rows, ${audit.refused} refused by the fence; ` +
-        `epochs in commit order ${audit.epochs.join(' < ')}; claims ${audit.claims.join(', ')}; client errors ${JSON.stringify(Object.fromEntries(errors))}`,
+        `epochs in commit order ${audit.epochs.join(' < ')}; claims ${audit.claims.join(', ')}; client errors ${JSON.stringify(Object.fromEntries(errors))}; ` +
+        `placements: ${steps.join(', ')}; acks by phase:epoch ${JSON.stringify(countBy(acks.map((a) => `${a.phase}:${a.epoch}`)))}`,
     );
   }, 120_000);
 });
+
+function countBy(xs: string[]): Record<string, number> {
+  const r: Record<string, number> = {};
+  for (const x of xs) r[x] = (r[x] ?? 0) + 1;
+  return r;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

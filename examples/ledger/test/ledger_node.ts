@@ -97,11 +97,11 @@ async function main(): Promise<void> {
     }
   });
 
-  const entry: DistributedEntry & Record<string, unknown> = {
+  const entry: DistributedEntry = {
     application: 'ledger',
     timeout: Number(values['failover-timeout']),
     nodes: listed,
-    ...(values.quorum !== undefined ? { quorum: /^\d+$/.test(values.quorum) ? Number(values.quorum) : values.quorum } : {}),
+    ...(values.quorum !== undefined ? { quorum: /^\d+$/.test(values.quorum) ? Number(values.quorum) : (values.quorum as 'none' | 'majority') } : {}),
     ...(values['down-after'] !== undefined ? { downAfter: Number(values['down-after']) } : {}),
   };
   const kernel: KernelConfig = { distributed: [entry], syncNodesOptional: listed, syncNodesTimeout: 10_000 };
