@@ -94,6 +94,7 @@ init_cluster() {
   if [[ $(id -u) -eq 0 ]]; then
     id postgres >/dev/null 2>&1 || die "no postgres user (it comes with Debian's postgresql-common)"
     chown postgres "$DIR" "$DIR/pwfile"
+    as_owner test -w "$DIR" || die "the postgres user cannot reach $DIR (a parent directory is closed to it): set LEDGER_PG_DIR to a directory under /tmp"
   fi
   chmod 600 "$DIR/pwfile"
   say "initdb $DATA"
