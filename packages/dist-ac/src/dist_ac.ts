@@ -338,8 +338,14 @@ export class DistAc implements DistributedController {
   private lastCheck = 0;
   /** Node-clock time of the last check that found this node had not run for more than tickTime / 2 (frozen, stalled). */
   private lastGapAt = -Infinity;
-  /** Periodic checks so far (a decision where nothing runs is retried every fourth). */
+  /** Periodic checks so far (a decision to retry is retried on every fourth). */
   private checks = 0;
+  /** Whether this node reached a quorum of each application at the last check (a periodic check decides when it reaches one again). */
+  private readonly hadQuorum = new Map<string, boolean>();
+  /** Applications whose last placement attempt here found no quorum for its epoch, or a runner it cannot reach: retried by the periodic check. */
+  private readonly retry = new Set<string>();
+  /** Node-clock time each connected node's connection came up (quorum counts only connections up for tickTime / 2: see `reached`). */
+  private readonly upSince = new Map<string, number>();
 
   constructor(
     readonly node: DistNode,
@@ -371,6 +377,8 @@ export class DistAc implements DistributedController {
     await Promise.all(node.nodes().map((n) => this.hello(n)));
     if ([...this.entries.values()].some((e) => quorumSize(e) > 0)) {
       this.lastCheck = node.clock.now();
+      // Connected before dist-ac started (the boot's sync): stable already.
+      for (const n of node.nodes()) if (!this.upSince.has(n)) this.upSince.set(n, -Infinity);
       this.scheduleCheck();
       node.onStop(() => {
         if (this.checkTimer !== undefined) node.cancelTimer(this.checkTimer);
@@ -517,6 +525,9 @@ export class DistAc implements DistributedController {
     const entry = this.entries.get(app)!;
     const me = this.node.name;
     const quorate = quorumSize(entry) > 0;
+    // With a quorum, a "dead" node that is back, reachable and not running (it stopped its
+    // instance for want of a quorum) is a candidate again: the views say what it runs.
+    if (quorate && mode === 'failover' && exclude !== undefined && exclude !== me && views.get(exclude)?.running === false) exclude = undefined;
     const candidate = (n: string): boolean => {
       const v = views.get(n);
       if (v === undefined || n === exclude || !v.loaded || !v.permitted) return false;
@@ -528,7 +539,12 @@ export class DistAc implements DistributedController {
     if (runner === undefined && quorate) {
       // A node this one does not reach may run it, known to a node that reaches both (a
       // partial partition): never start a second instance; decide again later (`check`).
-      for (const [n, v] of views) if (v.runner != null && v.runner !== me && !views.has(v.runner) && n !== exclude) return { kind: 'none' };
+      for (const [n, v] of views) {
+        if (v.runner != null && v.runner !== me && !views.has(v.runner) && n !== exclude) {
+          this.retry.add(app);
+          return { kind: 'none' };
+        }
+      }
     }
     if (runner !== undefined) {
       if (mode !== 'failover' && candidate(me) && me !== runner) {
@@ -703,10 +719,17 @@ export class DistAc implements DistributedController {
 
   // ---------------------------------------------------------------- quorum (No OTP counterpart; issue 15)
 
-  /** How many listed nodes of `app` this node reaches, itself included. */
+  /**
+   * How many listed nodes of `app` this node reaches, itself included. A connection counts
+   * once it has been up for tickTime / 2: one that flaps (`global` drops a link to a node
+   * that lost another, the redial comes up and is dropped again) must not count as a quorum
+   * coming back — it would reset the `downAfter` timer forever.
+   */
   private reached(app: string): number {
     const me = this.node.name;
-    return listedNodes(this.entries.get(app)!.nodes).filter((n) => n === me || this.node.net.isConnected(n)).length;
+    const now = this.node.clock.now();
+    const stable = this.tickTime() / 2;
+    return listedNodes(this.entries.get(app)!.nodes).filter((n) => n === me || (this.node.net.isConnected(n) && now - (this.upSince.get(n) ?? -Infinity) >= stable)).length;
   }
 
   /** True when `app` has no quorum setting, or this node reaches a quorum of its listed nodes (No OTP counterpart). */
@@ -782,7 +805,10 @@ export class DistAc implements DistributedController {
     );
     const acks = 1 + answers.filter(Boolean).length;
     const ok = acks >= q && this.maxEpochOf(app) === epoch && this.lastGapAt < began && this.hasQuorum(app) && !this.stopping;
-    if (!ok) log('[%s] %s: epoch %d not promised (%d of %d)', me, app, epoch, acks, q);
+    if (!ok) {
+      log('[%s] %s: epoch %d not promised (%d of %d)', me, app, epoch, acks, q);
+      this.retry.add(app);
+    }
     return ok;
   }
 
@@ -790,22 +816,28 @@ export class DistAc implements DistributedController {
    * With a quorum: a local instance whose node lost its quorum gets a `downAfter` timer (and
    * stops when it fires without the quorum back), one whose node has it again loses the
    * timer; an application that runs nowhere this node knows of is placed again when this node
-   * reaches a quorum (`decide`: on node events, and on every fourth periodic check).
+   * reaches a quorum: on node events (`'event'`), and on a periodic check (`'periodic'`) when
+   * the quorum has just come back (a connection became stable) or an attempt is to be retried
+   * (every fourth check) — not on every check: each decision costs calls to every node.
    */
-  private check(app: string, decide = true): void {
+  private check(app: string, why: 'event' | 'periodic' = 'event'): void {
     const entry = this.entries.get(app);
     if (entry === undefined || this.stopping) return;
     const q = quorumSize(entry);
     if (q === 0) return;
+    const quorate = this.hasQuorum(app);
+    const back = quorate && this.hadQuorum.get(app) !== true;
+    this.hadQuorum.set(app, quorate);
+    const decide = why === 'event' || back || (this.retry.has(app) && this.checks % 4 === 0);
     const ac = this.node.application;
     const local = ac.whereRunning(app) === 'local';
     if (local && !this.fencing.has(app)) {
       if (this.hasQuorum(app)) {
-        if (this.quorumTimers.has(app)) this.node.report({ kind: 'dist_ac', message: `${app}: quorum back (${this.reached(app)} of ${q} listed nodes reached)`, application: app, code: 'quorum' });
+        if (this.quorumTimers.has(app)) this.node.report({ kind: 'dist_ac', message: `${app}: quorum back (${this.reached(app)} listed nodes reached, ${q} needed)`, application: app, code: 'quorum' });
         this.cancelQuorumTimer(app);
       } else if (!this.quorumTimers.has(app)) {
         const after = this.downAfterOf(app);
-        this.node.report({ kind: 'dist_ac', message: `${app}: quorum lost (${this.reached(app)} of ${q} listed nodes reached); stopping it in ${after} ms unless it returns`, application: app, code: 'quorum' });
+        this.node.report({ kind: 'dist_ac', message: `${app}: quorum lost (${this.reached(app)} listed nodes reached, ${q} needed); stopping it in ${after} ms unless it returns`, application: app, code: 'quorum' });
         const timer = this.node.timers.schedule(after, () => {
           this.quorumTimers.delete(app);
           if (!this.hasQuorum(app) && ac.whereRunning(app) === 'local') this.fence(app, 'quorum lost', 'quorum');
@@ -818,9 +850,10 @@ export class DistAc implements DistributedController {
     if (!decide || local || this.startingHere.has(app) || this.fencing.has(app)) return;
     const rt = this.localStarted.get(app);
     // (`timeout: Infinity` never fails over: nor does a quorum coming back.)
-    if (rt === undefined || entry.timeout === Infinity || !ac.isPermitted(app) || !this.hasQuorum(app) || this.active.has(app) || this.failovers.has(app)) return;
+    if (rt === undefined || entry.timeout === Infinity || !ac.isPermitted(app) || !quorate || this.active.has(app) || this.failovers.has(app)) return;
     const where = ac.whereRunning(app);
     if (where !== undefined && this.node.net.isConnected(where)) return;
+    this.retry.delete(app);
     this.background(this.decideLoop(app, 'failover', rt), `placing ${app} (quorum reached)`);
   }
 
@@ -872,7 +905,7 @@ export class DistAc implements DistributedController {
       if (this.stopping) return;
       this.resumeCheck();
       this.checks++;
-      for (const app of this.entries.keys()) this.check(app, this.checks % 4 === 0);
+      for (const app of this.entries.keys()) this.check(app, 'periodic');
       this.scheduleCheck();
     }, undefined);
   }
@@ -1270,6 +1303,8 @@ export class DistAc implements DistributedController {
   private onNodeEvent(e: NodeEvent): void {
     if (e.hidden || this.stopping) return;
     if (this.checkTimer !== undefined) this.resumeCheck();
+    if (e.type === 'nodeup') this.upSince.set(e.node, this.node.clock.now());
+    else this.upSince.delete(e.node);
     if (e.type === 'nodeup') {
       this.background(this.hello(e.node), `introducing this node to ${e.node}`);
       for (const app of this.entries.keys()) this.wake(app);
