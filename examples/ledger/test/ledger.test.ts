@@ -1,13 +1,18 @@
 /**
  * The ledger example against a real PostgreSQL (started by scripts/pg.sh, installed from
- * Debian's packages when missing): the fence on its own, then three nodes as OS processes.
+ * Debian's packages when missing): the fence on its own, the server and application on one
+ * node, then three nodes as OS processes through a partition, a kill -9 and a SIGSTOP.
  */
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { genServer } from '@rigil/core';
+import { distAcOf, startDistAc } from '@rigil/dist-ac';
 import { DistNode } from '@rigil/net';
 import { OsCluster, waitFor, type ChildNode } from '../../../test/src/os_cluster.js';
-import type { AppendResult } from '../src/client.js';
+import { append, ledgerInfo, type AppendResult } from '../src/client.js';
 import { LedgerError } from '../src/errors.js';
+import { ledger } from '../src/ledger_app.js';
+import { ledgerServer, type LedgerReply } from '../src/ledger_server.js';
 import { LedgerStore } from '../src/store.js';
 import { startPg, type PgServer } from './pg_server.js';
 
@@ -125,6 +130,50 @@ describe('the fence', () => {
     expect(audit.violations).toHaveLength(2);
     expect(audit.violations[0]).toContain('epoch 2 accepted below the fence 4');
     expect(audit.violations[1]).toContain('epoch 2 committed after epoch 4');
+  });
+});
+
+describe('the ledger server and application on one node', () => {
+  let node: DistNode | undefined;
+  let store: LedgerStore | undefined;
+
+  afterAll(async () => {
+    await node?.stop();
+    await store?.close();
+  });
+
+  it('starts with dist-ac\'s epoch; a replaced instance is refused with ERR_STALE_EPOCH, a stale one does not start', async () => {
+    const url = await server.createDatabase('ledger_server');
+    node = await DistNode.start({ name: `solo${process.pid}@127.0.0.1`, cookie: 'ledger_solo_cookie' });
+    node.application.configure({ ledger: { url } });
+    expect(node.application.load(ledger)).toBe('ok');
+    await startDistAc(node, { distributed: [{ application: 'ledger', nodes: [node.name] }] });
+    expect(await node.application.start('ledger')).toBe('ok');
+
+    // The running instance has dist-ac's epoch, and wrote its claim with it.
+    const epoch = distAcOf(node).info('ledger').epoch;
+    expect(typeof epoch).toBe('number');
+    expect(await ledgerInfo(node)).toMatchObject({ node: node.name, epoch, appended: 0 });
+    const first = await append(node, 'k1', { n: 1 });
+    expect(first).toMatchObject({ epoch, node: node.name, duplicate: false });
+    store = await LedgerStore.connect(url);
+    expect((await store.audit('ledger')).claims).toEqual([epoch]);
+
+    // A second server with a newer epoch (as a new placement would be) claims the fence and takes
+    // the global name; the first one, still running, is refused from then on.
+    const old = node.whereis('ledger')!;
+    const newer = await genServer.start(node, ledgerServer, { epoch: epoch! + 10, url }, { trapExit: true });
+    expect(newer !== 'ignore' && 'ok' in newer).toBe(true);
+    const late = (await genServer.call(node, old, { append: { key: 'late', payload: null } })) as LedgerReply;
+    expect(late).toMatchObject({ error: { code: 'ERR_STALE_EPOCH', reason: { staleEpoch: epoch, fence: epoch! + 10 } } });
+    expect((await append(node, 'k2', null)).epoch).toBe(epoch! + 10);
+    await expect(append(node, '', null)).rejects.toMatchObject({ code: 'ERR_BAD_REQUEST' });
+
+    // A server whose epoch is already older than the fence does not start.
+    const stale = await genServer.start(node, ledgerServer, { epoch: epoch! + 1, url }, { trapExit: true });
+    expect(stale).toMatchObject({ error: { code: 'ERR_STALE_EPOCH' } });
+    const audit = await store.audit('ledger');
+    expect(audit).toMatchObject({ accepted: 2, refused: 2, claims: [epoch, epoch! + 10], violations: [] });
   });
 });
 
