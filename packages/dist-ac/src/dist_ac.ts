@@ -178,8 +178,10 @@ interface AppView {
   readonly quorum?: boolean;
   /** With a quorum: the node that node knows runs the application and reaches (itself included), if any. */
   readonly runner?: string | null;
-  /** With a quorum: ms that node still holds back starts of the application (a listed node was lost recently). */
-  readonly holdMs?: number;
+  /** With a quorum: per listed node it lost recently, the ms it still holds back starts of the application for it. */
+  readonly holds?: Array<[string, number]>;
+  /** With a quorum: listed nodes it saw die (a close without a goodbye) and not come back since. */
+  readonly died?: string[];
 }
 
 type Request =
@@ -326,8 +328,10 @@ export class DistAc implements DistributedController {
   private readonly maxEpoch = new Map<string, number>();
   /** The epoch of the instance starting or running here, by application. */
   private readonly localEpoch = new Map<string, number>();
-  /** With a quorum: node-clock time before which this node starts no new instance of the application (see `holdFor`). */
-  private readonly holdUntil = new Map<string, number>();
+  /** When this node last asked for the views of each application (a quorum start checks nothing was lost since). */
+  private readonly viewedAt = new Map<string, number>();
+  /** Nodes this node lost, with when (node clock) and how (see `holdFor`); cleared at their nodeup. */
+  private readonly lost = new Map<string, { at: number; how: NodeEvent['lost'] }>();
   /** With a quorum: the `downAfter` timer of a local instance whose node lost its quorum. */
   private readonly quorumTimers = new Map<string, Timer>();
   /** With a quorum: local instances dist-ac is stopping because the quorum is lost (`'quorum'`) or because this node did not run for a while (`'resume'`). */
@@ -537,6 +541,8 @@ export class DistAc implements DistributedController {
     };
     const runner = runnerOf(entry.nodes, views);
     if (runner === undefined && quorate) {
+      // A node starting it (its start phases run): wait for its news, never start a second.
+      for (const [n, v] of views) if (n !== me && v.runner === n && !v.running) return mode === 'permit' ? { kind: 'none' } : { kind: 'wait', node: n };
       // A node this one does not reach may run it, known to a node that reaches both (a
       // partial partition): never start a second instance; decide again later (`check`).
       for (const [n, v] of views) {
@@ -720,16 +726,17 @@ export class DistAc implements DistributedController {
   // ---------------------------------------------------------------- quorum (No OTP counterpart; issue 15)
 
   /**
-   * How many listed nodes of `app` this node reaches, itself included. A connection counts
-   * once it has been up for tickTime / 2: one that flaps (`global` drops a link to a node
-   * that lost another, the redial comes up and is dropped again) must not count as a quorum
-   * coming back — it would reset the `downAfter` timer forever.
+   * How many listed nodes of `app` this node reaches, itself included; with `stable`, only
+   * connections up for min(tickTime / 2, downAfter / 2): one that flaps (`global` drops a link
+   * to a node that lost another, the redial comes up and is dropped again) must not count as
+   * the quorum coming back for a running instance — it would cancel its `downAfter` timer
+   * forever.
    */
-  private reached(app: string): number {
+  private reached(app: string, stable = false): number {
     const me = this.node.name;
     const now = this.node.clock.now();
-    const stable = this.tickTime() / 2;
-    return listedNodes(this.entries.get(app)!.nodes).filter((n) => n === me || (this.node.net.isConnected(n) && now - (this.upSince.get(n) ?? -Infinity) >= stable)).length;
+    const min = stable ? Math.min(this.tickTime() / 2, this.downAfterOf(app) / 2) : 0;
+    return listedNodes(this.entries.get(app)!.nodes).filter((n) => n === me || (this.node.net.isConnected(n) && now - (this.upSince.get(n) ?? -Infinity) >= min)).length;
   }
 
   /** True when `app` has no quorum setting, or this node reaches a quorum of its listed nodes (No OTP counterpart). */
@@ -738,6 +745,12 @@ export class DistAc implements DistributedController {
     if (e === undefined) return false;
     const q = quorumSize(e);
     return q === 0 || this.reached(app) >= q;
+  }
+
+  /** `hasQuorum` over stable connections only (see `reached`). */
+  private hasStableQuorum(app: string): boolean {
+    const q = quorumSize(this.entries.get(app)!);
+    return q === 0 || this.reached(app, true) >= q;
   }
 
   /** True while dist-ac is stopping the local instance of `app` for want of a quorum (`'quorum'`) or after this node did not run for a while (`'resume'`); No OTP counterpart. */
@@ -772,11 +785,19 @@ export class DistAc implements DistributedController {
     return d + 1.25 * t;
   }
 
-  /** The ms a fresh start of `app` must still wait: this node's hold, or any viewed node's (with a quorum). */
+  /**
+   * The ms a fresh start of `app` must still wait (with a quorum): the longest hold any viewed
+   * node (this one included) has for a listed node it lost — except for a node some viewed
+   * node saw die (its connection closed without a goodbye: a killed process runs nothing).
+   * One node may see a goodbye-less close while another closed its own link on purpose first
+   * (`global` drops the links to a node another one lost): the death decides.
+   */
   private holdOf(app: string, views: Map<string, AppView>): number {
     if (quorumSize(this.entries.get(app)!) === 0) return 0;
-    let h = Math.max(0, (this.holdUntil.get(app) ?? 0) - this.node.clock.now());
-    for (const v of views.values()) if (typeof v.holdMs === 'number' && v.holdMs > h) h = v.holdMs;
+    const died = new Set<string>();
+    for (const v of views.values()) for (const n of v.died ?? []) died.add(n);
+    let h = 0;
+    for (const v of views.values()) for (const [n, ms] of v.holds ?? []) if (!died.has(n) && ms > h) h = ms;
     return Math.ceil(h);
   }
 
@@ -804,7 +825,11 @@ export class DistAc implements DistributedController {
       }),
     );
     const acks = 1 + answers.filter(Boolean).length;
-    const ok = acks >= q && this.maxEpochOf(app) === epoch && this.lastGapAt < began && this.hasQuorum(app) && !this.stopping;
+    // A listed node lost meanwhile (not dead) may run an instance the views missed: decide again, with its hold.
+    const listed = listedNodes(entry.nodes);
+    const since = Math.min(began, this.viewedAt.get(app) ?? began);
+    const lostMeanwhile = [...this.lost].some(([n, l]) => l.at >= since && l.how !== 'died' && listed.includes(n));
+    const ok = acks >= q && !lostMeanwhile && this.maxEpochOf(app) === epoch && this.lastGapAt < began && this.hasQuorum(app) && !this.stopping;
     if (!ok) {
       log('[%s] %s: epoch %d not promised (%d of %d)', me, app, epoch, acks, q);
       this.retry.add(app);
@@ -832,15 +857,15 @@ export class DistAc implements DistributedController {
     const ac = this.node.application;
     const local = ac.whereRunning(app) === 'local';
     if (local && !this.fencing.has(app)) {
-      if (this.hasQuorum(app)) {
+      if (this.hasStableQuorum(app)) {
         if (this.quorumTimers.has(app)) this.node.report({ kind: 'dist_ac', message: `${app}: quorum back (${this.reached(app)} listed nodes reached, ${q} needed)`, application: app, code: 'quorum' });
         this.cancelQuorumTimer(app);
-      } else if (!this.quorumTimers.has(app)) {
+      } else if (!quorate && !this.quorumTimers.has(app)) {
         const after = this.downAfterOf(app);
         this.node.report({ kind: 'dist_ac', message: `${app}: quorum lost (${this.reached(app)} listed nodes reached, ${q} needed); stopping it in ${after} ms unless it returns`, application: app, code: 'quorum' });
         const timer = this.node.timers.schedule(after, () => {
           this.quorumTimers.delete(app);
-          if (!this.hasQuorum(app) && ac.whereRunning(app) === 'local') this.fence(app, 'quorum lost', 'quorum');
+          if (!this.hasStableQuorum(app) && ac.whereRunning(app) === 'local') this.fence(app, 'quorum lost', 'quorum');
         }, undefined);
         this.quorumTimers.set(app, timer);
       }
@@ -1003,6 +1028,7 @@ export class DistAc implements DistributedController {
 
   /** This node's view of `app`, and every connected node's (nodes without dist_ac are left out; slow ones are waited for). */
   private async views(app: string): Promise<Map<string, AppView>> {
+    this.viewedAt.set(app, this.node.clock.now());
     const views = new Map<string, AppView>([[this.node.name, this.view(app)]]);
     await Promise.all(
       this.node.nodes().map(async (n) => {
@@ -1040,11 +1066,22 @@ export class DistAc implements DistributedController {
   }
 
   /** The quorum fields of this node's view of `app`. */
-  private quorumView(app: string): { quorum: boolean; runner: string | null; holdMs: number } {
+  private quorumView(app: string): { quorum: boolean; runner: string | null; holds: Array<[string, number]>; died: string[] } {
     const me = this.node.name;
     const p = this.placement.get(app)?.node ?? null;
-    const runner = this.node.application.whereRunning(app) === 'local' ? me : p !== null && p !== me && this.node.net.isConnected(p) ? p : null;
-    return { quorum: this.hasQuorum(app), runner, holdMs: Math.max(0, Math.ceil((this.holdUntil.get(app) ?? 0) - this.node.clock.now())) };
+    const here = this.node.application.whereRunning(app) === 'local' || this.startingHere.has(app);
+    const runner = here ? me : p !== null && p !== me && this.node.net.isConnected(p) ? p : null;
+    const listed = listedNodes(this.entries.get(app)!.nodes);
+    const now = this.node.clock.now();
+    const holds: Array<[string, number]> = [];
+    const died: string[] = [];
+    for (const [n, l] of this.lost) {
+      if (!listed.includes(n)) continue;
+      if (l.how === 'died') died.push(n);
+      const ms = Math.ceil(l.at + this.holdFor(app, l.how) - now);
+      if (ms > 0) holds.push([n, ms]);
+    }
+    return { quorum: this.hasQuorum(app), runner, holds, died };
   }
 
   /**
@@ -1303,8 +1340,14 @@ export class DistAc implements DistributedController {
   private onNodeEvent(e: NodeEvent): void {
     if (e.hidden || this.stopping) return;
     if (this.checkTimer !== undefined) this.resumeCheck();
-    if (e.type === 'nodeup') this.upSince.set(e.node, this.node.clock.now());
-    else this.upSince.delete(e.node);
+    if (e.type === 'nodeup') {
+      this.upSince.set(e.node, this.node.clock.now());
+      this.lost.delete(e.node);
+    } else {
+      this.upSince.delete(e.node);
+      // With a quorum, no fresh instance until a lost node must have stopped its own (`holdOf`).
+      this.lost.set(e.node, { at: this.node.clock.now(), how: e.lost });
+    }
     if (e.type === 'nodeup') {
       this.background(this.hello(e.node), `introducing this node to ${e.node}`);
       for (const app of this.entries.keys()) this.wake(app);
@@ -1315,15 +1358,12 @@ export class DistAc implements DistributedController {
     const dead = e.node;
     const ac = this.node.application;
     for (const [app, entry] of this.entries) {
-      // With a quorum: no fresh instance until a lost listed node must have stopped its own.
-      if (quorumSize(entry) > 0 && rankOf(entry.nodes, dead) >= 0) {
-        this.holdUntil.set(app, Math.max(this.holdUntil.get(app) ?? 0, this.node.clock.now() + this.holdFor(app, e.lost)));
-      }
+
       const ran = this.placement.get(app)?.node === dead || ac.whereRunning(app) === dead;
       if (ran) {
         this.forget(app, dead);
         if (this.localStarted.has(app) && ac.whereRunning(app) === dead) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
-        if (this.localStarted.has(app) && ac.isPermitted(app)) this.armFailover(app, entry, dead, e.lost);
+        if (this.localStarted.has(app) && ac.isPermitted(app)) this.armFailover(app, entry, dead);
       }
       // Decisions waiting on the dead node decide again (OTP's monitor_node in wait_dist_start).
       this.wake(app);
@@ -1332,9 +1372,10 @@ export class DistAc implements DistributedController {
   }
 
   /** Fails `app` over after its timeout (spec §g.4; OTP's `restart_appls`). */
-  private armFailover(app: string, entry: DistributedEntry, dead: string, lost?: NodeEvent['lost']): void {
-    // With a quorum, the failover also waits until the dead node must have stopped its instance.
-    const timeout = (entry.timeout ?? 0) + (quorumSize(entry) > 0 ? this.holdFor(app, lost) : 0);
+  private armFailover(app: string, entry: DistributedEntry, dead: string): void {
+    // (With a quorum the decision also waits until the dead node must have stopped its
+    // instance: `holdOf`, from every node's views.)
+    const timeout = entry.timeout ?? 0;
     if (timeout === Infinity) return;
     this.cancelFailover(app);
     const go = (): void => {
