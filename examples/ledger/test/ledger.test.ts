@@ -38,10 +38,12 @@ async function rejection(p: Promise<unknown>): Promise<LedgerError> {
 
 describe('the fence', () => {
   let store: LedgerStore;
+  let url: string;
   let others: LedgerStore[] = [];
 
   beforeAll(async () => {
-    store = await LedgerStore.connect(await server.createDatabase('fence_unit'));
+    url = await server.createDatabase('fence_unit');
+    store = await LedgerStore.connect(url);
     await store.ensureSchema();
   });
 
@@ -90,7 +92,7 @@ describe('the fence', () => {
   });
 
   it('keeps epochs non-decreasing in commit order under concurrent writers with mixed epochs', async () => {
-    others = await Promise.all([1, 2, 3, 4].map(() => LedgerStore.connect(server.url.replace(/\/ledger$/, '/fence_unit'))));
+    others = await Promise.all([1, 2, 3, 4].map(() => LedgerStore.connect(url)));
     // Four connections race, each with its own epochs (some go backwards on purpose).
     const plans = [
       [1, 2, 3, 4, 5, 6],
