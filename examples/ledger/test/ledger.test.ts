@@ -177,6 +177,48 @@ describe('the ledger server and application on one node', () => {
     const audit = await store.audit('ledger');
     expect(audit).toMatchObject({ accepted: 2, refused: 2, claims: [epoch, epoch! + 10], violations: [] });
   });
+  it('a server whose database connection broke is started again by its supervisor and claims again with the same epoch', async () => {
+    const url = await server.createDatabase('ledger_reconnect');
+    const solo = await DistNode.start({ name: `solo2${process.pid}@127.0.0.1`, cookie: 'ledger_solo_cookie' });
+    const admin = await LedgerStore.connect(url);
+    try {
+      solo.application.configure({ ledger: { url } });
+      expect(solo.application.load(ledger)).toBe('ok');
+      await startDistAc(solo, { distributed: [{ application: 'ledger', nodes: [solo.name] }] });
+      expect(await solo.application.start('ledger')).toBe('ok');
+      const epoch = distAcOf(solo).info('ledger').epoch;
+      expect((await append(solo, 'before', null)).epoch).toBe(epoch);
+      const first = solo.whereis('ledger');
+
+      // PostgreSQL ends the server's session (as a restart of the database or a network cut would).
+      const ended = await admin.query('SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1', [`rigil-ledger ${solo.name}`]);
+      expect(ended.rows).toEqual([{ ok: true }]);
+      // The next appends fail (nothing acknowledged) until the restarted server serves again.
+      let after: Awaited<ReturnType<typeof append>> | undefined;
+      const failures = new Set<string>();
+      await waitFor(
+        async () => {
+          try {
+            after = await append(solo, 'after', null, 1000);
+            return true;
+          } catch (e) {
+            failures.add((e as LedgerError).code);
+            return false;
+          }
+        },
+        10_000,
+        'appends served again after the connection broke',
+        20,
+      );
+      expect(after).toMatchObject({ epoch, duplicate: false });
+      expect(solo.whereis('ledger')).not.toEqual(first);
+      expect([...failures].every((c) => c === 'ERR_DATABASE' || c === 'ERR_NOT_RUNNING')).toBe(true);
+      expect(await admin.audit('ledger')).toMatchObject({ accepted: 2, claims: [epoch, epoch], violations: [] });
+    } finally {
+      await solo.stop();
+      await admin.close();
+    }
+  });
 });
 
 // ---------------------------------------------------------------- three nodes as OS processes
