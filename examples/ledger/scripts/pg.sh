@@ -47,8 +47,8 @@ ensure_installed() {
     command -v sudo >/dev/null || die "not root and no sudo: install PostgreSQL (apt-get install postgresql) and run again"
     sudo=(sudo)
   fi
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
+  ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+  ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
   BIN=$(find_bin)
   [[ -n "$BIN" ]] || die "apt-get install postgresql left no binaries under /usr/lib/postgresql/*/bin"
 }
