@@ -14,13 +14,19 @@
  * broken connection stops the server (its supervisor starts it again with a new one).
  */
 import { type From, type GenServerBehaviour } from '@rigil/core';
-import { distAcResolver } from '@rigil/dist-ac';
+import { distAcOf, distAcResolver } from '@rigil/dist-ac';
 import { globalOf } from '@rigil/net';
 import { LedgerError, type LedgerErrorCode } from './errors.js';
 import { LedgerStore, type Appended } from './store.js';
 
 /** The registered name of the server, locally and in `global`, and the application's name. */
 export const LEDGER = 'ledger';
+
+/** How often the server checks that the global name still points to it (see `handleInfo`). */
+export const NAME_CHECK_MS = 500;
+
+/** The message of that check. */
+const CHECK_NAME = { $ledger: 'checkName' } as const;
 
 /** The server's start arguments. */
 export interface LedgerArgs {
@@ -43,6 +49,8 @@ export interface LedgerState {
   /** Appends acknowledged / refused by this instance. */
   readonly appended: number;
   readonly refused: number;
+  /** The database refused this instance once: a newer one exists; it no longer claims the name. */
+  readonly fenced: boolean;
 }
 
 /** A request to the server. */
@@ -84,7 +92,8 @@ export const ledgerServer: GenServerBehaviour<LedgerState, LedgerArgs, { call: L
       await store.ensureSchema();
       const { fenceBefore } = await store.claim(app, args.epoch, self.node.name);
       if ((await globalOf(self).reRegister(LEDGER, self.pid, distAcResolver(LEDGER))) !== 'yes') throw new Error('global registration failed');
-      return { ok: { app, epoch: args.epoch, node: self.node.name, store, claimedOver: fenceBefore, appended: 0, refused: 0 } };
+      self.sendAfter(NAME_CHECK_MS, self.pid, CHECK_NAME);
+      return { ok: { app, epoch: args.epoch, node: self.node.name, store, claimedOver: fenceBefore, appended: 0, refused: 0, fenced: false } };
     } catch (e) {
       await store.close();
       // A stale claim at start: a newer instance exists; this one must not run.
@@ -106,11 +115,36 @@ export const ledgerServer: GenServerBehaviour<LedgerState, LedgerArgs, { call: L
       return { reply: { ok: entry }, state: { ...state, appended: state.appended + 1 } };
     } catch (e) {
       const f = fault(e);
-      const next = f.code === 'ERR_STALE_EPOCH' ? { ...state, refused: state.refused + 1 } : state;
+      const next = f.code === 'ERR_STALE_EPOCH' ? { ...state, refused: state.refused + 1, fenced: true } : state;
       // A connection that broke is not used again: stop, and the supervisor starts a fresh server.
       if (state.store.failed) return { stop: { code: f.code, message: f.message }, reply: { error: f }, state: next };
       return { reply: { error: f }, state: next };
     }
+  },
+
+  /**
+   * Every NAME_CHECK_MS: the instance dist-ac places here, with this epoch, registers the global
+   * name again if it has gone. Works around global's known gap (@rigil/dist-ac README
+   * "Partitions"): after a freeze and a heal, a merge can overwrite the name with the stale
+   * instance's pid, and when dist-ac stops that instance the name is gone everywhere — the
+   * ledger runs but nobody reaches it. Only a missing name is taken back, and only by the current
+   * placement: a stale instance (placed elsewhere by dist-ac, or refused by the fence) never
+   * takes it from a newer one. No OTP counterpart (OTP's global kills the losing pid instead).
+   */
+  async handleInfo(msg, state, self) {
+    if (!(typeof msg === 'object' && msg !== null && (msg as { $ledger?: unknown }).$ledger === CHECK_NAME.$ledger)) return { noreply: state };
+    try {
+      const placed = distAcOf(self).info(LEDGER);
+      const g = globalOf(self);
+      if (!state.fenced && placed.node === state.node && placed.epoch === state.epoch && g.whereis(LEDGER) === undefined) {
+        await g.reRegister(LEDGER, self.pid, distAcResolver(LEDGER));
+        self.node.report({ kind: 'ledger', message: `ledger: the global name was gone; registered again (epoch ${state.epoch})` });
+      }
+    } catch {
+      // no dist-ac here, or global busy: try again at the next check
+    }
+    self.sendAfter(NAME_CHECK_MS, self.pid, CHECK_NAME);
+    return { noreply: state };
   },
 
   async terminate(_reason, state) {

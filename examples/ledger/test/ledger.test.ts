@@ -423,7 +423,18 @@ describe('three ledger nodes as OS processes', () => {
     } catch (e) {
       // What each node logged, for the failure message.
       const logs = NAMES.map((n) => `--- ${n}\n${(nodes.get(n)?.stderr.join('') ?? '').split('\n').slice(-30).join('\n')}`).join('\n');
-      throw new Error(`${(e as Error).message}\nphase ${phase}; acks by epoch ${JSON.stringify(countBy(acks.map((a) => `${a.phase}:${a.epoch}`)))}\n${logs}`.slice(0, 20_000), { cause: e });
+      const views = await Promise.all(
+        live().map(async (n) => {
+          const placed = await seenBy(n).catch((x: Error) => x.message);
+          const names = await probe.rpc.call(n, 'global.names', [], 1000).catch((x: Error) => x.message);
+          const local = await probe.rpc.call(n, 'whereis', ['ledger'], 1000).catch((x: Error) => x.message);
+          return `${n}: placement ${JSON.stringify(placed)}, global ${JSON.stringify(names)}, local ledger ${String(local)}`;
+        }),
+      );
+      throw new Error(
+        `${(e as Error).message}\nphase ${phase}; acks by phase:epoch ${JSON.stringify(countBy(acks.map((a) => `${a.phase}:${a.epoch}`)))}; client errors ${JSON.stringify(Object.fromEntries(errors))}\n${views.join('\n')}\n${logs}`.slice(0, 20_000),
+        { cause: e },
+      );
     } finally {
       running = false;
       await Promise.all(loops);
@@ -444,6 +455,7 @@ describe('three ledger nodes as OS processes', () => {
     console.log(
       `ledger: ${acks.length} acknowledged, ${audit.accepted} rows, ${audit.refused} refused by the fence; ` +
         `epochs in commit order ${audit.epochs.join(' < ')}; claims ${audit.claims.join(', ')}; client errors ${JSON.stringify(Object.fromEntries(errors))}; ` +
+        `global name taken back ${[...nodes.values()].reduce((k, c) => k + (c.stderr.join('').match(/registered again/g)?.length ?? 0), 0)} times; ` +
         `placements: ${steps.join(', ')}; acks by phase:epoch ${JSON.stringify(countBy(acks.map((a) => `${a.phase}:${a.epoch}`)))}`,
     );
   }, 120_000);
