@@ -511,6 +511,12 @@ export class DistAc implements DistributedController {
       }
       if (running) return 'ok';
       const d = this.decide(app, views, 'permit');
+      if (d.kind === 'startHere' && d.from === null && this.holdOf(app, views) > 0) {
+        // With a quorum, a fresh instance waits until a lost node must have stopped its own:
+        // the periodic check places it then (`decideLoop` waits out the hold).
+        this.retry.add(app);
+        return 'ok';
+      }
       if (d.kind === 'startHere') return this.startHere(app, d.type, restartType, d.from !== null ? 'permit' : 'start', d.from, d.from ?? this.placement.get(app)?.node ?? null);
       return 'ok';
     });
@@ -541,7 +547,7 @@ export class DistAc implements DistributedController {
     };
     const runner = runnerOf(entry.nodes, views);
     if (runner === undefined && quorate) {
-      // A node starting it (its start phases run): wait for its news, never start a second.
+      // A node starting it (its start phases run) or stopping it: wait for its news, never start a second.
       for (const [n, v] of views) if (n !== me && v.runner === n && !v.running) return mode === 'permit' ? { kind: 'none' } : { kind: 'wait', node: n };
       // A node this one does not reach may run it, known to a node that reaches both (a
       // partial partition): never start a second instance; decide again later (`check`).
@@ -1069,7 +1075,8 @@ export class DistAc implements DistributedController {
   private quorumView(app: string): { quorum: boolean; runner: string | null; holds: Array<[string, number]>; died: string[] } {
     const me = this.node.name;
     const p = this.placement.get(app)?.node ?? null;
-    const here = this.node.application.whereRunning(app) === 'local' || this.startingHere.has(app);
+    // An instance starting here, or being stopped for want of a quorum (its `prepStop` may run), counts as running here.
+    const here = this.node.application.whereRunning(app) === 'local' || this.startingHere.has(app) || this.fencing.has(app);
     const runner = here ? me : p !== null && p !== me && this.node.net.isConnected(p) ? p : null;
     const listed = listedNodes(this.entries.get(app)!.nodes);
     const now = this.node.clock.now();
@@ -1179,6 +1186,24 @@ export class DistAc implements DistributedController {
     if (kept.node === null || kept.node === this.node.name || this.placement.has(app) || ac.whereRunning(app) === 'local' || !this.node.net.isConnected(kept.node)) return;
     this.record(app, kept);
     if (this.localStarted.has(app) && ac.whereRunning(app) !== kept.node) this.background(ac.runningElsewhere(app, kept.node, this.localStarted.get(app)), `recording that ${app} runs on ${kept.node}`);
+  }
+
+  /**
+   * A record of `app` was dropped and nothing replaced it, though an instance may still run
+   * (a reconcile kept one on a node this node had not recorded — e.g. it had recorded the
+   * loser's stale introduction): ask the connected nodes and record the one running it, if
+   * any (No OTP counterpart: OTP's dist_ac never reconciles, so never loses a record this way).
+   */
+  private async relearn(app: string): Promise<void> {
+    const views = await this.views(app);
+    const ac = this.node.application;
+    if (this.stopping || this.placement.has(app) || ac.whereRunning(app) === 'local') return;
+    const runner = runnerOf(this.entries.get(app)!.nodes, views);
+    if (runner === undefined || runner === this.node.name || !this.node.net.isConnected(runner)) return;
+    const own = views.get(runner)!.info;
+    this.record(app, own?.node === runner ? own : { application: app, node: runner, startType: null, since: null, previous: null, cause: null, epoch: null });
+    if (this.localStarted.has(app) && ac.whereRunning(app) !== runner) await ac.runningElsewhere(app, runner, this.localStarted.get(app));
+    this.wake(app);
   }
 
   /** The local instance stopped (or never got going): forget it here and tell every node (OTP's `dist_ac_app_stopped`). */
@@ -1311,7 +1336,10 @@ export class DistAc implements DistributedController {
         if (ac.whereRunning(app) === msg.node) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
         // A reconcile stop names the instance kept: a node that had recorded the loser (e.g.
         // from the loser's introduction after a heal) learns where it runs instead of nothing.
-        if (msg.kept !== undefined) this.learnKept(app, msg.kept);
+        if (msg.kept !== undefined) {
+          this.learnKept(app, msg.kept);
+          if (!this.placement.has(app)) this.background(this.relearn(app), `asking where ${app} runs`);
+        }
         this.wake(app);
         return;
       case 'failed':
@@ -1344,9 +1372,14 @@ export class DistAc implements DistributedController {
       this.upSince.set(e.node, this.node.clock.now());
       this.lost.delete(e.node);
     } else {
-      this.upSince.delete(e.node);
       // With a quorum, no fresh instance until a lost node must have stopped its own (`holdOf`).
-      this.lost.set(e.node, { at: this.node.clock.now(), how: e.lost });
+      // A goodbye-less close of a connection up for less than tickTime / 4 is no proof of a
+      // death: a link that flaps (dropped by `global` as its handshake ends) closes before
+      // the goodbye can be sent — counted as silent.
+      const now = this.node.clock.now();
+      const young = now - (this.upSince.get(e.node) ?? now) < this.tickTime() / 4;
+      this.upSince.delete(e.node);
+      this.lost.set(e.node, { at: now, how: e.lost === 'died' && young ? 'silent' : e.lost });
     }
     if (e.type === 'nodeup') {
       this.background(this.hello(e.node), `introducing this node to ${e.node}`);
@@ -1446,6 +1479,7 @@ export class DistAc implements DistributedController {
           this.forget(app, peer);
           if (ac.whereRunning(app) === peer) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
           this.wake(app);
+          this.background(this.relearn(app), `asking where ${app} runs`);
         }
         continue;
       }
@@ -1511,7 +1545,11 @@ export class DistAc implements DistributedController {
     const v = (await this.call(known, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
     const ac = this.node.application;
     const peer = peerInfo.node!;
-    if (this.placement.get(app)?.node !== known || !this.node.net.isConnected(peer)) return;
+    // The record naming `known` may have been dropped meanwhile (`known` stopped its instance,
+    // e.g. yielding to a node this one does not reach yet): `peer`'s introduction is then all
+    // this node has to go on. Another record (or a local instance) since: that one stands.
+    const cur = this.placement.get(app)?.node;
+    if ((cur !== undefined && cur !== known) || ac.whereRunning(app) === 'local' || !this.node.net.isConnected(peer)) return;
     if (v?.running === true && better(this.entries.get(app)!.nodes, known, peer)) return;
     this.record(app, peerInfo);
     if (this.localStarted.has(app) && ac.whereRunning(app) !== peer) await ac.runningElsewhere(app, peer, this.localStarted.get(app));

@@ -15,10 +15,12 @@
  * not known, the two partitions merge once (OTP's `init_connect` … `exchange` … `resolved` …
  * `new_nodes`), driven by the node with the smaller name of the connecting pair (the boss):
  * each side locks its own partition with one shared lock id (OTP's two lockers), the boss
- * fetches the other side's names, resolves each clash once — with its own side's resolver, run
- * where its side's pid lives (OTP's `exchange_names` on `node() < Node`) — and each side
- * applies the outcome to every node of its partition and learns the other partition's nodes
- * (OTP's `new_nodes`). The other nodes of both partitions see the nodeups between them too,
+ * fetches the names of every locked node of both sides (OTP exchanges one node's per side; see
+ * `exchangeNames`), resolves each clash once — with its own side's resolver, run where its
+ * side's pid lives (OTP's `exchange_names` on `node() < Node`) — and each side applies the
+ * outcome to every node of its partition, bringing each to the merged table, and learns the
+ * other partition's nodes (OTP's `new_nodes`). A name whose pid is on a node the merge made
+ * known is monitored once the first connection to it is up (OTP's monitor auto-connects). The other nodes of both partitions see the nodeups between them too,
  * but they already know each other then: no second exchange, no second resolution. A failed
  * attempt is retried with back-off while the peer stays connected; the other side asks the boss
  * to sync if it has not after a while (rigil runs the exchange from the boss only, with the
@@ -104,8 +106,11 @@ interface NameEntry {
    * are everywhere), or `fn:<node>` for a function passed to `register` on that node.
    */
   readonly resolver: string;
-  /** This node's monitor on the pid. */
-  readonly monitor: Ref;
+  /**
+   * This node's monitor on the pid; undefined while the pid's node is one a merge made known
+   * and this node is still making its first connection to it (see `insert`).
+   */
+  readonly monitor: Ref | undefined;
 }
 
 /** One lock held on this node. */
@@ -505,8 +510,11 @@ export class Global implements GlobalNames {
         return this.nameList();
       case 'syncLock':
         return this.lockForSync(req.boss);
-      case 'exchange':
-        return this.peerSyncs.has(req.boss) ? { names: this.nameList(), group: this.peerSyncs.get(req.boss) } : { error: 'not_locked' };
+      case 'exchange': {
+        const group = this.peerSyncs.get(req.boss);
+        if (group === undefined) return { error: 'not_locked' };
+        return this.gatherTables(group).then((tables) => ({ names: this.nameList(), group, tables }));
+      }
       case 'merge':
         return this.mergeHere(req.boss, req.ops, req.mine, req.theirs, req.kills ?? []);
       case 'newNodes':
@@ -560,6 +568,31 @@ export class Global implements GlobalNames {
       }
       this.remove(name);
     }
+    // A pid of a node a merge just made known, which this node is still making its first
+    // connection to (`connecting`), and cannot even dial yet (no address: it learns it from the
+    // node's own dial): a monitor now would fire `noconnection` at once and drop the name here
+    // only, while the rest of the partition keeps it. OTP's `erlang:monitor/2` auto-connects
+    // and waits for the connection (and `sync_other` retries it); so the monitor is set when
+    // the attempt connects (`armMonitors`), and the name goes with the node if it fails.
+    if (pid.node !== this.node.name && !this.node.net.isConnected(pid.node) && this.connecting.has(pid.node)) {
+      this.keepName(name, pid, resolver, undefined);
+      return;
+    }
+    const monitor = this.monitorName(name, pid);
+    // The monitor may have fired at once (a dead pid, an unreachable node): nothing to keep.
+    if (monitor !== undefined) this.keepName(name, pid, resolver, monitor);
+  }
+
+  private keepName(name: string, pid: Pid, resolver: string, monitor: Ref | undefined): void {
+    this.names.set(name, { pid, resolver, monitor });
+    let set = this.nameOf.get(String(pid));
+    if (set === undefined) this.nameOf.set(String(pid), (set = new Set()));
+    set.add(name);
+    this.dropFn(name);
+  }
+
+  /** Monitors the holder of `name`, whose DOWN drops the name; undefined if it fired at once. */
+  private monitorName(name: string, pid: Pid): Ref | undefined {
     let dead = false;
     const monitor = this.node.monitor(pid, {
       onDown: () => {
@@ -577,13 +610,21 @@ export class Global implements GlobalNames {
         });
       },
     });
-    // The monitor may have fired at once (a dead pid, an unreachable node): nothing to keep.
-    if (dead) return;
-    this.names.set(name, { pid, resolver, monitor });
-    let set = this.nameOf.get(String(pid));
-    if (set === undefined) this.nameOf.set(String(pid), (set = new Set()));
-    set.add(name);
-    this.dropFn(name);
+    return dead ? undefined : monitor;
+  }
+
+  /** Sets the monitors `insert` deferred for the pids of `node`, now connected (or drops the names, if the node is gone). */
+  private armMonitors(node: string): void {
+    for (const [name, e] of [...this.names]) {
+      if (e.monitor !== undefined || e.pid.node !== node) continue;
+      const monitor = this.monitorName(name, e.pid);
+      if (monitor !== undefined) this.names.set(name, { ...e, monitor });
+      else if (this.names.get(name) === e) {
+        this.names.delete(name);
+        this.forgetName(e.pid, name);
+        this.dropFn(name);
+      }
+    }
   }
 
   private forgetName(pid: Pid, name: string): void {
@@ -596,7 +637,7 @@ export class Global implements GlobalNames {
     if (e === undefined || (onlyPid !== undefined && !e.pid.equals(onlyPid))) return;
     this.names.delete(name);
     this.forgetName(e.pid, name);
-    this.node.demonitor(e.monitor);
+    if (e.monitor !== undefined) this.node.demonitor(e.monitor);
     this.dropFn(name);
   }
 
@@ -622,7 +663,7 @@ export class Global implements GlobalNames {
    * or null to unregister: a resolver that throws or answers anything but one of the two pids
    * unregisters the name, as in OTP; an unreachable node keeps the other side's pid (OTP's badrpc).
    */
-  private async resolveClash(name: string, mine: NameEntry, theirs: Pid): Promise<Pid | null> {
+  private async resolveClash(name: string, mine: Pick<NameEntry, 'pid' | 'resolver'>, theirs: Pid): Promise<Pid | null> {
     const where = mine.resolver.startsWith('fn:') ? mine.resolver.slice(3) : mine.pid.node;
     let answer: unknown;
     try {
@@ -649,6 +690,7 @@ export class Global implements GlobalNames {
     // A hidden node takes no part in `global` (OTP ignores hidden connections, both ways).
     if (e.hidden || this.stopping || this.hidden) return;
     this.linkGen.set(e.node, (this.linkGen.get(e.node) ?? 0) + 1);
+    if (e.type === 'nodeup') this.armMonitors(e.node);
     if (e.type === 'nodedown') this.nodeDown(e.node);
     // After every subscriber has seen the nodeup: a drop made here (overlapping partitions) comes after it.
     else queueMicrotask(() => this.nodeUp(e.node));
@@ -680,6 +722,8 @@ export class Global implements GlobalNames {
 
   private nodeDown(peer: string): void {
     this.connecting.delete(peer);
+    // Names whose monitors waited for the first connection to `peer`: it is gone.
+    for (const [name, e] of [...this.names]) if (e.monitor === undefined && e.pid.node === peer) this.remove(name);
     queueMicrotask(() => this.checkSynced());
     const wasKnown = (this.known.delete(peer) || this.syncing.has(peer) || this.peerSyncs.has(peer)) && !this.silent.delete(peer);
     if (this.peerSyncs.has(peer)) this.background(this.unlockForSync(peer), `ending the merge with ${peer}`);
@@ -856,7 +900,11 @@ export class Global implements GlobalNames {
       peerLocked = true;
       const ex = parseExchange(await this.callServer(peer, { op: 'exchange', boss: me }));
       if (ex === undefined || !this.wantsSync(peer)) return false;
-      const [opsMine, opsTheirs, kills] = await this.exchangeNames(ex.names);
+      // Every locked node's table, both sides (see `exchangeNames`).
+      const myTables = await this.gatherTables(mine);
+      const theirTables = ex.tables ?? [[peer, ex.names] as [string, NameOp[]]];
+      if (!this.wantsSync(peer)) return false;
+      const [opsMine, opsTheirs, kills] = await this.exchangeNames(myTables, theirTables);
       const theirs = ex.group;
       await this.callServer(peer, { op: 'merge', boss: me, ops: opsTheirs, mine: theirs, theirs: mine, kills });
       merged = true;
@@ -869,37 +917,60 @@ export class Global implements GlobalNames {
   }
 
   /**
-   * OTP's `exchange_names` on the node with the smaller name: for each of the other side's
-   * names, what this side must do (`opsMine`) and what the other side must do (`opsTheirs`);
-   * each clash resolved once, here. Also the losers `randomExitName` killed: the kill is sent
+   * The tables of `nodes` (this node's own included), under the merge's lock; a node that does
+   * not answer (down meanwhile) is left out. No OTP counterpart (see `exchangeNames`).
+   */
+  private async gatherTables(nodes: readonly string[]): Promise<Array<[string, NameOp[]]>> {
+    const answers = await Promise.all(
+      nodes.map(async (n): Promise<[string, NameOp[]] | undefined> => {
+        if (n === this.node.name) return [n, this.nameList()];
+        try {
+          const names = parseNames(await this.callServer(n, { op: 'names' }));
+          return names === undefined ? undefined : [n, names];
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    return answers.filter((a): a is [string, NameOp[]] => a !== undefined);
+  }
+
+  /**
+   * OTP's `exchange_names` on the node with the smaller name: the merged table, each clash
+   * resolved once, here; and what every node of this side (`opsMine`) and of the other side
+   * (`opsTheirs`) must do to hold it. Also the losers `randomExitName` killed: the kill is sent
    * from the node it ran on (OTP's `exit(Max, kill)` on `node(Pid2)`), which may not reach the
    * loser's node — a partition cut off from it — and a lost kill leaves the loser alive without
    * its name. rigil departs from OTP here: every node of both sides repeats the kill of a loser
    * that lives on it when it applies the outcome (a kill is idempotent).
+   *
+   * rigil departs from OTP in what it compares, too: OTP exchanges the tables of the two nodes
+   * that saw the nodeup and assumes every node of a partition holds the same one. rigil's
+   * nodes of one partition may not (a node that lost the connection to a pid's node dropped
+   * its names while one that kept it did not; an update under the lock reached part of the
+   * partition before its sender was cut off), and a merge is the one moment both sides are
+   * locked: so each side's table is the union of its locked nodes' tables (a name held by
+   * different pids on one side: the first node's, the answering node's own first), and the
+   * operations of a side bring every node of it to the merged table, not just the first.
    */
-  private async exchangeNames(theirNames: NameOp[]): Promise<[NameOp[], NameOp[], Pid[]]> {
-    const opsMine: NameOp[] = [];
-    const opsTheirs: NameOp[] = [];
+  private async exchangeNames(myTables: ReadonlyArray<[string, NameOp[]]>, theirTables: ReadonlyArray<[string, NameOp[]]>): Promise<[NameOp[], NameOp[], Pid[]]> {
+    const mineSide = sideTable(myTables);
+    const theirSide = sideTable(theirTables);
+    const merged = new Map<string, [Pid, string]>();
     const kills: Pid[] = [];
-    const seen = new Set<string>();
-    for (const [name, pid, resolver] of theirNames) {
-      if (pid === null) continue;
-      seen.add(name);
-      const mine = this.names.get(name);
-      if (mine === undefined) opsMine.push([name, pid, resolver]);
-      else if (mine.pid.equals(pid)) continue;
-      else {
-        const winner = await this.resolveClash(name, mine, pid);
-        if (winner !== null && mine.resolver === 'randomExitName' && this.resolvers.get('randomExitName') === randomExitName) kills.push(winner.equals(pid) ? mine.pid : pid);
-        if (winner === null) {
-          opsMine.push([name, null, '']);
-          opsTheirs.push([name, null, '']);
-        } else if (winner.equals(pid)) opsMine.push([name, pid, resolver]);
-        else opsTheirs.push([name, mine.pid, mine.resolver]);
+    for (const [name, [pid, resolver]] of theirSide) {
+      const mine = mineSide.get(name);
+      if (mine === undefined || mine[0].equals(pid)) {
+        merged.set(name, [pid, resolver]);
+        continue;
       }
+      const winner = await this.resolveClash(name, { pid: mine[0], resolver: mine[1] }, pid);
+      if (winner !== null && mine[1] === 'randomExitName' && this.resolvers.get('randomExitName') === randomExitName) kills.push(winner.equals(pid) ? mine[0] : pid);
+      if (winner === null) continue;
+      merged.set(name, winner.equals(pid) ? [pid, resolver] : mine);
     }
-    for (const [name, e] of this.names) if (!seen.has(name)) opsTheirs.push([name, e.pid, e.resolver]);
-    return [opsMine, opsTheirs, kills];
+    for (const [name, e] of mineSide) if (!theirSide.has(name)) merged.set(name, e);
+    return [opsToHold(merged, myTables), opsToHold(merged, theirTables), kills];
   }
 
   /** The other side: locks this node's partition for `boss`'s merge (a few attempts, then busy: the boss backs off). */
@@ -945,10 +1016,6 @@ export class Global implements GlobalNames {
   /** OTP's `new_nodes`: apply a merge's name operations and learn the other partition's nodes. */
   private newNodes(ops: NameOp[], mine: string[], theirs: string[], kills: Pid[]): void {
     for (const pid of kills) if (pid.node === this.node.name) this.node.exit(pid, 'kill');
-    for (const [name, pid] of ops) {
-      if (pid === null) this.remove(name);
-    }
-    for (const [name, pid, resolver] of ops) if (pid !== null) this.insert(name, pid, resolver);
     const me = this.node.name;
     queueMicrotask(() => this.checkSynced());
     // Each side was a fully connected partition: what we remembered lost inside one is stale —
@@ -969,6 +1036,10 @@ export class Global implements GlobalNames {
     // would make one partition of two disagreeing tables; left out, it asks for a merge of its
     // own (see `forgetOneSided`), which exchanges the names. The same holds for such a node
     // listed on both sides (the two partitions overlapped: it was lost by one of them).
+    // The connections are started before the names are applied, so that the monitors of pids
+    // on the nodes being connected wait for them (see `insert`); the names of a node lost
+    // again are dropped after.
+    const lostAgain: string[] = [];
     for (const n of [...mine.filter((m) => this.known.has(m)), ...theirs.filter((t) => !mine.includes(t))]) {
       if (n === me || this.known.has(n)) continue;
       this.known.add(n);
@@ -978,8 +1049,7 @@ export class Global implements GlobalNames {
         // got it back: the merge recreated an overlap; report it again. Knowing `n` meanwhile
         // would send it nothing (it is not connected) while counting it in our partition.
         this.known.delete(n);
-        this.dropNamesOn(n);
-        this.report('lostConnection', n, true);
+        lostAgain.push(n);
         continue;
       }
       // OTP's connect_all: a node of the other partition we are not connected to yet.
@@ -992,6 +1062,14 @@ export class Global implements GlobalNames {
         }),
         `connecting to ${n}`,
       );
+    }
+    for (const [name, pid] of ops) {
+      if (pid === null) this.remove(name);
+    }
+    for (const [name, pid, resolver] of ops) if (pid !== null) this.insert(name, pid, resolver);
+    for (const n of lostAgain) {
+      this.dropNamesOn(n);
+      this.report('lostConnection', n, true);
     }
   }
 
@@ -1347,10 +1425,32 @@ function parseNames(x: unknown): NameOp[] | undefined {
 }
 
 /** A peer's answer to `exchange`, if well-formed. */
-function parseExchange(x: unknown): { names: NameOp[]; group: string[] } | undefined {
+function parseExchange(x: unknown): { names: NameOp[]; group: string[]; tables?: Array<[string, NameOp[]]> } | undefined {
   if (typeof x !== 'object' || x === null) return undefined;
   const r = x as Record<string, unknown>;
-  return isNames(r.names) && isNodeList(r.group) ? { names: r.names, group: r.group } : undefined;
+  if (!isNames(r.names) || !isNodeList(r.group)) return undefined;
+  if (r.tables === undefined) return { names: r.names, group: r.group };
+  const ok = Array.isArray(r.tables) && r.tables.length <= 65_536 && r.tables.every((t: unknown) => Array.isArray(t) && t.length === 2 && typeof t[0] === 'string' && isNames(t[1]));
+  return ok ? { names: r.names, group: r.group, tables: r.tables as Array<[string, NameOp[]]> } : undefined;
+}
+
+/** One side's table for a merge: the union of its nodes' tables, the first node's pid for a name held by different pids. */
+function sideTable(tables: ReadonlyArray<[string, NameOp[]]>): Map<string, [Pid, string]> {
+  const side = new Map<string, [Pid, string]>();
+  for (const [, names] of tables) for (const [name, pid, resolver] of names) if (pid !== null && !side.has(name)) side.set(name, [pid, resolver]);
+  return side;
+}
+
+/** The operations that bring every one of `tables` to `merged` (an insert a node already holds is a no-op there). */
+function opsToHold(merged: ReadonlyMap<string, [Pid, string]>, tables: ReadonlyArray<[string, NameOp[]]>): NameOp[] {
+  const ops = new Map<string, NameOp>();
+  for (const [, names] of tables) {
+    const held = new Map<string, Pid>();
+    for (const [name, pid] of names) if (pid !== null) held.set(name, pid);
+    for (const [name, [pid, resolver]] of merged) if (!ops.has(name) && held.get(name)?.equals(pid) !== true) ops.set(name, [name, pid, resolver]);
+    for (const name of held.keys()) if (!merged.has(name) && !ops.has(name)) ops.set(name, [name, null, '']);
+  }
+  return [...ops.values()];
 }
 
 // ---------------------------------------------------------------- built-in resolvers

@@ -327,12 +327,14 @@ class Run {
     for (const app of APP_NAMES) {
       const runners = m.runners(app);
       if (runners.length > 1) return false;
-      if (!m.irregular(app)) {
-        if (runners.length === 0 && m.candidates(app).length > 0) return false;
-        for (const [key] of m.pendingStarts) if (key.endsWith(` ${app}`)) return false;
-      }
+      if (!m.irregular(app) && runners.length === 0 && m.candidates(app).length > 0) return false;
+      // A start under way (e.g. a restarted node's boot start, taking the application over)
+      // has not settled its placement yet, whether or not some node stopped the application.
+      for (const [key] of m.pendingStarts) if (key.endsWith(` ${app}`)) return false;
       const runner = runners[0] ?? null;
-      if (!this.sim.nodes().every((n) => m.records(n, app).info === runner)) return false;
+      // What I3-apps judges: every node's dist-ac record, and the application controller's
+      // `whereRunning` of every node that started it.
+      if (!this.sim.nodes().every((n) => m.records(n, app).info === runner && (!m.started.get(n)!.has(app) || (m.records(n, app).where ?? null) === runner))) return false;
     }
     return true;
   }

@@ -216,11 +216,23 @@ export class AppsModel {
   /** `application.takeover(app)` on `node`: pins the application there, unless it fails. */
   takeover(node: DistNode, app: string, record: (e: unknown) => void): void {
     // Pinned from the call on (later starts by better nodes move the pin); undone if it fails.
+    // A failed takeover moved nothing (OTP's `takeover_application` answers the error and the
+    // application stays where it ran): the pin and the claim go back to what they were.
     const pin = { node: node.name, creation: node.creation };
+    const before = this.pinned.get(app);
+    const key = `${node.name} ${app}`;
+    const claimBefore = this.claims.get(key);
+    const claimAt = this.sim.now;
     this.pinned.set(app, pin);
-    this.claims.set(`${node.name} ${app}`, this.sim.now);
+    this.claims.set(key, claimAt);
     const undo = (): void => {
-      if (this.pinned.get(app) === pin) this.pinned.delete(app);
+      if (this.pinned.get(app) === pin) {
+        if (before !== undefined) this.pinned.set(app, before);
+        else this.pinned.delete(app);
+      }
+      if (this.claims.get(key) !== claimAt) return;
+      if (claimBefore === undefined) this.claims.delete(key);
+      else this.claims.set(key, claimBefore);
     };
     node.application.takeover(app).then(
       (r) => {
@@ -373,7 +385,8 @@ export class AppsModel {
     if (m === undefined) this.instances.set(node, (m = new Map()));
     const takeover = typeof type === 'object' && 'takeover' in type;
     const peers = (node as DistNode).nodes();
-    const reachable = (n: string): boolean => this.sim.isUp(n) && !this.sim.isFrozen(n) && peers.includes(n);
+    // With a quorum, a node that reaches none cannot take it: it counts as unreachable.
+    const reachable = (n: string): boolean => this.sim.isUp(n) && !this.sim.isFrozen(n) && peers.includes(n) && (this.options.quorum === undefined || distAcOf(this.sim.node(n)).hasQuorum(app));
     m.set(app, { at: this.sim.now, placed: takeover || !this.betterCandidates(app, node.name).some(reachable) });
     if (this.options.quorum === undefined) return;
     // Quorum mode: Q2 (a newer epoch than every instance before), Q1 (no other running instance).

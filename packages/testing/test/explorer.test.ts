@@ -1,6 +1,6 @@
 /**
  * The fault explorer: a fixed budget of seeds gates the invariants that hold today (I3-mesh,
- * I4, I6, I7, on the net and global workloads); a run is a function of its seed and trace; a violation shrinks to the faults
+ * I4, I6, I7, on the net and global workloads; I3-names on the global workload; I1, I2, I3-apps, I5 on the apps workload); a run is a function of its seed and trace; a violation shrinks to the faults
  * that cause it and replays identically; an invariant without its workload is refused.
  */
 import { createHash } from 'node:crypto';
@@ -10,6 +10,8 @@ import { explore, generateTrace, isFault, parseTrace, formatTrace, resolveInvari
 /** The CI budget: seeds × faults, 5 nodes (a few seconds of real time in all). */
 const CI_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 const CI_FAULTS = 150;
+/** The apps workload's CI seeds (each a few seconds: dist-ac's decisions take more real time). */
+const CI_APPS_SEEDS = [2, 3, 4];
 
 /** An invariant that never fails and records a digest of the event log at every checkpoint. */
 function logDigest(out: string[]): Invariant {
@@ -32,12 +34,21 @@ describe('the fault explorer', () => {
   }, 60_000);
 
   // With global's registrations, locks (holders dying while they hold or wait) and re-registers
-  // in the schedule: no crash, no dead name server, no rejection, the mesh re-forms (issue 13
-  // switches I3-names on once every CI seed holds it).
-  it.each(CI_SEEDS)('seed %i, global workload: I3-mesh, I4, I6 and I7 hold', async (seed) => {
-    const r = await explore({ seed, nodes: 5, faults: CI_FAULTS, workload: 'global', invariants: ['I3-mesh', 'I4', 'I6', 'I7'] });
+  // in the schedule: no crash, no dead name server, no rejection, the mesh re-forms, and after
+  // every heal-and-settle all nodes hold one name table whose pids live (issue 13).
+  it.each(CI_SEEDS)('seed %i, global workload: I3-mesh, I3-names, I4, I6 and I7 hold', async (seed) => {
+    const r = await explore({ seed, nodes: 5, faults: CI_FAULTS, workload: 'global', invariants: ['I3-mesh', 'I3-names', 'I4', 'I6', 'I7'] });
     expect(r.violation).toBeUndefined();
     expect(r.trace.some((s) => s.startsWith('lock') || s.startsWith('trans'))).toBe(true);
+  }, 60_000);
+
+  // dist-ac under the faults (issue 14): exactly one instance of each application after every
+  // settle, on the node OTP would place it, every node's records naming it, and no acknowledged
+  // increment of the counter lost across a takeover.
+  it.each(CI_APPS_SEEDS)('seed %i, apps workload: I1, I2, I3-apps and I5 hold', async (seed) => {
+    const r = await explore({ seed, nodes: 5, faults: CI_FAULTS, workload: 'apps', invariants: ['I1', 'I2', 'I3-apps', 'I5'], shrink: false });
+    expect(r.violation).toBeUndefined();
+    expect(r.trace.some((s) => s.startsWith('takeover') || s.startsWith('permit'))).toBe(true);
   }, 60_000);
 
   it('one seed and trace give the same run twice: identical event logs at every checkpoint', async () => {
