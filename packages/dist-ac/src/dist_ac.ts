@@ -1373,11 +1373,11 @@ export class DistAc implements DistributedController {
       this.lost.delete(e.node);
     } else {
       // With a quorum, no fresh instance until a lost node must have stopped its own (`holdOf`).
-      // A goodbye-less close of a connection up for less than tickTime / 4 is no proof of a
-      // death: a link that flaps (dropped by `global` as its handshake ends) closes before
-      // the goodbye can be sent — counted as silent.
+      // A goodbye-less close of a connection up for less than min(tickTime / 4, 50 ms) is no
+      // proof of a death: a link that flaps (dropped by `global` as its handshake ends) may
+      // close before the goodbye can be sent — counted as silent.
       const now = this.node.clock.now();
-      const young = now - (this.upSince.get(e.node) ?? now) < this.tickTime() / 4;
+      const young = now - (this.upSince.get(e.node) ?? now) < Math.min(this.tickTime() / 4, 50);
       this.upSince.delete(e.node);
       this.lost.set(e.node, { at: now, how: e.lost === 'died' && young ? 'silent' : e.lost });
     }
