@@ -110,8 +110,16 @@ async function main(): Promise<void> {
   if (loaded !== 'ok') throw new Error(`ledger did not load: ${JSON.stringify(loaded)}`);
   await startDistAc(node, kernel);
   exposeLedgerProcedures(node);
-  const started = await node.application.start('ledger', 'temporary');
-  if (started !== 'ok') throw new Error(`ledger did not start: ${JSON.stringify(started.error)}`);
+  // With a quorum, a start before this node reaches a quorum of the listed nodes is refused
+  // ({ noQuorum }): the others may still be connecting at boot — try again for up to 20 s.
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const started = await node.application.start('ledger', 'temporary');
+    if (started === 'ok') break;
+    const noQuorum = typeof started.error === 'object' && started.error !== null && 'noQuorum' in started.error;
+    if (!noQuorum || Date.now() > deadline) throw new Error(`ledger did not start: ${JSON.stringify(started.error)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   print({ ready: true, name: node.name, port: node.port, creation: node.creation, pid: process.pid, nodes: node.nodes() });
 }
 
