@@ -44,6 +44,14 @@ export interface ChildOptions {
   faulty?: boolean;
   /** The child's reconnect back-off (`DistNodeOptions.reconnect`). */
   reconnect?: { baseMs?: number; maxMs?: number };
+  /**
+   * Another child program, relative to the repository root (default `test/src/node_main.ts`).
+   * It takes the same flags and speaks the same protocol on stdin/stdout (ready line, node
+   * events, commands) — e.g. examples/ledger/test/ledger_node.ts, which also runs applications.
+   */
+  program?: string;
+  /** More command-line arguments, after the ones above (for `program`). */
+  extraArgs?: string[];
 }
 
 /** What a child prints once it is up. */
@@ -177,12 +185,13 @@ export class OsCluster {
 
   /** Starts a child node and resolves once it printed its ready line. */
   async spawn(o: ChildOptions): Promise<ChildNode> {
-    const args = ['--import', 'tsx', NODE_MAIN, '--name', o.name, '--cookie', o.cookie, '--port', String(o.port ?? 0)];
+    const args = ['--import', 'tsx', o.program ?? NODE_MAIN, '--name', o.name, '--cookie', o.cookie, '--port', String(o.port ?? 0)];
     for (const s of o.seeds ?? []) args.push('--seed', s);
     if (o.tickTime !== undefined) args.push('--tick-time', String(o.tickTime));
     if (o.faulty === true) args.push('--faulty');
     if (o.reconnect?.baseMs !== undefined) args.push('--reconnect-base-ms', String(o.reconnect.baseMs));
     if (o.reconnect?.maxMs !== undefined) args.push('--reconnect-max-ms', String(o.reconnect.maxMs));
+    args.push(...(o.extraArgs ?? []));
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
     const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
