@@ -646,7 +646,16 @@ export class DistAc implements DistributedController {
           const type: StartType = ac.getSpec(app)?.startPhases !== undefined ? { failover: dead } : 'normal';
           return this.startHere(app, type, restartType, 'failover', null, dead);
         }
-        return this.startHere(app, d.type, restartType, 'start', null, this.placement.get(app)?.node ?? null);
+        const r = await this.startHere(app, d.type, restartType, 'start', null, this.placement.get(app)?.node ?? null);
+        if (mode === 'start' && isNoQuorum(r)) {
+          // No quorum yet (nodes still connecting at boot, or this side is a minority):
+          // `application.start` succeeds as on a node that waits for the chosen one (OTP's
+          // wait_dist_start), and the periodic check places it once a quorum is reached.
+          this.retry.add(app);
+          if (ac.whereRunning(app) !== 'local') await ac.notRunning(app, restartType);
+          return 'ok';
+        }
+        return r;
       }
       case 'elsewhere':
         if (ac.whereRunning(app) !== d.node) await ac.runningElsewhere(app, d.node, restartType);
@@ -1739,4 +1748,9 @@ function parseCast(x: unknown): Cast | undefined {
 /** A short, printable description of a bad input for a report: bounded and escaped, never the whole term. */
 function describe(x: unknown): string {
   return renderUntrusted(x, { maxLength: 120, maxDepth: 2 });
+}
+
+/** Whether a start attempt failed for want of a quorum (`{ error: { noQuorum: app } }`). */
+function isNoQuorum(r: AppResult): boolean {
+  return typeof r === 'object' && typeof r.error === 'object' && r.error !== null && 'noQuorum' in r.error;
 }
