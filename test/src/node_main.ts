@@ -20,7 +20,7 @@
  * From its start it prints one line per node event of a visible node,
  * `{"event":"nodeup"|"nodedown","node":…}`, and
  * runs the commands the parent writes on stdin, one JSON object a line, each answered by a line
- * `{"reply":id,…}` (`ChildCommand` below): `status` (its `nodes()`, known nodes and net stats),
+ * `{"reply":id,…}` (`ChildCommand`, in child_commands.ts): `status` (its `nodes()`, known nodes and net stats),
  * `block`/`unblock` a peer (`--faulty` only; `silent` stalls the link instead of closing it).
  *
  * It stops gracefully on SIGTERM or SIGINT, and exits when stdin reaches its end: the parent
@@ -31,19 +31,9 @@ import { parseArgs } from 'node:util';
 import { genServer, type GenServerBehaviour, type Pid, type Process } from '@rigil/core';
 import { DistNode } from '@rigil/net';
 import { FaultyTransport } from '@rigil/net/testing';
+import { runChildCommand as run, type ChildCommand } from './child_commands.js';
 
-/** A command of the parent, written on the child's stdin (one JSON object a line). */
-export type ChildCommand = { cmd: 'status' } | { cmd: 'block'; peer: string; silent?: boolean } | { cmd: 'unblock'; peer: string };
-
-/** The reply to `status`. */
-export interface ChildStatus {
-  /** `nodes()`: the visible nodes connected. */
-  nodes: string[];
-  /** `net.knownNodes()`: the nodes redialled for life. */
-  known: string[];
-  /** `net.stats`. */
-  stats: Record<string, number>;
-}
+export type { ChildCommand, ChildStatus } from './child_commands.js';
 
 /** Longest command line read; longer ones are refused (the parent never writes one). */
 const MAX_COMMAND = 4096;
@@ -144,22 +134,6 @@ async function main(): Promise<void> {
       print({ reply: id ?? null, error: e instanceof Error ? e.message : String(e) });
     }
   });
-}
-
-/** Runs one command of the parent (see `ChildCommand`). */
-function run(node: DistNode, c: ChildCommand): ChildStatus | { ok: true } {
-  switch (c.cmd) {
-    case 'status':
-      return { nodes: node.nodes(), known: node.net.knownNodes(), stats: { ...node.net.stats } };
-    case 'block':
-      FaultyTransport.of(node).block(c.peer, { silent: c.silent === true });
-      return { ok: true };
-    case 'unblock':
-      FaultyTransport.of(node).unblock(c.peer);
-      return { ok: true };
-    default:
-      throw new Error(`unknown command ${JSON.stringify((c as { cmd: unknown }).cmd)}`);
-  }
 }
 
 main().catch((e: unknown) => {
