@@ -4,6 +4,7 @@
  * Every report goes to the `debug` logger under `rigil:<kind>` and to the node's
  * subscribers (`node.onReport`), which is how tests and tools observe them.
  */
+import { format } from 'node:util';
 import createDebug from 'debug';
 import type { Pid } from './pid.js';
 import { formatReason } from './reason.js';
@@ -30,15 +31,43 @@ export interface Report {
 export type ReportHandler = (report: Report) => void;
 
 const loggers = new Map<string, createDebug.Debugger>();
+let writer: ((line: string) => void) | undefined;
 
 /** The `debug` logger of a namespace under `rigil:`. */
 export function logger(kind: string): createDebug.Debugger {
   let d = loggers.get(kind);
   if (d === undefined) {
     d = createDebug(`rigil:${kind}`);
+    if (writer !== undefined) redirect(d, writer);
     loggers.set(kind, d);
   }
   return d;
+}
+
+/**
+ * Sends the lines of every `rigil:*` logger that `DEBUG` enables to `w` instead of stderr
+ * (`undefined`: back to stderr). A simulated cluster uses it to put them in its event log,
+ * stamped with virtual time. No OTP analogue (OTP's `logger:add_handler/3` plays the part).
+ */
+export function setLogWriter(w: ((line: string) => void) | undefined): void {
+  writer = w;
+  for (const d of loggers.values()) redirect(d, w);
+}
+
+/** debug's instances and module carry `useColors`, which its types leave out. */
+type Colours = { useColors: boolean };
+
+function redirect(d: createDebug.Debugger, w: ((line: string) => void) | undefined): void {
+  const c = d as createDebug.Debugger & Colours;
+  if (w === undefined) {
+    // Back to debug's own writer (its `log` property is then looked up on createDebug).
+    delete (d as { log?: unknown }).log;
+    c.useColors = (createDebug as unknown as { useColors(): boolean }).useColors();
+    return;
+  }
+  c.useColors = false;
+  // Without colours debug prefixes an ISO date (unless DEBUG_HIDE_DATE): the writer stamps its own time.
+  d.log = (...args: unknown[]) => w(format(...args).replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, ''));
 }
 
 /** Writes a report to the `debug` namespace `rigil:<kind>`. */

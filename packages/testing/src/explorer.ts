@@ -45,6 +45,8 @@ export interface ExploreOptions {
   readonly shrink?: boolean;
   /** `tickTime` of the nodes (default 1000 ms). */
   readonly tickTime?: number;
+  /** Write the first run's event log (with the `DEBUG`-enabled `rigil:*` lines, in virtual time) to this file. */
+  readonly logFile?: string;
 }
 
 /** The outcome of `explore`. */
@@ -100,7 +102,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreResult> {
   for (const s of trace) parseStep(s, nodes);
   const run = (t: readonly Step[]): ReturnType<typeof runTrace> => runTrace({ seed: options.seed, nodes, trace: t, invariants, tickTime: options.tickTime ?? 1000, workload });
   const t0 = performance.now();
-  const first = await run(trace);
+  const first = await runTrace({ seed: options.seed, nodes, trace, invariants, tickTime: options.tickTime ?? 1000, workload, ...(options.logFile !== undefined ? { logFile: options.logFile } : {}) });
   const realMs = performance.now() - t0;
   const base = { seed: options.seed, nodes, workload, trace, faults: trace.filter(isFault).length, virtualMs: first.virtualMs, delivered: first.delivered, realMs };
   if (first.violation === undefined) return { ...base, replays: 0 };

@@ -4,7 +4,8 @@
  * invariants after every step, and settles at checkpoints. Steps that do not apply when they
  * come (freezing a crashed node) are skipped, deterministically, so any sub-trace is valid.
  */
-import { RigilError, type Pid, type Report } from '@rigil/core';
+import { writeFileSync } from 'node:fs';
+import { RigilError, setLogWriter, type Pid, type Report } from '@rigil/core';
 import type { DistNode } from '@rigil/net';
 import type { CheckContext, Invariant, Observations, Violation } from './types.js';
 import { Simulation } from './simulation.js';
@@ -33,6 +34,11 @@ export interface RunOptions {
   readonly invariants: readonly Invariant[];
   readonly tickTime: number;
   readonly workload: Workload;
+  /**
+   * Write the run's event log here at its end: the simulation's log, each step, and the lines
+   * of the `rigil:*` loggers that `DEBUG` enables, all stamped with virtual time.
+   */
+  readonly logFile?: string;
 }
 
 /** What a run found. */
@@ -78,6 +84,7 @@ class Run {
     this.globalOps = hasGlobal(o.workload) ? new GlobalOps(this.sim) : undefined;
     this.seen = { systemReports: [], rejections: [], orderViolations: [], opErrors: [], nameCount: NAME_POOL + (this.apps !== undefined ? 2 : 0), delivered: 0 };
     process.on('unhandledRejection', this.onRejection);
+    if (o.logFile !== undefined) setLogWriter((line) => this.sim.note(line));
   }
 
   async play(): Promise<RunResult> {
@@ -95,6 +102,7 @@ class Run {
     const trace = this.o.trace;
     for (let i = 0; i < trace.length && violation === undefined; i++) {
       const step = trace[i]!;
+      if (this.o.logFile !== undefined) sim.note(`step ${i}: ${step}`);
       const phase = await this.apply(step);
       if (phase === undefined) continue;
       this.applied.push(step);
@@ -117,6 +125,10 @@ class Run {
       await this.sim.stop();
     } finally {
       process.off('unhandledRejection', this.onRejection);
+      if (this.o.logFile !== undefined) {
+        setLogWriter(undefined);
+        writeFileSync(this.o.logFile, `${this.sim.log.join('\n')}\n`);
+      }
     }
   }
 

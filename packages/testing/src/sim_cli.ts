@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { DEFAULT_INVARIANTS, explore, formatTrace, IMPLEMENTED_INVARIANTS, isFault, parseTrace, resolveInvariants, workloadOf, WORKLOADS, type Workload } from './explorer.js';
 
 const USAGE = `usage: pnpm run sim -- --seed S [--nodes 5] [--faults 300] [--seeds 1 | --seed-list S1,S2,…] [--checkpoint-every 10]
-       [--workload ${WORKLOADS.join('|')}] [--invariants I,…] [--replay <trace-file | 'step;step;…'>] [--no-shrink] [--keep-going]
+       [--workload ${WORKLOADS.join('|')}] [--invariants I,…] [--replay <trace-file | 'step;step;…'>] [--no-shrink] [--keep-going] [--log FILE]
 invariants: ${IMPLEMENTED_INVARIANTS.join(', ')} (default: the workload's — ${Object.entries(DEFAULT_INVARIANTS).map(([w, l]) => `${w}: ${l.join(',')}`).join('; ')})`;
 
 function fail(msg: string): never {
@@ -32,7 +32,7 @@ function parseArgs(argv: string[]): Map<string, string> {
       out.set(a, v);
     }
   }
-  const known = new Set(['--seed', '--seeds', '--seed-list', '--nodes', '--faults', '--checkpoint-every', '--workload', '--invariants', '--replay', ...flags]);
+  const known = new Set(['--log', '--seed', '--seeds', '--seed-list', '--nodes', '--faults', '--checkpoint-every', '--workload', '--invariants', '--replay', ...flags]);
   for (const k of out.keys()) if (!known.has(k)) fail(`unknown option ${k}`);
   return out;
 }
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   let total = 0;
   let failed = 0;
   for (const s of all) {
-    const r = await explore({ seed: s, nodes, faults, workload, invariants, checkpointEvery, shrink: !args.has('--no-shrink'), ...(trace !== undefined ? { trace } : {}) });
+    const r = await explore({ seed: s, nodes, faults, workload, invariants, checkpointEvery, shrink: !args.has('--no-shrink'), ...(args.has('--log') ? { logFile: all.length > 1 ? `${args.get('--log')!}.${s}` : args.get('--log')! } : {}), ...(trace !== undefined ? { trace } : {}) });
     total += r.faults;
     if (r.violation === undefined) {
       process.stdout.write(`seed ${s}: ok — ${r.faults} faults, ${r.delivered} messages, ${(r.virtualMs / 1000).toFixed(1)} s virtual in ${(r.realMs / 1000).toFixed(1)} s (${Math.round((r.faults / r.realMs) * 60_000)} faults/min)\n`);

@@ -122,6 +122,11 @@ export class Simulation {
     return this.world.log;
   }
 
+  /** Appends a line of the caller's to the event log, stamped with the virtual time. */
+  note(line: string): void {
+    this.world.record(line);
+  }
+
   /** Exceptions that escaped rigil code into the event loop (each is a bug; also in the log). */
   get errors(): readonly unknown[] {
     return this.world.errors;

@@ -4,6 +4,10 @@
  * that cause it and replays identically; an invariant without its workload is refused.
  */
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { logger } from '@rigil/core';
 import { describe, expect, it } from 'vitest';
 import { explore, generateTrace, isFault, parseTrace, formatTrace, resolveInvariants, type Invariant } from '../src/index.js';
 
@@ -126,5 +130,27 @@ describe('the fault explorer', () => {
     expect(parseTrace('["crash a","settle"]')).toEqual(['crash a', 'settle']);
     // A trace file holds one step per line.
     expect(parseTrace('crash a\nrun 100\nsettle\n')).toEqual(['crash a', 'run 100', 'settle']);
+  });
+
+  it("logFile writes the run: the simulation's events, each step, and enabled rigil:* logger lines, in virtual time", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rigil-sim-log-'));
+    const file = join(dir, 'run.log');
+    const dist = logger('dist');
+    const was = dist.enabled;
+    dist.enabled = true;
+    try {
+      await explore({ seed: 3, nodes: 3, trace: ['crash b', 'run 2000', 'settle'], shrink: false, logFile: file });
+    } finally {
+      dist.enabled = was;
+    }
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    rmSync(dir, { recursive: true, force: true });
+    expect(lines.some((l) => /^\d+\.\d{3} step 0: crash b$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^\d+\.\d{3} crash b@b/.test(l))).toBe(true);
+    // debug's own lines, routed into the log (no date prefix, no colours).
+    expect(lines.some((l) => /^\d+\.\d{3} rigil:dist /.test(l))).toBe(true);
+    // Every line is stamped, in order of virtual time.
+    const times = lines.map((l) => Number(l.slice(0, l.indexOf(' '))));
+    expect(times.every((t, i) => Number.isFinite(t) && (i === 0 || t >= times[i - 1]!))).toBe(true);
   });
 });
