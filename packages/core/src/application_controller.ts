@@ -51,6 +51,8 @@ export class ApplicationController {
   private readonly starting = new Map<string, Promise<AppResult>>();
   /** Local instances being started (by `start`, or by the distributed controller). */
   private readonly localStarting = new Map<string, Promise<AppResult>>();
+  /** The master of each `startLocal` still under way (a stop may end it). */
+  private readonly startingMasters = new Map<string, ApplicationMaster>();
   /** Permissions (OTP's kernel `permissions`); absent = permitted. */
   private readonly permissions = new Map<string, boolean>();
   /** The distributed application controller, once installed. */
@@ -366,8 +368,10 @@ export class ApplicationController {
     const master = new ApplicationMaster(this.node, spec, type);
     const p = this.runMaster(name, master, restartType).finally(() => {
       if (this.localStarting.get(name) === p) this.localStarting.delete(name);
+      if (this.startingMasters.get(name) === master) this.startingMasters.delete(name);
     });
     this.localStarting.set(name, p);
+    this.startingMasters.set(name, master);
     return p;
   }
 
@@ -379,12 +383,17 @@ export class ApplicationController {
     if (where instanceof ApplicationMaster) await where.stop();
   }
 
-  /** Records a started application as not running anywhere, stopping a local instance. */
+  /**
+   * Records a started application as not running anywhere, stopping a local instance — one
+   * still in its start phases too (its `startLocal` then returns `{ error: { reason: 'stopped' } }`,
+   * as OTP's master answers a stop in `init_loop/4`).
+   */
   async notRunning(name: string, restartType?: RestartType): Promise<void> {
     if (restartType !== undefined && !this.started.has(name)) this.started.set(name, restartType);
     const where = this.running.get(name);
     this.running.delete(name);
     if (where instanceof ApplicationMaster) await where.stop();
+    await this.startingMasters.get(name)?.stop();
   }
 
   /** Stops every running application, most recently started first (node shutdown). */
@@ -410,6 +419,8 @@ export class ApplicationController {
     const r = await master.start();
     if (r !== 'ok') {
       this.node.report({ kind: 'application', message: `${name} failed to start`, application: name, reason: r.error });
+      // Stopped on purpose while it started: not a failure that takes the node down.
+      if (master.stopRequested) return r;
       // A permanent application that cannot start stops the node; so does a transient one,
       // unless its start exited `normal` (spec §d.5).
       const normal = (r.error as { reason?: unknown } | null)?.reason === 'normal';

@@ -186,8 +186,11 @@ export class ApplicationMaster {
    * `started` message, or its exit, which fails the start with the helper's reason.
    */
   private async awaitStarted(self: Process, helper: Pid): Promise<'ok' | { error: unknown }> {
-    const m = await self.receive((x) => this.isHelperMessage(x, 'started') || (isExit(x) && x.from === helper));
+    const m = await self.receive((x) => this.isHelperMessage(x, 'started') || (isExit(x) && x.from === helper) || (x as { $am?: string } | null)?.$am === 'stop');
     if (isExit(m)) return { error: { reason: m.reason, callback: 'start', application: this.spec.name } };
+    // A stop while starting (OTP's init_loop/4 hands it to handle_msg/2: terminate, exit
+    // normal): the start fails, and the caller kills the helper and every member.
+    if ((m as { $am?: string }).$am === 'stop') return { error: { reason: 'stopped', callback: 'start', application: this.spec.name } };
     return (m as HelperMessage).result ?? 'ok';
   }
 

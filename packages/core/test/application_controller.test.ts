@@ -160,6 +160,43 @@ describe('concurrent starts', () => {
   });
 });
 
+describe('a start stopped while it runs (dist-ac: notRunning)', () => {
+  it('ends the start with { reason: stopped }, kills its processes, runs no stop, and leaves the node up even when permanent', async () => {
+    const node = newNode();
+    const stops: string[] = [];
+    let top: Pid | undefined;
+    let inPhase = false;
+    node.application.load({
+      name: 'ph',
+      startPhases: [{ name: 'go' }],
+      mod: {
+        start: async (_t, _a, self) => {
+          const r = await supervisor.startLink(self, oneWorkerSup, undefined);
+          if (typeof r === 'object' && 'ok' in r) top = r.ok;
+          return r;
+        },
+        // The phase waits for a message that never comes (a start stuck on the network).
+        startPhase: async (_p, _t, _a, self) => {
+          inPhase = true;
+          await self.receive((m) => m === 'never');
+          return 'ok' as const;
+        },
+        stop: () => {
+          stops.push('ph');
+        },
+      },
+    });
+    const started = node.application.startLocal('ph', 'normal', 'permanent');
+    await waitFor(() => inPhase, 3000, 'the go phase');
+    await node.application.notRunning('ph');
+    expect(await started).toEqual({ error: { reason: 'stopped', callback: 'start', application: 'ph' } });
+    expect(node.isAlive(top!)).toBe(false);
+    expect(stops).toEqual([]);
+    expect(node.application.whereRunning('ph')).toBeUndefined();
+    expect(node.stopped).toBe(false);
+  });
+});
+
 describe('start failures and restart types', () => {
   // Scenario 34: transient start failures
   it('a transient application whose start exits normal fails to start but the node keeps running', async () => {
