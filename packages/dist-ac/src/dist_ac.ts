@@ -871,7 +871,10 @@ export class DistAc implements DistributedController {
     const decide = why === 'event' || back || (this.retry.has(app) && this.checks % 4 === 0);
     const ac = this.node.application;
     const local = ac.whereRunning(app) === 'local';
-    if (local && !this.fencing.has(app)) {
+    // An instance still in its start phases counts as running here: its start may wait on
+    // the network for long (a global registration, a takeover's state), and it must not
+    // outlive the quorum any longer than a started one (apps-quorum seed 16).
+    if ((local || this.startingHere.has(app)) && !this.fencing.has(app)) {
       if (this.hasStableQuorum(app)) {
         if (this.quorumTimers.has(app)) this.node.report({ kind: 'dist_ac', message: `${app}: quorum back (${this.reached(app)} listed nodes reached, ${q} needed)`, application: app, code: 'quorum' });
         this.cancelQuorumTimer(app);
@@ -880,7 +883,10 @@ export class DistAc implements DistributedController {
         this.node.report({ kind: 'dist_ac', message: `${app}: quorum lost (${this.reached(app)} listed nodes reached, ${q} needed); stopping it in ${after} ms unless it returns`, application: app, code: 'quorum' });
         const timer = this.node.timers.schedule(after, () => {
           this.quorumTimers.delete(app);
-          if (!this.hasStableQuorum(app) && ac.whereRunning(app) === 'local') this.fence(app, 'quorum lost', 'quorum');
+          // A timer that fires late means this node did not run meanwhile (a stall or a freeze
+          // began before it was due): that is a resume, and fences as one (apps-quorum seed 13).
+          this.resumeCheck();
+          if (!this.hasStableQuorum(app) && (ac.whereRunning(app) === 'local' || this.startingHere.has(app))) this.fence(app, 'quorum lost', 'quorum');
         }, undefined);
         this.quorumTimers.set(app, timer);
       }

@@ -125,6 +125,8 @@ export class AppsModel {
   closed = false;
   /** Quorum mode: the instances of each application not yet seen ended. */
   private readonly live = new Map<string, LiveInstance[]>();
+  /** Quorum mode: instances still in their start phases, by `node app` (a stop then ends them without `stop`). */
+  private readonly inPhases = new Map<string, LiveInstance>();
   /** Quorum mode: the newest epoch an instance of each application started with. */
   private readonly lastEpoch = new Map<string, { epoch: number; node: string; at: number }>();
   /** Q1 violations seen as an instance started. */
@@ -333,6 +335,30 @@ export class AppsModel {
     for (const i of this.live.get(app) ?? []) if (i.node === node) i.ended = true;
   }
 
+  /**
+   * Quorum mode: `start` returned the top supervisor `sup`; until the start phases are done, the
+   * instance ends when that supervisor goes — a start phase failed, or the start was stopped (no
+   * `stop` callback runs then, as in OTP).
+   */
+  private watchStartPhases(app: string, node: Node, sup: Pid): void {
+    const inst = (this.live.get(app) ?? []).findLast((i) => i.obj === node && !i.ended);
+    if (inst === undefined) return;
+    const key = `${node.name} ${app}`;
+    this.inPhases.set(key, inst);
+    node.monitor(sup, {
+      onDown: () => {
+        if (this.inPhases.get(key) !== inst) return;
+        this.inPhases.delete(key);
+        inst.ended = true;
+      },
+    });
+  }
+
+  /** Quorum mode: the start phases of `app` on `node` are done (its `stop` ends it from now on). */
+  private startPhasesDone(app: string, node: Node): void {
+    this.inPhases.delete(`${node.name} ${app}`);
+  }
+
   // ---------------------------------------------------------------- observations for the invariants
 
   /** Up nodes where `app` runs (its master is up and the controller says `local`). */
@@ -482,6 +508,7 @@ export class AppsModel {
             return r;
           }
           model.ctrOn.set(self.node, inst);
+          model.watchStartPhases('ctr', self.node, r.ok);
           return { ok: r.ok, state: inst };
         },
         async startPhase(phase: string, type: StartType, _args: unknown, self: Process) {
@@ -502,6 +529,7 @@ export class AppsModel {
             await genServer.call(self, pid, { adopt: { value: r.ok, lineage: r.lineage } } satisfies CtrCall);
           }
           await node.global.reRegister('ctr', pid, distAcResolver('ctr'));
+          model.startPhasesDone('ctr', node);
           return 'ok';
         },
         prepStop(inst: CtrInstance) {
@@ -540,6 +568,8 @@ export class AppsModel {
     };
     const starting = (type: StartType, node: Node): void => this.instanceStarting('slow', node, type);
     const ended = (node: Node): void => this.instanceEnded('slow', node.name);
+    const watch = (node: Node, top: Pid): void => this.watchStartPhases('slow', node, top);
+    const phasesDone = (node: Node): void => phasesDone(node);
     return {
       name: 'slow',
       version: '1.0.0',
@@ -549,6 +579,7 @@ export class AppsModel {
           starting(type, self.node);
           const r = await supervisor.startLink(self, sup, undefined, { name: 'slow_sup' });
           if (!(typeof r === 'object' && 'ok' in r)) ended(self.node);
+          else watch(self.node, r.ok);
           return typeof r === 'object' && 'ok' in r ? { ok: r.ok, state: self.node } : r;
         },
         async startPhase(phase: string, _type: StartType, _args: unknown, self: Process) {
@@ -557,6 +588,7 @@ export class AppsModel {
           const pid = node.whereis('slow_srv');
           if (pid === undefined) return { error: 'no slow_srv' };
           await node.global.reRegister('slow', pid, distAcResolver('slow'));
+          phasesDone(node);
           return 'ok';
         },
         async prepStop(node: Node) {

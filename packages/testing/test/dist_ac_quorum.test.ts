@@ -228,4 +228,72 @@ describe('dist-ac quorum (simulated)', () => {
     expect(distAcOf(nodes[0]!).maxEpochOf('p')).toBe(before);
     expect(log.map((x) => x.node)).toEqual(['a@a', 'b@b']);
   });
+
+  it('a quorum timer that fires late (the node stalled before it was due) fences as a resume (apps-quorum seed 13)', async () => {
+    // Seed 13: c lost its quorum, armed the downAfter timer, and stalled for ~3 s before it
+    // was due; the late timer's stop was a 'quorum' stop, not a 'resume' one, so the instance —
+    // which a majority had failed over meanwhile — counted as running unfrozen next to the new one.
+    const s = sim(1509);
+    const names = ['a@a', 'b@b', 'c@c'];
+    const log: Instance[] = [];
+    const nodes = await cluster(s, names, kernelOf(names), recorded('p', log, 100));
+    await s.runUntil(() => runners(nodes, 'p').join() === 'a@a', 5000);
+    const dac = distAcOf(nodes[0]!);
+    s.partition([['a@a'], ['b@b', 'c@c']]);
+    await s.runUntil(() => dac.info('p').quorum?.lostSince === true, 5000, "a's downAfter timer");
+    // Stall just before the timer is due (downAfter = tickTime / 4): the periodic check (every
+    // tickTime / 4) has then run for the last time before it, so at the end of the stall the
+    // downAfter timer is the first to fire.
+    await s.run(TICK / 4 - 1);
+    expect(dac.fencingOf('p')).toBeUndefined();
+    s.stall('a@a', 3 * TICK);
+    await s.runUntil(() => dac.fencingOf('p') !== undefined, 10_000, 'a fences p');
+    expect(dac.fencingOf('p')).toBe('resume');
+    await s.runUntil(() => log[0]!.to !== undefined, 2000, "a's instance stopped");
+    expect(dac.info('p').history.some((m) => m.cause === 'stopped' && (m.reason ?? '').includes('did not run'))).toBe(true);
+  });
+
+  it('an instance still in its start phases is stopped downAfter after its node loses the quorum (apps-quorum seed 16)', async () => {
+    // Seed 16: e's start of ctr waited in its go phase (on global, across a cut) when e lost its
+    // quorum; the downAfter timer was armed only for a started instance, so the start ran on.
+    const s = sim(1510);
+    const names = ['a@a', 'b@b', 'c@c'];
+    let phasePid: Process['pid'] | undefined;
+    const sup: supervisor.SupervisorBehaviour<undefined> = { init: () => ({ flags: { strategy: 'one_for_all', intensity: 0, period: 1 }, children: [] }) };
+    const spec: ApplicationSpec = {
+      name: 'p',
+      version: '1.0.0',
+      startPhases: [{ name: 'go' }],
+      mod: {
+        start: async (_t: StartType, _a: unknown, self: Process) => {
+          const r = await supervisor.startLink(self, sup, undefined);
+          return typeof r === 'object' && 'ok' in r ? { ok: r.ok, state: undefined } : r;
+        },
+        // On a, the go phase waits for a message that never comes (a start stuck on the network).
+        startPhase: async (_phase: string, _t: StartType, _a: unknown, self: Process) => {
+          if (self.node.name !== 'a@a') return 'ok' as const;
+          phasePid = self.pid;
+          await self.receive((m) => m === 'never');
+          return 'ok' as const;
+        },
+      },
+    };
+    const nodes: DistNode[] = [];
+    for (const [i, name] of names.entries()) nodes.push(await s.startNode({ name, tickTime: TICK, seeds: names.slice(0, i), kernel: kernelOf(names), apps: [spec] }));
+    await s.runUntil(() => nodes.every((n) => n.nodes().length === 2), 10_000, 'the full mesh');
+    const starts = nodes.map((n) => n.application.start('p'));
+    await s.runUntil(() => phasePid !== undefined, 10_000, "a's go phase");
+    const dac = distAcOf(nodes[0]!);
+    expect(dac.ownEpoch('p')).toBeDefined();
+    const cutAt = s.now;
+    s.partition([['a@a'], ['b@b', 'c@c']]);
+    await s.runUntil(() => !nodes[0]!.isAlive(phasePid!), 10_000, "a's start stopped");
+    // Detection (≤ tickTime) + downAfter (tickTime / 4), with room for the stop itself.
+    expect(s.now - cutAt).toBeLessThanOrEqual(TICK + TICK / 4 + 50);
+    expect(nodes[0]!.application.whereRunning('p')).not.toBe('local');
+    // The node itself stays up (a start stopped on purpose is no failure), and the majority places p.
+    await s.runUntil(() => runners(nodes, 'p').length === 1 && runners(nodes, 'p')[0] !== 'a@a', 10_000, 'p on the majority');
+    expect(s.isUp('a@a')).toBe(true);
+    void starts;
+  });
 });
