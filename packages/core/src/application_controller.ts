@@ -383,16 +383,21 @@ export class ApplicationController {
     if (where instanceof ApplicationMaster) await where.stop();
   }
 
-  /**
-   * Records a started application as not running anywhere, stopping a local instance — one
-   * still in its start phases too (its `startLocal` then returns `{ error: { reason: 'stopped' } }`,
-   * as OTP's master answers a stop in `init_loop/4`).
-   */
+  /** Records a started application as not running anywhere, stopping a local instance. */
   async notRunning(name: string, restartType?: RestartType): Promise<void> {
     if (restartType !== undefined && !this.started.has(name)) this.started.set(name, restartType);
     const where = this.running.get(name);
     this.running.delete(name);
     if (where instanceof ApplicationMaster) await where.stop();
+  }
+
+  /**
+   * Stops a `startLocal` still under way (its `start` or start phases): that call then returns
+   * `{ error: { reason: 'stopped' } }`, as OTP's master answers a stop in `init_loop/4`
+   * (terminate, exit normal). Resolves at once when no start is under way. Used by
+   * @rigil/dist-ac to fence a start that lost its quorum.
+   */
+  async stopStarting(name: string): Promise<void> {
     await this.startingMasters.get(name)?.stop();
   }
 

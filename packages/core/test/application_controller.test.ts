@@ -160,7 +160,7 @@ describe('concurrent starts', () => {
   });
 });
 
-describe('a start stopped while it runs (dist-ac: notRunning)', () => {
+describe('a start stopped while it runs (stopStarting, for dist-ac)', () => {
   it('ends the start with { reason: stopped }, kills its processes, runs no stop, and leaves the node up even when permanent', async () => {
     const node = newNode();
     const stops: string[] = [];
@@ -188,7 +188,7 @@ describe('a start stopped while it runs (dist-ac: notRunning)', () => {
     });
     const started = node.application.startLocal('ph', 'normal', 'permanent');
     await waitFor(() => inPhase, 3000, 'the go phase');
-    await node.application.notRunning('ph');
+    await node.application.stopStarting('ph');
     expect(await started).toEqual({ error: { reason: 'stopped', callback: 'start', application: 'ph' } });
     expect(node.isAlive(top!)).toBe(false);
     expect(stops).toEqual([]);

@@ -917,8 +917,10 @@ export class DistAc implements DistributedController {
     this.fencing.set(app, kind);
     const epoch = this.localEpoch.get(app);
     this.node.report({ kind: 'dist_ac', message: `${app} stopped here (epoch ${epoch ?? '?'}): ${reason}`, application: app, code: 'quorum', reason });
+    const ac = this.node.application;
     this.background(
-      this.node.application.notRunning(app).finally(() => {
+      // A start still under way here is stopped too (apps-quorum seed 16).
+      Promise.all([ac.notRunning(app), ac.stopStarting(app)]).finally(() => {
         this.fencing.delete(app);
         this.announceStopped(app, reason);
         this.check(app);

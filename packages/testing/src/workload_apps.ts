@@ -569,7 +569,7 @@ export class AppsModel {
     const starting = (type: StartType, node: Node): void => this.instanceStarting('slow', node, type);
     const ended = (node: Node): void => this.instanceEnded('slow', node.name);
     const watch = (node: Node, top: Pid): void => this.watchStartPhases('slow', node, top);
-    const phasesDone = (node: Node): void => phasesDone(node);
+    const phasesDone = (node: Node): void => this.startPhasesDone('slow', node);
     return {
       name: 'slow',
       version: '1.0.0',
