@@ -19,16 +19,18 @@ export class GlobalOps {
   /**
    * The holder each name was last given by a registration that returned `'yes'` (in order of
    * completion), until an unregister of it returned. I3-names checks such a holder, while it is
-   * alive and no unregister of the name is pending, still holds a name (a merge that drops a name without killing its holder loses it).
+   * alive and no unregister or re-register of the name is pending, still holds a name (a merge that drops a name without killing its holder loses it).
    */
   private readonly owners = new Map<string, { pid: Pid; at: number }>();
   /**
-   * Unregisters of each name that started and have not returned, with their caller's node and
-   * creation. While one is pending, the name may be gone (it may run after any registration
-   * it overlaps); one whose caller crashed never returns, and whether it took effect is
-   * unknown — its name is not owed until a registration completes after that node went down.
+   * Unregisters and re-registers of each name that started and have not returned, with their
+   * caller's node and creation. While one is pending, the name may be gone or another pid's
+   * (it may run after any registration it overlaps — a re-register's pid may then die and
+   * take the name with it); one whose caller crashed never returns, and whether it took effect
+   * is unknown — its name is not owed until a registration completes after that node went
+   * down (global seeds 703 and 1871: `rereg a g4` pending on a stalled a, then a crashed).
    */
-  private readonly unregistering = new Map<string, Set<{ node: string; creation: number }>>();
+  private readonly displacing = new Map<string, Set<{ node: string; creation: number }>>();
 
   constructor(private readonly sim: Simulation) {}
 
@@ -42,11 +44,9 @@ export class GlobalOps {
 
   /** `unregister(name)` from `node` (OTP's `global:unregister_name/1`); the `net` workload's `unreg`. */
   unregister(node: DistNode, name: string, record: (e: unknown) => void): void {
-    const call = { node: node.name, creation: node.creation };
-    const pending = this.unregistering.get(name) ?? new Set();
-    this.unregistering.set(name, pending.add(call));
+    const pending = this.displace(node, name);
     node.global.unregister(name).then(() => {
-      pending.delete(call);
+      pending();
       this.owners.delete(name);
     }, record);
   }
@@ -54,12 +54,24 @@ export class GlobalOps {
   /** `reRegister(name)` of a fresh process on `node` (OTP's `global:re_register_name/2`). */
   reRegister(node: DistNode, name: string, record: (e: unknown) => void): void {
     const pid = idle(node);
-    node.global.reRegister(name, pid).then(() => this.own(name, pid), record);
+    const pending = this.displace(node, name);
+    node.global.reRegister(name, pid).then(() => {
+      pending();
+      this.own(name, pid);
+    }, record);
+  }
+
+  /** Records an unregister or re-register of `name` from `node` that started; returns what ends it. */
+  private displace(node: DistNode, name: string): () => void {
+    const call = { node: node.name, creation: node.creation };
+    const pending = this.displacing.get(name) ?? new Set();
+    this.displacing.set(name, pending.add(call));
+    return () => pending.delete(call);
   }
 
   /** A registration of `name` to `pid` returned: its holder now owns it (unregisters of crashed callers are forgotten). */
   private own(name: string, pid: Pid): void {
-    const pending = this.unregistering.get(name);
+    const pending = this.displacing.get(name);
     for (const call of pending ?? []) {
       if (!this.sim.isUp(call.node) || this.sim.node(call.node).creation !== call.creation) pending!.delete(call);
     }
@@ -122,7 +134,7 @@ export class GlobalOps {
       if (!this.alive(pid)) return `global name ${name} is held by ${String(pid)}, which is not alive`;
     }
     for (const [name, o] of this.owners) {
-      if ((this.unregistering.get(name)?.size ?? 0) > 0) continue; // an unregister may have taken it
+      if ((this.displacing.get(name)?.size ?? 0) > 0) continue; // an unregister or re-register may have taken it
       if (g.whereis(name) === undefined && this.alive(o.pid)) return `global name ${name} is registered nowhere, but ${String(o.pid)} — registered at ${Math.round(o.at)} ms and never unregistered — is alive`;
     }
     return undefined;
