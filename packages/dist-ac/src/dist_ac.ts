@@ -350,6 +350,8 @@ export class DistAc implements DistributedController {
   private readonly retry = new Set<string>();
   /** Node-clock time each connected node's connection came up (quorum counts only connections up for tickTime / 2: see `reached`). */
   private readonly upSince = new Map<string, number>();
+  /** Per node and application (`node app`), how many `stopped` announcements and nodedowns of it this node has had (an introduction checked meanwhile is superseded: `checkIntroduction`). */
+  private readonly newsOf = new Map<string, number>();
 
   constructor(
     readonly node: DistNode,
@@ -1357,6 +1359,7 @@ export class DistAc implements DistributedController {
         return;
       }
       case 'stopped':
+        this.newsOf.set(`${msg.node} ${app}`, (this.newsOf.get(`${msg.node} ${app}`) ?? 0) + 1);
         this.forget(app, msg.node);
         if (ac.whereRunning(app) === msg.node) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
         // A reconcile stop names the instance kept: a node that had recorded the loser (e.g.
@@ -1401,6 +1404,7 @@ export class DistAc implements DistributedController {
       const now = this.node.clock.now();
       const young = now - (this.upSince.get(e.node) ?? now) < Math.min(this.tickTime() / 4, 50);
       this.upSince.delete(e.node);
+      for (const app of this.entries.keys()) this.newsOf.set(`${e.node} ${app}`, (this.newsOf.get(`${e.node} ${app}`) ?? 0) + 1);
       this.lost.set(e.node, { at: now, how: e.lost === 'died' && young ? 'silent' : e.lost });
     }
     if (e.type === 'nodeup') {
@@ -1564,9 +1568,17 @@ export class DistAc implements DistributedController {
    * `known` still runs its instance and that one is the one a reconcile keeps.
    */
   private async checkIntroduction(app: string, known: string, peerInfo: PlacementInfo): Promise<void> {
+    const peer = peerInfo.node!;
+    const news = this.newsOf.get(`${peer} ${app}`) ?? 0;
     const v = (await this.call(known, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
     const ac = this.node.application;
-    const peer = peerInfo.node!;
+    // `peer` announced a stop (or went down) while `known` was asked: its introduction is
+    // older than that news and must not be applied after it. OTP's dist_ac handles each node's
+    // messages in order, so a node's later `dist_ac_app_stopped` always supersedes what it said
+    // before; this asynchronous check must not reorder them (e.g. a takeover's old node
+    // introduced itself, then stopped its instance once handed over: recording the
+    // introduction then named a node running nothing, for good).
+    if ((this.newsOf.get(`${peer} ${app}`) ?? 0) !== news) return;
     // The record naming `known` may have been dropped meanwhile (`known` stopped its instance,
     // e.g. yielding to a node this one does not reach yet): `peer`'s introduction is then all
     // this node has to go on. Another record (or a local instance) since: that one stands.
