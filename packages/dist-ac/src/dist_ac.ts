@@ -1182,9 +1182,24 @@ export class DistAc implements DistributedController {
    */
   private newer(app: string, info: PlacementInfo): boolean {
     const cur = this.placement.get(app)?.node ?? null;
-    if (cur === null || cur === info.node || cur === takeoverSource(info.startType)) return true;
+    if (cur === null || cur === info.node || this.replaces(app, info)) return true;
     const live = cur === this.node.name ? this.node.application.whereRunning(app) === 'local' : this.node.net.isConnected(cur);
     return !(live && better(this.entries.get(app)!.nodes, cur, info.node!));
+  }
+
+  /**
+   * Whether `info`'s instance took over from the instance this node records for `app`: its
+   * start type names the recorded node as the takeover's old node and, when both epochs are
+   * known, its epoch is above the recorded one. A takeover mints its epoch after seeing the old
+   * instance's (under the lock, or in `takeoverFrom`), so an older epoch means it took over an
+   * earlier instance of that node — e.g. a node cut off since introduces the instance it took
+   * from b long ago, while b has failed it over (start type `normal`, a newer epoch) meanwhile.
+   * No OTP counterpart (OTP has no epochs and never hears of an instance twice).
+   */
+  private replaces(app: string, info: PlacementInfo): boolean {
+    const cur = this.placement.get(app);
+    if (cur?.node == null || cur.node !== takeoverSource(info.startType)) return false;
+    return !(typeof info.epoch === 'number' && typeof cur.epoch === 'number' && info.epoch < cur.epoch);
   }
 
   /**
@@ -1593,7 +1608,7 @@ export class DistAc implements DistributedController {
   /** `info` replaces this node's record of `app`: a live node the record named, that `info` did not take over from, runs a worse instance — tell it. */
   private displace(app: string, info: PlacementInfo): void {
     const cur = this.placement.get(app)?.node;
-    if (cur == null || cur === info.node || cur === this.node.name || cur === takeoverSource(info.startType) || !this.node.net.isConnected(cur)) return;
+    if (cur == null || cur === info.node || cur === this.node.name || this.replaces(app, info) || !this.node.net.isConnected(cur)) return;
     genServer.cast(this.node, [DIST_AC, cur], { op: 'keep', app, info } satisfies Cast);
   }
 
