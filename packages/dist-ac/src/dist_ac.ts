@@ -350,6 +350,8 @@ export class DistAc implements DistributedController {
   private readonly retry = new Set<string>();
   /** Node-clock time each connected node's connection came up (quorum counts only connections up for tickTime / 2: see `reached`). */
   private readonly upSince = new Map<string, number>();
+  /** Per node and application (`node app`), how many `stopped` announcements and nodedowns of it this node has had (an introduction checked meanwhile is superseded: `checkIntroduction`). */
+  private readonly newsOf = new Map<string, number>();
 
   constructor(
     readonly node: DistNode,
@@ -1188,9 +1190,24 @@ export class DistAc implements DistributedController {
    */
   private newer(app: string, info: PlacementInfo): boolean {
     const cur = this.placement.get(app)?.node ?? null;
-    if (cur === null || cur === info.node || cur === takeoverSource(info.startType)) return true;
+    if (cur === null || cur === info.node || this.replaces(app, info)) return true;
     const live = cur === this.node.name ? this.node.application.whereRunning(app) === 'local' : this.node.net.isConnected(cur);
     return !(live && better(this.entries.get(app)!.nodes, cur, info.node!));
+  }
+
+  /**
+   * Whether `info`'s instance took over from the instance this node records for `app`: its
+   * start type names the recorded node as the takeover's old node and, when both epochs are
+   * known, its epoch is above the recorded one. A takeover mints its epoch after seeing the old
+   * instance's (under the lock, or in `takeoverFrom`), so an older epoch means it took over an
+   * earlier instance of that node — e.g. a node cut off since introduces the instance it took
+   * from b long ago, while b has failed it over (start type `normal`, a newer epoch) meanwhile.
+   * No OTP counterpart (OTP has no epochs and never hears of an instance twice).
+   */
+  private replaces(app: string, info: PlacementInfo): boolean {
+    const cur = this.placement.get(app);
+    if (cur?.node == null || cur.node !== takeoverSource(info.startType)) return false;
+    return !(typeof info.epoch === 'number' && typeof cur.epoch === 'number' && info.epoch < cur.epoch);
   }
 
   /**
@@ -1365,6 +1382,7 @@ export class DistAc implements DistributedController {
         return;
       }
       case 'stopped':
+        this.newsOf.set(`${msg.node} ${app}`, (this.newsOf.get(`${msg.node} ${app}`) ?? 0) + 1);
         this.forget(app, msg.node);
         if (ac.whereRunning(app) === msg.node) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
         // A reconcile stop names the instance kept: a node that had recorded the loser (e.g.
@@ -1409,6 +1427,7 @@ export class DistAc implements DistributedController {
       const now = this.node.clock.now();
       const young = now - (this.upSince.get(e.node) ?? now) < Math.min(this.tickTime() / 4, 50);
       this.upSince.delete(e.node);
+      for (const app of this.entries.keys()) this.newsOf.set(`${e.node} ${app}`, (this.newsOf.get(`${e.node} ${app}`) ?? 0) + 1);
       this.lost.set(e.node, { at: now, how: e.lost === 'died' && young ? 'silent' : e.lost });
     }
     if (e.type === 'nodeup') {
@@ -1572,9 +1591,17 @@ export class DistAc implements DistributedController {
    * `known` still runs its instance and that one is the one a reconcile keeps.
    */
   private async checkIntroduction(app: string, known: string, peerInfo: PlacementInfo): Promise<void> {
+    const peer = peerInfo.node!;
+    const news = this.newsOf.get(`${peer} ${app}`) ?? 0;
     const v = (await this.call(known, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
     const ac = this.node.application;
-    const peer = peerInfo.node!;
+    // `peer` announced a stop (or went down) while `known` was asked: its introduction is
+    // older than that news and must not be applied after it. OTP's dist_ac handles each node's
+    // messages in order, so a node's later `dist_ac_app_stopped` always supersedes what it said
+    // before; this asynchronous check must not reorder them (e.g. a takeover's old node
+    // introduced itself, then stopped its instance once handed over: recording the
+    // introduction then named a node running nothing, for good).
+    if ((this.newsOf.get(`${peer} ${app}`) ?? 0) !== news) return;
     // The record naming `known` may have been dropped meanwhile (`known` stopped its instance,
     // e.g. yielding to a node this one does not reach yet): `peer`'s introduction is then all
     // this node has to go on. Another record (or a local instance) since: that one stands.
@@ -1589,7 +1616,7 @@ export class DistAc implements DistributedController {
   /** `info` replaces this node's record of `app`: a live node the record named, that `info` did not take over from, runs a worse instance — tell it. */
   private displace(app: string, info: PlacementInfo): void {
     const cur = this.placement.get(app)?.node;
-    if (cur == null || cur === info.node || cur === this.node.name || cur === takeoverSource(info.startType) || !this.node.net.isConnected(cur)) return;
+    if (cur == null || cur === info.node || cur === this.node.name || this.replaces(app, info) || !this.node.net.isConnected(cur)) return;
     genServer.cast(this.node, [DIST_AC, cur], { op: 'keep', app, info } satisfies Cast);
   }
 

@@ -15,7 +15,7 @@ import { explore, generateTrace, isFault, parseTrace, formatTrace, resolveInvari
 const CI_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 const CI_FAULTS = 150;
 /** The apps workload's CI seeds (each a few seconds: dist-ac's decisions take more real time). */
-const CI_APPS_SEEDS = [2, 3, 5];
+const CI_APPS_SEEDS = [2, 3, 4, 5];
 
 /** An invariant that never fails and records a digest of the event log at every checkpoint. */
 function logDigest(out: string[]): Invariant {
