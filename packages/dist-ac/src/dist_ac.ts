@@ -1512,6 +1512,19 @@ export class DistAc implements DistributedController {
       }
       this.cancelFailover(app);
       if (ac.whereRunning(app) === 'local') {
+        // A takeover whose old node was cut off before `handedOver` (and `started`) reached it:
+        // the newer instance (higher epoch) took over from the older one — its state included —
+        // so the old one stops, whichever node is better. OTP's old node stops its instance
+        // when the new node's `dist_ac_app_started` arrives; rigil hears it again from the
+        // introduction. The priority rule would keep the old instance and lose what the new
+        // one acknowledged since (I5, seed 64).
+        const own = this.localEpoch.get(app);
+        const epochs = typeof info.epoch === 'number' && own !== undefined;
+        if (epochs && takeoverSource(info.startType) === me && info.epoch > own) {
+          this.background(this.handleRequest({ op: 'handedOver', app, info }), `stopping the local instance of ${app}`);
+          continue;
+        }
+        if (epochs && takeoverSource(ac.startTypeOf(app) ?? null) === peer && own > info.epoch) continue;
         if (better(entry.nodes, peer, me)) this.yieldTo(app, info, 'after a partition');
         continue;
       }

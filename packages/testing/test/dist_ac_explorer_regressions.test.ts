@@ -97,6 +97,17 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(r.violation).toBeUndefined();
   }, 120_000);
 
+  it('I5: the old node of a takeover, cut off before the handover reached it, stops its instance at the heal — not the new one (seeds 64 and 60)', async () => {
+    // a takes ctr over from e (fetching e's state: e's instance refuses increments from then
+    // on) while global's overlapping-partition prevention cuts e off, so `handedOver` never
+    // reaches e. a acknowledges more increments; at the heal the reconcile kept e's instance
+    // (e is better for ctr) and stopped a's: `ctr on e@e holds 2 but 4 increments of its
+    // lineage e1 were acknowledged`. The takeover's newer instance is kept (OTP's old node
+    // stops on the new node's dist_ac_app_started). Seed 60: the same with b taking over.
+    expect(await replay(64, 'freeze c;reg d g1;run 38;cut d e;incr a 2;takeover a ctr;run 1242;incr a 2;settle', ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+    expect(await replay(60, 'freeze b;send a e 1;crash e;send d c 1;cut1 a d;send a b 3;run 1456;settle;cut1 c d;reg d g3;incr a 2;run 237;cut a e;permit b grp false;takeover b ctr;run 1352;incr a 5;settle', ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  });
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
