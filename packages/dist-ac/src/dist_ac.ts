@@ -535,9 +535,13 @@ export class DistAc implements DistributedController {
     const entry = this.entries.get(app)!;
     const me = this.node.name;
     const quorate = quorumSize(entry) > 0;
-    // With a quorum, a "dead" node that is back, reachable and not running (it stopped its
-    // instance for want of a quorum) is a candidate again: the views say what it runs.
-    if (quorate && mode === 'failover' && exclude !== undefined && exclude !== me && views.get(exclude)?.running === false) exclude = undefined;
+    // A "dead" node that is back, reachable and not running (with a quorum: it stopped its
+    // instance for want of one; without: a takeover from it finished elsewhere, or it
+    // restarted) is a candidate again: the views say what it runs. OTP's dist_ac drops a node
+    // from the run lists at its nodedown and adds it back when it reconnects
+    // (`dist_ac_app_loaded`), before the failover timer picks a node (seed 65: b failed slow
+    // over from c although c, better, was back).
+    if (mode === 'failover' && exclude !== undefined && exclude !== me && views.get(exclude)?.running === false) exclude = undefined;
     const candidate = (n: string): boolean => {
       const v = views.get(n);
       if (v === undefined || n === exclude || !v.loaded || !v.permitted) return false;
