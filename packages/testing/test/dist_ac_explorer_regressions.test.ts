@@ -108,13 +108,17 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replay(60, 'freeze b;send a e 1;crash e;send d c 1;cut1 a d;send a b 3;run 1456;settle;cut1 c d;reg d g3;incr a 2;run 237;cut a e;permit b grp false;takeover b ctr;run 1352;incr a 5;settle', ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   });
 
-  it('I2: a failover does not pass over the node it fails over from once that node is back, reachable and running nothing (seed 65)', async () => {
+  it('I2: a failover does not pass over the node it fails over from once that node is back, reachable and running nothing (seeds 65 and 57)', async () => {
     // d takes slow over from c while b, cut from d, reaches only c; b's record still names c
     // and its nodedown of c (global's overlapping-partition prevention) arms a failover. When
     // it fires c is connected again and runs nothing (it handed slow to d), yet b excluded c
     // as the dead node and started slow itself; the better c was up and reachable. OTP adds
     // a reconnected node back to the run lists before the failover picks one.
     expect(await replay(65, 'incr a 3;run 181;settle;run 1446;cut e b;run 885;cut b d;run 501;part b,c,d,e|a;run 959;crash e;takeover d slow;run 1307;settle', ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+    // Seed 57: a takes ctr over from e while d is cut from a (d's record still names e), then a
+    // crashes; d's failover passed over e — best for ctr, connected, running nothing since it
+    // handed ctr to a — as the node it failed over from, and started ctr itself.
+    expect(await replay(57, 'reg d g3;permit c ctr true;run 1276;cut e a;reg b g0;run 1002;send b c 5;permit e slow false;run 408;send c e 2;run 1442;run 1360;takeover a slow;appstart c ctr;settle;part a,b,d,e|c;unreg a g5;permit c slow true;run 823;cut1 d a;send d e 4;incr d 3;run 506;run 210;settle;cut d a;freeze c;run 485;takeover a ctr;run 613;crash a;settle', ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   });
 
   it('I2 (the model\'s): a claim by a better node cut off from the runner does not count against that runner\'s instance (seed 70)', async () => {
