@@ -537,9 +537,13 @@ export class DistAc implements DistributedController {
     const entry = this.entries.get(app)!;
     const me = this.node.name;
     const quorate = quorumSize(entry) > 0;
-    // With a quorum, a "dead" node that is back, reachable and not running (it stopped its
-    // instance for want of a quorum) is a candidate again: the views say what it runs.
-    if (quorate && mode === 'failover' && exclude !== undefined && exclude !== me && views.get(exclude)?.running === false) exclude = undefined;
+    // A "dead" node that is back, reachable and not running (with a quorum: it stopped its
+    // instance for want of one; without: a takeover from it finished elsewhere, or it
+    // restarted) is a candidate again: the views say what it runs. OTP's dist_ac drops a node
+    // from the run lists at its nodedown and adds it back when it reconnects
+    // (`dist_ac_app_loaded`), before the failover timer picks a node (seed 65: b failed slow
+    // over from c although c, better, was back).
+    if (mode === 'failover' && exclude !== undefined && exclude !== me && views.get(exclude)?.running === false) exclude = undefined;
     const candidate = (n: string): boolean => {
       const v = views.get(n);
       if (v === undefined || n === exclude || !v.loaded || !v.permitted) return false;
@@ -1539,6 +1543,19 @@ export class DistAc implements DistributedController {
       }
       this.cancelFailover(app);
       if (ac.whereRunning(app) === 'local') {
+        // A takeover whose old node was cut off before `handedOver` (and `started`) reached it:
+        // the newer instance (higher epoch) took over from the older one — its state included —
+        // so the old one stops, whichever node is better. OTP's old node stops its instance
+        // when the new node's `dist_ac_app_started` arrives; rigil hears it again from the
+        // introduction. The priority rule would keep the old instance and lose what the new
+        // one acknowledged since (I5, seed 64).
+        const own = this.localEpoch.get(app);
+        const epochs = typeof info.epoch === 'number' && own !== undefined;
+        if (epochs && takeoverSource(info.startType) === me && info.epoch > own) {
+          this.background(this.handleRequest({ op: 'handedOver', app, info }), `stopping the local instance of ${app}`);
+          continue;
+        }
+        if (epochs && takeoverSource(ac.startTypeOf(app) ?? null) === peer && own > info.epoch) continue;
         if (better(entry.nodes, peer, me)) this.yieldTo(app, info, 'after a partition');
         continue;
       }

@@ -97,7 +97,7 @@ class Run {
       this.equip(node);
     }
     // A release starts its applications at boot, on every node.
-    if (this.apps !== undefined) for (const name of names) for (const app of APP_NAMES) this.apps.start(sim.node(name), app, this.record);
+    if (this.apps !== undefined) for (const name of names) for (const app of APP_NAMES) this.apps.start(sim.node(name), app, this.record, true);
     await this.settle();
     const trace = this.o.trace;
     for (let i = 0; i < trace.length && violation === undefined; i++) {
@@ -266,7 +266,7 @@ class Run {
     const node = await this.sim.restart(name);
     this.equip(node);
     this.lastMeshChange = this.sim.now;
-    if (this.apps !== undefined) for (const app of APP_NAMES) if (this.apps.started.get(name)!.has(app)) this.apps.start(node, app, this.record);
+    if (this.apps !== undefined) for (const app of APP_NAMES) if (this.apps.started.get(name)!.has(app)) this.apps.start(node, app, this.record, true);
   }
 
   /** Per-incarnation setup: a sink checking per-sender order, report watching, mesh-change tracking. */

@@ -62,6 +62,12 @@ interface CtrInstance {
   srv?: Pid;
 }
 
+/** A claim of an application by a node (see `AppsModel.claims`). */
+interface Claim {
+  readonly at: number;
+  readonly reach?: ReadonlySet<string>;
+}
+
 type CtrCall = 'incr' | 'handover' | { adopt: { value: number; lineage: string } };
 type CtrReply = { ok: number; lineage: string } | { error: 'moved' } | 'ok';
 
@@ -102,8 +108,10 @@ export class AppsModel {
    * Per `node app`: virtual time of the explorer's last *claim* of the application on that
    * node — an `application.start` that decides (at boot, after a restart, or an operation), a
    * `permit true`, a `takeover`. OTP moves an application to a better node only on such a claim.
+   * With it, the nodes the claiming node was connected to then (`reach`; none recorded for a
+   * boot start: it waits for its sync nodes and decides with them).
    */
-  private readonly claims = new Map<string, number>();
+  private readonly claims = new Map<string, Claim>();
   /** Per node object (incarnation) and application: when its instance started, and whether OTP would place it there (see `placedThere`). */
   private readonly instances = new WeakMap<Node, Map<string, { at: number; placed: boolean }>>();
   /** Acknowledged increments per counter lineage. */
@@ -178,15 +186,15 @@ export class AppsModel {
 
   // ---------------------------------------------------------------- operations
 
-  /** `application.start(app)` on `node` (an operation, or a boot); tracked until it returns. */
-  start(node: DistNode, app: string, record: (e: unknown) => void): void {
+  /** `application.start(app)` on `node` (an operation, or a boot: `boot`); tracked until it returns. */
+  start(node: DistNode, app: string, record: (e: unknown) => void, boot = false): void {
     // Started already (and not a fresh incarnation): the call answers `alreadyStarted` and decides nothing.
     if (node.application.isStarted(app) || node.application.whereRunning(app) !== undefined) {
       node.application.start(app).catch(record);
       return;
     }
     this.started.get(node.name)!.add(app);
-    this.claims.set(`${node.name} ${app}`, this.sim.now);
+    this.claims.set(`${node.name} ${app}`, boot ? { at: this.sim.now } : this.claim(node));
     this.unpinIfBetter(app, node);
     const key = `${node.name} ${app}`;
     this.pendingStarts.set(key, node.creation);
@@ -224,7 +232,7 @@ export class AppsModel {
     const before = this.pinned.get(app);
     const key = `${node.name} ${app}`;
     const claimBefore = this.claims.get(key);
-    const claimAt = this.sim.now;
+    const claimAt = this.claim(node);
     this.pinned.set(app, pin);
     this.claims.set(key, claimAt);
     const undo = (): void => {
@@ -253,7 +261,7 @@ export class AppsModel {
       this.stopAsked.set(`${node.name} ${app}`, this.sim.now);
       if (this.pinned.get(app)?.node === node.name) this.pinned.delete(app);
     } else {
-      this.claims.set(`${node.name} ${app}`, this.sim.now);
+      this.claims.set(`${node.name} ${app}`, this.claim(node));
       this.unpinIfBetter(app, node);
     }
     node.application.permit(app, flag).catch(record);
@@ -397,12 +405,24 @@ export class AppsModel {
    * connected: a failover during an outage, one side of a partition) — and no better candidate
    * has claimed it since (a start, `permit true` or takeover there would have moved it). OTP
    * never moves an application back to a better node that merely comes back; rigil's reconcile
-   * after a heal keeps the better of two *running* instances.
+   * after a heal keeps the better of two *running* instances. A claim made while its node was
+   * not connected to `runner` (each on its side of a partition) did not reach that instance: it
+   * started a second one on its side, and which of the two is kept is the reconcile's, which I2
+   * does not judge (seed 70: c's start, cut off from b, then a's takeover from c; the
+   * reconcile kept b's instance, better than a's).
    */
   keptSinceOutage(app: string, runner: string): boolean {
     const inst = this.instances.get(this.sim.node(runner))?.get(app);
     if (inst === undefined || !inst.placed) return false;
-    return this.betterCandidates(app, runner).every((n) => (this.claims.get(`${n} ${app}`) ?? -1) < inst.at);
+    return this.betterCandidates(app, runner).every((n) => {
+      const c = this.claims.get(`${n} ${app}`);
+      return c === undefined || c.at < inst.at || (c.reach !== undefined && !c.reach.has(runner));
+    });
+  }
+
+  /** A claim by `node` now, with the nodes it reaches. */
+  private claim(node: DistNode): Claim {
+    return { at: this.sim.now, reach: new Set(node.nodes()) };
   }
 
   /** Called by each application's `start` callback on `node`: records when the instance started and whether OTP would place it there. */
