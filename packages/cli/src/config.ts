@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { checkKernelConfig, DistAcError, type KernelConfig } from '@rigil/dist-ac';
 import type { AppRestartType } from '@rigil/core';
-import type { TlsOptions } from '@rigil/net';
+import { checkDiscovery, DistError, type DiscoveryOptions, type TlsOptions } from '@rigil/net';
 import { CliError } from './errors.js';
 
 /** `node` section: who the node is and how it reaches the others. */
@@ -36,6 +36,12 @@ export interface NodeSection {
   cookieFile?: string;
   /** Peers: `name@host:port` or `ws(s)://` URLs. */
   seeds?: string[];
+  /**
+   * How the node finds its peers besides `seeds` (DistNode's `discovery`, libcluster's
+   * strategies): `{ "strategy": "static", "nodes": [...] }` or `{ "strategy": "dns", "query",
+   * "type"?, "nodeBasename", "port"?, "pollMs"?, "server"? }`, or an array of them.
+   */
+  discovery?: DiscoveryOptions | DiscoveryOptions[];
   /** A silent peer is down after this many ms (default 60000). */
   tickTime?: number;
   /** TLS (`wss`): file paths relative to the config file. */
@@ -118,7 +124,7 @@ export function checkConfig(raw: unknown, dir: string): NodeConfig {
   onlyKeys(c, ['node', 'kernel', 'applications', 'env'], '', bad);
   if (!isObject(c.node)) bad('node', 'is required and must be an object');
   const n = c.node as Record<string, unknown>;
-  onlyKeys(n, ['name', 'port', 'host', 'cookie', 'cookieFile', 'seeds', 'tickTime', 'tls', 'maxFrameSize', 'handshakeFrameSize', 'maxHandshakes', 'handshakeTimeout'], 'node.', bad);
+  onlyKeys(n, ['name', 'port', 'host', 'cookie', 'cookieFile', 'seeds', 'discovery', 'tickTime', 'tls', 'maxFrameSize', 'handshakeFrameSize', 'maxHandshakes', 'handshakeTimeout'], 'node.', bad);
   if (typeof n.name !== 'string' || !/^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/.test(n.name)) bad('node.name', 'must be name@host');
   if (n.port !== undefined && !(Number.isInteger(n.port) && (n.port as number) >= 0 && (n.port as number) <= 65535)) bad('node.port', 'must be a port number (0–65535)');
   if (n.host !== undefined && typeof n.host !== 'string') bad('node.host', 'must be a string');
@@ -131,6 +137,7 @@ export function checkConfig(raw: unknown, dir: string): NodeConfig {
       if (typeof seed !== 'string' || !(SEED.test(seed) || /^wss?:\/\/[^\s/]+/.test(seed))) bad(`node.seeds[${i}]`, `${JSON.stringify(seed)} is neither name@host:port nor a ws(s):// URL`);
     });
   }
+  if (n.discovery !== undefined) checkDiscoverySection(n.discovery, bad);
   if (n.tickTime !== undefined && !(typeof n.tickTime === 'number' && n.tickTime >= 40)) bad('node.tickTime', 'must be a number of ms ≥ 40');
   const int = (key: string, min: number, what: string): void => {
     const v = n[key];
@@ -152,6 +159,9 @@ export function checkConfig(raw: unknown, dir: string): NodeConfig {
     if (t.allowPlainSeeds !== true) {
       ((n.seeds as unknown[] | undefined) ?? []).forEach((seed, i) => {
         if (typeof seed === 'string' && seed.startsWith('ws://')) bad(`node.seeds[${i}]`, 'a TLS node does not dial plain ws:// seeds (set node.tls.allowPlainSeeds to allow it)');
+      });
+      staticNodes(n.discovery).forEach(([key, seed]) => {
+        if (seed.startsWith('ws://')) bad(key, 'a TLS node does not dial plain ws:// seeds (set node.tls.allowPlainSeeds to allow it)');
       });
     }
   }
@@ -238,6 +248,41 @@ export function tlsOf(c: NodeConfig): TlsOptions | undefined {
 export function cookieWarning(cookie: string): string | undefined {
   if (cookie.length >= MIN_COOKIE_LENGTH) return undefined;
   return `warning: the cookie is ${cookie.length} characters long; use at least ${MIN_COOKIE_LENGTH} random characters — anyone who knows or guesses it controls the cluster (see @rigil/net SECURITY.md)`;
+}
+
+/**
+ * `node.discovery`: checked by @rigil/net's `checkDiscovery` (its `ERR_BAD_DISCOVERY` message
+ * names the strategy and key, turned into a config key here), and the static strategy's nodes
+ * as seeds.
+ */
+function checkDiscoverySection(d: unknown, bad: (k: string, w: string) => never): void {
+  try {
+    checkDiscovery(d);
+  } catch (e) {
+    if (e instanceof DistError && e.code === 'ERR_BAD_DISCOVERY') {
+      const i = e.message.indexOf(': ');
+      bad(`node.${e.message.slice(0, i)}`, e.message.slice(i + 2));
+    }
+    throw e;
+  }
+  for (const [key, seed] of staticNodes(d)) {
+    if (!(SEED.test(seed) || /^wss?:\/\/[^\s/]+/.test(seed))) bad(key, `${JSON.stringify(seed)} is neither name@host:port nor a ws(s):// URL`);
+  }
+}
+
+/** The nodes of the static strategies of a (checked) `node.discovery`, with their config keys. */
+function staticNodes(d: unknown): Array<[string, string]> {
+  if (d === undefined) return [];
+  const list = Array.isArray(d) ? d : [d];
+  const out: Array<[string, string]> = [];
+  list.forEach((s: { strategy?: unknown; nodes?: unknown }, i) => {
+    if (s?.strategy !== 'static' || !Array.isArray(s.nodes)) return;
+    const prefix = Array.isArray(d) ? `node.discovery[${i}]` : 'node.discovery';
+    s.nodes.forEach((seed: unknown, j) => {
+      if (typeof seed === 'string') out.push([`${prefix}.nodes[${j}]`, seed]);
+    });
+  });
+  return out;
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

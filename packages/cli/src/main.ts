@@ -50,6 +50,10 @@ Config keys (an unknown key is an error naming it):
   node.host          address to listen on (default: the host of the name)
   node.cookie        the cluster's shared secret (or node.cookieFile, a path)
   node.seeds         peers: ["b@127.0.0.1:9102", "ws://10.0.0.2:9100"]
+  node.discovery     more peers (one strategy or an array): { strategy: "static", nodes: [...] }
+                     or { strategy: "dns", query, type?: "A"|"AAAA"|"SRV", nodeBasename,
+                     port?, pollMs? = 5000, server? }: the name is polled, new nodes dialled,
+                     vanished ones forgotten (see @rigil/net README, Discovery)
   node.tickTime      a silent peer is down after this many ms (default 60000)
   node.tls           { cert, key, ca?, requireClientCert? = true, allowPlainSeeds? = false }:
                      PEM file paths; the node listens and dials over wss only

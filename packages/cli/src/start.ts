@@ -35,6 +35,7 @@ export async function startFromConfig(config: NodeConfig, log: (line: string) =>
     port: n.port ?? 0,
     ...(n.host !== undefined ? { host: n.host } : {}),
     seeds: n.seeds ?? [],
+    ...(n.discovery !== undefined ? { discovery: n.discovery } : {}),
     ...(n.tickTime !== undefined ? { tickTime: n.tickTime } : {}),
     ...(tls !== undefined ? { tls } : {}),
     ...(n.maxFrameSize !== undefined ? { maxFrameSize: n.maxFrameSize } : {}),

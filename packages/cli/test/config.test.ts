@@ -145,6 +145,15 @@ describe('checkConfig', () => {
       expect(e.message).toContain(`config ${key}:`);
     });
 
+    it('node.discovery: the strategies of @rigil/net, a bad one named by its key', () => {
+      const dns = { strategy: 'dns', query: 'rigil.default.svc.cluster.local', nodeBasename: 'rigil', port: 9100, pollMs: 5000, server: '10.96.0.10' };
+      expect(checkConfig(withEdit((c) => (c.node.discovery = dns)), DIR).node.discovery).toEqual(dns);
+      expect(checkConfig(withEdit((c) => (c.node.discovery = [{ strategy: 'static', nodes: ['b@127.0.0.1:9102'] }, { ...dns, type: 'SRV', port: undefined }])), DIR).node.discovery).toHaveLength(2);
+      expect(configError(withEdit((c) => (c.node.discovery = { ...dns, pollMs: 1 }))).message).toMatch(/^config node\.discovery: pollMs must be/);
+      expect(configError(withEdit((c) => (c.node.discovery = [{ strategy: 'static', nodes: [] }, { strategy: 'gossip' }]))).message).toMatch(/^config node\.discovery\[1\]: unknown strategy/);
+      expect(configError(withEdit((c) => (c.node.discovery = [{ strategy: 'static', nodes: ['b@127.0.0.1:9102', 'not a seed'] }]))).message).toContain('config node.discovery[0].nodes[1]:');
+    });
+
     it('a seed that is neither name@host:port nor a ws(s):// URL', () => {
       // The help text: node.seeds are peers like "b@127.0.0.1:9102" or "ws://10.0.0.2:9100".
       const e = configError(withEdit((c) => (c.node.seeds = ['b@127.0.0.1:9102', 'not a seed'])));

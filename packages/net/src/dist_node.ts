@@ -12,6 +12,7 @@
  */
 import { Node, type NodeOptions, type Process } from '@rigil/core';
 import { installBuiltins, NODE_BUILTINS } from './builtins.js';
+import { checkDiscovery, DnsDiscovery, type DiscoveryOptions, type DnsDiscoveryConfig } from './discovery.js';
 import { DistError, distError } from './errors.js';
 import { Global, type GlobalOptions } from './global.js';
 import { isNodeName } from './handshake.js';
@@ -69,6 +70,13 @@ export interface DistNodeOptions extends NodeOptions {
   transport?: Transport;
   /** Peers known from the start (`name@host:port` or `ws(s)://` URLs); dialled in the background. */
   seeds?: string[];
+  /**
+   * How the node finds its peers besides `seeds` (libcluster's strategies; see discovery.ts):
+   * `{ strategy: 'static', nodes }` (more seeds) and `{ strategy: 'dns', query, type,
+   * nodeBasename, port?, pollMs?, server? }` (a DNS name polled: new nodes dialled and redialled
+   * for life, vanished ones forgotten). One strategy or several.
+   */
+  discovery?: DiscoveryOptions | readonly DiscoveryOptions[];
   /** Connect to the peers a new peer knows (full mesh; default true). */
   connectAll?: boolean;
   /**
@@ -89,17 +97,22 @@ export class DistNode extends Node {
   readonly rpc: Rpc;
   /** The cluster-wide name registry and locks (OTP's `global`). */
   readonly global: Global;
+  /** The node's running dns discovery strategies (`options.discovery`), in the order given. */
+  readonly discovery: readonly DnsDiscovery[];
   /** When the node started (`clock.now()`, `performance.now()` on the real clock), for `node.info`. */
   readonly startedAt = this.clock.now();
 
   /** Creates a node without starting it; use `DistNode.start`. */
   constructor(options: DistNodeOptions) {
-    const net = checkOptions(options);
+    const { net, dns } = checkOptions(options);
     super(options);
     this.net = new NetKernel(this, net);
     // Stop hooks run last-registered first: the services registered after this one (global,
     // dist-ac) learn that the node stops before its connections close, and ignore those nodedowns.
     this.onStop(() => this.net.close());
+    this.discovery = dns.map((c) => new DnsDiscovery(this.net, c));
+    // Discovery stops polling before the connections close (a late answer dials nothing).
+    if (this.discovery.length > 0) this.onStop(() => this.discovery.forEach((d) => d.stop()));
     this.rpc = new Rpc(this);
     installBuiltins(this.rpc, this, NODE_BUILTINS);
     this.global = new Global(this, options.global);
@@ -108,19 +121,22 @@ export class DistNode extends Node {
 
   /**
    * Starts a distributed node: validates the options (`ERR_BAD_CONFIG`, `ERR_BAD_SEED`,
-   * `ERR_BAD_NAME`), listens, starts `kernel_sup` with the rpc server (`rex`) and the global
-   * name server, and dials the seeds in the background.
+   * `ERR_BAD_NAME`, `ERR_BAD_DISCOVERY`), listens, starts `kernel_sup` with the rpc server
+   * (`rex`) and the global name server, dials the seeds in the background and starts the dns
+   * discovery strategies' polls (OTP's `net_kernel:start/1` with kernel's boot-time
+   * `sync_nodes`/`.hosts.erlang` role played by seeds and discovery).
    */
   static async start(options: DistNodeOptions): Promise<DistNode> {
     const node = new DistNode(options);
     try {
       await node.net.listen();
       await startKernelSup(node);
+      node.net.connectSeeds();
+      for (const d of node.discovery) d.start();
     } catch (e) {
       await node.stop();
       throw e;
     }
-    node.net.connectSeeds();
     return node;
   }
 
@@ -201,7 +217,7 @@ export function rpcOf(of: Node | Process): Rpc {
   return distNode(of).rpc;
 }
 
-function checkOptions(o: DistNodeOptions): NetOptions {
+function checkOptions(o: DistNodeOptions): { net: NetOptions; dns: DnsDiscoveryConfig[] } {
   if (typeof o !== 'object' || o === null) throw distError('ERR_BAD_CONFIG', 'options must be an object');
   if (!isNodeName(o.name)) throw distError('ERR_BAD_NAME', `bad node name ${JSON.stringify(o.name)}: expected name@host`);
   if (typeof o.cookie !== 'string' || o.cookie === '') throw distError('ERR_BAD_CONFIG', 'cookie must be a non-empty string');
@@ -227,6 +243,11 @@ function checkOptions(o: DistNodeOptions): NetOptions {
   }
   const seeds = o.seeds ?? [];
   if (!Array.isArray(seeds) || seeds.some((s) => typeof s !== 'string')) throw distError('ERR_BAD_SEED', 'seeds must be an array of strings');
+  const discovery = checkDiscovery(o.discovery);
+  if (o.listen === false) {
+    const needsPort = discovery.dns.find((d) => d.type !== 'SRV' && d.port === undefined);
+    if (needsPort !== undefined) throw distError('ERR_BAD_DISCOVERY', `discovery ${needsPort.query}: a node that does not listen needs the port of its peers (port)`);
+  }
   if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null || o.tls.key === undefined || o.tls.cert === undefined)) {
     throw distError('ERR_BAD_CONFIG', 'tls needs key and cert');
   }
@@ -244,7 +265,7 @@ function checkOptions(o: DistNodeOptions): NetOptions {
     }
     if (o.tls !== undefined) throw distError('ERR_BAD_CONFIG', 'tls is an option of the default transport: give it to your transport instead');
   }
-  return {
+  const net: NetOptions = {
     cookie: o.cookie,
     port,
     host: o.host ?? o.name.slice(o.name.indexOf('@') + 1),
@@ -258,8 +279,9 @@ function checkOptions(o: DistNodeOptions): NetOptions {
     busyLimit,
     fragmentSize,
     transport: o.transport ?? new WebSocketTransport({ tls: o.tls }),
-    seeds,
+    seeds: [...seeds, ...discovery.seeds],
     connectAll: o.connectAll ?? true,
     reconnect: { baseMs, maxMs },
   };
+  return { net, dns: discovery.dns };
 }

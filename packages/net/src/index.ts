@@ -8,6 +8,20 @@
 export { DistNode, distNode, globalOf, rpcOf, type DistNodeOptions } from './dist_node.js';
 export { KERNEL_SUP, KERNEL_SUP_FLAGS, addKernelChild } from './kernel_sup.js';
 export { installBuiltins, installControlBuiltins, checkArgs, arg, NODE_BUILTINS, CONTROL_BUILTINS, type Builtin, type ArgSpec, type BuiltinHost } from './builtins.js';
+export {
+  DnsDiscovery,
+  DiscoveryLimits,
+  DNS_DISCOVERY_DEFAULTS,
+  checkDiscovery,
+  resolverLookup,
+  type DiscoveryOptions,
+  type StaticDiscoveryOptions,
+  type DnsDiscoveryOptions,
+  type DnsDiscoveryConfig,
+  type DnsDiscoveryStats,
+  type DnsLookup,
+  type SrvAnswer,
+} from './discovery.js';
 export { NetKernel, RECONNECT_DEFAULTS, type NetOptions, type NodeEvent, type NodeMessage, type NetStats, type ReconnectOptions } from './net_kernel.js';
 export type { Transport, TransportConnection, TransportHandlers, Listener, ListenOptions, DialOptions } from './transport.js';
 export { WebSocketTransport, type WebSocketTransportOptions, type TlsOptions } from './ws_transport.js';

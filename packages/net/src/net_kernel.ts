@@ -185,6 +185,8 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   private readonly addresses = new Map<string, string>();
   /** Nodes whose address came from a seed: never forgotten after failed dials. */
   private readonly seedNames = new Set<string>();
+  /** Nodes a discovery strategy lists now (discovery.ts): redialled for life like seeds until it stops listing them. */
+  private readonly discoveredNames = new Set<string>();
   /** Nodes dialled again for life when lost (seeds and peers we were authenticated with; see `ReconnectOptions`). */
   private readonly known = new Set<string>();
   /** Pending redials of known nodes: failed attempts since last up, and the timer. */
@@ -304,6 +306,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       parked: this.parked.size,
       subscribers: this.subscribers.size,
       known: this.known.size,
+      discovered: this.discoveredNames.size,
       redials: this.redials.size,
     };
   }
@@ -375,13 +378,59 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
    * explicitly, announced by a peer, or if it dials in. No OTP counterpart (OTP does not redial).
    */
   forget(name: string): boolean {
-    const was = this.known.delete(name) || this.seedNames.has(name);
+    const was = this.known.delete(name) || this.seedNames.has(name) || this.discoveredNames.has(name);
     this.seedNames.delete(name);
+    this.discoveredNames.delete(name);
     this.cancelRedial(name);
     this.addresses.delete(name);
     this.dialFailures.delete(name);
     this.conns.get(name)?.close('normal', 'forgotten');
     return was;
+  }
+
+  /**
+   * A discovery strategy lists `name` at `url` (discovery.ts): records the address (a changed
+   * one replaces the old), keeps dialling it for life as a seed, and dials it now unless a
+   * connection to it is up or being set up. The address must be one this node would dial
+   * (`checkAddress`), else it is ignored and the reason returned. libcluster's strategies call
+   * `connect_node` for each node they find; here the net kernel's redials keep it connected.
+   */
+  discovered(name: string, url: string): string | undefined {
+    if (this.closed || name === this.node.name) return undefined;
+    if (!isNodeName(name)) return `bad node name ${renderUntrusted(name)}`;
+    const refused = this.checkAddress(url);
+    if (refused !== undefined) return refused;
+    const changed = this.addresses.get(name) !== url;
+    this.addresses.set(name, url);
+    const isNew = !this.discoveredNames.has(name);
+    this.discoveredNames.add(name);
+    // A new name, or a new address of a node not connected now: dial at once, without the back-off
+    // a failed dial to the old address left (the record changed, the old failures say nothing).
+    if ((isNew || changed) && !this.conns.has(name)) {
+      this.dialFailures.delete(name);
+      this.cancelRedial(name);
+      this.background(this.connect(name), `connecting to discovered node ${name}`);
+    }
+    return undefined;
+  }
+
+  /**
+   * A discovery strategy no longer lists `name`: it is not dialled again (unless it is a seed),
+   * its address is forgotten unless a connection to it is up, and a live connection stays (it
+   * ends as connections do; then the node is not redialled). libcluster's strategies disconnect
+   * a vanished node; rigil does not cut a working connection on a DNS answer, which may be stale.
+   */
+  undiscovered(name: string): void {
+    if (!this.discoveredNames.delete(name) || this.seedNames.has(name)) return;
+    this.known.delete(name);
+    this.cancelRedial(name);
+    this.dialFailures.delete(name);
+    if (this.conns.get(name)?.up !== true) this.addresses.delete(name);
+  }
+
+  /** Names a discovery strategy lists now (see `discovered`), sorted. */
+  discoveredNodes(): string[] {
+    return [...this.discoveredNames].sort();
   }
 
   /** Names this node dials again for life when lost (seeds and peers it was authenticated with), sorted. */
@@ -622,7 +671,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     this.dialFailures.delete(peer);
     // Reconnect for life: a visible peer we were authenticated with (on a hidden node, only one
     // it dialled itself: a tool does not join the mesh).
-    if (!conn.hidden && (!this.options.hidden || conn.outbound || this.seedNames.has(peer))) this.known.add(peer);
+    if (!conn.hidden && (!this.options.hidden || conn.outbound || this.pinned(peer))) this.known.add(peer);
     this.cancelRedial(peer);
     const viaUrl = this.urlDials.get(conn);
     if (viaUrl !== undefined) this.cancelUrlRedial(viaUrl);
@@ -744,11 +793,16 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     }
   }
 
+  /** Seeds and the nodes discovery lists now: dialled for life, never forgotten after failed dials. */
+  private pinned(name: string): boolean {
+    return this.seedNames.has(name) || this.discoveredNames.has(name);
+  }
+
   /** A dial to `name` failed: back its address off, and forget it after repeated failures (`DialBackoff`). */
   private dialFailed(name: string): void {
     const prev = this.dialFailures.get(name);
     const count = (prev?.count ?? 0) + 1;
-    if (count >= DialBackoff.forgetAfter && !this.seedNames.has(name) && !this.known.has(name)) {
+    if (count >= DialBackoff.forgetAfter && !this.pinned(name) && !this.known.has(name)) {
       this.dialFailures.delete(name);
       this.addresses.delete(name);
       return;
@@ -790,7 +844,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
 
   /** Lost (or failed to reach) `name`: dials it again after the back-off if it is known. */
   private scheduleRedial(name: string): void {
-    if (this.closed || (!this.known.has(name) && !this.seedNames.has(name))) return;
+    if (this.closed || (!this.known.has(name) && !this.pinned(name))) return;
     const r = this.redials.get(name) ?? { attempt: 0, timer: undefined };
     if (r.timer !== undefined) return;
     const delay = this.redialDelay(r.attempt);
