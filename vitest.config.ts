@@ -3,8 +3,10 @@ import { defineConfig } from 'vitest/config';
 // The workspace runs from sources: @rigil/* resolve through their `source` export condition
 // (src/*.ts), here for Vite's resolver and, through NODE_OPTIONS, for every Node process the
 // tests spawn (nodes in OS processes, `rigil start`), so no build is needed to test.
+// (Set on the main process, which every worker fork and their children inherit; vitest's
+// `test.env` did not reach the processes the tests spawn.)
 const SOURCE = '--conditions=source';
-const nodeOptions = [process.env.NODE_OPTIONS, SOURCE].filter((o) => o !== undefined && o !== '').join(' ');
+if (!(process.env.NODE_OPTIONS ?? '').includes(SOURCE)) process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, SOURCE].filter((o) => o !== undefined && o !== '').join(' ');
 
 export default defineConfig({
   resolve: { conditions: ['source', 'module', 'node', 'development|production'] },
@@ -14,7 +16,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    env: { NODE_OPTIONS: nodeOptions },
     reporters: ['default'],
   },
 });
