@@ -55,7 +55,7 @@ interface GlobalChild {
 
 /** Starts test/src/global_child.ts: a node that connects to `seeds` and registers `globalName` from inside the child. */
 async function globalChild(name: string, seeds: string[], globalName: string): Promise<GlobalChild> {
-  const args = ['--import', 'tsx', 'test/src/global_child.ts', '--name', name, '--cookie', COOKIE, '--global-name', globalName];
+  const args = ['--conditions=source', '--import', 'tsx', 'test/src/global_child.ts', '--name', name, '--cookie', COOKIE, '--global-name', globalName];
   for (const s of seeds) args.push('--seed', s);
   const env = { ...process.env };
   delete env.NODE_OPTIONS;

@@ -185,7 +185,8 @@ export class OsCluster {
 
   /** Starts a child node and resolves once it printed its ready line. */
   async spawn(o: ChildOptions): Promise<ChildNode> {
-    const args = ['--import', 'tsx', o.program ?? NODE_MAIN, '--name', o.name, '--cookie', o.cookie, '--port', String(o.port ?? 0)];
+    // --conditions=source: @rigil/* from their sources (NODE_OPTIONS is dropped below).
+    const args = ['--conditions=source', '--import', 'tsx', o.program ?? NODE_MAIN, '--name', o.name, '--cookie', o.cookie, '--port', String(o.port ?? 0)];
     for (const s of o.seeds ?? []) args.push('--seed', s);
     if (o.tickTime !== undefined) args.push('--tick-time', String(o.tickTime));
     if (o.faulty === true) args.push('--faulty');

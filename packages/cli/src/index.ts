@@ -7,3 +7,4 @@ export { startFromConfig, startCommand, exposeApplicationProcedures, type Starte
 export { readConfig, checkConfig, cookieOf, type NodeConfig, type NodeSection, type ApplicationEntry } from './config.js';
 export { connectHidden, clusterStatus, formatStatus, STATUS_MOVES, type ClusterStatus, type StatusMove } from './remote.js';
 export { CliError, EXIT, type CliErrorCode } from './errors.js';
+export { ensureTypeScriptLoader, isTypeScriptModule, type TsxApi } from './typescript.js';

@@ -10,6 +10,7 @@ import { DistNode, escapeUntrusted, installControlBuiltins, renderUntrusted } fr
 import { startDistAc, type DistAc } from '@rigil/dist-ac';
 import { cookieOf, cookieWarning, readConfig, tlsOf, type NodeConfig } from './config.js';
 import { CliError, EXIT } from './errors.js';
+import { ensureTypeScriptLoader, isTypeScriptModule } from './typescript.js';
 
 /** A node started from a config. */
 export interface StartedNode {
@@ -105,6 +106,7 @@ export function exposeApplicationProcedures(node: DistNode): void {
 async function loadSpec(config: NodeConfig, module: string, name: string, node: DistNode): Promise<ApplicationSpec> {
   const path = resolve(config.dir, module);
   let mod: Record<string, unknown>;
+  if (isTypeScriptModule(path)) await ensureTypeScriptLoader(path);
   try {
     mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (e) {
