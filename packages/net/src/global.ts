@@ -48,7 +48,7 @@
  * **Waiting.** Requests between name servers have no timeout (OTP's `multi_call` waits for
  * each node): a slow node is waited for; only its nodedown ends the wait.
  */
-import { genServer, Pid, type GenServerBehaviour, type GlobalNames, type Node, type Process, type Random, type Ref } from '@rigil/core';
+import { genServer, logger, Pid, type GenServerBehaviour, type GlobalNames, type Node, type Process, type Random, type Ref } from '@rigil/core';
 import { DistError, describeBadInput as describe, distError } from './errors.js';
 import { renderUntrusted } from './render.js';
 import type { NodeEvent } from './net_kernel.js';
@@ -56,6 +56,9 @@ import type { Rpc } from './rpc.js';
 
 /** The registered name of the name server on every node. */
 export const GLOBAL_NAME_SERVER = 'global_name_server';
+
+/** `rigil:global`: every change of a replica's name table, and why (off unless DEBUG enables it). */
+const nameLog = logger('global');
 
 /** Lock resource reserved for `global`'s own registrations (OTP's `global`). */
 export const GLOBAL_LOCK = 'global';
@@ -558,7 +561,8 @@ export class Global implements GlobalNames {
     return [...this.names].map(([n, e]) => [n, e.pid, e.resolver]);
   }
 
-  private insert(name: string, pid: Pid, resolver: string): void {
+  private insert(name: string, pid: Pid, resolver: string, why = 'insert'): void {
+    if (nameLog.enabled) nameLog(`${this.node.name}: ${why} ${name} -> ${String(pid)}`);
     const old = this.names.get(name);
     if (old !== undefined) {
       if (old.pid.equals(pid)) {
@@ -566,7 +570,7 @@ export class Global implements GlobalNames {
         this.dropFn(name);
         return;
       }
-      this.remove(name);
+      this.remove(name, undefined, `replaced by ${String(pid)}: remove`);
     }
     // A pid of a node a merge just made known, which this node is still making its first
     // connection to (`connecting`), and cannot even dial yet (no address: it learns it from the
@@ -599,6 +603,7 @@ export class Global implements GlobalNames {
         dead = true;
         const e = this.names.get(name);
         if (e !== undefined && e.monitor === monitor) {
+          if (nameLog.enabled) nameLog(`${this.node.name}: ${name} dropped, ${String(pid)} down`);
           this.names.delete(name);
           this.forgetName(pid, name);
           this.dropFn(name);
@@ -620,6 +625,7 @@ export class Global implements GlobalNames {
       const monitor = this.monitorName(name, e.pid);
       if (monitor !== undefined) this.names.set(name, { ...e, monitor });
       else if (this.names.get(name) === e) {
+        if (nameLog.enabled) nameLog(`${this.node.name}: ${name} dropped, ${String(e.pid)} down at connection`);
         this.names.delete(name);
         this.forgetName(e.pid, name);
         this.dropFn(name);
@@ -632,9 +638,10 @@ export class Global implements GlobalNames {
     if (set !== undefined && set.delete(name) && set.size === 0) this.nameOf.delete(String(pid));
   }
 
-  private remove(name: string, onlyPid?: Pid): void {
+  private remove(name: string, onlyPid?: Pid, why = 'remove'): void {
     const e = this.names.get(name);
     if (e === undefined || (onlyPid !== undefined && !e.pid.equals(onlyPid))) return;
+    if (nameLog.enabled) nameLog(`${this.node.name}: ${why} ${name} (was ${String(e.pid)})`);
     this.names.delete(name);
     this.forgetName(e.pid, name);
     if (e.monitor !== undefined) this.node.demonitor(e.monitor);
@@ -665,6 +672,12 @@ export class Global implements GlobalNames {
    */
   private async resolveClash(name: string, mine: Pick<NameEntry, 'pid' | 'resolver'>, theirs: Pid): Promise<Pid | null> {
     const where = mine.resolver.startsWith('fn:') ? mine.resolver.slice(3) : mine.pid.node;
+    // A clash on one side can name a pid of a node out of both sides: a call there would dial
+    // it, and a cut dial stalls the merge, both sides locked, until it gives up.
+    if (where !== this.node.name && !this.node.net.isConnected(where) && !this.connecting.has(where)) {
+      this.node.report({ kind: 'global', message: `resolving ${name}: ${where} is not connected; keeping the other pid` });
+      return theirs;
+    }
     let answer: unknown;
     try {
       answer = where === this.node.name
@@ -723,7 +736,7 @@ export class Global implements GlobalNames {
   private nodeDown(peer: string): void {
     this.connecting.delete(peer);
     // Names whose monitors waited for the first connection to `peer`: it is gone.
-    for (const [name, e] of [...this.names]) if (e.monitor === undefined && e.pid.node === peer) this.remove(name);
+    for (const [name, e] of [...this.names]) if (e.monitor === undefined && e.pid.node === peer) this.remove(name, undefined, `nodedown ${peer}: remove`);
     queueMicrotask(() => this.checkSynced());
     const wasKnown = (this.known.delete(peer) || this.syncing.has(peer) || this.peerSyncs.has(peer)) && !this.silent.delete(peer);
     if (this.peerSyncs.has(peer)) this.background(this.unlockForSync(peer), `ending the merge with ${peer}`);
@@ -838,7 +851,7 @@ export class Global implements GlobalNames {
    * partition dropped the same names at their nodedown (OTP: the monitor's DOWN `noconnection`).
    */
   private dropNamesOn(node: string): void {
-    for (const [name, e] of [...this.names]) if (e.pid.node === node) this.remove(name);
+    for (const [name, e] of [...this.names]) if (e.pid.node === node) this.remove(name, undefined, `${node} lost: remove`);
   }
 
   /** Forgets `peer` so that losing it is not reported (OTP clears what it knows of it). */
@@ -906,6 +919,7 @@ export class Global implements GlobalNames {
       if (!this.wantsSync(peer)) return false;
       const [opsMine, opsTheirs, kills] = await this.exchangeNames(myTables, theirTables);
       const theirs = ex.group;
+      if (nameLog.enabled) nameLog(`${me}: merging [${mine.join(' ')}] (tables of ${myTables.map(([n, t]) => `${n}:${t.length}`).join(' ')}) with ${peer}'s [${theirs.join(' ')}] (tables of ${theirTables.map(([n, t]) => `${n}:${t.length}`).join(' ')}), ${kills.length} kills`);
       await this.callServer(peer, { op: 'merge', boss: me, ops: opsTheirs, mine: theirs, theirs: mine, kills });
       merged = true;
       await this.everywhere(mine, { op: 'newNodes', ops: opsMine, mine, theirs, kills });
@@ -949,27 +963,35 @@ export class Global implements GlobalNames {
    * nodes of one partition may not (a node that lost the connection to a pid's node dropped
    * its names while one that kept it did not; an update under the lock reached part of the
    * partition before its sender was cut off), and a merge is the one moment both sides are
-   * locked: so each side's table is the union of its locked nodes' tables (a name held by
-   * different pids on one side: the first node's, the answering node's own first), and the
+   * locked: so each side's table is the union of its locked nodes' tables, and the
    * operations of a side bring every node of it to the merged table, not just the first.
+   * A name held by different pids on one side is a clash as much as one across the merge, and
+   * is resolved the same way, loser killed: a registration under the lock can reach part of a
+   * partition only (its node list was the registrar's, and one node of it was in another
+   * partition's list as well), and keeping one pid silently left the other alive without its
+   * name for good (explorer seed 703). The claims are weighed in table order: this side's
+   * first, so across the merge it is this side's resolver that runs, as in OTP.
    */
   private async exchangeNames(myTables: ReadonlyArray<[string, NameOp[]]>, theirTables: ReadonlyArray<[string, NameOp[]]>): Promise<[NameOp[], NameOp[], Pid[]]> {
-    const mineSide = sideTable(myTables);
-    const theirSide = sideTable(theirTables);
+    const claims = claimsOf([...myTables, ...theirTables]);
     const merged = new Map<string, [Pid, string]>();
     const kills: Pid[] = [];
-    for (const [name, [pid, resolver]] of theirSide) {
-      const mine = mineSide.get(name);
-      if (mine === undefined || mine[0].equals(pid)) {
-        merged.set(name, [pid, resolver]);
-        continue;
+    for (const [name, [first, ...others]] of claims) {
+      let held: [Pid, string] | null = first!;
+      for (const other of others) {
+        const winner: Pid | null = await this.resolveClash(name, { pid: held[0], resolver: held[1] }, other[0]);
+        if (nameLog.enabled) nameLog(`${this.node.name}: ${name} held by ${String(held[0])} and ${String(other[0])}: ${winner === null ? 'neither' : String(winner)} keeps it`);
+        if (winner !== null && held[1] === 'randomExitName' && this.resolvers.get('randomExitName') === randomExitName) kills.push(winner.equals(other[0]) ? held[0] : other[0]);
+        // Neither keeps it: the name goes, and the claims not yet weighed lose it too (their
+        // pids live on, unregistered, as the resolver's two did).
+        if (winner === null) {
+          held = null;
+          break;
+        }
+        if (winner.equals(other[0])) held = other;
       }
-      const winner = await this.resolveClash(name, { pid: mine[0], resolver: mine[1] }, pid);
-      if (winner !== null && mine[1] === 'randomExitName' && this.resolvers.get('randomExitName') === randomExitName) kills.push(winner.equals(pid) ? mine[0] : pid);
-      if (winner === null) continue;
-      merged.set(name, winner.equals(pid) ? [pid, resolver] : mine);
+      if (held !== null) merged.set(name, held);
     }
-    for (const [name, e] of mineSide) if (!theirSide.has(name)) merged.set(name, e);
     return [opsToHold(merged, myTables), opsToHold(merged, theirTables), kills];
   }
 
@@ -1064,9 +1086,9 @@ export class Global implements GlobalNames {
       );
     }
     for (const [name, pid] of ops) {
-      if (pid === null) this.remove(name);
+      if (pid === null) this.remove(name, undefined, 'merge: remove');
     }
-    for (const [name, pid, resolver] of ops) if (pid !== null) this.insert(name, pid, resolver);
+    for (const [name, pid, resolver] of ops) if (pid !== null) this.insert(name, pid, resolver, 'merge: insert');
     for (const n of lostAgain) {
       this.dropNamesOn(n);
       this.report('lostConnection', n, true);
@@ -1114,8 +1136,8 @@ export class Global implements GlobalNames {
         if (lists.length === 0) return;
         const merged = new Map<string, [Pid, string]>();
         for (const list of lists) for (const [name, pid, resolver] of list) if (pid !== null && !merged.has(name)) merged.set(name, [pid, resolver]);
-        for (const name of [...this.names.keys()]) if (!merged.has(name)) this.remove(name);
-        for (const [name, [pid, resolver]] of merged) this.insert(name, pid, resolver);
+        for (const name of [...this.names.keys()]) if (!merged.has(name)) this.remove(name, undefined, 'resync: remove');
+        for (const [name, [pid, resolver]] of merged) this.insert(name, pid, resolver, 'resync: insert');
       }),
     ).catch((e: unknown) => {
       this.node.report({ kind: 'global', message: 're-syncing the names failed', reason: e });
@@ -1435,10 +1457,22 @@ function parseExchange(x: unknown): { names: NameOp[]; group: string[]; tables?:
 }
 
 /** One side's table for a merge: the union of its nodes' tables, the first node's pid for a name held by different pids. */
-function sideTable(tables: ReadonlyArray<[string, NameOp[]]>): Map<string, [Pid, string]> {
-  const side = new Map<string, [Pid, string]>();
-  for (const [, names] of tables) for (const [name, pid, resolver] of names) if (pid !== null && !side.has(name)) side.set(name, [pid, resolver]);
-  return side;
+/**
+ * Every pid that claims each name in `tables`, in table order (this side's first, each side
+ * answering node's own first), without repeats: two claims of one name are a clash, whether on
+ * one side or across the merge.
+ */
+function claimsOf(tables: ReadonlyArray<[string, NameOp[]]>): Map<string, Array<[Pid, string]>> {
+  const claims = new Map<string, Array<[Pid, string]>>();
+  for (const [, names] of tables) {
+    for (const [name, pid, resolver] of names) {
+      if (pid === null) continue;
+      const list = claims.get(name);
+      if (list === undefined) claims.set(name, [[pid, resolver]]);
+      else if (!list.some(([p]) => p.equals(pid))) list.push([pid, resolver]);
+    }
+  }
+  return claims;
 }
 
 /** The operations that bring every one of `tables` to `merged` (an insert a node already holds is a no-op there). */

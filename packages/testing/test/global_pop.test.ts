@@ -51,7 +51,8 @@ describe('prevent overlapping partitions, re-applied', () => {
         expect(s.errors).toEqual([]);
         await s.stop();
       }
-    });
+      // Two seeds × 30 s of virtual faults: ~15 s of CPU, far more on a loaded machine.
+    }, 120_000);
   }
 
   it('a node that restarts with no memory of the cut and reconnects to both sides is told again', async () => {
