@@ -13,7 +13,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source', 'module', 'node', 'development|production'] } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 30_000,
+    // Generous: on a machine shared with other jobs a simulated run of a few seconds takes ten times that.
+    testTimeout: 60_000,
     hookTimeout: 30_000,
     pool: 'forks',
     reporters: ['default'],

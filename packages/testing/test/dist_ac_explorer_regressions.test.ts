@@ -149,5 +149,5 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
-  });
+  }, 180_000);
 });
