@@ -75,11 +75,16 @@ export class RefusalLog {
     return true;
   }
 
-  /** Stops the interval timer; nothing is reported after. */
+  /**
+   * Stops the interval timer after one last summary for each entry that counted refusals
+   * (the node stops: what it refused is not lost from the log); nothing is reported after.
+   */
   close(): void {
-    this.closed = true;
+    if (this.closed) return;
     if (this.timer !== undefined) this.node.timers.cancel(this.timer);
     this.timer = undefined;
+    this.sweep(true);
+    this.closed = true;
     this.entries.clear();
   }
 
@@ -100,12 +105,12 @@ export class RefusalLog {
     }, undefined);
   }
 
-  /** Ends the intervals that are over: a summary for each that counted more, forgets the quiet ones. */
-  private sweep(): void {
+  /** Ends the intervals that are over (`all`: every interval): a summary for each that counted more, forgets the quiet ones. */
+  private sweep(all = false): void {
     if (this.closed) return;
     const now = this.node.clock.now();
     for (const [key, e] of this.entries) {
-      if (now - e.since < this.intervalMs) continue;
+      if (!all && now - e.since < this.intervalMs) continue;
       if (e.more === 0) {
         this.entries.delete(key);
         continue;
@@ -123,6 +128,6 @@ export class RefusalLog {
       e.since = now;
       e.more = 0;
     }
-    this.arm();
+    if (!all) this.arm();
   }
 }

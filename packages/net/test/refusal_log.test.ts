@@ -72,6 +72,22 @@ describe('RefusalLog', () => {
     expect(reports[4]).toMatchObject({ address: OTHER_ADDRESSES, refused: 996 });
     log.close();
     expect(log.refused('from', '10.0.0.1', 'ERR_BAD_COOKIE', report('after close'))).toBe(false);
+    expect(reports).toHaveLength(5);
+  });
+
+  it('close reports what the current interval counted, then nothing more', async () => {
+    const { log, clock, reports } = simulated(60_000);
+    log.refused('from', '10.0.0.7', 'ERR_BAD_COOKIE', report('first'));
+    log.refused('from', '10.0.0.8', 'ERR_BAD_COOKIE', report('other'));
+    await clock.advance(30_000);
+    log.refused('from', '10.0.0.7', 'ERR_BAD_COOKIE', report('again'));
+    log.refused('from', '10.0.0.7', 'ERR_BAD_COOKIE', report('again'));
+    log.close();
+    expect(reports.map((r) => r.message)).toEqual(['first', 'other', '2 more connections refused (ERR_BAD_COOKIE) from 10.0.0.7 in the last 30 s']);
+    await clock.advance(120_000);
+    expect(reports).toHaveLength(3);
+    log.close();
+    expect(reports).toHaveLength(3);
   });
 });
 
