@@ -21,7 +21,7 @@ import { checkKernelConfig, DistAcError, type KernelConfig } from '@rigil/dist-a
 import type { AppRestartType } from '@rigil/core';
 import { checkDiscovery, DistError, type DiscoveryOptions, type TlsOptions } from '@rigil/net';
 import { CliError } from './errors.js';
-import { checkLogFormat, type LogFormat } from './log.js';
+import { LOG_FORMATS, type LogFormat } from './log.js';
 
 /** `node` section: who the node is and how it reaches the others. */
 export interface NodeSection {
@@ -216,7 +216,10 @@ export function checkConfig(raw: unknown, dir: string): NodeConfig {
     if (!isObject(c.log)) bad('log', 'must be an object { format? }');
     const l = c.log as Record<string, unknown>;
     onlyKeys(l, ['format'], 'log.', bad);
-    if (l.format !== undefined) log.format = checkLogFormat(l.format, 'config log.format', 'ERR_CONFIG');
+    if (l.format !== undefined) {
+      if (!(LOG_FORMATS as readonly unknown[]).includes(l.format)) bad('log.format', `must be one of ${LOG_FORMATS.join(', ')}`);
+      log.format = l.format as LogFormat;
+    }
   }
   return { node: n as unknown as NodeSection, log, kernel, applications, env, dir };
 }

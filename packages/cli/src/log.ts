@@ -28,10 +28,10 @@ export type LogFields = Record<string, string | number | boolean>;
 /** Longest message written, in characters (longer ones are cut, with an ellipsis). */
 export const MAX_MESSAGE = 2000;
 
-/** Checks a `--log-format` / `log.format` value; throws `ERR_USAGE` (or the given code) naming the allowed ones. */
-export function checkLogFormat(v: unknown, where: string, code: 'ERR_USAGE' | 'ERR_CONFIG' = 'ERR_USAGE'): LogFormat {
+/** Checks a `--log-format` value; throws `ERR_USAGE` naming the allowed ones. */
+export function checkLogFormat(v: unknown, where: string): LogFormat {
   if (typeof v === 'string' && (LOG_FORMATS as readonly string[]).includes(v)) return v as LogFormat;
-  throw new CliError(code, `${where} must be one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(typeof v === 'string' ? escapeUntrusted(v, 40) : v)}`);
+  throw new CliError('ERR_USAGE', `${where} must be one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(typeof v === 'string' ? escapeUntrusted(v, 40) : v)}`);
 }
 
 /** Report kinds whose reports are errors (a process or a server died). */

@@ -320,7 +320,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       known: this.known.size,
       discovered: this.discoveredNames.size,
       redials: this.redials.size,
-      refusals: this.refusals.size,
+      // Not the refusal log: it is bounded by construction (`REFUSAL_LOG_DEFAULTS.maxKeys`), not per peer.
     };
   }
 
