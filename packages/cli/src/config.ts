@@ -21,6 +21,7 @@ import { checkKernelConfig, DistAcError, type KernelConfig } from '@rigil/dist-a
 import type { AppRestartType } from '@rigil/core';
 import { checkDiscovery, DistError, type DiscoveryOptions, type TlsOptions } from '@rigil/net';
 import { CliError } from './errors.js';
+import { LOG_FORMATS, type LogFormat } from './log.js';
 
 /** `node` section: who the node is and how it reaches the others. */
 export interface NodeSection {
@@ -85,9 +86,17 @@ export interface ApplicationEntry {
   restartType?: AppRestartType;
 }
 
+/** `log`: how `rigil start` writes its log (stderr). */
+export interface LogSection {
+  /** `text` (default) or `json`: one JSON object per line (`--log-format` overrides it). */
+  format?: LogFormat;
+}
+
 /** A validated config file. */
 export interface NodeConfig {
   node: NodeSection;
+  /** How the log is written (empty: the defaults). */
+  log: LogSection;
   kernel: KernelConfig;
   applications: ApplicationEntry[];
   env: Record<string, Record<string, unknown>>;
@@ -121,7 +130,7 @@ export function checkConfig(raw: unknown, dir: string): NodeConfig {
   };
   if (!isObject(raw)) bad('(top level)', 'must be an object');
   const c = raw as Record<string, unknown>;
-  onlyKeys(c, ['node', 'kernel', 'applications', 'env'], '', bad);
+  onlyKeys(c, ['node', 'kernel', 'applications', 'env', 'log'], '', bad);
   if (!isObject(c.node)) bad('node', 'is required and must be an object');
   const n = c.node as Record<string, unknown>;
   onlyKeys(n, ['name', 'port', 'host', 'cookie', 'cookieFile', 'seeds', 'discovery', 'tickTime', 'tls', 'maxFrameSize', 'handshakeFrameSize', 'maxHandshakes', 'handshakeTimeout'], 'node.', bad);
@@ -202,7 +211,17 @@ export function checkConfig(raw: unknown, dir: string): NodeConfig {
       env[app] = values as Record<string, unknown>;
     }
   }
-  return { node: n as unknown as NodeSection, kernel, applications, env, dir };
+  const log: LogSection = {};
+  if (c.log !== undefined) {
+    if (!isObject(c.log)) bad('log', 'must be an object { format? }');
+    const l = c.log as Record<string, unknown>;
+    onlyKeys(l, ['format'], 'log.', bad);
+    if (l.format !== undefined) {
+      if (!(LOG_FORMATS as readonly unknown[]).includes(l.format)) bad('log.format', `must be one of ${LOG_FORMATS.join(', ')}`);
+      log.format = l.format as LogFormat;
+    }
+  }
+  return { node: n as unknown as NodeSection, log, kernel, applications, env, dir };
 }
 
 /** The cookie of a config: inline, or read from `cookieFile` (trimmed). */

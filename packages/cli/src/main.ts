@@ -4,9 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { RigilError } from '@rigil/core';
 import { DIST_AC_BUILTINS } from '@rigil/dist-ac';
-import { CONTROL_BUILTINS, NODE_BUILTINS } from '@rigil/net';
+import { CONTROL_BUILTINS, escapeUntrusted, NODE_BUILTINS } from '@rigil/net';
 import { CliError, EXIT } from './errors.js';
 import { clusterStatus, connectHidden, formatStatus, parseArg } from './remote.js';
+import { checkLogFormat, CliLog, MAX_MESSAGE, type LogFormat } from './log.js';
 import { startCommand } from './start.js';
 
 /** The names of built-in procedures, for the help text (from the one built-ins table). */
@@ -37,8 +38,14 @@ Usage:
                                                  call a procedure a node exposes; prints JSON
   rigil <command> --help                         help for one command
 
-Exit codes: 0 ok · 1 the operation failed · 2 usage or config error · 3 cannot connect`,
-  start: `rigil start <config.json>
+Every command takes --log-format text|json: json writes the log (stderr) as one JSON object
+per line, {"ts","level","ns","msg",...fields}; DEBUG=rigil:* adds the library's debug lines.
+
+Exit codes: 0 ok · 1 the operation failed · 2 usage or config error (ERR_USAGE, ERR_CONFIG,
+ERR_PORT_IN_USE, ERR_APP_MODULE, ERR_TSX_MISSING) · 3 cannot reach the node: nothing listening
+(ERR_NOT_LISTENING) or another failure (ERR_CONNECT) · 4 the node refused the cookie
+(ERR_BAD_COOKIE) · 5 another node answers at that address (ERR_WRONG_NODE)`,
+  start: `rigil start <config.json> [--log-format text|json]
 
 Starts a node from a JSON config file and runs until SIGTERM or SIGINT, which stop it
 gracefully (applications in reverse start order). Prints one JSON line
@@ -60,28 +67,35 @@ Config keys (an unknown key is an error naming it):
   node.maxFrameSize  largest frame in bytes (default 256 MiB)
   node.handshakeFrameSize, node.maxHandshakes, node.handshakeTimeout
                      pre-authentication limits (defaults 4096 bytes, 64, 5000 ms)
-
-A cookie shorter than 16 characters gets a warning on stderr.
   kernel             distributed, syncNodesMandatory, syncNodesOptional,
                      syncNodesTimeout, permissions (as OTP's kernel parameters)
   applications[]     { module, export?, start?, restartType? }: modules export an
                      application spec (or a (node) => spec factory)
   env                { app: { key: value } } overriding application env defaults
+  log.format         "text" (default) or "json" (--log-format overrides it)
+
+A cookie shorter than 16 characters gets a warning on stderr. The log (stderr) has one line
+per nodeup and nodedown, and a refused connection once per peer address and code a minute,
+then "N more connections refused (CODE) from ADDRESS in the last 60 s".
 
 Exit codes: 0 stopped by a signal · 1 an application failed to start or the node stopped by
-itself · 2 bad config`,
+itself · 2 bad config (ERR_CONFIG), or node.port already in use (ERR_PORT_IN_USE)`,
   status: `rigil status <name@host:port> --cookie C | --cookie-file F [--json]
 
 Connects as a hidden node and prints the cluster. With --json prints one object:
 { "nodes": [...], "applications": { app: { node, startType, since, previous, cause } },
   "global": { name: { pid, node } } }
 
-Exit codes: 0 ok · 2 usage error · 3 cannot connect`,
+Exit codes: 0 ok · 2 usage error · 3 nothing listening there (ERR_NOT_LISTENING) or cannot
+connect (ERR_CONNECT) · 4 wrong cookie (ERR_BAD_COOKIE) · 5 another node at that address
+(ERR_WRONG_NODE)`,
   rpc: `rigil rpc <name@host:port> <procedure> [args…] --cookie C | --cookie-file F
 
 ${wrap(`Calls a procedure the node exposes and prints the result as JSON. Arguments are parsed as JSON when they parse, else passed as strings. Built-ins: ${names([...NODE_BUILTINS, ...DIST_AC_BUILTINS])}; nodes started with 'rigil start' add ${names(CONTROL_BUILTINS)}.`)}
 
-Exit codes: 0 ok · 1 the procedure failed or is unknown · 2 usage error · 3 cannot connect`,
+Exit codes: 0 ok · 1 the procedure failed or is unknown · 2 usage error · 3 nothing listening
+there (ERR_NOT_LISTENING) or cannot connect (ERR_CONNECT) · 4 wrong cookie (ERR_BAD_COOKIE) ·
+5 another node at that address (ERR_WRONG_NODE)`,
 };
 
 interface Parsed {
@@ -133,9 +147,23 @@ function cookieFrom(p: Parsed): string {
   throw new CliError('ERR_USAGE', 'a cookie is required: --cookie, --cookie-file or RIGIL_COOKIE');
 }
 
+/** `--log-format` as given anywhere in `argv` (for errors raised before the options are parsed), or undefined. */
+function logFormatOf(argv: string[]): LogFormat | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    const v = a === '--log-format' ? argv[i + 1] : a.startsWith('--log-format=') ? a.slice('--log-format='.length) : undefined;
+    if (v === 'json' || v === 'text') return v;
+  }
+  return undefined;
+}
+
 /** Runs the command line; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const errors = new CliLog(logFormatOf(argv) ?? 'text');
+  // The library's debug lines (DEBUG=rigil:*) of status and rpc go through the same log.
+  let restoreDebug: (() => void) | undefined;
   try {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
       process.stdout.write(`${HELP.main}\n`);
@@ -147,14 +175,16 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${HELP[command]}\n`);
       return EXIT.OK;
     }
+    const format = p.flags.has('log-format') ? checkLogFormat(p.flags.get('log-format'), '--log-format') : undefined;
+    if (command !== 'start') restoreDebug = new CliLog(format ?? 'text').captureDebug();
     switch (command) {
       case 'start': {
-        allow(p, []);
+        allow(p, ['log-format']);
         if (p.positional.length !== 1) throw new CliError('ERR_USAGE', 'usage: rigil start <config.json>');
-        return await startCommand(p.positional[0]!);
+        return await startCommand(p.positional[0]!, format);
       }
       case 'status': {
-        allow(p, ['cookie', 'cookie-file', 'json']);
+        allow(p, ['cookie', 'cookie-file', 'json', 'log-format']);
         if (p.positional.length !== 1) throw new CliError('ERR_USAGE', 'usage: rigil status <name@host:port> --cookie C [--json]');
         const { probe, name } = await connectHidden(p.positional[0]!, cookieFrom(p));
         try {
@@ -166,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
       case 'rpc': {
-        allow(p, ['cookie', 'cookie-file', 'timeout']);
+        allow(p, ['cookie', 'cookie-file', 'timeout', 'log-format']);
         if (p.positional.length < 2) throw new CliError('ERR_USAGE', 'usage: rigil rpc <name@host:port> <procedure> [args…] --cookie C');
         const [target, procedure, ...args] = p.positional;
         const timeout = Number(p.flags.get('timeout') ?? 5000);
@@ -182,15 +212,17 @@ export async function main(argv: string[]): Promise<number> {
     }
     return EXIT.USAGE;
   } catch (e) {
-    if (e instanceof CliError) {
-      process.stderr.write(`rigil: ${e.message} (${e.code})\n`);
-      return e.exitCode;
-    }
+    const exit = e instanceof CliError ? e.exitCode : EXIT.FAILED;
     if (e instanceof RigilError) {
-      process.stderr.write(`rigil: ${e.message} (${e.code})\n`);
-      return EXIT.FAILED;
+      if (errors.format === 'json') errors.line(escapeUntrusted(e.message, MAX_MESSAGE), 'error', { code: e.code, exit });
+      else process.stderr.write(`rigil: ${e.message} (${e.code})\n`);
+      return exit;
     }
-    process.stderr.write(`rigil: ${(e as Error).stack ?? String(e)}\n`);
-    return EXIT.FAILED;
+    // Not one of rigil's errors: a bug, or something unforeseen; the stack helps then.
+    if (errors.format === 'json') errors.line((e as Error).stack ?? String(e), 'error', { exit });
+    else process.stderr.write(`rigil: ${(e as Error).stack ?? String(e)}\n`);
+    return exit;
+  } finally {
+    restoreDebug?.();
   }
 }

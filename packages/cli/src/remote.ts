@@ -3,7 +3,7 @@
  * cluster and does not show in `nodes()`), ask it over rpc, print the answer.
  */
 import { randomBytes } from 'node:crypto';
-import { DistNode, RpcError } from '@rigil/net';
+import { DistNode, escapeUntrusted, RpcError, type DistError } from '@rigil/net';
 import { CliError } from './errors.js';
 
 /** How many of an application's last moves `rigil status` shows. */
@@ -28,7 +28,10 @@ export interface ClusterStatus {
   global: Record<string, { pid: string; node: string }>;
 }
 
-/** Connects to `target` (`name@host:port`) as a hidden node; throws `ERR_CONNECT` if it cannot. */
+/**
+ * Connects to `target` (`name@host:port`) as a hidden node; throws `ERR_NOT_LISTENING`,
+ * `ERR_BAD_COOKIE`, `ERR_WRONG_NODE` or `ERR_CONNECT` if it cannot (see `connectError`).
+ */
 export async function connectHidden(target: string, cookie: string, timeoutMs = 5000): Promise<{ probe: DistNode; name: string }> {
   const m = /^([A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+?):(\d+)$/.exec(target);
   if (m === null) throw new CliError('ERR_USAGE', `node must be name@host:port, got ${JSON.stringify(target)}`);
@@ -42,10 +45,34 @@ export async function connectHidden(target: string, cookie: string, timeoutMs = 
     handshakeTimeout: timeoutMs,
   });
   if (!(await probe.connect(name))) {
+    const why = probe.net.dialError(name);
     await probe.stop();
-    throw new CliError('ERR_CONNECT', `cannot connect to ${target} (is it running, and is the cookie right?)`);
+    throw connectError(target, name, why);
   }
   return { probe, name };
+}
+
+/**
+ * Why a connection to `target` failed, as the command's error: nothing listening
+ * (`ECONNREFUSED`) → `ERR_NOT_LISTENING`; the node refused the cookie → `ERR_BAD_COOKIE`;
+ * another node answered (the handshake named it) → `ERR_WRONG_NODE`; anything else →
+ * `ERR_CONNECT` with what failed.
+ */
+export function connectError(target: string, name: string, why: DistError | undefined): CliError {
+  const reason = (why?.reason ?? {}) as { cause?: unknown; peerCode?: unknown };
+  if (reason.cause === 'ECONNREFUSED') {
+    return new CliError('ERR_NOT_LISTENING', `cannot connect to ${target}: nothing is listening there (connection refused); is the node running, and is the port right?`);
+  }
+  if (reason.peerCode === 'ERR_BAD_COOKIE') {
+    return new CliError('ERR_BAD_COOKIE', `${name} at ${target} refused the connection: wrong cookie (use the cluster's cookie: --cookie, --cookie-file or RIGIL_COOKIE)`);
+  }
+  if (why?.code === 'ERR_BAD_NAME') {
+    // "dialled X but reached Y": the peer's name is in the handshake's challenge (escaped there).
+    const reached = /but reached (\S+)$/.exec(why.message)?.[1];
+    return new CliError('ERR_WRONG_NODE', `${target} is ${reached ?? 'another node'}, not ${name}: check the node name and the port`);
+  }
+  const detail = why === undefined ? 'no answer' : `${why.message}${typeof reason.peerCode === 'string' ? ` (${reason.peerCode})` : ''}`;
+  return new CliError('ERR_CONNECT', `cannot connect to ${target}: ${escapeUntrusted(detail, 300)}`);
 }
 
 /** Gathers the cluster's status through `target`. */

@@ -5,11 +5,12 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { formatReason, type ApplicationSpec, type Report } from '@rigil/core';
-import { DistNode, escapeUntrusted, installControlBuiltins, renderUntrusted } from '@rigil/net';
+import { formatReason, type ApplicationSpec } from '@rigil/core';
+import { DistError, DistNode, installControlBuiltins, type NodeEvent } from '@rigil/net';
 import { startDistAc, type DistAc } from '@rigil/dist-ac';
 import { cookieOf, cookieWarning, readConfig, tlsOf, type NodeConfig } from './config.js';
 import { CliError, EXIT } from './errors.js';
+import { CliLog, type LogFormat } from './log.js';
 import { ensureTypeScriptLoader, isTypeScriptModule } from './typescript.js';
 
 /** A node started from a config. */
@@ -21,16 +22,19 @@ export interface StartedNode {
 /**
  * Starts a node from a validated config: listens, loads the application modules, starts the
  * distributed application controller (waiting for sync nodes), exposes the application
- * procedures over rpc, and starts the applications marked `start`.
+ * procedures over rpc, and starts the applications marked `start`. `log` gets the node's
+ * reports and nodeup/nodedown events from the moment it listens (a `CliLog`, or nothing).
+ * A port in use is `ERR_PORT_IN_USE` naming `node.port`; another refusal to listen is
+ * `ERR_CONFIG` naming `node.host` (or `node.port` for a privileged one).
  */
-export async function startFromConfig(config: NodeConfig, log: (line: string) => void = () => undefined): Promise<StartedNode> {
+export async function startFromConfig(config: NodeConfig, log?: CliLog): Promise<StartedNode> {
   const specs: ApplicationSpec[] = [];
   const n = config.node;
   const cookie = cookieOf(config);
   const warning = cookieWarning(cookie);
-  if (warning !== undefined) log(warning);
+  if (warning !== undefined) log?.line(warning, 'warn');
   const tls = tlsOf(config);
-  const node = await DistNode.start({
+  const node = await listenOrExplain(config, () => DistNode.start({
     name: n.name,
     cookie,
     port: n.port ?? 0,
@@ -43,9 +47,13 @@ export async function startFromConfig(config: NodeConfig, log: (line: string) =>
     ...(n.handshakeFrameSize !== undefined ? { handshakeFrameSize: n.handshakeFrameSize } : {}),
     ...(n.maxHandshakes !== undefined ? { maxHandshakes: n.maxHandshakes } : {}),
     ...(n.handshakeTimeout !== undefined ? { handshakeTimeout: n.handshakeTimeout } : {}),
-  });
+  }));
   try {
-    node.onReport((r) => log(describeReport(r)));
+    if (log !== undefined) {
+      node.onReport((r) => log.report(r));
+      node.onNodeEvent((e) => log.line(describeNodeEvent(e), e.type === 'nodedown' && e.lost !== 'goodbye' && e.lost !== 'local' ? 'warn' : 'info', { event: e.type, peer: e.node, hidden: e.hidden }));
+      log.line(`listening on ${node.url}`, 'info', { url: node.url ?? '', port: node.port });
+    }
     node.application.configure(config.env);
     for (const entry of config.applications) specs.push(await loadSpec(config, entry.module, entry.export ?? 'default', node));
     for (const spec of specs) {
@@ -57,8 +65,8 @@ export async function startFromConfig(config: NodeConfig, log: (line: string) =>
     for (const [i, entry] of config.applications.entries()) {
       if (!entry.start) continue;
       const r = await node.application.start(specs[i]!.name, entry.restartType ?? 'temporary');
+      // No line of its own: the application controller's progress report says it started.
       if (r !== 'ok') throw new CliError('ERR_FAILED', `application ${specs[i]!.name} did not start: ${formatReason(r.error)}`);
-      log(`application ${specs[i]!.name} started`);
     }
     return { node, distAc };
   } catch (e) {
@@ -67,10 +75,23 @@ export async function startFromConfig(config: NodeConfig, log: (line: string) =>
   }
 }
 
-/** The `rigil start` command. Resolves with the exit code once the node has stopped. */
-export async function startCommand(configPath: string): Promise<number> {
+/**
+ * The `rigil start` command. Resolves with the exit code once the node has stopped. The log
+ * format is `format` (`--log-format`), else the config's `log.format`, else text.
+ */
+export async function startCommand(configPath: string, format?: LogFormat): Promise<number> {
   const config = readConfig(configPath);
-  const log = (line: string): void => void process.stderr.write(`[${config.node.name}] ${line}\n`);
+  const out = new CliLog(format ?? config.log.format ?? 'text', config.node.name);
+  const restoreDebug = out.captureDebug();
+  try {
+    return await runNode(config, out);
+  } finally {
+    restoreDebug();
+  }
+}
+
+async function runNode(config: NodeConfig, out: CliLog): Promise<number> {
+  const log = (line: string): void => out.line(line);
   // Signals are handled from the start: one that arrives while the node boots stops it as soon
   // as it is up, gracefully.
   let signalled: string | undefined;
@@ -82,11 +103,10 @@ export async function startCommand(configPath: string): Promise<number> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  const { node } = await startFromConfig(config, log);
+  const { node } = await startFromConfig(config, out);
   current.node = node;
   if (signalled !== undefined) void node.stop();
   process.stdout.write(`${JSON.stringify({ event: 'ready', node: node.name, port: node.port, url: node.url })}\n`);
-  log(`node ${node.name} listening on ${node.url}`);
   // The node may also stop by itself (a permanent application died): the command ends then too.
   await node.whenStopped();
   log('stopped');
@@ -120,11 +140,31 @@ async function loadSpec(config: NodeConfig, module: string, name: string, node: 
   return spec as ApplicationSpec;
 }
 
+/** One line for a nodeup or nodedown (peer names are node names: checked by the handshake). */
+function describeNodeEvent(e: NodeEvent): string {
+  const peer = `${e.node}${e.hidden ? ' (hidden)' : ''}`;
+  if (e.type === 'nodeup') return `nodeup ${peer}`;
+  const how = { died: 'its connection was lost', goodbye: 'it disconnected', silent: 'it was silent for tickTime', local: 'disconnected here' }[e.lost ?? 'died'];
+  return `nodedown ${peer}: ${how}${e.reason !== undefined ? ` (${e.reason.code})` : ''}`;
+}
+
 /**
- * One log line for a report. Reports can carry what peers sent (an exit reason, a malformed
- * request), so the line is bounded and escaped: one line, whatever a peer put in it.
+ * Runs `DistNode.start`, turning a refusal to listen into a config error that names the key:
+ * @rigil/net's `ERR_ADDRESS_IN_USE` → `ERR_PORT_IN_USE` (exit 2), `ERR_LISTEN` → `ERR_CONFIG`.
  */
-function describeReport(r: Report): string {
-  const reason = r.reason === undefined ? '' : `: ${typeof r.reason === 'string' ? escapeUntrusted(r.reason, 1000) : renderUntrusted(r.reason, { maxLength: 1000, maxDepth: 4 })}`;
-  return `${escapeUntrusted(r.kind, 40)}: ${escapeUntrusted(r.message, 2000)}${reason}`;
+async function listenOrExplain(config: NodeConfig, start: () => Promise<DistNode>): Promise<DistNode> {
+  try {
+    return await start();
+  } catch (e) {
+    if (!(e instanceof DistError)) throw e;
+    const { host, port, cause } = (e.reason ?? {}) as { host?: string; port?: number; cause?: string };
+    if (e.code === 'ERR_ADDRESS_IN_USE') {
+      throw new CliError('ERR_PORT_IN_USE', `config node.port: port ${port} on ${host} is already in use (another node or program listens there); stop it, or choose another port (0: any free one)`);
+    }
+    if (e.code === 'ERR_LISTEN') {
+      const key = cause === 'EACCES' ? 'node.port' : config.node.host !== undefined ? 'node.host' : 'node.name';
+      throw new CliError('ERR_CONFIG', `config ${key}: cannot listen on ${host}:${port} (${cause})${cause === 'EACCES' ? ': ports below 1024 need privileges' : cause === 'EADDRNOTAVAIL' || cause === 'ENOTFOUND' ? ': the host is not an address of this machine' : ''}`);
+    }
+    throw e;
+  }
 }

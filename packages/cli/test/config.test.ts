@@ -75,6 +75,15 @@ describe('checkConfig', () => {
     expect(checkConfig(withEdit((c) => (c.node.tickTime = 40)), DIR).node.tickTime).toBe(40);
   });
 
+  it('takes log.format text or json, and names log.format or the unknown log key otherwise', () => {
+    expect(checkConfig(good(), DIR).log).toEqual({});
+    expect(checkConfig(withEdit((c) => (c.log = { format: 'json' })), DIR).log).toEqual({ format: 'json' });
+    expect(checkConfig(withEdit((c) => (c.log = { format: 'text' })), DIR).log).toEqual({ format: 'text' });
+    expect(configError(withEdit((c) => (c.log = { format: 'xml' }))).message).toBe('config log.format: must be one of text, json');
+    expect(configError(withEdit((c) => (c.log = { colour: true }))).message).toMatch(/^config log\.colour: unknown key/);
+    expect(configError(withEdit((c) => (c.log = 'json'))).message).toMatch(/^config log: must be an object/);
+  });
+
   it('rejects a config that is not an object', () => {
     for (const raw of [null, [], 'a@127.0.0.1', 42]) expect(configError(raw).message).toMatch(/top level/);
   });

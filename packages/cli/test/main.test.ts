@@ -46,9 +46,10 @@ const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 let seq = 0;
 
-function spawnRigil(args: string[]): Proc {
-  const env = { ...process.env };
+function spawnRigil(args: string[], extraEnv: Record<string, string> = {}): Proc {
+  const env = { ...process.env, ...extraEnv };
   delete env.RIGIL_COOKIE;
+  if (extraEnv.DEBUG === undefined) delete env.DEBUG;
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
@@ -114,7 +115,17 @@ function fixtureConfig(name: string, dir: string, restartType: 'permanent' | 'te
 async function startNode(restartType: 'permanent' | 'temporary' = 'temporary'): Promise<StartedNode> {
   const dir = tempDir();
   const name = `cli${process.pid}x${++seq}@127.0.0.1`;
-  const p = spawnRigil(['start', writeConfig(fixtureConfig(name, dir, restartType), dir)]);
+  return startWith(name, writeConfig(fixtureConfig(name, dir, restartType), dir), join(dir, 'stopped.marker'));
+}
+
+/** A fresh node name. */
+function freshName(base = 'cli'): string {
+  return `${base}${process.pid}x${++seq}@127.0.0.1`;
+}
+
+/** Starts `rigil start <config> [...args]` for node `name` and waits for its ready line. */
+async function startWith(name: string, configPath: string, marker = '', args: string[] = [], env: Record<string, string> = {}): Promise<StartedNode> {
+  const p = spawnRigil(['start', configPath, ...args], env);
   const readyLine = (): string | undefined => p.stdout().split('\n').find((l) => l.includes('"event":"ready"'));
   const ready = await deadline(
     new Promise<string>((resolve, reject) => {
@@ -132,7 +143,7 @@ async function startNode(restartType: 'permanent' | 'temporary' = 'temporary'): 
   const r = JSON.parse(ready) as { event: string; node: string; port: number; url: string };
   expect(r).toEqual({ event: 'ready', node: name, port: expect.any(Number), url: `ws://127.0.0.1:${r.port}` });
   expect(r.port).toBeGreaterThan(0);
-  return { ...p, name, port: r.port, target: `${name}:${r.port}`, marker: join(dir, 'stopped.marker') };
+  return { ...p, name, port: r.port, target: `${name}:${r.port}`, marker };
 }
 
 /** A port on loopback nothing listens on (it was free a moment ago). */
@@ -184,9 +195,9 @@ describe('help and usage', () => {
   });
 
   it.each([
-    ['start', ['rigil start <config.json>', 'SIGTERM', 'node.name', 'node.cookie', 'applications[]', 'Exit codes']],
-    ['status', ['rigil status <name@host:port>', '--cookie', '--json', 'Exit codes']],
-    ['rpc', ['rigil rpc <name@host:port> <procedure>', '--cookie', 'ping', 'Exit codes']],
+    ['start', ['rigil start <config.json>', 'SIGTERM', 'node.name', 'node.cookie', 'applications[]', '--log-format', 'log.format', 'Exit codes', 'ERR_PORT_IN_USE']],
+    ['status', ['rigil status <name@host:port>', '--cookie', '--json', 'Exit codes', '3 nothing listening', 'ERR_NOT_LISTENING', '4 wrong cookie', 'ERR_BAD_COOKIE', '5 another node', 'ERR_WRONG_NODE']],
+    ['rpc', ['rigil rpc <name@host:port> <procedure>', '--cookie', 'ping', 'Exit codes', 'ERR_NOT_LISTENING', 'ERR_BAD_COOKIE', 'ERR_WRONG_NODE']],
   ])('rigil %s --help prints its usage and exits 0', async (cmd, parts) => {
     for (const flag of ['--help', '-h']) {
       const r = await rigil([cmd, flag]);
@@ -387,29 +398,46 @@ describe('a running node', () => {
     expect(unknown.stdout).toBe('');
   });
 
-  it('a wrong cookie exits 3 for status and rpc', async () => {
+  it('a wrong cookie exits 4 with ERR_BAD_COOKIE for status and rpc', async () => {
     const n = await startNode();
     const status = await rigil(['status', n.target, '--cookie', 'not-the-cookie', '--json']);
-    expect(status.code).toBe(3);
-    expect(status.stderr).toContain('ERR_CONNECT');
+    expect(status.code).toBe(4);
+    expect(status.stderr).toContain('ERR_BAD_COOKIE');
+    expect(status.stderr).toContain('wrong cookie');
     expect(status.stdout).toBe('');
     const rpc = await rigil(['rpc', n.target, 'ping', '--cookie', 'not-the-cookie']);
-    expect(rpc.code).toBe(3);
-    expect(rpc.stderr).toContain('ERR_CONNECT');
+    expect(rpc.code).toBe(4);
+    expect(rpc.stderr).toContain('ERR_BAD_COOKIE');
     expect(rpc.stdout).toBe('');
     // The node is still fine.
     expect((await rigil(['rpc', n.target, 'ping', '--cookie', COOKIE])).code).toBe(0);
   });
 
-  it('an unreachable node exits 3 for status and rpc', async () => {
+  it('nothing listening exits 3 with ERR_NOT_LISTENING for status and rpc', async () => {
     const port = await closedPort();
     const target = `nobody@127.0.0.1:${port}`;
     const status = await rigil(['status', target, '--cookie', COOKIE]);
     expect(status.code).toBe(3);
-    expect(status.stderr).toContain('ERR_CONNECT');
+    expect(status.stderr).toContain('ERR_NOT_LISTENING');
+    expect(status.stderr).toContain('nothing is listening there');
     const rpc = await rigil(['rpc', target, 'ping', '--cookie', COOKIE]);
     expect(rpc.code).toBe(3);
-    expect(rpc.stderr).toContain('ERR_CONNECT');
+    expect(rpc.stderr).toContain('ERR_NOT_LISTENING');
+    expect(rpc.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('another node at the address exits 5 with ERR_WRONG_NODE naming both, with the right or a wrong cookie', async () => {
+    const n = await startNode();
+    const target = `someone.else@127.0.0.1:${n.port}`;
+    for (const cookie of [COOKIE, 'not-the-cookie']) {
+      const status = await rigil(['status', target, '--cookie', cookie]);
+      expect(status.code).toBe(5);
+      expect(status.stderr).toContain('ERR_WRONG_NODE');
+      expect(status.stderr).toContain(`${target} is ${n.name}, not someone.else@127.0.0.1`);
+    }
+    const rpc = await rigil(['rpc', target, 'ping', '--cookie', COOKIE]);
+    expect(rpc.code).toBe(5);
+    expect(rpc.stderr).toContain('ERR_WRONG_NODE');
   });
 
   /** Sends `signal` to a started node and checks it stopped gracefully. */
@@ -420,8 +448,10 @@ describe('a running node', () => {
     expect(code).toBe(0);
     expect(readFileSync(n.marker, 'utf8')).toBe('stopped\n');
     expect(n.stderr()).toContain(`${signal}: stopping`);
-    // It no longer answers.
-    expect((await rigil(['rpc', n.target, 'ping', '--cookie', COOKIE])).code).toBe(3);
+    // It no longer answers: nothing listens on its port.
+    const after = await rigil(['rpc', n.target, 'ping', '--cookie', COOKIE]);
+    expect(after.code).toBe(3);
+    expect(after.stderr).toContain('ERR_NOT_LISTENING');
   }
 
   it.each(['SIGTERM', 'SIGINT'] as const)('%s stops a running node gracefully: exit 0, the application stopped', async (signal) => {
@@ -475,3 +505,142 @@ describe('cookie strength', () => {
     expect(n.stderr()).toContain(`warning: the cookie is ${COOKIE.length} characters long`);
   });
 });
+
+describe('a port in use', () => {
+  // Scenario: a node runs on a port; a second `rigil start` is configured with the same port.
+  it('rigil start exits 2 with ERR_PORT_IN_USE naming node.port and the port, without a stack trace', async () => {
+    const n = await startNode();
+    const dir = tempDir();
+    const r = await rigil(['start', writeConfig({ node: { name: freshName('dup'), port: n.port, cookie: COOKIE } }, dir)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ERR_PORT_IN_USE');
+    expect(r.stderr).toContain(`config node.port: port ${n.port} on 127.0.0.1 is already in use`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+    // The node that holds the port is unaffected.
+    expect((await rigil(['rpc', n.target, 'ping', '--cookie', COOKIE])).code).toBe(0);
+  });
+
+  it('with --log-format json the error is one JSON line with its code and exit status', async () => {
+    const n = await startNode();
+    const r = await rigil(['start', writeConfig({ node: { name: freshName('dup'), port: n.port, cookie: 'a-cookie-of-enough-length' } }), '--log-format', 'json']);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'error', ns: 'rigil:cli', code: 'ERR_PORT_IN_USE', exit: 2 });
+    expect(lines[0]!.msg).toContain(`port ${n.port}`);
+  });
+});
+
+/** The stderr lines of a process. */
+const linesOf = (p: Proc): string[] => p.stderr().split('\n').filter((l) => l !== '');
+
+describe('the log of rigil start', () => {
+  // Scenario: b seeds a; both log one nodeup; b stops; a logs one nodedown. No line repeats.
+  it('logs one line per nodeup and nodedown with the peer name, and no line twice', async () => {
+    const dir = tempDir();
+    const aName = freshName('a');
+    const a = await startWith(aName, writeConfig({ node: { name: aName, port: 0, cookie: COOKIE } }, dir));
+    const bName = freshName('b');
+    const b = await startWith(bName, writeConfig({ node: { name: bName, port: 0, cookie: COOKIE, seeds: [a.target] } }, tempDir()));
+    const upLine = `[${aName}] nodeup ${bName}`;
+    await waitUntil(() => linesOf(a).includes(upLine) && linesOf(b).includes(`[${bName}] nodeup ${aName}`), 10_000, () => a.stderr() + b.stderr());
+    b.child.kill('SIGTERM');
+    await ended(b, 15_000);
+    const downLine = `[${aName}] nodedown ${bName}: it disconnected`;
+    await waitUntil(() => linesOf(a).includes(downLine), 10_000, () => a.stderr());
+    expect(linesOf(a).filter((l) => l === upLine)).toHaveLength(1);
+    expect(linesOf(a).filter((l) => l === downLine)).toHaveLength(1);
+    expect(linesOf(b).filter((l) => l.includes('nodeup'))).toEqual([`[${bName}] nodeup ${aName}`]);
+    for (const p of [a, b]) {
+      const lines = linesOf(p);
+      expect(new Set(lines).size, lines.join('\n')).toBe(lines.length);
+    }
+  });
+
+  it('says an application started once (the progress report), not twice', async () => {
+    const n = await startNode();
+    expect(linesOf(n).filter((l) => /application fixture started/.test(l))).toEqual([`[${n.name}] progress: application fixture started`]);
+  });
+
+  // Scenario: three tries with a wrong cookie from the same address: one line, and a summary
+  // of the rest (here when the node stops; otherwise at the end of the minute).
+  it('logs refused connections once per peer address, then a summary with the count', async () => {
+    const n = await startNode();
+    for (let i = 0; i < 3; i++) expect((await rigil(['rpc', n.target, 'ping', '--cookie', 'not-the-cookie'])).code).toBe(4);
+    const refused = (): string[] => linesOf(n).filter((l) => l.includes('does not know our cookie') || l.includes('refused (ERR_BAD_COOKIE)'));
+    // Each rpc run dials up to twice; every refusal after the first is counted, not logged.
+    expect(refused()).toHaveLength(1);
+    expect(refused()[0]).toContain('(127.0.0.1) closed:');
+    n.child.kill('SIGTERM');
+    await ended(n, 15_000);
+    const lines = refused();
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(new RegExp(`^\\[${n.name.replace(/\./g, '\\.')}\\] dist: [2-9] more connections refused \\(ERR_BAD_COOKIE\\) from 127\\.0\\.0\\.1 in the last [\\d.]+ s$`));
+  });
+});
+
+describe('--log-format json', () => {
+  /** Parses every stderr line as JSON (fails the test on one that is not). */
+  function jsonLines(p: Proc): Array<Record<string, unknown>> {
+    return linesOf(p).map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        throw new Error(`not a JSON line: ${l}`);
+      }
+    });
+  }
+
+  it('writes every log line as one JSON object {ts, level, ns, msg, ...}, debug lines and reports included, none twice', async () => {
+    const dir = tempDir();
+    const name = freshName('j');
+    const n = await startWith(name, writeConfig({ node: { name, port: 0, cookie: COOKIE } }, dir), '', ['--log-format', 'json'], { DEBUG: 'rigil:dist' });
+    expect((await rigil(['rpc', n.target, 'ping', '--cookie', 'not-the-cookie'])).code).toBe(4);
+    expect((await rigil(['rpc', n.target, 'ping', '--cookie', COOKIE])).code).toBe(0);
+    await waitUntil(() => jsonLines(n).some((l) => typeof l.msg === 'string' && l.msg.startsWith('nodedown ')), 10_000, () => n.stderr());
+    const lines = jsonLines(n);
+    for (const l of lines) {
+      expect(Object.keys(l).slice(0, 4)).toEqual(['ts', 'level', 'ns', 'msg']);
+      expect(Number.isNaN(Date.parse(l.ts as string))).toBe(false);
+      expect(['debug', 'info', 'warn', 'error']).toContain(l.level);
+      expect(l.ns).toMatch(/^rigil:/);
+      expect(typeof l.msg).toBe('string');
+      for (const v of Object.values(l)) expect(['string', 'number', 'boolean']).toContain(typeof v);
+    }
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'warn', ns: 'rigil:cli', msg: expect.stringContaining('the cookie is 15 characters long') }));
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'info', ns: 'rigil:cli', msg: expect.stringMatching(/^listening on ws:\/\/127\.0\.0\.1:/), port: n.port }));
+    // The refusal: a report with its fields, once (its debug line is not written again).
+    const refused = lines.filter((l) => typeof l.msg === 'string' && l.msg.includes('does not know our cookie'));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ level: 'warn', ns: 'rigil:dist', node: name, code: 'ERR_BAD_COOKIE', address: '127.0.0.1' });
+    // The successful probe: nodeup and nodedown lines with the peer, and the library's debug lines.
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'info', ns: 'rigil:cli', event: 'nodeup', hidden: true, msg: expect.stringMatching(/^nodeup rigil-\d+-[0-9a-f]+@127\.0\.0\.1 \(hidden\)$/) }));
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'debug', ns: 'rigil:dist', msg: expect.stringMatching(new RegExp(`^\\[${name.replace(/\./g, '\\.')}\\] nodeup rigil-`)) }));
+    // The ready line is still on stdout, alone.
+    expect(n.stdout().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('the config key log.format does the same; a bad value is a config or usage error', async () => {
+    const dir = tempDir();
+    const name = freshName('k');
+    const n = await startWith(name, writeConfig({ node: { name, port: 0, cookie: COOKIE }, log: { format: 'json' } }, dir));
+    expect(jsonLines(n)).toContainEqual(expect.objectContaining({ ns: 'rigil:cli', msg: expect.stringMatching(/^listening on /) }));
+    const badKey = await rigil(['start', writeConfig({ node: { name: freshName('x'), port: 0, cookie: COOKIE }, log: { format: 'xml' } })]);
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toContain('ERR_CONFIG');
+    expect(badKey.stderr).toContain('log.format');
+    const badFlag = await rigil(['status', n.target, '--cookie', COOKIE, '--log-format', 'xml']);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain('--log-format must be one of text, json');
+  });
+});
+
+/** Polls `cond` every few ms until it holds, failing after `ms` with `what()`. */
+async function waitUntil(cond: () => boolean, ms: number, what: () => string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -38,7 +38,7 @@ export { RealClock, SimulatedClock, settle, type Clock } from './clock.js';
 export { SeededRandom, cryptoRandom, type Random } from './random.js';
 export { Timer } from './timer.js';
 export { RigilError, CallError, hasCode, type CoreErrorCode } from './errors.js';
-export { logger, setLogWriter, type Report, type ReportHandler } from './logger.js';
+export { logger, setLogWriter, type Report, type ReportHandler, type LogWriter, type LogLineInfo } from './logger.js';
 export { From, type Caller, type ServerRef as AnyServerRef, type GenCallMessage, type GenCastMessage, isGenCall, isGenCast } from './gen.js';
 export * as genServer from './gen_server.js';
 export type { GenServerBehaviour, ServerPid, ServerName, ServerRef, Protocol, InitResult, CallResult, NoReplyResult, StartResult, StartOptions, After } from './gen_server.js';

@@ -30,8 +30,24 @@ export interface Report {
 /** A subscriber to reports. */
 export type ReportHandler = (report: Report) => void;
 
+/**
+ * What a log writer is told besides the line: the `debug` namespace (`rigil:dist`), the
+ * message without it, and the report when the line is one (`writeReport`), so a writer that
+ * renders reports itself (the rigil command's JSON log) can tell them apart.
+ */
+export interface LogLineInfo {
+  readonly namespace: string;
+  readonly message: string;
+  readonly report?: Report;
+}
+
+/** Where `setLogWriter` sends the lines: the line as `debug` formats it, and what it is. */
+export type LogWriter = (line: string, info: LogLineInfo) => void;
+
 const loggers = new Map<string, createDebug.Debugger>();
-let writer: ((line: string) => void) | undefined;
+let writer: LogWriter | undefined;
+/** The report `writeReport` is writing, while it is (the writer's `info.report`). */
+let writing: Report | undefined;
 
 /** The `debug` logger of a namespace under `rigil:`. */
 export function logger(kind: string): createDebug.Debugger {
@@ -46,10 +62,12 @@ export function logger(kind: string): createDebug.Debugger {
 
 /**
  * Sends the lines of every `rigil:*` logger that `DEBUG` enables to `w` instead of stderr
- * (`undefined`: back to stderr). A simulated cluster uses it to put them in its event log,
- * stamped with virtual time. No OTP analogue (OTP's `logger:add_handler/3` plays the part).
+ * (`undefined`: back to stderr), with their namespace and, for a report, the report itself
+ * (`LogLineInfo`). A simulated cluster uses it to put them in its event log, stamped with
+ * virtual time; the rigil command to write them as JSON lines. OTP's
+ * `logger:add_handler/3` plays the part.
  */
-export function setLogWriter(w: ((line: string) => void) | undefined): void {
+export function setLogWriter(w: LogWriter | undefined): void {
   writer = w;
   for (const d of loggers.values()) redirect(d, w);
 }
@@ -57,7 +75,7 @@ export function setLogWriter(w: ((line: string) => void) | undefined): void {
 /** debug's instances and module carry `useColors`, which its types leave out. */
 type Colours = { useColors: boolean };
 
-function redirect(d: createDebug.Debugger, w: ((line: string) => void) | undefined): void {
+function redirect(d: createDebug.Debugger, w: LogWriter | undefined): void {
   const c = d as createDebug.Debugger & Colours;
   if (w === undefined) {
     // Back to debug's own writer (its `log` property is then looked up on createDebug).
@@ -67,7 +85,12 @@ function redirect(d: createDebug.Debugger, w: ((line: string) => void) | undefin
   }
   c.useColors = false;
   // Without colours debug prefixes an ISO date (unless DEBUG_HIDE_DATE): the writer stamps its own time.
-  d.log = (...args: unknown[]) => w(format(...args).replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, ''));
+  d.log = (...args: unknown[]) => {
+    const line = format(...args).replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, '');
+    const prefix = `${d.namespace} `;
+    const message = line.startsWith(prefix) ? line.slice(prefix.length) : line;
+    w(line, writing !== undefined ? { namespace: d.namespace, message, report: writing } : { namespace: d.namespace, message });
+  };
 }
 
 /** Writes a report to the `debug` namespace `rigil:<kind>`. */
@@ -75,5 +98,10 @@ export function writeReport(r: Report): void {
   const d = logger(r.kind);
   if (!d.enabled) return;
   const who = r.pid ? ` ${r.pid}${r.name ? ` (${r.name})` : ''}` : '';
-  d(`[${r.node}]${who} ${r.message}${r.reason !== undefined ? `: ${formatReason(r.reason)}` : ''}`);
+  writing = r;
+  try {
+    d(`[${r.node}]${who} ${r.message}${r.reason !== undefined ? `: ${formatReason(r.reason)}` : ''}`);
+  } finally {
+    writing = undefined;
+  }
 }

@@ -108,6 +108,11 @@ export interface ConnectionOwner {
   connectionDrained(conn: Connection): void;
   /** Applies one inbound data message; throws `ERR_PROTOCOL_STATE` for a malformed one. */
   dispatch(conn: Connection, m: unknown[]): void;
+  /**
+   * The connection failed before its handshake finished (we refused it, or the peer refused
+   * us): the owner reports it, rate-limited per peer address and code (refusal_log.ts).
+   */
+  handshakeFailed(conn: Connection, code: string, message: string): void;
 }
 
 export class Connection {
@@ -497,8 +502,14 @@ export class Connection {
 
   private fail(code: DistErrorCode, message: string): void {
     if (this.state === 'closed') return;
-    this.kernel.node.report({ kind: 'dist', message: `connection ${this.describe()} closed: ${message}`, code, peer: this.peer });
+    if (this.state === 'handshake') this.kernel.handshakeFailed(this, code, `connection ${this.describe()} closed: ${message}`);
+    else this.kernel.node.report({ kind: 'dist', message: `connection ${this.describe()} closed: ${message}`, code, peer: this.peer });
     this.close(code, message);
+  }
+
+  /** The peer's network address as the transport tells it (inbound connections), if it does. */
+  get remoteAddress(): string | undefined {
+    return this.link.remoteAddress;
   }
 
   /** The transport connection ended without us asking: the peer closed it, or our dial failed. */
@@ -508,13 +519,16 @@ export class Connection {
       // A dial that found nobody (a peer not up yet, or gone): normal during boot, not a report.
       dialLog(`dial to ${this.expected ?? 'a seed'} failed: ${err?.message ?? 'closed'}`);
     } else if (err?.code === 'ERR_FRAME_TOO_LARGE') {
-      this.kernel.node.report({ kind: 'dist', message: `connection ${this.describe()} closed: ${err.message}`, code: err.code, peer: this.peer });
+      const message = `connection ${this.describe()} closed: ${err.message}`;
+      if (this.state === 'handshake') this.kernel.handshakeFailed(this, err.code, message);
+      else this.kernel.node.report({ kind: 'dist', message, code: err.code, peer: this.peer });
     } else if (this.outbound && this.state === 'handshake') {
       // The acceptor refused our handshake and said why in its close (a wrong cookie is only
-      // ever detected there now that the dialler proves first): report it with that code.
+      // ever detected there now that the dialler proves first): report it with that code
+      // (rate-limited: a node with the wrong cookie redials its seeds for life).
       const why = (err?.reason as { peerCode?: unknown } | undefined)?.peerCode;
       if (typeof why === 'string' && HANDSHAKE_REFUSALS.has(why)) {
-        this.kernel.node.report({ kind: 'dist', message: `connection ${this.describe()} refused by the peer: ${why}`, code: why, peer: this.peer });
+        this.kernel.handshakeFailed(this, why, `connection ${this.describe()} refused by the peer: ${why}`);
       }
     }
     this.finish(err);
@@ -547,6 +561,8 @@ export class Connection {
   }
 
   private describe(): string {
-    return `${this.outbound ? 'to' : 'from'} ${this.peer ?? 'an unknown node'}`;
+    if (this.outbound) return `to ${this.peer ?? 'an unknown node'}`;
+    const address = this.link.remoteAddress;
+    return `from ${this.peer ?? 'an unknown node'}${address !== undefined ? ` (${address})` : ''}`;
   }
 }

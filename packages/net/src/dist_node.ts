@@ -18,6 +18,7 @@ import { Global, type GlobalOptions } from './global.js';
 import { isNodeName } from './handshake.js';
 import { startKernelSup } from './kernel_sup.js';
 import { NetKernel, RECONNECT_DEFAULTS, type NetOptions, type NodeEvent } from './net_kernel.js';
+import { REFUSAL_LOG_DEFAULTS } from './refusal_log.js';
 import { Rpc } from './rpc.js';
 import type { Transport } from './transport.js';
 import { WebSocketTransport, type TlsOptions } from './ws_transport.js';
@@ -87,6 +88,12 @@ export interface DistNodeOptions extends NodeOptions {
   reconnect?: { baseMs?: number; maxMs?: number };
   /** Options of `global`. */
   global?: GlobalOptions;
+  /**
+   * Connections refused in their handshake (a bad cookie, hostile bytes, a timeout) are reported
+   * once per peer address and code and this many ms, then summarised ("N more refused from X in
+   * the last 60 s"); default 60000 (see refusal_log.ts).
+   */
+  refusalLogMs?: number;
 }
 
 /** A node of a cluster. */
@@ -121,7 +128,8 @@ export class DistNode extends Node {
 
   /**
    * Starts a distributed node: validates the options (`ERR_BAD_CONFIG`, `ERR_BAD_SEED`,
-   * `ERR_BAD_NAME`, `ERR_BAD_DISCOVERY`), listens, starts `kernel_sup` with the rpc server
+   * `ERR_BAD_NAME`, `ERR_BAD_DISCOVERY`), listens (`ERR_ADDRESS_IN_USE` when the port is taken,
+   * `ERR_LISTEN` for another OS refusal; nothing is left running then), starts `kernel_sup` with the rpc server
    * (`rex`) and the global name server, dials the seeds in the background and starts the dns
    * discovery strategies' polls (OTP's `net_kernel:start/1` with kernel's boot-time
    * `sync_nodes`/`.hosts.erlang` role played by seeds and discovery).
@@ -251,6 +259,8 @@ function checkOptions(o: DistNodeOptions): { net: NetOptions; dns: DnsDiscoveryC
   if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null || o.tls.key === undefined || o.tls.cert === undefined)) {
     throw distError('ERR_BAD_CONFIG', 'tls needs key and cert');
   }
+  const refusalLogMs = o.refusalLogMs ?? REFUSAL_LOG_DEFAULTS.intervalMs;
+  if (!(typeof refusalLogMs === 'number' && Number.isFinite(refusalLogMs) && refusalLogMs >= 1)) throw distError('ERR_BAD_CONFIG', `bad refusalLogMs ${String(o.refusalLogMs)}: a number of ms, at least 1`);
   const rc = o.reconnect ?? {};
   if (typeof rc !== 'object' || rc === null) throw distError('ERR_BAD_CONFIG', 'reconnect must be an object { baseMs?, maxMs? }');
   const baseMs = rc.baseMs ?? RECONNECT_DEFAULTS.baseMs;
@@ -282,6 +292,7 @@ function checkOptions(o: DistNodeOptions): { net: NetOptions; dns: DnsDiscoveryC
     seeds: [...seeds, ...discovery.seeds],
     connectAll: o.connectAll ?? true,
     reconnect: { baseMs, maxMs },
+    refusalLogMs,
   };
   return { net, dns: discovery.dns };
 }

@@ -3,7 +3,15 @@
  *
  * Connection-level errors close that one connection (never the node) and are reported to
  * the node's subscribers (`node.onReport`, kind `dist`) with the code; API-level errors are
- * thrown (or returned, where OTP returns a value).
+ * thrown (or returned, where OTP returns a value). A connection refused before its handshake
+ * finished (any code of a handshake: a bad cookie, version, name, frame, a timeout) is reported
+ * once per peer address and code and interval, then summarised (`RefusalLog`, refusal_log.ts).
+ *
+ * A dial that fails before the transport connection opens is `ERR_NOT_CONNECTED` with `reason`
+ * `{ cause }`, the OS's code when there is one (`ECONNREFUSED`: nothing listens there;
+ * `ENOTFOUND`, `ETIMEDOUT`, `EHOSTUNREACH`, …); a dial the peer refused in its handshake is
+ * `ERR_NOT_CONNECTED` with `reason` `{ peerCode }`, the code the peer closed it with
+ * (`ERR_BAD_COOKIE`: it does not share our cookie). `NetKernel.dialError(name)` returns the last one.
  *
  * | code | when | the node |
  * |---|---|---|
@@ -32,6 +40,8 @@
  * | `ERR_BAD_ADDRESS` | a peer's member list holds entries that are not `[name@host, url]` with a URL this node would dial (not a URL, no host, not ws/wss, plain ws for a TLS node), or more than the limits (see `MembersLimits`); also a DNS discovery answer's records that are malformed or beyond `DiscoveryLimits` (kind `discovery`) | ignores those entries, one report per announcement (per poll) |
  * | `ERR_BAD_DISCOVERY` | an invalid `discovery` option (unknown strategy or key, a query that is not a DNS name, a bad type, basename, port, `pollMs` or server; A/AAAA without `port` on a node that does not listen) — the message names the strategy and the key | throws at start |
  * | `ERR_DISCOVERY_DNS` | a dns discovery lookup failed (timeout, refused, SERVFAIL, …): not thrown; one report (kind `discovery`, logged under `rigil:discovery`) per poll, the nodes of the last answer are kept | reports, polls again after `pollMs` |
+ * | `ERR_ADDRESS_IN_USE` | `DistNode.start`: another process already listens on the node's `host:port` (the OS's `EADDRINUSE`); the message names the host and port, `reason` is `{ host, port }` | throws at start (nothing is left running) |
+ * | `ERR_LISTEN` | `DistNode.start`: the node cannot listen on `host:port` for another reason (`EACCES`: a privileged port; `EADDRNOTAVAIL`/`ENOTFOUND`: a host that is not one of this machine's addresses); `reason` is `{ host, port, cause }` with the OS's code | throws at start |
  * | `ERR_BLOCKED` | a transport refused the peer (a firewalling or fault-injecting transport, e.g. the tests' `FaultyTransport`; the WebSocket transport never does) | closes the connection |
  */
 import { RigilError } from '@rigil/core';
@@ -62,6 +72,8 @@ export type DistErrorCode =
   | 'ERR_BADARG'
   | 'ERR_GLOBAL_NOT_REGISTERED'
   | 'ERR_BLOCKED'
+  | 'ERR_ADDRESS_IN_USE'
+  | 'ERR_LISTEN'
   | 'ERR_BAD_DISCOVERY'
   | 'ERR_DISCOVERY_DNS'
   | 'ERR_BAD_ADDRESS';

@@ -28,5 +28,6 @@ export { WebSocketTransport, type WebSocketTransportOptions, type TlsOptions } f
 export { Rpc, REX, type Procedure, type SpawnableFunction } from './rpc.js';
 export { DistError, RpcError, badArgs, type DistErrorCode } from './errors.js';
 export type { PidInterner } from './codec.js';
+export { RefusalLog, REFUSAL_LOG_DEFAULTS, OTHER_ADDRESSES } from './refusal_log.js';
 export { renderUntrusted, escapeUntrusted, type RenderOptions } from './render.js';
 export { Global, GLOBAL_NAME_SERVER, type GlobalHost, GLOBAL_LOCK, randomExitName, randomNotifyName, notifyAllName, type LockId, type Resolver, type NameConflict, type GlobalOptions } from './global.js';

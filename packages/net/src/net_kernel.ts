@@ -9,12 +9,13 @@
  * It reaches the network only through a `Transport` (transport.ts; WebSocket by default, chosen
  * by `DistNode`), as OTP's `net_kernel` reaches it through the `-proto_dist` carrier module.
  */
-import { Pid, type ExitReason, type Timer, type MonitorHandler, type Node, type Process, type Ref, type RemoteHost, type RemoteRouter } from '@rigil/core';
+import { logger, Pid, type ExitReason, type Timer, type MonitorHandler, type Node, type Process, type Ref, type RemoteHost, type RemoteRouter } from '@rigil/core';
 import { REASON_MAX_DEPTH, withinDepth, type PidInterner } from './codec.js';
 import { Connection, type Admission, type ConnectionOwner } from './connection.js';
-import { distError, type DistError } from './errors.js';
+import { DistError, distError } from './errors.js';
 import { isNodeName } from './handshake.js';
 import { Flags, Op } from './protocol.js';
+import { RefusalLog } from './refusal_log.js';
 import { renderUntrusted } from './render.js';
 import { failedDial, type Listener, type Transport, type TransportConnection, type TransportHandlers } from './transport.js';
 
@@ -112,6 +113,8 @@ export interface NetOptions {
   connectAll: boolean;
   /** Back-off of the redials of known nodes (`ReconnectOptions`). */
   reconnect: ReconnectOptions;
+  /** Refused connections are reported once per peer address, code and this many ms, then summarised (refusal_log.ts). */
+  refusalLogMs: number;
 }
 
 /** A node event, for in-process subscribers (global, dist-ac). */
@@ -195,8 +198,8 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   private readonly urlRedials = new Map<string, { attempt: number; timer: Timer | undefined }>();
   /** Outbound connections dialled to a URL seed, by connection. */
   private readonly urlDials = new Map<Connection, string>();
-  /** Consecutive failed dials per node, and when a background dial may try it again (`DialBackoff`). */
-  private readonly dialFailures = new Map<string, { count: number; retryAt: number }>();
+  /** Consecutive failed dials per node, when a background dial may try it again (`DialBackoff`), and why the last failed. */
+  private readonly dialFailures = new Map<string, { count: number; retryAt: number; error: DistError | undefined }>();
   /** Canonical pids of each connected remote node, for the creation they were seen with (bounded). */
   private readonly pidCache = new Map<string, PidCache>();
   /** Monitors peers hold on our processes: peer → their ref id → the ref we handed to core. */
@@ -218,6 +221,8 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   private closed = false;
   /** What this layer may do to its node for incoming traffic (core's side of the seam). */
   private readonly host: RemoteHost;
+  /** Reports of refused connections, rate-limited per peer address and code. */
+  private readonly refusals: RefusalLog;
 
   constructor(
     readonly node: Node,
@@ -227,6 +232,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     this.flags = (options.hidden ? Flags.HIDDEN : 0) | Flags.GLOBAL | Flags.REPLY_DEMONITORS | Flags.FRAGMENTS | Flags.GOODBYE;
     this.interner = (n, id, creation) => this.intern(n, id, creation);
     this.transport = options.transport;
+    this.refusals = new RefusalLog(node, options.refusalLogMs);
     for (const seed of options.seeds) this.addSeed(seed);
   }
 
@@ -249,7 +255,12 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       this.all.add(c);
       this.unauthenticated.add(c);
     };
-    const listener = await this.transport.listen({ host, port, maxFrameSize, handshakeFrameSize }, onConnection);
+    let listener: Listener;
+    try {
+      listener = await this.transport.listen({ host, port, maxFrameSize, handshakeFrameSize }, onConnection);
+    } catch (e) {
+      throw listenError(e, host, port);
+    }
     this.listener = listener;
     this.port = listener.port;
     this.url = listener.url;
@@ -269,6 +280,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.refusals.close();
     // No redial outlives the node.
     for (const r of [...this.redials.values(), ...this.urlRedials.values()]) if (r.timer !== undefined) this.node.timers.cancel(r.timer);
     this.redials.clear();
@@ -308,6 +320,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       known: this.known.size,
       discovered: this.discoveredNames.size,
       redials: this.redials.size,
+      // Not the refusal log: it is bounded by construction (`REFUSAL_LOG_DEFAULTS.maxKeys`), not per peer.
     };
   }
 
@@ -316,6 +329,18 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     const out: string[] = [];
     for (const [name, c] of this.conns) if (c.up && !c.hidden) out.push(name);
     return out;
+  }
+
+  /**
+   * Why the last dial to `name` failed, while it has not succeeded since (undefined otherwise):
+   * `ERR_NOT_CONNECTED` with `reason.cause` the OS's code (`ECONNREFUSED`: nothing listens) or
+   * `reason.peerCode` the code the peer refused the handshake with (`ERR_BAD_COOKIE`), or the
+   * code this node closed it with (`ERR_BAD_NAME`: another node answers at that address;
+   * `ERR_HANDSHAKE_TIMEOUT`). For tools that say why a connect failed (`rigil status`); OTP's
+   * `net_kernel:connect_node/1` only returns false (the reason goes to the log).
+   */
+  dialError(name: string): DistError | undefined {
+    return this.dialFailures.get(name)?.error;
   }
 
   /** Hidden connected nodes (OTP's `nodes(hidden)`). */
@@ -691,8 +716,24 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     if (this.conns.get(peer) !== conn) return;
     const ws = this.waiters.get(peer);
     this.waiters.delete(peer);
+    nodeLog(`[${this.node.name}] nodeup ${peer}${conn.hidden ? ' (hidden)' : ''}`);
     this.emit({ type: 'nodeup', node: peer, hidden: conn.hidden });
     if (ws !== undefined) for (const w of ws) w(true);
+  }
+
+  /**
+   * A connection failed in its handshake: a report, rate-limited per peer address (inbound: the
+   * transport's `remoteAddress`; outbound: the node dialled) and code (refusal_log.ts).
+   */
+  handshakeFailed(conn: Connection, code: string, message: string): void {
+    const address = conn.outbound ? (conn.peer ?? 'an unknown node') : (conn.remoteAddress ?? 'an unknown address');
+    this.refusals.refused(conn.outbound ? 'to' : 'from', address, code, {
+      kind: 'dist',
+      message,
+      code,
+      peer: conn.peer,
+      ...(conn.outbound ? {} : { address }),
+    });
   }
 
   /** A busy connection drained or closed: the processes a send to its peer suspended run again. */
@@ -730,7 +771,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       parked.admitted();
       return;
     }
-    if (!wasUp && conn.outbound) this.dialFailed(peer);
+    if (!wasUp && conn.outbound) this.dialFailed(peer, reason);
     this.scheduleRedial(peer);
     // Links and monitors to the peer fire `noconnection`, pending calls fail (spec §e).
     this.host.nodeDown(peer);
@@ -740,7 +781,10 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     const ws = this.waiters.get(peer);
     this.waiters.delete(peer);
     if (ws !== undefined) for (const w of ws) w(false);
-    if (wasUp) this.emit({ type: 'nodedown', node: peer, hidden: conn.hidden, reason, ...(conn.lost !== undefined ? { lost: conn.lost } : {}) });
+    if (wasUp) {
+      nodeLog(`[${this.node.name}] nodedown ${peer}${conn.hidden ? ' (hidden)' : ''}: ${conn.lost ?? 'lost'}${reason !== undefined ? ` (${reason.code})` : ''}`);
+      this.emit({ type: 'nodedown', node: peer, hidden: conn.hidden, reason, ...(conn.lost !== undefined ? { lost: conn.lost } : {}) });
+    }
     else this.fireNodeMonitors(peer);
   }
 
@@ -799,7 +843,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   }
 
   /** A dial to `name` failed: back its address off, and forget it after repeated failures (`DialBackoff`). */
-  private dialFailed(name: string): void {
+  private dialFailed(name: string, error: DistError | undefined): void {
     const prev = this.dialFailures.get(name);
     const count = (prev?.count ?? 0) + 1;
     if (count >= DialBackoff.forgetAfter && !this.pinned(name) && !this.known.has(name)) {
@@ -808,7 +852,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       return;
     }
     const delay = Math.min(DialBackoff.maxMs, DialBackoff.baseMs * 2 ** (count - 1)) * (0.75 + this.node.random.float() / 2);
-    this.dialFailures.set(name, { count, retryAt: this.node.clock.now() + delay });
+    this.dialFailures.set(name, { count, retryAt: this.node.clock.now() + delay, error });
   }
 
   /** Runs a promise in the background: a rejection is reported, never left unhandled. */
@@ -1036,6 +1080,22 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     this.nodeMonitors.delete(name);
     for (const p of list) if (p.alive) this.host.deliver(p.pid, { tag: 'nodedown', node: name } satisfies NodeMessage);
   }
+}
+
+/** nodeup/nodedown lines (`DEBUG=rigil:dist`): one per connection that came up or went down. */
+const nodeLog = logger('dist');
+
+/**
+ * What `transport.listen` threw, with a stable code: `ERR_ADDRESS_IN_USE` for the OS's
+ * `EADDRINUSE` (another process listens on host:port), `ERR_LISTEN` for another OS error; a
+ * `DistError` (a custom transport's) as it is.
+ */
+function listenError(e: unknown, host: string, port: number): unknown {
+  if (e instanceof DistError) return e;
+  const cause = (e as { code?: unknown } | null)?.code;
+  if (cause === 'EADDRINUSE') return distError('ERR_ADDRESS_IN_USE', `cannot listen on ${host}:${port}: the address is already in use (another node or program listens there)`, { host, port });
+  if (typeof cause === 'string') return distError('ERR_LISTEN', `cannot listen on ${host}:${port}: ${(e as Error).message}`, { host, port, cause });
+  return e;
 }
 
 /** The redial attempt a deliberate `disconnect` starts from: every delay is the cap. */

@@ -129,6 +129,12 @@ export interface TransportConnection {
   bind(handlers: TransportHandlers): void;
   /** Sends one binary frame; the frame may be sent later, but in order. No-op once closed. */
   send(frame: Uint8Array): void;
+  /**
+   * The peer's network address (an IP address for the WebSocket transport), for accepted
+   * connections, if the transport knows it: refusals are logged per address (refusal_log.ts).
+   * Optional; never trusted for anything else.
+   */
+  readonly remoteAddress?: string | undefined;
   /** Bytes given to `send` and not yet handed to the network (what a peer that stops reading piles up). */
   readonly bufferedAmount: number;
   /**

@@ -18,6 +18,7 @@
  * while a drain is asked for, each completed write compares the level with the low-water mark.
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { distError, type DistError, type DistErrorCode } from './errors.js';
@@ -73,7 +74,7 @@ export class WebSocketTransport implements Transport {
   async listen(options: ListenOptions, onConnection: (conn: TransportConnection) => void): Promise<Listener> {
     const { host, port, handshakeFrameSize } = options;
     const tls = this.options.tls;
-    const accept = (ws: WebSocket): void => onConnection(new WsConnection(ws, false));
+    const accept = (ws: WebSocket, req: IncomingMessage): void => onConnection(new WsConnection(ws, false, req.socket.remoteAddress));
     let server: WebSocketServer;
     let https: HttpsServer | undefined;
     let bound: number;
@@ -169,6 +170,8 @@ class WsConnection implements TransportConnection {
   constructor(
     private readonly ws: WebSocket,
     outbound: boolean,
+    /** The peer's IP address (accepted connections). */
+    readonly remoteAddress?: string | undefined,
   ) {
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -188,7 +191,9 @@ class WsConnection implements TransportConnection {
       } else if (outbound && ws.readyState !== ws.OPEN) {
         // A dial that found nobody: the owner hears of it as a close before `open`.
         this.ended = true;
-        this.h!.closed(distError('ERR_NOT_CONNECTED', e.message));
+        // The OS's code (ECONNREFUSED: nothing listens there) is kept as `cause` for tools
+        // that tell "nothing listening" from other failures (the rigil command does).
+        this.h!.closed(distError('ERR_NOT_CONNECTED', e.message, typeof e.code === 'string' ? { cause: e.code } : undefined));
         ws.terminate();
       } else this.h!.error(distError('ERR_NOT_CONNECTED', `socket error: ${e.message}`));
     });
