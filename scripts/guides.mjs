@@ -8,14 +8,18 @@
 //                                     equals the lines between `// #region <name>` and
 //                                     `// #endregion <name>` in it; exits 1 naming each drift
 //   node scripts/guides.mjs write     rewrites those blocks from the files
+//   node scripts/guides.mjs extract <guide.md> <dir>
+//                                     writes the whole-file blocks of one guide into <dir>, at
+//                                     their paths below the guide's folder: what a user who
+//                                     copies the guide's code gets (scripts/outside-guide.sh)
 //   node scripts/guides.mjs run       check, then runs every guide's programs (RUNS below) with
 //                                     tsx from the sources (the `source` condition), each with a
 //                                     deadline; the guides' tests (*.test.ts) run with `pnpm test`
 //
 // Zero dependencies.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const guides = join(root, 'docs', 'guides');
@@ -81,9 +85,32 @@ function checkOrWrite(write) {
 }
 
 const mode = process.argv[2] ?? 'check';
-if (!['check', 'write', 'run'].includes(mode)) {
-  console.error('usage: node scripts/guides.mjs check|write|run');
+if (!['check', 'write', 'run', 'extract'].includes(mode)) {
+  console.error('usage: node scripts/guides.mjs check|write|run|extract <guide.md> <dir>');
   process.exit(2);
+}
+if (mode === 'extract') {
+  const [md, dest] = process.argv.slice(3);
+  if (md === undefined || dest === undefined) {
+    console.error('usage: node scripts/guides.mjs extract <guide.md> <dir>');
+    process.exit(2);
+  }
+  const folder = `${basename(md, '.md')}/`;
+  const written = [];
+  for (const m of readFileSync(resolve(md), 'utf8').matchAll(FENCE_RE)) {
+    const ref = m[2];
+    if (ref.includes('#') || !ref.startsWith(folder)) continue;
+    const target = join(resolve(dest), ref.slice(folder.length));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, m[3]);
+    written.push(ref.slice(folder.length));
+  }
+  if (written.length === 0) {
+    console.error(`guides: ${md} has no whole-file blocks under ${folder}`);
+    process.exit(1);
+  }
+  console.log(`guides: wrote ${written.join(', ')} into ${dest}`);
+  process.exit(0);
 }
 const { drifts, blocks } = checkOrWrite(mode === 'write');
 if (drifts.length > 0) {
