@@ -24,13 +24,14 @@ import { basename, dirname, join, resolve } from 'node:path';
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const guides = join(root, 'docs', 'guides');
 
-// What `run` runs: [guide folder, program, arguments]. The multi-node ones listen on port 0 and
-// stop every node they started, whatever happens.
+// What `run` runs: [guide folder, commands]; `tsc`/`tsx` are the workspace's. The multi-node
+// ones listen on port 0 and stop every node they started, whatever happens. (`tsc` gets the
+// `source` condition here: the guide's tsconfig.json is a user's, who has the published build.)
 const RUNS = [
-  ['first-supervision-tree', 'main.ts', []],
-  ['distributed-handover', 'failover.ts', []],
-  ['partitions', 'main.ts', []],
-  ['deploying', 'check.ts', []],
+  ['first-supervision-tree', [['tsx', 'main.ts']]],
+  ['distributed-handover', [['tsx', 'failover.ts']]],
+  ['partitions', [['tsx', 'main.ts']]],
+  ['deploying', [['tsc', '-p', 'tsconfig.json', '--customConditions', 'source'], ['tsx', 'check.ts']]],
 ];
 
 const FENCE_RE = /^(```\S*[^\n]*?\bfile=(\S+)[^\n]*\n)([\s\S]*?)(^```[ \t]*$)/gm;
@@ -121,15 +122,16 @@ if (drifts.length > 0) {
 console.log(`guides: ${blocks} code blocks match their files`);
 if (mode !== 'run') process.exit(0);
 
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
 const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --conditions=source`.trim() };
-for (const [dir, program, args] of RUNS) {
+for (const [dir, commands] of RUNS) {
   const t0 = Date.now();
-  console.log(`== guide ${dir}: tsx ${program} ${args.join(' ')}`);
-  const r = spawnSync(tsx, [program, ...args], { cwd: join(guides, dir), env, stdio: 'inherit', timeout: 120_000, killSignal: 'SIGTERM' });
-  if (r.status !== 0) {
-    console.error(`guides: ${dir}/${program} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
-    process.exit(1);
+  for (const [tool, ...args] of commands) {
+    console.log(`== guide ${dir}: ${tool} ${args.join(' ')}`);
+    const r = spawnSync(join(root, 'node_modules', '.bin', tool), args, { cwd: join(guides, dir), env, stdio: 'inherit', timeout: 120_000, killSignal: 'SIGTERM' });
+    if (r.status !== 0) {
+      console.error(`guides: ${dir}: ${tool} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
+      process.exit(1);
+    }
   }
   console.log(`== guide ${dir}: ok in ${Date.now() - t0} ms`);
 }
