@@ -127,7 +127,7 @@ for (const [dir, commands] of RUNS) {
   const t0 = Date.now();
   for (const [tool, ...args] of commands) {
     console.log(`== guide ${dir}: ${tool} ${args.join(' ')}`);
-    const r = spawnSync(join(root, 'node_modules', '.bin', tool), args, { cwd: join(guides, dir), env, stdio: 'inherit', timeout: 120_000, killSignal: 'SIGTERM' });
+    const r = spawnSync(join(root, 'node_modules', '.bin', tool), args, { cwd: join(guides, dir), env, stdio: 'inherit', timeout: 600_000, killSignal: 'SIGTERM' });
     if (r.status !== 0) {
       console.error(`guides: ${dir}: ${tool} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
       process.exit(1);

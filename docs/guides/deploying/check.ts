@@ -49,7 +49,7 @@ async function startNode(short: string): Promise<Running> {
   return n;
 }
 
-async function logged(n: Running, text: string, ms = 15_000): Promise<boolean> {
+async function logged(n: Running, text: string, ms = 60_000): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
     if (n.log.some((l) => l.includes(text))) return true;
   }

@@ -57,7 +57,7 @@ function stopNode(name: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
 }
 
 /** Asks the cluster from a hidden node (one that never joins it): placement and proxima's state. */
-async function ask<T>(f: (probe: DistNode) => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
+async function ask<T>(f: (probe: DistNode) => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
   const probe = await DistNode.start({ name: `probe${process.pid}@127.0.0.1`, cookie, hidden: true, listen: false, seeds: [...running].map(([name, n]) => `${name}:${n.port}`) });
   try {
     for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
