@@ -32,6 +32,14 @@ export default tseslint.config(
     },
   },
   {
+    // A guide's folder holds the tsconfig.json a user would write (no `source` condition): lint
+    // the guides with the workspace's program instead, which resolves @rigil/* to their sources.
+    files: ['docs/guides/**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: false, project: './tsconfig.json', tsconfigRootDir: import.meta.dirname },
+    },
+  },
+  {
     files: ['packages/core/src/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['@rigil/*', 'ws', 'msgpackr'] }],

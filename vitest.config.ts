@@ -12,7 +12,7 @@ export default defineConfig({
   resolve: { conditions: ['source', 'module', 'node', 'development|production'] },
   ssr: { resolve: { conditions: ['source', 'module', 'node', 'development|production'] } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts', 'docs/guides/**/*.test.ts'],
     // Generous: on a machine shared with other jobs a simulated run of a few seconds takes ten times that.
     testTimeout: 60_000,
     hookTimeout: 30_000,

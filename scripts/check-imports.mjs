@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Keeps the dependency arrows of DESIGN.md §1 pointing one way and forbids import cycles.
 // - Layering: a package may import only packages below it
-//   (core ← net ← dist-ac ← testing ← cli/examples/test/bench). An "upward" import fails the check.
+//   (core ← net ← dist-ac ← testing ← cli/examples/test/bench/docs guides). An "upward" import fails the check.
 // - Entries: another package is imported through its public entry only, except the test-only
 //   entries in TEST_ENTRIES, which only test files (a `test/` folder) may import.
 // - Cycles: the graph of relative imports between source files of every package must be
@@ -43,7 +43,7 @@ function packageOf(file) {
 
 const errors = [];
 const graph = new Map();
-const files = ['packages', 'examples', 'test', 'bench'].flatMap((d) => walk(join(root, d)));
+const files = ['packages', 'examples', 'test', 'bench', 'docs/guides'].flatMap((d) => walk(join(root, d)));
 for (const file of files) {
   const src = readFileSync(file, 'utf8');
   const pkg = packageOf(file);

@@ -7,6 +7,9 @@
 #     noPropertyAccessFromIndexSignature, no skipLibCheck) and run its output;
 #   - run `npx rigil --help`, `rigil start` with a JavaScript application module (no tsx), and
 #     with a TypeScript one (ERR_TSX_MISSING, exit 2);
+#   - build toliman as the guide docs/guides/distributed-handover.md tells a user to, in another
+#     fresh project, and run it (scripts/outside-guide.sh: three nodes, failover, takeover with
+#     the state handed over);
 #   - run the .mjs under Node 22 too, fetched from the npm registry (`npx node@22`), when the
 #     registry serves it (RIGIL_SKIP_NODE22=1 skips it).
 # Packed manifests are checked too: no `workspace:` versions, no `source` condition, no src/.
@@ -86,6 +89,9 @@ code=$?
 set -e
 [[ $code -eq 2 ]] || { cat ts.err >&2; fail "rigil start with app.ts exited $code, not 2"; }
 grep -q 'ERR_TSX_MISSING' ts.err && grep -q 'npm i -D tsx' ts.err || { cat ts.err >&2; fail "no ERR_TSX_MISSING naming npm i -D tsx"; }
+
+echo "== outside: the guide 'a distributed application with state handover', followed in a fresh project"
+(cd "$ROOT" && bash scripts/outside-guide.sh "$TMP/tarballs" "$TMP/guide")
 
 if [[ -z "${RIGIL_SKIP_NODE22:-}" ]]; then
   echo "== outside: node 22 check.mjs"

@@ -1,6 +1,9 @@
 /**
  * `rigil` — the command line, and the pieces it is made of for programs that want them
  * (start a node from a config object, read a cluster's status).
+ *
+ * @packageDocumentation
+ * @module rigil
  */
 export { main } from './main.js';
 export { startFromConfig, startCommand, exposeApplicationProcedures, type StartedNode } from './start.js';

@@ -2,6 +2,9 @@
  * @rigil/core — processes, links, monitors, exit signals, registry, timers and gen_server,
  * with OTP's semantics (see the repository's spec). No I/O: the network plugs in through
  * `RemoteRouter`/`RemoteHost` (`node.attach`) and `GlobalNames`.
+ *
+ * @packageDocumentation
+ * @module @rigil/core
  */
 export { Node, isProcess, type NodeOptions, type ProcessInfo, type GlobalNames, type StopHook } from './node.js';
 export {

@@ -4,6 +4,9 @@
  *
  * This is the public surface. The wire (codec, protocol ops, handshake proofs, batching limits)
  * is internal: the package's own tests import it from `src/` directly.
+ *
+ * @packageDocumentation
+ * @module @rigil/net
  */
 export { DistNode, distNode, globalOf, rpcOf, type DistNodeOptions } from './dist_node.js';
 export { KERNEL_SUP, KERNEL_SUP_FLAGS, addKernelChild } from './kernel_sup.js';

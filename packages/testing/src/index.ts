@@ -2,6 +2,9 @@
  * @rigil/testing — a deterministic simulated cluster for rigil's tests and yours: real
  * `DistNode`s on an in-memory transport, one virtual clock, every random choice drawn from one
  * seed, and the faults a cluster exists to survive (cuts, freezes, stalls, crashes, restarts).
+ *
+ * @packageDocumentation
+ * @module @rigil/testing
  */
 export { Simulation, type SimulationOptions, type SimNodeOptions } from './simulation.js';
 export { SimTransport } from './network.js';
