@@ -42,12 +42,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort } from '@rigil/testing';
 import { Probe, until } from '@rigil/example-toliman/src/cluster.js';
 import { APP, wallNow, type LogEvent, type WatchResult } from './dist_ac_app.js';
 import { formatNumber, summarize, writeResults, type Results, type Target } from './report.js';
@@ -115,17 +115,6 @@ function startNode(short: Short, config: string): Promise<NodeProc> {
         clearTimeout(timer);
         resolve({ short, child, log, exited });
       }
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
     });
   });
 }

@@ -20,6 +20,8 @@
  * | `ERR_NODE_STOPPED` | the node was stopped while the operation was pending | — |
  * | `ERR_BAD_RETURN` | a behaviour callback returned a value of the wrong shape | `{bad_return_value, V}` |
  * | `ERR_CALLBACK_FAILED` | a `sys` request's callback threw in the server (e.g. `replaceState`'s function); the server runs on | `exit({callback_failed, …})` |
+ * | `ERR_START_FAILED` | `okPid`/`assertStarted` got `{ error: reason }` from a start (`reason` holds it) | `{badmatch, {error, R}}` |
+ * | `ERR_START_IGNORED` | `okPid`/`assertStarted` got `'ignore'` (or `startChild`'s `{ ok: undefined }`): no process was started | `{badmatch, ignore}` |
  */
 
 import { formatReason } from './reason.js';
@@ -39,7 +41,9 @@ export type CoreErrorCode =
   | 'ERR_CALLING_SELF'
   | 'ERR_NODE_STOPPED'
   | 'ERR_BAD_RETURN'
-  | 'ERR_CALLBACK_FAILED';
+  | 'ERR_CALLBACK_FAILED'
+  | 'ERR_START_FAILED'
+  | 'ERR_START_IGNORED';
 
 /**
  * The base class of every error rigil throws: a stable `code`, a human message, and the

@@ -60,18 +60,51 @@ type CastOf<P extends Protocol> = P extends { cast: infer C } ? C : unknown;
 
 /** A pid that knows its server's protocol, so calls to it are type-checked. */
 export type ServerPid<P extends Protocol = Protocol> = Pid & { readonly __protocol?: P };
-/** A local name that knows its server's protocol. */
+/** A local name that knows its server's protocol (see `serverName`). */
 export type ServerName<P extends Protocol = Protocol> = string & { readonly __protocol?: P };
-/** How to address a server of protocol `P`. */
-export type ServerRef<P extends Protocol = Protocol> =
-  | ServerPid<P>
-  | ServerName<P>
-  | readonly [name: string, node: string]
-  | { readonly global: string };
+/** A global name, `{ global: name }`, that knows its server's protocol (see `globalName`). */
+export type GlobalName<P extends Protocol = Protocol> = { readonly global: string } & { readonly __protocol?: P };
+/** A name registered on a given node, `[name, node]`, that knows its server's protocol (see `remoteName`). */
+export type RemoteName<P extends Protocol = Protocol> = readonly [name: string, node: string] & { readonly __protocol?: P };
+/**
+ * How to address a server of protocol `P`: pid, local name, `[name, node]` or `{ global: name }`.
+ * Plain strings, tuples and `{ global }` objects are accepted too; they carry no protocol, so a
+ * call through them is unchecked (its reply is `any`) — declare the name once with
+ * `serverName`/`globalName`/`remoteName` to have it checked like a call by pid.
+ */
+export type ServerRef<P extends Protocol = Protocol> = ServerPid<P> | ServerName<P> | RemoteName<P> | GlobalName<P>;
 
-/** Declares a typed local server name (no runtime effect). */
+// Typed names are a compile-time aid with no OTP counterpart (Erlang has no types on names):
+// `P` lives only in an optional phantom property, so at run time a name is still the plain
+// string, tuple or `{ global }` object OTP's `{local, N}`, `{N, Node}` and `{global, N}` are.
+// The phantom is covariant: a name declared for a protocol is accepted where a name for a
+// wider one is expected (e.g. `stop`, which takes any server).
+
+/**
+ * Declares a local server name with its protocol once, so `call`/`cast` through it are
+ * checked like calls by pid and `start` with it as `name` only accepts a behaviour of that
+ * protocol: `const counter = serverName<Counter>('counter')`. Returns `name` unchanged (a
+ * typing aid with no OTP counterpart; OTP's `{local, Name}`).
+ */
 export function serverName<P extends Protocol>(name: string): ServerName<P> {
   return name;
+}
+
+/**
+ * Declares a global name with its protocol: returns `{ global: name }` (OTP's
+ * `{global, Name}`), typed like `serverName`'s names. A typing aid with no OTP counterpart.
+ */
+export function globalName<P extends Protocol>(name: string): GlobalName<P> {
+  return { global: name };
+}
+
+/**
+ * Declares the name `name` on node `node` with its protocol: returns `[name, node]` (OTP's
+ * `{Name, Node}`). Given a typed local name (`remoteName(counter, 'b@host')`) it keeps that
+ * name's protocol. A typing aid with no OTP counterpart.
+ */
+export function remoteName<P extends Protocol>(name: ServerName<P>, node: string): RemoteName<P> {
+  return [name, node];
 }
 
 /** Extras a callback result may carry: an idle timeout or a continuation. */
@@ -115,8 +148,14 @@ export interface GenServerBehaviour<S, A = undefined, P extends Protocol = Proto
   formatStatus?(state: S): unknown;
 }
 
-/** Options of `start`: `name` (local or `{ global }`), init `timeout` (ms), `trapExit` — gen.ts's start options. */
-export type StartOptions = BehaviourStartOptions;
+/**
+ * Options of `start`: `name` (local or `{ global }`), init `timeout` (ms), `trapExit` — gen.ts's
+ * start options, with `name` typed: a name declared for another protocol is a type error.
+ */
+export type StartOptions<P extends Protocol = Protocol> = Omit<BehaviourStartOptions, 'name'> & {
+  /** Register the server under a local name, or `{ global: name }`, before its init runs. */
+  name?: ServerName<P> | GlobalName<P>;
+};
 
 /** What `start` returns (OTP's `{ok, Pid} | ignore | {error, Reason}`). */
 export type StartResult<P extends Protocol = Protocol> = { ok: ServerPid<P> } | { error: ExitReason } | 'ignore';
@@ -129,7 +168,7 @@ export function start<S, A, P extends Protocol>(
   caller: Caller,
   behaviour: GenServerBehaviour<S, A, P>,
   args: A,
-  options: StartOptions = {},
+  options: StartOptions<NoInfer<P>> = {},
 ): Promise<StartResult<P>> {
   return startServer('nolink', caller, behaviour, args, options, 'genServer.start') as Promise<StartResult<P>>;
 }
@@ -143,7 +182,7 @@ export function startLink<S, A, P extends Protocol>(
   self: Process,
   behaviour: GenServerBehaviour<S, A, P>,
   args: A,
-  options: StartOptions = {},
+  options: StartOptions<NoInfer<P>> = {},
 ): Promise<StartResult<P>> {
   return startServer('link', self, behaviour, args, options, 'genServer.startLink') as Promise<StartResult<P>>;
 }
@@ -153,7 +192,7 @@ export function startMonitor<S, A, P extends Protocol>(
   self: Process,
   behaviour: GenServerBehaviour<S, A, P>,
   args: A,
-  options: StartOptions = {},
+  options: StartOptions<NoInfer<P>> = {},
 ): Promise<{ ok: ServerPid<P>; ref: Ref } | { error: ExitReason } | 'ignore'> {
   return startServer('monitor', self, behaviour, args, options, 'genServer.startMonitor') as Promise<{ ok: ServerPid<P>; ref: Ref } | { error: ExitReason } | 'ignore'>;
 }

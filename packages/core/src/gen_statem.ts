@@ -259,21 +259,28 @@ export type CallbackMode = GenStatemBehaviour<unknown, unknown>['callbackMode'];
 
 /** A pid that knows its machine's protocol, so calls and casts to it are type-checked. */
 export type StatemPid<P extends StatemProtocol = StatemProtocol> = Pid & { readonly __statem?: P };
-/** A local name that knows its machine's protocol. */
+/** A local name that knows its machine's protocol (see `statemName`). */
 export type StatemName<P extends StatemProtocol = StatemProtocol> = string & { readonly __statem?: P };
-/** How to address a machine of protocol `P`: pid, local name, `[name, node]` or `{ global: name }`. */
-export type StatemRef<P extends StatemProtocol = StatemProtocol> =
-  | StatemPid<P>
-  | StatemName<P>
-  | readonly [name: string, node: string]
-  | { readonly global: string };
+/** A global name, `{ global: name }`, that knows its machine's protocol (see `globalName`). */
+export type StatemGlobalName<P extends StatemProtocol = StatemProtocol> = { readonly global: string } & { readonly __statem?: P };
+/** A name on a given node, `[name, node]`, that knows its machine's protocol (see `remoteName`). */
+export type StatemRemoteName<P extends StatemProtocol = StatemProtocol> = readonly [name: string, node: string] & { readonly __statem?: P };
+/**
+ * How to address a machine of protocol `P`: pid, local name, `[name, node]` or `{ global: name }`.
+ * Plain names carry no protocol (calls through them are unchecked); typed ones come from
+ * `statemName`/`globalName`/`remoteName` (phantom types only, as for gen_server's names).
+ */
+export type StatemRef<P extends StatemProtocol = StatemProtocol> = StatemPid<P> | StatemName<P> | StatemRemoteName<P> | StatemGlobalName<P>;
 
 /**
  * Options of `start` — gen.ts's start options: `name` (local or `{ global }`, registered
  * before `init` runs), init `timeout` (ms; past it start gives `{ error: 'timeout' }` and the
  * process is killed), `trapExit` (so a parent's exit runs `terminate`).
  */
-export type StatemStartOptions = BehaviourStartOptions;
+export type StatemStartOptions<P extends StatemProtocol = StatemProtocol> = Omit<BehaviourStartOptions, 'name'> & {
+  /** Register the machine under a local name, or `{ global: name }`, before `init` runs; a name declared for another protocol is a type error. */
+  name?: StatemName<P> | StatemGlobalName<P>;
+};
 
 /** What `start` returns (OTP's `start_ret()`). */
 export type StatemStartResult<P extends StatemProtocol = StatemProtocol> = { ok: StatemPid<P> } | { error: ExitReason } | 'ignore';
@@ -286,6 +293,22 @@ export function statemName<P extends StatemProtocol>(name: string): StatemName<P
 }
 
 /**
+ * Declares a typed global machine name: returns `{ global: name }` (OTP's `{global, Name}`);
+ * calls and casts through it are checked against `P`. A typing aid with no OTP counterpart.
+ */
+export function globalName<P extends StatemProtocol>(name: string): StatemGlobalName<P> {
+  return { global: name };
+}
+
+/**
+ * Declares the machine name `name` on node `node`: returns `[name, node]` (OTP's
+ * `{Name, Node}`), keeping the protocol of a typed `name`. A typing aid with no OTP counterpart.
+ */
+export function remoteName<P extends StatemProtocol>(name: StatemName<P>, node: string): StatemRemoteName<P> {
+  return [name, node];
+}
+
+/**
  * Starts a machine not linked to the caller (OTP's `gen_statem:start/3,4`). Resolves once
  * `init` has returned: `{ ok: pid }`, `'ignore'`, or `{ error: reason }` (also
  * `{ error: { alreadyStarted: pid } }` when the name is taken). A behaviour of the wrong shape
@@ -295,7 +318,7 @@ export function start<S, D, A, P extends StatemProtocol>(
   caller: Caller,
   behaviour: GenStatemBehaviour<S, D, A, P>,
   args: A,
-  options: StatemStartOptions = {},
+  options: StatemStartOptions<NoInfer<P>> = {},
 ): Promise<StatemStartResult<P>> {
   return startMachine('nolink', caller, behaviour, args, options, 'genStatem.start') as Promise<StatemStartResult<P>>;
 }
@@ -309,7 +332,7 @@ export function startLink<S, D, A, P extends StatemProtocol>(
   self: Process,
   behaviour: GenStatemBehaviour<S, D, A, P>,
   args: A,
-  options: StatemStartOptions = {},
+  options: StatemStartOptions<NoInfer<P>> = {},
 ): Promise<StatemStartResult<P>> {
   return startMachine('link', self, behaviour, args, options, 'genStatem.startLink') as Promise<StatemStartResult<P>>;
 }
@@ -319,7 +342,7 @@ export function startMonitor<S, D, A, P extends StatemProtocol>(
   self: Process,
   behaviour: GenStatemBehaviour<S, D, A, P>,
   args: A,
-  options: StatemStartOptions = {},
+  options: StatemStartOptions<NoInfer<P>> = {},
 ): Promise<{ ok: StatemPid<P>; ref: Ref } | { error: ExitReason } | 'ignore'> {
   return startMachine('monitor', self, behaviour, args, options, 'genStatem.startMonitor') as Promise<{ ok: StatemPid<P>; ref: Ref } | { error: ExitReason } | 'ignore'>;
 }

@@ -41,10 +41,12 @@ export { RealClock, SimulatedClock, settle, type Clock } from './clock.js';
 export { SeededRandom, cryptoRandom, type Random } from './random.js';
 export { Timer } from './timer.js';
 export { RigilError, CallError, hasCode, type CoreErrorCode } from './errors.js';
+export { okPid, assertStarted, isStarted, startError, alreadyStarted, type AnyStartResult, type StartedOf, type PidOf, type StartErrorOf } from './start_result.js';
 export { logger, setLogWriter, type Report, type ReportHandler, type LogWriter, type LogLineInfo } from './logger.js';
 export { From, type Caller, type ServerRef as AnyServerRef, type GenCallMessage, type GenCastMessage, isGenCall, isGenCast } from './gen.js';
 export * as genServer from './gen_server.js';
-export type { GenServerBehaviour, ServerPid, ServerName, ServerRef, Protocol, InitResult, CallResult, NoReplyResult, StartResult, StartOptions, After } from './gen_server.js';
+export type { GenServerBehaviour, ServerPid, ServerName, GlobalName, RemoteName, ServerRef, Protocol, InitResult, CallResult, NoReplyResult, StartResult, StartOptions, After } from './gen_server.js';
+export { serverName, globalName, remoteName } from './gen_server.js';
 export * as genStatem from './gen_statem.js';
 export type {
   GenStatemBehaviour,
@@ -58,6 +60,8 @@ export type {
   StatemProtocol,
   StatemPid,
   StatemName,
+  StatemGlobalName,
+  StatemRemoteName,
   StatemRef,
   StatemStartOptions,
   StatemStartResult,

@@ -18,19 +18,15 @@ import {
   type StateFunction,
   type StateFunctionsBehaviour,
   type StatemPid,
-  type StatemProtocol,
-  type StatemStartResult,
+  okPid,
 } from '../src/index.js';
 import { NodePool, rejection, runIn, waitFor, watchDown } from './helpers.js';
 
 const pool = new NodePool();
 afterEach(() => pool.stopAll());
 
-/** The pid of a successful start; fails the test otherwise. */
-function okStatem<P extends StatemProtocol>(r: StatemStartResult<P>): StatemPid<P> {
-  if (typeof r !== 'object' || !('ok' in r)) throw new Error(`start failed: ${JSON.stringify(r)}`);
-  return r.ok;
-}
+/** The pid of a successful start (@rigil/core's `okPid`). */
+const okStatem = okPid;
 
 function reports(node: Node): Report[] {
   const out: Report[] = [];

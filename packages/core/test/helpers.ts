@@ -1,7 +1,7 @@
 /**
  * Shared test helpers for @rigil/core.
  */
-import { formatReason, Node as NodeClass, SimulatedClock, supervisor, type CallError, type GenServerBehaviour, type SupervisorBehaviour, type Node, type Pid, type Process, type Protocol, type Ref, type ServerPid, type StartResult } from '../src/index.js';
+import { formatReason, Node as NodeClass, SimulatedClock, supervisor, type CallError, type GenServerBehaviour, type SupervisorBehaviour, type Node, type Pid, type Process, type Ref } from '../src/index.js';
 
 /**
  * Polls `cond` until it returns true (or a truthy value), failing after `timeoutMs`.
@@ -113,11 +113,8 @@ export function spawnRecorder(node: Node, options: { trapExit?: boolean } = {}):
   return { pid, got };
 }
 
-/** The pid of a successful gen_server start; fails the test otherwise. */
-export function okPid<P extends Protocol>(r: StartResult<P>): ServerPid<P> {
-  if (typeof r !== 'object' || !('ok' in r)) throw new Error(`start failed: ${JSON.stringify(r)}`);
-  return r.ok;
-}
+/** The pid of a successful start; throws (failing the test) otherwise. Now public: @rigil/core's `okPid`. */
+export { okPid } from '../src/index.js';
 
 /** The rejection of `p` (fails the test if `p` resolves). */
 export async function rejection(p: Promise<unknown>): Promise<CallError> {

@@ -48,7 +48,7 @@
  * **Waiting.** Requests between name servers have no timeout (OTP's `multi_call` waits for
  * each node): a slow node is waited for; only its nodedown ends the wait.
  */
-import { genServer, logger, Pid, type GenServerBehaviour, type GlobalNames, type Node, type Process, type Random, type Ref } from '@rigil/core';
+import { genServer, logger, Pid, type GenServerBehaviour, type GlobalName, type GlobalNames, type Node, type Process, type Protocol, type Random, type Ref, type ServerPid } from '@rigil/core';
 import { DistError, describeBadInput as describe, distError } from './errors.js';
 import { renderUntrusted } from './render.js';
 import type { NodeEvent } from './net_kernel.js';
@@ -334,8 +334,10 @@ export class Global implements GlobalNames {
    * `resolve` is a built-in resolver name, one registered with `registerResolver` (on the nodes
    * that may resolve: where the pids live), or a function (kept on this node only, and run
    * here). Throws `ERR_BADARG` for a name that is not a non-empty string or a pid that is not a `Pid`.
+   * `name` may be a typed `globalName<P>(…)` from @rigil/core: then `pid` must be a server of `P`.
    */
-  register(name: string, pid: Pid, resolve: string | Resolver = 'randomExitName'): Promise<'yes' | 'no'> {
+  register<P extends Protocol>(typedName: string | GlobalName<P>, pid: ServerPid<NoInfer<P>>, resolve: string | Resolver = 'randomExitName'): Promise<'yes' | 'no'> {
+    const name = plainName(typedName);
     checkName(name);
     checkPid(pid);
     const resolver = this.resolverName(resolve);
@@ -350,8 +352,9 @@ export class Global implements GlobalNames {
     });
   }
 
-  /** Points `name` at `pid` on every known node, replacing any holder (OTP's `global:re_register_name/3`); always `'yes'`. */
-  reRegister(name: string, pid: Pid, resolve: string | Resolver = 'randomExitName'): Promise<'yes'> {
+  /** Points `name` (a string or a typed `globalName`) at `pid` on every known node, replacing any holder (OTP's `global:re_register_name/3`); always `'yes'`. */
+  reRegister<P extends Protocol>(typedName: string | GlobalName<P>, pid: ServerPid<NoInfer<P>>, resolve: string | Resolver = 'randomExitName'): Promise<'yes'> {
+    const name = plainName(typedName);
     checkName(name);
     checkPid(pid);
     const resolver = this.resolverName(resolve);
@@ -364,8 +367,9 @@ export class Global implements GlobalNames {
     );
   }
 
-  /** Removes `name` on every known node (OTP's `global:unregister_name/1`); a no-op if absent. */
-  unregister(name: string): Promise<void> {
+  /** Removes `name` (a string or a typed `globalName`) on every known node (OTP's `global:unregister_name/1`); a no-op if absent. */
+  unregister(typedName: string | GlobalName): Promise<void> {
+    const name = plainName(typedName);
     return this.serialised(() =>
       this.underGlobalLock(async (nodes) => {
         if (this.names.has(name)) await this.everywhere(nodes, { op: 'delete', name });
@@ -391,9 +395,11 @@ export class Global implements GlobalNames {
     };
   }
 
-  /** The pid holding `name`, from the local replica (OTP's `global:whereis_name/1`). */
-  whereis(name: string): Pid | undefined {
-    return this.names.get(name)?.pid;
+  /** The pid holding `name`, from the local replica (OTP's `global:whereis_name/1`); typed by a typed `globalName`. */
+  whereis<P extends Protocol>(name: GlobalName<P>): ServerPid<P> | undefined;
+  whereis(name: string): Pid | undefined;
+  whereis(name: string | GlobalName): Pid | undefined {
+    return this.names.get(plainName(name))?.pid;
   }
 
   /** Every registered name (OTP's `global:registered_names/0`). */
@@ -410,7 +416,10 @@ export class Global implements GlobalNames {
    * Sends `msg` to the holder of `name` and returns its pid (OTP's `global:send/2`); an
    * unknown name throws `ERR_GLOBAL_NOT_REGISTERED`.
    */
-  send(name: string, msg: unknown): Pid {
+  send<P extends Protocol>(name: GlobalName<P>, msg: unknown): ServerPid<P>;
+  send(name: string, msg: unknown): Pid;
+  send(typedName: string | GlobalName, msg: unknown): Pid {
+    const name = plainName(typedName);
     const pid = this.whereis(name);
     if (pid === undefined) throw new DistError('ERR_GLOBAL_NOT_REGISTERED', `no process is registered globally as ${JSON.stringify(name)}`, { badarg: [name, msg] });
     this.node.send(pid, msg);
@@ -1528,6 +1537,14 @@ export function backoff(n: number, random: Pick<Random, 'float'>): number {
 
 function notConnected(node: string): DistError {
   return distError('ERR_NOT_CONNECTED', `${node} is not connected`);
+}
+
+/**
+ * The string of a global name: `name` itself, or the `global` of a typed `{ global: name }`
+ * (core's `globalName`; its protocol is a phantom type, so only the string matters here).
+ */
+function plainName(name: string | { readonly global: string }): string {
+  return typeof name === 'object' && name !== null && typeof name.global === 'string' ? name.global : (name as string);
 }
 
 function checkName(name: unknown): void {

@@ -4,15 +4,13 @@
  * wire; a machine that stops is seen by the remote caller; `stop` works from the other node.
  */
 import { describe, expect, it } from 'vitest';
-import { CallError, genStatem, sys, type From, type StateFunctionsBehaviour, type StatemStartResult, type StatemProtocol, type StatemPid } from '@rigil/core';
+import { CallError, genStatem, okPid, sys, type From, type StateFunctionsBehaviour, type StatemPid } from '@rigil/core';
 import { eventually, runIn, seen, useCluster, waitFor } from './helpers.js';
 
 const cluster = useCluster();
 
-function okStatem<P extends StatemProtocol>(r: StatemStartResult<P>): StatemPid<P> {
-  if (typeof r !== 'object' || !('ok' in r)) throw new Error(`start failed: ${JSON.stringify(r)}`);
-  return r.ok;
-}
+/** The pid of a successful start (@rigil/core's `okPid`). */
+const okStatem = okPid;
 
 type Turnstile = { call: 'push' | 'who' | 'wait' | 'break'; reply: string; cast: 'coin' };
 interface TurnstileData {

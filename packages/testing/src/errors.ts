@@ -12,6 +12,9 @@
  * | `ERR_SIM_BAD_ARG` | a malformed argument (a negative duration, a bad latency, a non-integer seed) |
  * | `ERR_SIM_LIVELOCK` | the cluster never went quiet: immediates kept coming for 100 000 rounds at one virtual instant |
  * | `ERR_SIM_STOPPED` | the simulation was stopped |
+ * | `ERR_WAIT_TIMEOUT` | `waitFor`'s condition did not hold within its timeout (the message names what was awaited; `cause` is the condition's last error, if it threw) |
+ * | `ERR_NO_FREE_PORT` | `freePort` found no port free on every host asked for, in 20 tries |
+ * | `ERR_CLUSTER_TIMEOUT` | `startCluster`'s nodes did not form a full mesh within `meshTimeoutMs` (every node it started is stopped) |
  */
 import { RigilError } from '@rigil/core';
 
@@ -25,12 +28,15 @@ export type SimErrorCode =
   | 'ERR_SIM_ADDRESS_IN_USE'
   | 'ERR_SIM_BAD_ARG'
   | 'ERR_SIM_LIVELOCK'
-  | 'ERR_SIM_STOPPED';
+  | 'ERR_SIM_STOPPED'
+  | 'ERR_WAIT_TIMEOUT'
+  | 'ERR_CLUSTER_TIMEOUT'
+  | 'ERR_NO_FREE_PORT';
 
-/** An error of the simulation. */
+/** An error of @rigil/testing: the simulation and the test helpers (`waitFor`, `startCluster`). */
 export class SimError extends RigilError {
   override name = 'SimError';
-  constructor(code: SimErrorCode, message: string, reason?: unknown) {
-    super(code, message, reason);
+  constructor(code: SimErrorCode, message: string, reason?: unknown, options?: { cause?: unknown }) {
+    super(code, message, reason, options);
   }
 }

@@ -2,10 +2,17 @@
  * @rigil/testing — a deterministic simulated cluster for rigil's tests and yours: real
  * `DistNode`s on an in-memory transport, one virtual clock, every random choice drawn from one
  * seed, and the faults a cluster exists to survive (cuts, freezes, stalls, crashes, restarts).
+ * Also the helpers a test of rigil code needs: `waitFor` (poll with a deadline), `okPid`,
+ * `startCluster` (real nodes over loopback sockets, fully meshed), `freePort`, and core's
+ * `SimulatedClock` (a single node in virtual time).
  *
  * @packageDocumentation
  * @module @rigil/testing
  */
+export { waitFor, type WaitForOptions } from './wait_for.js';
+export { startCluster, freePort, type Cluster, type ClusterOptions } from './cluster.js';
+// Re-exported from @rigil/core, so a test imports its helpers from one place.
+export { okPid, assertStarted, isStarted, startError, alreadyStarted, SimulatedClock, settle } from '@rigil/core';
 export { Simulation, type SimulationOptions, type SimNodeOptions } from './simulation.js';
 export { SimTransport } from './network.js';
 export type { Latency } from './world.js';
