@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatReason, type ApplicationSpec, type Report } from '@rigil/core';
-import { DistNode, escapeUntrusted, installControlBuiltins, renderUntrusted } from '@rigil/net';
+import { DistNode, escapeUntrusted, installControlBuiltins, renderUntrusted, serveMetrics } from '@rigil/net';
 import { startDistAc, type DistAc } from '@rigil/dist-ac';
 import { cookieOf, cookieWarning, readConfig, tlsOf, type NodeConfig } from './config.js';
 import { CliError, EXIT } from './errors.js';
@@ -16,6 +16,8 @@ import { ensureTypeScriptLoader, isTypeScriptModule } from './typescript.js';
 export interface StartedNode {
   readonly node: DistNode;
   readonly distAc: DistAc;
+  /** The port of the `GET /metrics` server (`node.metrics.port`), when one runs. */
+  readonly metricsPort?: number;
 }
 
 /**
@@ -60,6 +62,11 @@ export async function startFromConfig(config: NodeConfig, log: (line: string) =>
       if (r !== 'ok') throw new CliError('ERR_FAILED', `application ${specs[i]!.name} did not start: ${formatReason(r.error)}`);
       log(`application ${specs[i]!.name} started`);
     }
+    if (n.metrics !== undefined) {
+      const m = await serveMetrics(node, { port: n.metrics.port });
+      log(`metrics on http://127.0.0.1:${m.port}/metrics`);
+      return { node, distAc, metricsPort: m.port };
+    }
     return { node, distAc };
   } catch (e) {
     await node.stop();
@@ -82,10 +89,10 @@ export async function startCommand(configPath: string): Promise<number> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  const { node } = await startFromConfig(config, log);
+  const { node, metricsPort } = await startFromConfig(config, log);
   current.node = node;
   if (signalled !== undefined) void node.stop();
-  process.stdout.write(`${JSON.stringify({ event: 'ready', node: node.name, port: node.port, url: node.url })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: 'ready', node: node.name, port: node.port, url: node.url, ...(metricsPort !== undefined ? { metricsPort } : {}) })}\n`);
   log(`node ${node.name} listening on ${node.url}`);
   // The node may also stop by itself (a permanent application died): the command ends then too.
   await node.whenStopped();
