@@ -55,6 +55,8 @@ export interface NodeSection {
   maxHandshakes?: number;
   /** Milliseconds a handshake may take (DistNode's `handshakeTimeout`). */
   handshakeTimeout?: number;
+  /** Serve `GET /metrics` (Prometheus text) on 127.0.0.1 at this port (0: any free one); off when absent. */
+  metrics?: { port: number };
 }
 
 /** `node.tls`: the node's certificate and key, and how it treats peers. Paths are relative to the config file. */
@@ -133,7 +135,7 @@ export function checkConfig(raw: unknown, dir: string): NodeConfig {
   onlyKeys(c, ['node', 'kernel', 'applications', 'env', 'log'], '', bad);
   if (!isObject(c.node)) bad('node', 'is required and must be an object');
   const n = c.node as Record<string, unknown>;
-  onlyKeys(n, ['name', 'port', 'host', 'cookie', 'cookieFile', 'seeds', 'discovery', 'tickTime', 'tls', 'maxFrameSize', 'handshakeFrameSize', 'maxHandshakes', 'handshakeTimeout'], 'node.', bad);
+  onlyKeys(n, ['name', 'port', 'host', 'cookie', 'cookieFile', 'seeds', 'discovery', 'tickTime', 'tls', 'maxFrameSize', 'handshakeFrameSize', 'maxHandshakes', 'handshakeTimeout', 'metrics'], 'node.', bad);
   if (typeof n.name !== 'string' || !/^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/.test(n.name)) bad('node.name', 'must be name@host');
   if (n.port !== undefined && !(Number.isInteger(n.port) && (n.port as number) >= 0 && (n.port as number) <= 65535)) bad('node.port', 'must be a port number (0–65535)');
   if (n.host !== undefined && typeof n.host !== 'string') bad('node.host', 'must be a string');
@@ -156,6 +158,12 @@ export function checkConfig(raw: unknown, dir: string): NodeConfig {
   int('handshakeFrameSize', 256, 'a number of bytes');
   int('maxHandshakes', 1, 'a number of connections');
   int('handshakeTimeout', 1, 'a number of ms');
+  if (n.metrics !== undefined) {
+    if (!isObject(n.metrics)) bad('node.metrics', 'must be an object { port }');
+    const m = n.metrics as Record<string, unknown>;
+    onlyKeys(m, ['port'], 'node.metrics.', bad);
+    if (!(Number.isInteger(m.port) && (m.port as number) >= 0 && (m.port as number) <= 65535)) bad('node.metrics.port', 'must be a port number (0–65535)');
+  }
   if (n.tls !== undefined) {
     if (!isObject(n.tls)) bad('node.tls', 'must be an object { cert, key, ca?, requireClientCert?, allowPlainSeeds? }');
     const t = n.tls as Record<string, unknown>;

@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { RigilError } from '@rigil/core';
 import { DIST_AC_BUILTINS } from '@rigil/dist-ac';
-import { CONTROL_BUILTINS, escapeUntrusted, NODE_BUILTINS } from '@rigil/net';
+import { CONTROL_BUILTINS, escapeUntrusted, INTROSPECTION_BUILTINS, METRICS_BUILTINS, NODE_BUILTINS } from '@rigil/net';
+import { INSPECT_FLAGS, inspectCommand } from './inspect.js';
 import { CliError, EXIT } from './errors.js';
 import { clusterStatus, connectHidden, formatStatus, parseArg } from './remote.js';
 import { checkLogFormat, CliLog, MAX_MESSAGE, type LogFormat } from './log.js';
@@ -36,6 +37,13 @@ Usage:
                                                  application runs and why, global names
   rigil rpc <name@host:port> <procedure> [args…] --cookie C
                                                  call a procedure a node exposes; prints JSON
+  rigil processes <name@host:port> --cookie C [--sort mailbox|reductions|memory] [--limit N] [--json]
+                                                 a node's processes, largest first
+  rigil tree <name@host:port> <application> --cookie C [--json]
+                                                 an application's supervision tree on a node
+  rigil state <name@host:port> <name|pid> --cookie C [--json]
+                                                 a behaviour process's state (bounded)
+  rigil metrics <name@host:port> --cookie C      a node's metrics, Prometheus text
   rigil <command> --help                         help for one command
 
 Every command takes --log-format text|json: json writes the log (stderr) as one JSON object
@@ -67,6 +75,8 @@ Config keys (an unknown key is an error naming it):
   node.maxFrameSize  largest frame in bytes (default 256 MiB)
   node.handshakeFrameSize, node.maxHandshakes, node.handshakeTimeout
                      pre-authentication limits (defaults 4096 bytes, 64, 5000 ms)
+  node.metrics       { port }: serve GET /metrics (Prometheus text) on 127.0.0.1 at port
+                     (0: any free one, printed as metricsPort in the ready line); off by default
   kernel             distributed, syncNodesMandatory, syncNodesOptional,
                      syncNodesTimeout, permissions (as OTP's kernel parameters)
   applications[]     { module, export?, start?, restartType? }: modules export an
@@ -91,11 +101,41 @@ connect (ERR_CONNECT) · 4 wrong cookie (ERR_BAD_COOKIE) · 5 another node at th
 (ERR_WRONG_NODE)`,
   rpc: `rigil rpc <name@host:port> <procedure> [args…] --cookie C | --cookie-file F
 
-${wrap(`Calls a procedure the node exposes and prints the result as JSON. Arguments are parsed as JSON when they parse, else passed as strings. Built-ins: ${names([...NODE_BUILTINS, ...DIST_AC_BUILTINS])}; nodes started with 'rigil start' add ${names(CONTROL_BUILTINS)}.`)}
+${wrap(`Calls a procedure the node exposes and prints the result as JSON. Arguments are parsed as JSON when they parse, else passed as strings. Built-ins: ${names([...NODE_BUILTINS, ...INTROSPECTION_BUILTINS, ...METRICS_BUILTINS, ...DIST_AC_BUILTINS])}; nodes started with 'rigil start' add ${names(CONTROL_BUILTINS)}.`)}
 
 Exit codes: 0 ok · 1 the procedure failed or is unknown · 2 usage error · 3 nothing listening
 there (ERR_NOT_LISTENING) or cannot connect (ERR_CONNECT) · 4 wrong cookie (ERR_BAD_COOKIE) ·
 5 another node at that address (ERR_WRONG_NODE)`,
+  processes: `rigil processes <name@host:port> --cookie C | --cookie-file F [--sort mailbox|reductions|memory]
+                [--limit N] [--offset N] [--json]
+
+${wrap(`Connects as a hidden node and prints the node's processes as a table, largest first by mailbox length (default), messages handled (reductions) or approximate memory: pid, registered name, behaviour and callback module, status, mailbox, reductions, memory, links, monitors, application. --limit (default 100, at most 1000) and --offset page through them. With --json prints the page: { total, offset, limit, sort, processes: [...] }.`)}
+
+Exit codes: 0 ok · 1 the call failed · 2 usage error · 3 nothing listening there
+(ERR_NOT_LISTENING) or cannot connect (ERR_CONNECT) · 4 wrong cookie (ERR_BAD_COOKIE) · 5 another
+node at that address (ERR_WRONG_NODE)`,
+  tree: `rigil tree <name@host:port> <application> --cookie C | --cookie-file F [--json]
+
+${wrap(`Connects as a hidden node and draws the application's supervision tree on that node: each supervisor and child with its id, pid, type, restart type, state and (supervisors) restarts; bounded in depth and width. With --json prints { application, node, top } (top: null when the application does not run there).`)}
+
+Exit codes: 0 ok · 1 the call failed · 2 usage error · 3 nothing listening there
+(ERR_NOT_LISTENING) or cannot connect (ERR_CONNECT) · 4 wrong cookie (ERR_BAD_COOKIE) · 5 another
+node at that address (ERR_WRONG_NODE)`,
+  state: `rigil state <name@host:port> <name|pid> --cookie C | --cookie-file F [--json]
+
+${wrap(`Connects as a hidden node and prints the state of a behaviour process (gen_server, gen_statem, supervisor) named by its registered name or its pid as printed (<name@host.12.3456>), through sys.getStatus (so formatStatus applies), bounded: deep, long or large parts are cut and marked. With --json prints { pid, name, behaviour, module, mailbox, state, truncated }.`)}
+
+Exit codes: 0 ok · 1 no such process, or not a behaviour process · 2 usage error · 3 nothing
+listening there (ERR_NOT_LISTENING) or cannot connect (ERR_CONNECT) · 4 wrong cookie (ERR_BAD_COOKIE) ·
+5 another node at that address (ERR_WRONG_NODE)`,
+  metrics: `rigil metrics <name@host:port> --cookie C | --cookie-file F
+
+Connects as a hidden node and prints the node's metrics in Prometheus text format (the same
+text a node started with node.metrics.port serves on GET /metrics).
+
+Exit codes: 0 ok · 1 the call failed · 2 usage error · 3 nothing listening there
+(ERR_NOT_LISTENING) or cannot connect (ERR_CONNECT) · 4 wrong cookie (ERR_BAD_COOKIE) · 5 another
+node at that address (ERR_WRONG_NODE)`,
 };
 
 interface Parsed {
@@ -209,6 +249,12 @@ export async function main(argv: string[]): Promise<number> {
           await probe.stop();
         }
       }
+      case 'processes':
+      case 'tree':
+      case 'state':
+      case 'metrics':
+        allow(p, INSPECT_FLAGS[command]);
+        return await inspectCommand(command, p.positional, p.flags, () => cookieFrom(p));
     }
     return EXIT.USAGE;
   } catch (e) {
@@ -226,3 +272,4 @@ export async function main(argv: string[]): Promise<number> {
     restoreDebug?.();
   }
 }
+

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatReason, type ApplicationSpec } from '@rigil/core';
-import { DistError, DistNode, installControlBuiltins, type NodeEvent } from '@rigil/net';
+import { DistError, DistNode, installControlBuiltins, serveMetrics, type NodeEvent } from '@rigil/net';
 import { startDistAc, type DistAc } from '@rigil/dist-ac';
 import { cookieOf, cookieWarning, readConfig, tlsOf, type NodeConfig } from './config.js';
 import { CliError, EXIT } from './errors.js';
@@ -17,6 +17,8 @@ import { ensureTypeScriptLoader, isTypeScriptModule } from './typescript.js';
 export interface StartedNode {
   readonly node: DistNode;
   readonly distAc: DistAc;
+  /** The port of the `GET /metrics` server (`node.metrics.port`), when one runs. */
+  readonly metricsPort?: number;
 }
 
 /**
@@ -68,6 +70,11 @@ export async function startFromConfig(config: NodeConfig, log?: CliLog): Promise
       // No line of its own: the application controller's progress report says it started.
       if (r !== 'ok') throw new CliError('ERR_FAILED', `application ${specs[i]!.name} did not start: ${formatReason(r.error)}`);
     }
+    if (n.metrics !== undefined) {
+      const m = await serveMetrics(node, { port: n.metrics.port });
+      log?.line(`metrics on http://127.0.0.1:${m.port}/metrics`, 'info', { metricsPort: m.port });
+      return { node, distAc, metricsPort: m.port };
+    }
     return { node, distAc };
   } catch (e) {
     await node.stop();
@@ -103,10 +110,10 @@ async function runNode(config: NodeConfig, out: CliLog): Promise<number> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  const { node } = await startFromConfig(config, out);
+  const { node, metricsPort } = await startFromConfig(config, out);
   current.node = node;
   if (signalled !== undefined) void node.stop();
-  process.stdout.write(`${JSON.stringify({ event: 'ready', node: node.name, port: node.port, url: node.url })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: 'ready', node: node.name, port: node.port, url: node.url, ...(metricsPort !== undefined ? { metricsPort } : {}) })}\n`);
   // The node may also stop by itself (a permanent application died): the command ends then too.
   await node.whenStopped();
   log('stopped');

@@ -336,8 +336,17 @@ describe('node.tls and the pre-authentication limits', () => {
       [(x) => (x.node.handshakeFrameSize = 'big'), 'node.handshakeFrameSize'],
       [(x) => (x.node.maxHandshakes = 0), 'node.maxHandshakes'],
       [(x) => (x.node.handshakeTimeout = 1.5), 'node.handshakeTimeout'],
+      [(x) => (x.node.metrics = 9100), 'node.metrics'],
+      [(x) => (x.node.metrics = { port: -1 }), 'node.metrics.port'],
+      [(x) => (x.node.metrics = {}), 'node.metrics.port'],
+      [(x) => (x.node.metrics = { port: 9100, host: '0.0.0.0' }), 'node.metrics.host'],
     ];
     for (const [edit, key] of cases) expect(configError(withEdit(edit)).message).toContain(key);
+  });
+
+  it('node.metrics is off by default and takes a port', () => {
+    expect(checkConfig(good(), DIR).node.metrics).toBeUndefined();
+    expect(checkConfig(withEdit((x) => (x.node.metrics = { port: 0 })), DIR).node.metrics).toEqual({ port: 0 });
   });
 
   it('a TLS node refuses plain ws:// seeds unless node.tls.allowPlainSeeds', () => {

@@ -261,6 +261,15 @@ export class ApplicationController {
     return where instanceof ApplicationMaster ? where.pid : undefined;
   }
 
+  /**
+   * The top supervisor of a locally running application (the pid its `start` returned), or
+   * undefined (OTP's `application_master:get_child/1`).
+   */
+  topSupervisor(name: string): Pid | undefined {
+    const where = this.running.get(name);
+    return where instanceof ApplicationMaster ? where.top : undefined;
+  }
+
   /** The start type of a locally running application, or undefined. */
   startTypeOf(name: string): StartType | undefined {
     const where = this.running.get(name);

@@ -42,7 +42,7 @@ import {
 } from './gen.js';
 import { Ref, type Pid } from './pid.js';
 import type { Process } from './process.js';
-import type { BehaviourLoop } from './internal/process.js';
+import { callbackName, DESCRIBE, type BehaviourDescription, type BehaviourLoop } from './internal/process.js';
 import { isQuietReason, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
@@ -280,6 +280,13 @@ interface IdleTimeout {
 }
 
 const LOOP: BehaviourLoop = {
+  // For introspection only (processStats): a behaviour built on gen_server (the supervisor)
+  // describes itself through its callbacks' DESCRIBE hook.
+  describe(data: unknown): BehaviourDescription {
+    const s = data as Server<unknown>;
+    const d = (s.behaviour as { [DESCRIBE]?: (state: unknown) => BehaviourDescription })[DESCRIBE];
+    return typeof d === 'function' ? d(s.state) : { behaviour: 'gen_server', module: callbackName(s.behaviour), state: s.state };
+  },
   handle(self: Process, msg: unknown): void | PromiseLike<void> {
     const s = dataOf<Server<unknown>>(self);
     if (s.idle !== null) {

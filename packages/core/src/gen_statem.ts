@@ -64,7 +64,7 @@ import {
 } from './gen.js';
 import { Pid, Ref } from './pid.js';
 import type { Process } from './process.js';
-import type { BehaviourLoop } from './internal/process.js';
+import { callbackName, type BehaviourDescription, type BehaviourLoop } from './internal/process.js';
 import { isQuietReason, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
@@ -492,6 +492,11 @@ class Fail {
 }
 
 const LOOP: BehaviourLoop = {
+  // For introspection only (processStats).
+  describe(data: unknown): BehaviourDescription {
+    const m = data as Machine;
+    return { behaviour: 'gen_statem', module: callbackName(m.behaviour), state: [m.state, m.data] };
+  },
   handle(self: Process, msg: unknown): void | PromiseLike<void> {
     const m = dataOf<Machine>(self);
     if (m.done) return;

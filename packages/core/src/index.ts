@@ -84,3 +84,4 @@ export type { SupervisorBehaviour, ChildSpec, FullChildSpec, SupFlags, Strategy,
 export { ApplicationController } from './application_controller.js';
 export type { ApplicationSpec, ApplicationModule, ApplicationStartResult, StartType, RestartType as AppRestartType, StartPhase, ApplicationInfo, EnvOptions, AppResult, DistributedController } from './application.js';
 export { checkApplicationSpec } from './application.js';
+export { processStats, allProcessStats, type ProcessStats } from './introspect.js';

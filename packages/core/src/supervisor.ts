@@ -24,6 +24,7 @@ import * as genServer from './gen_server.js';
 import type { Node } from './node.js';
 import { Pid } from './pid.js';
 import type { Process } from './process.js';
+import { callbackName, DESCRIBE, type BehaviourDescription } from './internal/process.js';
 import { isExit, isQuietReason, reasonFromThrown, type ExitReason } from './reason.js';
 
 /** Restart strategy (OTP's `strategy`). */
@@ -279,6 +280,18 @@ interface SupState {
   readonly dynamic: Map<Pid, Child>;
   /** Times (seconds) of the restarts within the current period. */
   restarts: number[];
+  /** Restarts made since the supervisor started (for introspection; OTP keeps no such count). */
+  restartTotal: number;
+  /** The callback module's name, if it has one (introspection). */
+  readonly module: string | undefined;
+}
+
+/**
+ * How introspection sees a supervisor (a gen_server whose callbacks are SUPERVISOR): read
+ * only when a tool asks, from the state (undefined while init runs).
+ */
+function describeSupervisor(state: SupState | undefined): BehaviourDescription {
+  return { behaviour: 'supervisor', module: state?.module, restarts: state?.restartTotal ?? 0, state };
 }
 
 type SupCall =
@@ -313,9 +326,9 @@ const SUPERVISOR: genServer.GenServerBehaviour<SupState, SupArgs, { call: SupCal
     }
     if (flags.strategy === 'simple_one_for_one') {
       if (specs.length !== 1) return { stop: { badStartSpec: r.children } };
-      return { ok: { flags, children: [], template: specs[0], dynamic: new Map(), restarts: [] } };
+      return { ok: { flags, children: [], template: specs[0], dynamic: new Map(), restarts: [], restartTotal: 0, module: callbackName(behaviour) } };
     }
-    const state: SupState = { flags, children: [], template: undefined, dynamic: new Map(), restarts: [] };
+    const state: SupState = { flags, children: [], template: undefined, dynamic: new Map(), restarts: [], restartTotal: 0, module: callbackName(behaviour) };
     for (const spec of specs) {
       const child: Child = { pid: undefined, spec, extra: [] };
       const res = await startOne(self, child);
@@ -452,6 +465,8 @@ async function doTerminateChild(self: Process, state: SupState, idOrPid: ChildId
   return 'ok';
 }
 
+Object.defineProperty(SUPERVISOR, DESCRIBE, { value: describeSupervisor });
+
 // ---------------------------------------------------------------- restarting
 
 /** A child exited: apply its restart type; false when intensity was exceeded (the supervisor must stop). */
@@ -477,6 +492,7 @@ async function restartAfterDeath(self: Process, state: SupState, child: Child): 
     report(self, 'reached_max_restart_intensity', child, 'shutdown');
     return false;
   }
+  state.restartTotal++;
   let failed: Child | undefined;
   switch (state.flags.strategy) {
     case 'simple_one_for_one': {
@@ -510,6 +526,9 @@ async function restartAfterDeath(self: Process, state: SupState, child: Child): 
       break;
     }
   }
+  // OTP logs a progress report for every child start, restarts included; rigil reports the
+  // restart itself (what `node.onEvent` and the metrics count as a supervisor restart).
+  if (failed === undefined) report(self, 'child_restarted', child, undefined);
   if (failed !== undefined) {
     report(self, 'start_error', failed, 'restart failed');
     // The retry restarts from the child that died (for rest_for_one, its whole group), so

@@ -8,6 +8,9 @@
  * procedures registered by name, so the set a tool can rely on is listed here, each with the
  * arguments it takes. Every built-in checks its arguments before it runs: a wrong number or a
  * wrong type is an `RpcError` with code `ERR_RPC_BAD_ARGS` for the caller, never a crash.
+ *
+ * The introspection built-ins (`process.info`, `processes`, `application.tree`,
+ * `process.state`) are in introspect.ts, `metrics` in metrics.ts; every `DistNode` installs them.
  */
 import { Pid, type AppRestartType as RestartType, type Node, type Process } from '@rigil/core';
 import { RpcError, badArgs } from './errors.js';
@@ -107,12 +110,6 @@ export const NODE_BUILTINS: readonly Builtin<BuiltinHost>[] = [
   { name: 'application.loaded', doc: 'the applications loaded there (OTP’s loaded_applications/0)', args: [], run: (node) => node.application.loadedApplications() },
   { name: 'registered', doc: 'the locally registered names (OTP’s registered/0)', args: [], run: (node) => node.registered() },
   { name: 'whereis', doc: 'the pid registered locally as name, or null (OTP’s whereis/1)', args: [arg.string('name')], run: (node, [name]) => node.whereis(name as string) ?? null },
-  {
-    name: 'process.info',
-    doc: "a local process's status, or undefined (OTP’s process_info/1)",
-    args: [arg.pid('pid')],
-    run: (node, [pid]) => ((pid as Pid).node === node.name ? node.processInfo(pid as Pid) : undefined),
-  },
   { name: 'rpc.procedures', doc: 'the names of the exposed procedures', args: [], run: (node) => node.rpc.list() },
   {
     name: 'spawn',

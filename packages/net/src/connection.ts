@@ -115,6 +115,20 @@ export interface ConnectionOwner {
   handshakeFailed(conn: Connection, code: string, message: string): void;
 }
 
+/** Counters of one connection's traffic (`Connection.traffic`), summed per node by `NetKernel.traffic`. */
+export interface Traffic {
+  /** Bytes of the frames received. */
+  bytesIn: number;
+  /** Bytes of the data frames sent. */
+  bytesOut: number;
+  /** Data messages received (ticks and goodbyes not counted). */
+  messagesIn: number;
+  /** Data messages sent. */
+  messagesOut: number;
+  /** Sends that found the connection busy (OTP's `busy_dist_port` monitor events). */
+  busySends: number;
+}
+
 export class Connection {
   /** Where the connection is in its lifecycle. */
   state: ConnectionState = 'handshake';
@@ -139,6 +153,12 @@ export class Connection {
   lost: 'local' | 'silent' | 'goodbye' | 'died' | undefined;
   /** The peer said goodbye on this connection. */
   private peerGoodbye = false;
+  /**
+   * What went through this connection, for metrics (an increment per frame or message, no
+   * more): bytes of frames each way, data messages each way, and sends that found it busy
+   * (each one suspends its sender when it runs in a process: OTP's `busy_dist_port` event).
+   */
+  readonly traffic: Traffic = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, busySends: 0 };
 
   private readonly encoder = new Encoder();
   private readonly decoder: Decoder;
@@ -231,6 +251,7 @@ export class Connection {
       this.flushScheduled = true;
       void RESOLVED.then(this.flushFn);
     }
+    if (this.busy) this.traffic.busySends++;
     return this.busy;
   }
 
@@ -296,6 +317,7 @@ export class Connection {
       this.fail('ERR_BAD_FRAME', `cannot encode a message: ${(e as Error).message}`);
       return;
     }
+    this.traffic.messagesOut += batch.length;
     if (frame.length > this.kernel.options.maxFrameSize) {
       this.sendOversized(batch);
     } else {
@@ -313,6 +335,7 @@ export class Connection {
   private write(frame: Buffer): void {
     const size = this.fragmentSize;
     const link = this.link;
+    this.traffic.bytesOut += frame.length;
     if (frame.length <= size) {
       link.send(frame);
       return;
@@ -362,6 +385,7 @@ export class Connection {
   private onFrame(data: Uint8Array): void {
     if (this.state === 'closed') return;
     this.lastRecv = this.kernel.node.clock.now();
+    this.traffic.bytesIn += data.length;
     // Before authentication only handshake-sized frames (the transport refuses bigger ones from
     // their header; this catches a transport that cannot).
     const limit = this.state === 'handshake' ? this.kernel.options.handshakeFrameSize : this.kernel.options.maxFrameSize;
@@ -409,6 +433,7 @@ export class Connection {
         this.peerGoodbye = true;
         continue;
       }
+      this.traffic.messagesIn++;
       kernel.dispatch(this, m);
     }
   }

@@ -14,6 +14,9 @@ import { Node, type NodeOptions, type Process } from '@rigil/core';
 import { installBuiltins, NODE_BUILTINS } from './builtins.js';
 import { checkDiscovery, DnsDiscovery, type DiscoveryOptions, type DnsDiscoveryConfig } from './discovery.js';
 import { DistError, distError } from './errors.js';
+import { NodeEvents, type EventHandler } from './events.js';
+import { INTROSPECTION_BUILTINS } from './introspect.js';
+import { METRICS_BUILTINS } from './metrics.js';
 import { Global, type GlobalOptions } from './global.js';
 import { isNodeName } from './handshake.js';
 import { startKernelSup } from './kernel_sup.js';
@@ -108,6 +111,8 @@ export class DistNode extends Node {
   readonly discovery: readonly DnsDiscovery[];
   /** When the node started (`clock.now()`, `performance.now()` on the real clock), for `node.info`. */
   readonly startedAt = this.clock.now();
+  /** The node's event hook and the counters its metrics read (see `onEvent`, events.ts). */
+  readonly events: NodeEvents;
 
   /** Creates a node without starting it; use `DistNode.start`. */
   constructor(options: DistNodeOptions) {
@@ -122,6 +127,9 @@ export class DistNode extends Node {
     if (this.discovery.length > 0) this.onStop(() => this.discovery.forEach((d) => d.stop()));
     this.rpc = new Rpc(this);
     installBuiltins(this.rpc, this, NODE_BUILTINS);
+    installBuiltins(this.rpc, this, INTROSPECTION_BUILTINS);
+    this.events = new NodeEvents(this, (fn) => this.net.subscribe(fn));
+    installBuiltins(this.rpc, this, METRICS_BUILTINS);
     this.global = new Global(this, options.global);
     this.globalNames = this.global;
   }
@@ -191,6 +199,16 @@ export class DistNode extends Node {
   /** Subscribes in-process code to node events; returns an unsubscribe function. */
   onNodeEvent(fn: (e: NodeEvent) => void): () => void {
     return this.net.subscribe(fn);
+  }
+
+  /**
+   * Subscribes to the node's events for telemetry — nodeup/nodedown, dist-ac starts (with
+   * cause and epoch) and stops, supervisor restarts (see `RigilEvent` in events.ts); returns an
+   * unsubscribe function. No single OTP equivalent (`net_kernel:monitor_nodes/2` plus logger
+   * handlers for supervisor and dist_ac reports).
+   */
+  onEvent(handler: EventHandler): () => void {
+    return this.events.subscribe(handler);
   }
 }
 

@@ -26,6 +26,7 @@ export {
   type SrvAnswer,
 } from './discovery.js';
 export { NetKernel, RECONNECT_DEFAULTS, type NetOptions, type NodeEvent, type NodeMessage, type NetStats, type ReconnectOptions } from './net_kernel.js';
+export type { Traffic } from './connection.js';
 export type { Transport, TransportConnection, TransportHandlers, Listener, ListenOptions, DialOptions } from './transport.js';
 export { WebSocketTransport, type WebSocketTransportOptions, type TlsOptions } from './ws_transport.js';
 export { Rpc, REX, type Procedure, type SpawnableFunction } from './rpc.js';
@@ -33,4 +34,26 @@ export { DistError, RpcError, badArgs, type DistErrorCode } from './errors.js';
 export type { PidInterner } from './codec.js';
 export { RefusalLog, REFUSAL_LOG_DEFAULTS, OTHER_ADDRESSES } from './refusal_log.js';
 export { renderUntrusted, escapeUntrusted, type RenderOptions } from './render.js';
+export { boundedValue, type BoundedOptions, type Bounded, type Json } from './bounded.js';
+export { NodeEvents, MAX_COUNTED_APPS, type RigilEvent, type EventHandler, type EventCounters, type MoveCause as EventMoveCause } from './events.js';
+export {
+  INTROSPECTION_BUILTINS,
+  MAX_PAGE,
+  TREE_DEPTH,
+  TREE_WIDTH,
+  TREE_NODES,
+  processPage,
+  processDetail,
+  applicationTree,
+  processState,
+  parsePid,
+  type ProcessSort,
+  type ProcessRow,
+  type ProcessPage,
+  type ProcessDetail,
+  type TreeNode,
+  type ApplicationTree,
+  type ProcessState,
+} from './introspect.js';
+export { renderMetrics, serveMetrics, escapeLabel, METRICS_BUILTINS, MAX_SUPERVISORS, type MetricsHost } from './metrics.js';
 export { Global, GLOBAL_NAME_SERVER, type GlobalHost, GLOBAL_LOCK, randomExitName, randomNotifyName, notifyAllName, type LockId, type Resolver, type NameConflict, type GlobalOptions } from './global.js';

@@ -11,7 +11,7 @@
  */
 import { logger, Pid, type ExitReason, type Timer, type MonitorHandler, type Node, type Process, type Ref, type RemoteHost, type RemoteRouter } from '@rigil/core';
 import { REASON_MAX_DEPTH, withinDepth, type PidInterner } from './codec.js';
-import { Connection, type Admission, type ConnectionOwner } from './connection.js';
+import { Connection, type Admission, type ConnectionOwner, type Traffic } from './connection.js';
 import { DistError, distError } from './errors.js';
 import { isNodeName } from './handshake.js';
 import { Flags, Op } from './protocol.js';
@@ -175,6 +175,8 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   port = 0;
   /** Counters of failures. */
   readonly stats: NetStats = { badFrames: 0, handshakeFailures: 0, protocolErrors: 0, tickTimeouts: 0, handshakesRefused: 0 };
+  /** The traffic of the connections closed so far (`traffic()` adds the live ones). */
+  private readonly closedTraffic: Traffic = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, busySends: 0 };
   /** Turns wire pids into canonical objects. */
   readonly interner: PidInterner;
   /** How connections are made (OTP's `-proto_dist` carrier). */
@@ -502,6 +504,23 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     else this.allMonitors.delete(self);
   }
 
+  /**
+   * The traffic of every connection to a named peer, and the node's totals since it started
+   * (closed connections included), for metrics (OTP's `erlang:dist_get_stat/1` per peer; the
+   * totals have no OTP counterpart). Bounded by the number of connections.
+   */
+  traffic(): { peers: Array<Traffic & { node: string; hidden: boolean; up: boolean; busy: boolean; queuedBytes: number }>; total: Traffic } {
+    const total: Traffic = { ...this.closedTraffic };
+    const peers: Array<Traffic & { node: string; hidden: boolean; up: boolean; busy: boolean; queuedBytes: number }> = [];
+    for (const c of this.all) {
+      addTraffic(total, c.traffic);
+      if (c.peer !== undefined && this.conns.get(c.peer) === c) {
+        peers.push({ node: c.peer, hidden: c.hidden, up: c.up, busy: c.isBusy, queuedBytes: c.queuedBytes, ...c.traffic });
+      }
+    }
+    return { peers, total };
+  }
+
   /** Bytes waiting to go out to `name` (0 when not connected), as OTP's `dist_get_stat` queue size. */
   queuedBytes(name: string): number {
     return this.conns.get(name)?.queuedBytes ?? 0;
@@ -744,6 +763,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   /** A connection closed: nodedown if it was the peer's connection and was up; a failed dial otherwise. */
   connectionClosed(conn: Connection, wasUp: boolean): void {
     this.all.delete(conn);
+    addTraffic(this.closedTraffic, conn.traffic);
     const viaUrl = this.urlDials.get(conn);
     if (viaUrl !== undefined) {
       this.urlDials.delete(conn);
@@ -1111,4 +1131,13 @@ function checkReason(reason: unknown): void {
 
 function isRef(x: unknown): x is Ref {
   return typeof x === 'object' && x !== null && x.constructor?.name === 'Ref';
+}
+
+/** Adds the counters of `b` to `a`. */
+function addTraffic(a: Traffic, b: Traffic): void {
+  a.bytesIn += b.bytesIn;
+  a.bytesOut += b.bytesOut;
+  a.messagesIn += b.messagesIn;
+  a.messagesOut += b.messagesOut;
+  a.busySends += b.busySends;
 }

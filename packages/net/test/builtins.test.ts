@@ -3,7 +3,7 @@
  * a CLI-started node adds. Distributed tier: two nodes of this OS process over loopback.
  */
 import { describe, expect, it } from 'vitest';
-import { CONTROL_BUILTINS, NODE_BUILTINS, RpcError, badArgs, installControlBuiltins } from '../src/index.js';
+import { CONTROL_BUILTINS, INTROSPECTION_BUILTINS, METRICS_BUILTINS, NODE_BUILTINS, RpcError, badArgs, installControlBuiltins } from '../src/index.js';
 import { spawnRecorder, useCluster } from './helpers.js';
 
 const cluster = useCluster();
@@ -22,10 +22,11 @@ describe('the built-ins table', () => {
   it('every node exposes the node built-ins and only those until controls are installed', async () => {
     const [a, b] = await cluster.startConnected(2);
     const procs = (await a!.rpc.call(b!.name, 'rpc.procedures')) as string[];
-    expect(procs).toEqual(NODE_BUILTINS.map((x) => x.name).sort());
+    const every = [...NODE_BUILTINS, ...INTROSPECTION_BUILTINS, ...METRICS_BUILTINS];
+    expect(procs).toEqual(every.map((x) => x.name).sort());
     installControlBuiltins(b!);
     const after = (await a!.rpc.call(b!.name, 'rpc.procedures')) as string[];
-    expect(after).toEqual([...NODE_BUILTINS, ...CONTROL_BUILTINS].map((x) => x.name).sort());
+    expect(after).toEqual([...every, ...CONTROL_BUILTINS].map((x) => x.name).sort());
   });
 
   // Scenario: a calls b's built-ins with arguments of the wrong type or number; each call fails with ERR_RPC_BAD_ARGS and b keeps answering.
@@ -36,7 +37,16 @@ describe('the built-ins table', () => {
       ['ping', ['extra']],
       ['whereis', []],
       ['whereis', [5]],
-      ['process.info', ['not a pid']],
+      ['process.info', ['<not a pid>']],
+      ['process.info', [42]],
+      ['process.info', ['x'.repeat(301)]],
+      ['processes', [{ limit: 1001 }]],
+      ['processes', [{ sort: 'name' }]],
+      ['processes', [{ offset: -1 }]],
+      ['processes', [{ extra: 1 }]],
+      ['processes', ['mailbox']],
+      ['application.tree', []],
+      ['process.state', [{}]],
       ['spawn', []],
       ['spawn', [null]],
       ['global.resolve', [1, 2, 3, 4]],

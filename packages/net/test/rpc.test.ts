@@ -45,7 +45,7 @@ describe('built-ins', () => {
   });
 
   // Scenario: a asks for the status of a process of b, alive and dead.
-  it('process.info describes a remote process, and gives nothing for a dead one', async () => {
+  it('process.info describes a remote process, and gives null for a dead one', async () => {
     const [a, b] = await cluster.startConnected(2);
     const r = spawnRecorder(b!, { name: 'watched' });
     const info = (await a!.rpc.call(b!.name, 'process.info', [seen(a!, r.pid)])) as Record<string, unknown>;
@@ -54,7 +54,7 @@ describe('built-ins', () => {
     expect(['running', 'waiting']).toContain(info.status);
     b!.exit(r.pid, 'kill');
     await waitFor(() => !b!.isAlive(r.pid), 3000, 'dead');
-    expect(await a!.rpc.call(b!.name, 'process.info', [seen(a!, r.pid)])).toBeUndefined();
+    expect(await a!.rpc.call(b!.name, 'process.info', [seen(a!, r.pid)])).toBeNull();
   });
 });
 

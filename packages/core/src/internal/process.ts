@@ -32,7 +32,30 @@ import type { Timer } from '../timer.js';
 export interface BehaviourLoop {
   /** Handles one message; a returned promise makes the process take no message until it settles. */
   handle(self: ProcessRecord, msg: unknown): void | PromiseLike<void>;
+  /**
+   * What introspection shows of a process of this behaviour, from its record (`_data`): read
+   * only when a tool asks (`processStats`), never on the message path.
+   */
+  describe?(data: unknown): BehaviourDescription;
 }
+
+/** A behaviour process as introspection shows it (introspect.ts). */
+export interface BehaviourDescription {
+  /** `'gen_server'`, `'gen_statem'`, `'supervisor'`, … */
+  readonly behaviour: string;
+  /** The callback module's name, when it has one (a class instance's class, or a `name` property). */
+  readonly module: string | undefined;
+  /** For a supervisor: the restarts it made since it started. */
+  readonly restarts?: number;
+  /** The value the memory estimate weighs (the behaviour's state). */
+  readonly state?: unknown;
+}
+
+/**
+ * A callback object may carry this key with a function that describes the process from its
+ * state (the supervisor does: its callbacks are gen_server callbacks). Internal to core.
+ */
+export const DESCRIBE: unique symbol = Symbol('rigil.describe');
 
 /** A monitor, shared by the owner's and the target's tables. */
 export interface Monitor {
@@ -101,6 +124,12 @@ export class ProcessRecord implements Process {
   _group: unknown = undefined;
   /** @internal Cleanups to run at exit (pending calls, application bookkeeping). */
   _cleanups: Set<{ onOwnerExit(): void }> | null = null;
+  /**
+   * @internal Messages taken from the mailbox (by `receive` or the behaviour loop): the
+   * introspection's "messages handled", counted with one increment in `_take`. OTP counts
+   * reductions instead, which JavaScript cannot.
+   */
+  _handled = 0;
 
   /** @internal The boolean flags below, packed (one field instead of four per process). */
   private _flags = 0;
@@ -470,6 +499,7 @@ export class ProcessRecord implements Process {
 
   /** @internal Removes and returns the message at index `i`. */
   _take(i: number): unknown {
+    this._handled++;
     const q = this._q;
     if (i === 0 && q.length === 1) {
       // The common case of a mailbox holding one message: no hole, no truncation.
@@ -546,4 +576,20 @@ function describe(x: unknown): string {
   if (x === null || x === undefined) return String(x);
   if (typeof x === 'object') return `an object of class ${x.constructor?.name ?? 'Object'}`;
   return typeof x;
+}
+
+/**
+ * The name of a callback object, for introspection: its own `name` data property if it is a
+ * string, else its class's name when it is a class instance; undefined for a plain object
+ * literal (JavaScript gives those no name; OTP's callback modules always have one).
+ */
+export function callbackName(cb: unknown): string | undefined {
+  if (typeof cb !== 'object' || cb === null) return undefined;
+  const own = Object.getOwnPropertyDescriptor(cb, 'name');
+  if (own !== undefined && 'value' in own && typeof own.value === 'string') return own.value.slice(0, 200);
+  const proto = Object.getPrototypeOf(cb) as object | null;
+  if (proto === null || proto === Object.prototype) return undefined;
+  const ctor = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value as unknown;
+  const name = typeof ctor === 'function' ? (Object.getOwnPropertyDescriptor(ctor, 'name')?.value as unknown) : undefined;
+  return typeof name === 'string' && name !== '' ? name.slice(0, 200) : undefined;
 }
