@@ -458,9 +458,19 @@ export class DistAc implements DistributedController {
    * here or record where it runs. Resolves once the placement is decided: when another node is
    * picked, once that node has started it (or, if it went down, after a new decision).
    */
-  start(app: string, restartType: RestartType): Promise<AppResult> {
+  async start(app: string, restartType: RestartType): Promise<AppResult> {
     this.localStarted.set(app, restartType);
-    return this.decideLoop(app, 'start', restartType);
+    const r = await this.decideLoop(app, 'start', restartType);
+    // A start that failed (e.g. a boot start's takeover whose start phase failed) leaves the
+    // application not started here — the application controller does not record it, as OTP's
+    // `application_controller` adds it to `started` only on success — so dist-ac forgets it
+    // too: this node is no candidate for failovers and takes no part in placing it, or it
+    // would run (and `whereRunning` be set) where `application.start` answered an error (seed
+    // 41). OTP's dist_ac keeps the name in its `started` list but records the application as
+    // running nowhere (`ac_application_run` with an error), and its application controller
+    // then refuses to start it there.
+    if (r !== 'ok' && !this.node.application.isStarted(app) && this.node.application.whereRunning(app) === undefined && this.localStarted.get(app) === restartType) this.localStarted.delete(app);
+    return r;
   }
 
   /** `application.stop` here: forget the local start; if it ran here, tell the others, no failover (OTP's `ac_application_stopped` → `dist_ac_app_stopped`). */

@@ -208,8 +208,14 @@ export class AppsModel {
     this.pendingStarts.set(key, node.creation);
     const creation = node.creation;
     node.application.start(app).then(
-      () => {
+      (r) => {
         if (this.pendingStarts.get(key) === creation) this.pendingStarts.delete(key);
+        // A start that answered an error did not start the application there (OTP's
+        // application controller records it as started only on success): that node has no
+        // placement to agree on (I3-apps), is no candidate (I1, I2), until a start succeeds.
+        // Seed 41: d's boot start took ctr over from c, whose instance had handed its state
+        // to d's previous incarnation (crashed mid-takeover) and refused a second handover.
+        if (r !== 'ok' && node.creation === creation && this.sim.isUp(node.name) && this.sim.node(node.name) === node && !node.application.isStarted(app)) this.started.get(node.name)!.delete(app);
       },
       (e: unknown) => {
         if (this.pendingStarts.get(key) === creation) this.pendingStarts.delete(key);
