@@ -1411,9 +1411,7 @@ export class DistAc implements DistributedController {
         this.wake(app);
         return;
       case 'keep':
-        if (msg.info.node !== null && msg.info.node !== me && ac.whereRunning(app) === 'local' && !this.startingHere.has(app) && better(this.entries.get(app)!.nodes, msg.info.node, me)) {
-          this.yieldTo(app, msg.info, `a node that reaches both says ${msg.info.node} runs it too`);
-        }
+        this.background(this.onKeep(app, msg.info), `checking that ${msg.info.node ?? 'no node'} runs ${app}`);
         return;
       case 'decide': {
         // A node waits on this one: decide, unless something here will act anyway.
@@ -1588,6 +1586,28 @@ export class DistAc implements DistributedController {
       if (this.localStarted.has(app) && ac.whereRunning(app) !== peer) this.background(ac.runningElsewhere(app, peer, this.localStarted.get(app)), `recording that ${app} runs on ${peer}`);
       this.wake(app);
     }
+  }
+
+  /**
+   * A node that reaches both says `info.node` runs `app` too and is better (`keep`): stop ours
+   * — once `info.node` confirms it still runs it, when this node reaches it. A `keep` is
+   * second-hand, the sender's record, which may lag: `info.node` may be yielding to a third
+   * instance already (its `prepStop` runs, its `stopped` is not sent yet). Seed 94: b yielded
+   * `slow` to c while c gave it to e (`permit false`); a node still naming b told e to keep b's
+   * instance, e stopped, and `slow` ran nowhere. A node this one does not reach cannot be asked
+   * (overlapping partitions, what `keep` is for): the sender is trusted then. No OTP
+   * counterpart (OTP's dist_ac never reconciles).
+   */
+  private async onKeep(app: string, info: PlacementInfo): Promise<void> {
+    const me = this.node.name;
+    const other = info.node;
+    const applies = (): boolean => other !== null && other !== me && this.node.application.whereRunning(app) === 'local' && !this.startingHere.has(app) && better(this.entries.get(app)!.nodes, other, me);
+    if (!applies()) return;
+    if (this.node.net.isConnected(other!)) {
+      const v = (await this.call(other!, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
+      if (v?.running !== true || !applies()) return;
+    }
+    this.yieldTo(app, info, `a node that reaches both says ${other} runs it too`);
   }
 
   /** The reconcile on the losing node: keep `info.node`'s instance, stop ours the orderly way and say so. */
