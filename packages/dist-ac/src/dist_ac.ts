@@ -123,6 +123,13 @@ export interface PlacementInfo {
    * (or the record came from a node that predates epochs).
    */
   readonly epoch: number | null;
+  /**
+   * For a takeover: the fencing epoch of the instance it took over, as the taking node saw it
+   * (No OTP counterpart); null or absent for other starts, or when unknown (a node that
+   * predates the field). It tells which instance of the old node was taken over: the old node
+   * may have restarted, or started another instance, since (see `onHello`, seed 82).
+   */
+  readonly replaced?: number | null;
 }
 
 /** One entry of an application's move history (`distAc.info(app).history`, oldest first). */
@@ -174,6 +181,8 @@ interface AppView {
   readonly info: PlacementInfo | null;
   /** The highest epoch of the application that node has seen or minted (0: none); absent from nodes that predate epochs. */
   readonly epoch?: number;
+  /** The epoch of the instance starting or running there (null: none); absent from nodes that predate the field. */
+  readonly own?: number | null;
   /** With a quorum: that node reaches a quorum of the listed nodes. */
   readonly quorum?: boolean;
   /** With a quorum: the node that node knows runs the application and reaches (itself included), if any. */
@@ -187,7 +196,7 @@ interface AppView {
 type Request =
   | { op: 'view'; app: string }
   | { op: 'hello'; from: string; running: Array<[string, PlacementInfo]>; signatures: Array<[string, string]> }
-  | { op: 'takeoverFrom'; app: string; from: string; cause: MoveCause; epoch: number }
+  | { op: 'takeoverFrom'; app: string; from: string; cause: MoveCause; epoch: number; own?: number }
   | { op: 'handedOver'; app: string; info: PlacementInfo }
   /** With a quorum: "store epoch `epoch` of `app` as promised" (accepted only above every epoch seen). */
   | { op: 'promise'; app: string; epoch: number };
@@ -220,7 +229,7 @@ interface Wait {
 
 /** What to do for a start, a failover or a permit, given the views. */
 type Decision =
-  | { readonly kind: 'startHere'; readonly type: StartType; readonly from: string | null }
+  | { readonly kind: 'startHere'; readonly type: StartType; readonly from: string | null; readonly fromEpoch?: number | null }
   | { readonly kind: 'elsewhere'; readonly node: string }
   | { readonly kind: 'wait'; readonly node: string }
   | { readonly kind: 'none' };
@@ -328,6 +337,8 @@ export class DistAc implements DistributedController {
   private readonly maxEpoch = new Map<string, number>();
   /** The epoch of the instance starting or running here, by application. */
   private readonly localEpoch = new Map<string, number>();
+  /** For an instance here that took over: the epoch of the instance it replaced, when known (`PlacementInfo.replaced`). */
+  private readonly localReplaced = new Map<string, number | null>();
   /** When this node last asked for the views of each application (a quorum start checks nothing was lost since). */
   private readonly viewedAt = new Map<string, number>();
   /** Nodes this node lost, with when (node clock) and how (see `holdFor`); cleared at their nodeup. */
@@ -458,9 +469,19 @@ export class DistAc implements DistributedController {
    * here or record where it runs. Resolves once the placement is decided: when another node is
    * picked, once that node has started it (or, if it went down, after a new decision).
    */
-  start(app: string, restartType: RestartType): Promise<AppResult> {
+  async start(app: string, restartType: RestartType): Promise<AppResult> {
     this.localStarted.set(app, restartType);
-    return this.decideLoop(app, 'start', restartType);
+    const r = await this.decideLoop(app, 'start', restartType);
+    // A start that failed (e.g. a boot start's takeover whose start phase failed) leaves the
+    // application not started here — the application controller does not record it, as OTP's
+    // `application_controller` adds it to `started` only on success — so dist-ac forgets it
+    // too: this node is no candidate for failovers and takes no part in placing it, or it
+    // would run (and `whereRunning` be set) where `application.start` answered an error (seed
+    // 41). OTP's dist_ac keeps the name in its `started` list but records the application as
+    // running nowhere (`ac_application_run` with an error), and its application controller
+    // then refuses to start it there.
+    if (r !== 'ok' && !this.node.application.isStarted(app) && this.node.application.whereRunning(app) === undefined && this.localStarted.get(app) === restartType) this.localStarted.delete(app);
+    return r;
   }
 
   /** `application.stop` here: forget the local start; if it ran here, tell the others, no failover (OTP's `ac_application_stopped` → `dist_ac_app_stopped`). */
@@ -482,7 +503,7 @@ export class DistAc implements DistributedController {
       const runner = runnerOf(this.entries.get(app)!.nodes, views);
       if (runner === undefined || runner === this.node.name) return { error: { notRunningDistributed: app } };
       this.localStarted.set(app, restartType);
-      return this.startHere(app, { takeover: runner }, restartType, 'takeover', runner, runner);
+      return this.startHere(app, { takeover: runner }, restartType, 'takeover', runner, runner, views.get(runner)?.own ?? null);
     });
     return r === 'retry' ? { error: 'node_stopping' } : r;
   }
@@ -504,7 +525,8 @@ export class DistAc implements DistributedController {
         views.set(me, { ...views.get(me)!, running: false, permitted: false });
         const d = this.decide(app, views, 'failover', me);
         if (d.kind === 'wait') {
-          const r = (await this.call(d.node, { op: 'takeoverFrom', app, from: me, cause: 'permit', epoch: this.maxEpochOf(app) }).catch((e: unknown) => ({ error: e }))) as AppResult;
+          const own = this.localEpoch.get(app);
+          const r = (await this.call(d.node, { op: 'takeoverFrom', app, from: me, cause: 'permit', epoch: this.maxEpochOf(app), ...(own !== undefined ? { own } : {}) }).catch((e: unknown) => ({ error: e }))) as AppResult;
           if (r === 'ok') return 'ok';
         }
         await this.node.application.notRunning(app);
@@ -519,7 +541,7 @@ export class DistAc implements DistributedController {
         this.retry.add(app);
         return 'ok';
       }
-      if (d.kind === 'startHere') return this.startHere(app, d.type, restartType, d.from !== null ? 'permit' : 'start', d.from, d.from ?? this.placement.get(app)?.node ?? null);
+      if (d.kind === 'startHere') return this.startHere(app, d.type, restartType, d.from !== null ? 'permit' : 'start', d.from, d.from ?? this.placement.get(app)?.node ?? null, d.fromEpoch ?? null);
       return 'ok';
     });
     return r === 'retry' ? { error: 'node_stopping' } : r;
@@ -568,7 +590,7 @@ export class DistAc implements DistributedController {
       if (mode !== 'failover' && candidate(me) && me !== runner) {
         const mine = rankOf(entry.nodes, me);
         const theirs = rankOf(entry.nodes, runner);
-        if (mine >= 0 && (theirs < 0 || mine < theirs)) return { kind: 'startHere', type: { takeover: runner }, from: runner };
+        if (mine >= 0 && (theirs < 0 || mine < theirs)) return { kind: 'startHere', type: { takeover: runner }, from: runner, fromEpoch: views.get(runner)?.own ?? null };
       }
       return runner === me ? { kind: 'none' } : { kind: 'elsewhere', node: runner };
     }
@@ -644,7 +666,7 @@ export class DistAc implements DistributedController {
     const ac = this.node.application;
     switch (d.kind) {
       case 'startHere': {
-        if (d.from !== null) return this.startHere(app, d.type, restartType, 'takeover', d.from, d.from);
+        if (d.from !== null) return this.startHere(app, d.type, restartType, 'takeover', d.from, d.from, d.fromEpoch ?? null);
         if (mode === 'failover' && dead !== undefined) {
           // With start phases the type is `{ failover, dead }`; without, `normal` (OTP compatibility).
           // The dead node is never a takeover's old node: it may be back, running an instance
@@ -676,9 +698,10 @@ export class DistAc implements DistributedController {
   /**
    * Starts the application here and tells every node. `old`: the node a takeover takes it
    * from (told to stop its instance once this one is fully started); `previous`: where it ran
-   * before, for the records.
+   * before, for the records; `replaced`: the epoch of the old instance a takeover replaces, when
+   * known (`PlacementInfo.replaced`).
    */
-  private async startHere(app: string, type: StartType, restartType: RestartType, cause: MoveCause, old: string | null, previous: string | null): Promise<AppResult> {
+  private async startHere(app: string, type: StartType, restartType: RestartType, cause: MoveCause, old: string | null, previous: string | null, replaced: number | null = null): Promise<AppResult> {
     this.cancelFailover(app);
     const me = this.node.name;
     const epoch = this.mint(app);
@@ -690,6 +713,7 @@ export class DistAc implements DistributedController {
     const seen = new Set<string>();
     this.startingHere.set(app, seen);
     this.localEpoch.set(app, epoch);
+    this.localReplaced.set(app, old !== null ? replaced : null);
     let r: AppResult;
     try {
       r = await this.node.application.startLocal(app, type, restartType);
@@ -700,7 +724,7 @@ export class DistAc implements DistributedController {
       this.broadcast({ op: 'failed', app, node: me });
       return r;
     }
-    const info: PlacementInfo = { application: app, node: me, startType: type, since: this.now(), previous, cause, epoch };
+    const info: PlacementInfo = { application: app, node: me, startType: type, since: this.now(), previous, cause, epoch, replaced: old !== null ? replaced : null };
     this.record(app, info);
     this.node.report({ kind: 'dist_ac', message: `${app} started here (${cause}, epoch ${epoch})`, application: app, startType: type, previous, epoch });
     const live = old !== null && old !== me && this.node.net.isConnected(old) ? old : undefined;
@@ -1090,6 +1114,7 @@ export class DistAc implements DistributedController {
       signature: entry !== undefined ? entrySignature(entry) : null,
       info: this.placement.get(app) ?? null,
       epoch: this.maxEpochOf(app),
+      own: this.ownEpoch(app) ?? null,
       ...(entry !== undefined && quorumSize(entry) > 0 ? this.quorumView(app) : {}),
     };
   }
@@ -1344,7 +1369,7 @@ export class DistAc implements DistributedController {
       case 'takeoverFrom': {
         const rt = this.localStarted.get(req.app);
         if (rt === undefined) return { error: 'not_started' };
-        return this.startHere(req.app, { takeover: req.from }, rt, req.cause, req.from, req.from);
+        return this.startHere(req.app, { takeover: req.from }, rt, req.cause, req.from, req.from, req.own ?? null);
       }
     }
   }
@@ -1401,9 +1426,7 @@ export class DistAc implements DistributedController {
         this.wake(app);
         return;
       case 'keep':
-        if (msg.info.node !== null && msg.info.node !== me && ac.whereRunning(app) === 'local' && !this.startingHere.has(app) && better(this.entries.get(app)!.nodes, msg.info.node, me)) {
-          this.yieldTo(app, msg.info, `a node that reaches both says ${msg.info.node} runs it too`);
-        }
+        this.background(this.onKeep(app, msg.info), `checking that ${msg.info.node ?? 'no node'} runs ${app}`);
         return;
       case 'decide': {
         // A node waits on this one: decide, unless something here will act anyway.
@@ -1504,7 +1527,7 @@ export class DistAc implements DistributedController {
     for (const app of this.entries.keys()) {
       if (ac.whereRunning(app) !== 'local') continue;
       const p = this.placement.get(app);
-      running.push([app, p?.node === me ? p : { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: p?.node ?? null, cause: null, epoch: this.localEpoch.get(app) ?? null }]);
+      running.push([app, p?.node === me ? p : { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: p?.node ?? null, cause: null, epoch: this.localEpoch.get(app) ?? null, replaced: this.localReplaced.get(app) ?? null }]);
     }
     return { from: this.node.name, running, signatures: [...this.entries].map(([a, e]) => [a, entrySignature(e)]) };
   }
@@ -1549,13 +1572,19 @@ export class DistAc implements DistributedController {
         // when the new node's `dist_ac_app_started` arrives; rigil hears it again from the
         // introduction. The priority rule would keep the old instance and lose what the new
         // one acknowledged since (I5, seed 64).
+        // Only a takeover of *this* instance counts: `replaced` (when known) must be its epoch.
+        // A takeover of an earlier instance of this node (before a restart: seed 82, e took ctr
+        // over from d's previous incarnation; d, restarted alone, started a fresh instance with
+        // a lower epoch) says nothing about this one: the priority rule below settles it, as a
+        // reconcile (reported), not as a silent handover of a state that was never handed over.
         const own = this.localEpoch.get(app);
         const epochs = typeof info.epoch === 'number' && own !== undefined;
-        if (epochs && takeoverSource(info.startType) === me && info.epoch > own) {
+        const mineReplaced = this.localReplaced.get(app);
+        if (epochs && takeoverSource(info.startType) === me && info.epoch > own && (info.replaced == null || info.replaced === own)) {
           this.background(this.handleRequest({ op: 'handedOver', app, info }), `stopping the local instance of ${app}`);
           continue;
         }
-        if (epochs && takeoverSource(ac.startTypeOf(app) ?? null) === peer && own > info.epoch) continue;
+        if (epochs && takeoverSource(ac.startTypeOf(app) ?? null) === peer && own > info.epoch && (mineReplaced == null || mineReplaced === info.epoch)) continue;
         if (better(entry.nodes, peer, me)) this.yieldTo(app, info, 'after a partition');
         continue;
       }
@@ -1578,6 +1607,28 @@ export class DistAc implements DistributedController {
       if (this.localStarted.has(app) && ac.whereRunning(app) !== peer) this.background(ac.runningElsewhere(app, peer, this.localStarted.get(app)), `recording that ${app} runs on ${peer}`);
       this.wake(app);
     }
+  }
+
+  /**
+   * A node that reaches both says `info.node` runs `app` too and is better (`keep`): stop ours
+   * — once `info.node` confirms it still runs it, when this node reaches it. A `keep` is
+   * second-hand, the sender's record, which may lag: `info.node` may be yielding to a third
+   * instance already (its `prepStop` runs, its `stopped` is not sent yet). Seed 94: b yielded
+   * `slow` to c while c gave it to e (`permit false`); a node still naming b told e to keep b's
+   * instance, e stopped, and `slow` ran nowhere. A node this one does not reach cannot be asked
+   * (overlapping partitions, what `keep` is for): the sender is trusted then. No OTP
+   * counterpart (OTP's dist_ac never reconciles).
+   */
+  private async onKeep(app: string, info: PlacementInfo): Promise<void> {
+    const me = this.node.name;
+    const other = info.node;
+    const applies = (): boolean => other !== null && other !== me && this.node.application.whereRunning(app) === 'local' && !this.startingHere.has(app) && better(this.entries.get(app)!.nodes, other, me);
+    if (!applies()) return;
+    if (this.node.net.isConnected(other!)) {
+      const v = (await this.call(other!, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
+      if (v?.running !== true || !applies()) return;
+    }
+    this.yieldTo(app, info, `a node that reaches both says ${other} runs it too`);
   }
 
   /** The reconcile on the losing node: keep `info.node`'s instance, stop ours the orderly way and say so. */
@@ -1763,7 +1814,9 @@ function parseRequest(x: unknown): Request | undefined {
     case 'hello':
       return isString(r.from) && isPairs(r.running, isInfo) && isPairs(r.signatures, isString) ? { op: 'hello', from: r.from, running: r.running, signatures: r.signatures } : undefined;
     case 'takeoverFrom':
-      return isString(r.app) && isString(r.from) && isString(r.cause) ? { op: 'takeoverFrom', app: r.app, from: r.from, cause: r.cause as MoveCause, epoch: typeof r.epoch === 'number' ? r.epoch : 0 } : undefined;
+      return isString(r.app) && isString(r.from) && isString(r.cause)
+        ? { op: 'takeoverFrom', app: r.app, from: r.from, cause: r.cause as MoveCause, epoch: typeof r.epoch === 'number' ? r.epoch : 0, ...(typeof r.own === 'number' && Number.isSafeInteger(r.own) ? { own: r.own } : {}) }
+        : undefined;
     case 'handedOver':
       return isString(r.app) && isInfo(r.info) && r.info.node !== null ? { op: 'handedOver', app: r.app, info: r.info } : undefined;
     case 'promise':

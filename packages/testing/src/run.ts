@@ -343,6 +343,8 @@ class Run {
       // A start under way (e.g. a restarted node's boot start, taking the application over)
       // has not settled its placement yet, whether or not some node stopped the application.
       for (const [key] of m.pendingStarts) if (key.endsWith(` ${app}`)) return false;
+      // So has a takeover or a permit still under way (seed 15: a permit's takeover).
+      if (m.movePending(app)) return false;
       const runner = runners[0] ?? null;
       // What I3-apps judges: every node's dist-ac record, and the application controller's
       // `whereRunning` of every node that started it.

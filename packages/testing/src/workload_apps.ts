@@ -118,6 +118,14 @@ export class AppsModel {
   readonly acks = new Map<string, number>();
   /** `application.start` calls that have not returned, by `node app` key, with the node's creation. */
   readonly pendingStarts = new Map<string, number>();
+  /**
+   * `application.takeover` and `application.permit` calls that have not returned (each may be
+   * moving the application: a takeover's start phases, a better node permitted again taking it
+   * over), with their node, application and the node's creation. A settle waits for them as for
+   * pending starts (seed 15: c's `permit true` was still taking `slow` over — its `go` phase
+   * waiting on `global`'s lock — when the settle ended, and I2 found `slow` still on b).
+   */
+  readonly pendingMoves = new Set<{ readonly node: string; readonly app: string; readonly creation: number }>();
   /** I1's memory: two instances of an application seen together while the mesh is whole, since when. */
   readonly duplicates = new Map<string, { key: string; since: number }>();
   /** I5 violations seen when an instance stopped (state lost without a handover). */
@@ -200,8 +208,14 @@ export class AppsModel {
     this.pendingStarts.set(key, node.creation);
     const creation = node.creation;
     node.application.start(app).then(
-      () => {
+      (r) => {
         if (this.pendingStarts.get(key) === creation) this.pendingStarts.delete(key);
+        // A start that answered an error did not start the application there (OTP's
+        // application controller records it as started only on success): that node has no
+        // placement to agree on (I3-apps), is no candidate (I1, I2), until a start succeeds.
+        // Seed 41: d's boot start took ctr over from c, whose instance had handed its state
+        // to d's previous incarnation (crashed mid-takeover) and refused a second handover.
+        if (r !== 'ok' && node.creation === creation && this.sim.isUp(node.name) && this.sim.node(node.name) === node && !node.application.isStarted(app)) this.started.get(node.name)!.delete(app);
       },
       (e: unknown) => {
         if (this.pendingStarts.get(key) === creation) this.pendingStarts.delete(key);
@@ -213,6 +227,7 @@ export class AppsModel {
   /** A node crashed: its pending starts died with it. */
   crashed(name: string): void {
     for (const app of APP_NAMES) this.pendingStarts.delete(`${name} ${app}`);
+    for (const m of this.pendingMoves) if (m.node === name) this.pendingMoves.delete(m);
   }
 
   /** `application.stop(app)` on `node`. */
@@ -244,11 +259,14 @@ export class AppsModel {
       if (claimBefore === undefined) this.claims.delete(key);
       else this.claims.set(key, claimBefore);
     };
+    const pending = this.trackMove(node, app);
     node.application.takeover(app).then(
       (r) => {
+        this.pendingMoves.delete(pending);
         if (r !== 'ok') undo();
       },
       (e: unknown) => {
+        this.pendingMoves.delete(pending);
         undo();
         record(e);
       },
@@ -264,7 +282,27 @@ export class AppsModel {
       this.claims.set(`${node.name} ${app}`, this.claim(node));
       this.unpinIfBetter(app, node);
     }
-    node.application.permit(app, flag).catch(record);
+    const pending = this.trackMove(node, app);
+    node.application.permit(app, flag).then(
+      () => this.pendingMoves.delete(pending),
+      (e: unknown) => {
+        this.pendingMoves.delete(pending);
+        record(e);
+      },
+    );
+  }
+
+  /** Tracks a takeover or permit call on `node` until it returns (see `pendingMoves`). */
+  private trackMove(node: DistNode, app: string): { readonly node: string; readonly app: string; readonly creation: number } {
+    const pending = { node: node.name, app, creation: node.creation };
+    this.pendingMoves.add(pending);
+    return pending;
+  }
+
+  /** True while a takeover or permit call of `app` made on a node that is still up (same incarnation) has not returned. */
+  movePending(app: string): boolean {
+    for (const m of this.pendingMoves) if (m.app === app && this.sim.isUp(m.node) && this.sim.node(m.node).creation === m.creation) return true;
+    return false;
   }
 
   /** `count` increments of the counter from a client process on `node`, one after another; acknowledged ones are counted. */

@@ -4,7 +4,19 @@
  * names its root cause; see packages/testing/README.md for the invariants' model.
  */
 import { describe, expect, it } from 'vitest';
-import { explore, parseTrace } from '../src/index.js';
+import { explore, generateTrace, parseTrace } from '../src/index.js';
+
+/**
+ * Replays seed `seed`'s 300-fault `apps` trace up to and including step `last` (the step that
+ * failed), then a settle — the explorer's first cut when it shrinks — with the given
+ * invariants; resolves to the violation, if any. Up to that step the run is the seed's own.
+ */
+async function replayPrefix(seed: number, last: number, invariants: string[]): Promise<string | undefined> {
+  const trace = generateTrace(seed, 5, 300, 10, 'apps').slice(0, last + 1);
+  if (trace.at(-1) !== 'settle') trace.push('settle');
+  const r = await explore({ seed, nodes: 5, workload: 'apps', trace, shrink: false, invariants });
+  return r.violation === undefined ? undefined : `${r.violation.invariant}: ${r.violation.message}`;
+}
 
 /** Replays `trace` from `seed` with the `apps` workload and the given invariants; resolves to the violation, if any. */
 async function replay(seed: number, trace: string, invariants: string[]): Promise<string | undefined> {
@@ -145,6 +157,39 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     // reached b (OTP would run both; which one a reconcile keeps I2 does not judge).
     expect(await replay(70, 'crash b;incr d 2;incr d 2;cut1 e a;send a d 2;run 1277;crash e;cut e a;cut1 e b;run 957;run 1297;restart e;appstop c slow;send c e 4;reg d g0;unreg c g4;run 659;freeze e;run 913;settle;cut b c;run 878;appstart c slow;run 716;takeover a slow;run 773;settle', ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 180_000);
+
+  it('I2: a settle waits for a permit whose takeover is still under way (seed 15 × 300, the check\'s)', async () => {
+    // c, best for slow, is permitted again and takes slow over from b; its `go` phase waits on
+    // global's registrar lock (merges hold it, the back-off grows), c is frozen meanwhile. The
+    // settle ended while c's permit was still taking slow over, and I2 found slow on b. A
+    // settle now waits for takeover and permit calls as for application.start.
+    expect(await replay(15, 'cut c a;permit a ctr true;run 406;freeze c;crash c;run 989;reg b g2;permit a slow false;run 930;freeze a;appstop e grp;run 172;send e a 5;run 990;reg e g5;send d e 1;permit b ctr false;run 349;settle;reg c g0;run 965;stall c 2173;run 812;cut1 a e;run 40;cut c a;reg d g4;run 114;freeze d;send a d 1;run 1097;stall e 2730;run 1002;stall b 1998;run 247;cut a d;run 722;run 1380;freeze b;reg c g4;run 565;settle;crash b;send d c 3;run 1247;part a,b,c,d|e;send c a 4;run 516;send a c 3;permit a slow false;run 32;run 530;stall c 994;send a b 3;send d c 4;run 1294;send d b 3;send a b 5;incr a 1;run 581;settle;stall e 285;run 1357;stall d 2872;run 90;run 199;run 263;run 533;cut c e;incr b 4;run 1497;cut1 d a;send e b 3;run 551;reg c g1;unreg a g1;run 29;cut1 e b;send d e 5;send a c 5;send d c 4;cut1 b e;send c b 4;appstop a ctr;takeover a slow;run 134;reg d g2;send b a 3;run 234;run 123;run 756;settle;run 1306;cut1 e d;unreg d g3;permit c slow true;run 432;cut1 d c;unreg b g0;run 1237;run 341;settle', ['I1', 'I2', 'I3-apps'])).toBeUndefined();
+  }, 180_000);
+
+  it('I3-apps: a boot start whose takeover failed leaves the application not started on that node (seed 41 × 300, up to step 1194)', async () => {
+    // d took ctr over from c (c's instance handed its state over), then crashed mid-takeover;
+    // restarted at the settle, d's boot start took ctr over from c again and its `go` phase
+    // failed (c's instance refuses a second handover): application.start answered an error,
+    // and I3-apps still judged d's whereRunning. dist-ac now forgets the failed local start
+    // and the model no longer counts d as having started ctr. (Not shrunk: no time.)
+    expect(await replayPrefix(41, 1194, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
+  it('I5: an introduction of a takeover from an earlier incarnation of this node is a reconcile, not a handover (seed 82 × 300, up to step 851)', async () => {
+    // e took ctr over from d (epoch 91); d crashed, restarted cut off from every node and
+    // started ctr afresh (epoch 2), acknowledging 3 increments. At the heal e's introduction
+    // ({ takeover: d }, epoch 91 > 2) made d stop its instance as handed over — without a
+    // reconcile report and without handing anything over. A takeover now names the epoch of
+    // the instance it replaced; d yields to e as a reported reconcile. (Not shrunk: no time.)
+    expect(await replayPrefix(82, 851, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
+  it('I3-apps: a keep naming a node that is already yielding is not obeyed (seed 94 × 300, up to step 1275)', async () => {
+    // At a heal b yielded slow to c while c handed it to e (permit false); a node whose
+    // record still named b told e to keep b's instance; e stopped and slow ran nowhere while
+    // b named e. A keep is now checked with the node it names. (Not shrunk: no time.)
+    expect(await replayPrefix(94, 1275, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
 
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
