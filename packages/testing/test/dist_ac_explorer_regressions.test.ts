@@ -191,6 +191,14 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(94, 1275, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I3-apps: a permit false whose takeover failed keeps the record a reconcile made meanwhile (seed 13 × 300, up to step 1383)', async () => {
+    // d's permit(ctr, false) asked b to take ctr over; while the call was out the heal's
+    // reconcile made d yield its instance to e's (recording "runs on e"); b could not start
+    // it, and permit then marked ctr running nowhere on d and announced a stop. It now leaves a
+    // record the reconcile made alone. (Not shrunk: no time.)
+    expect(await replayPrefix(13, 1383, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
