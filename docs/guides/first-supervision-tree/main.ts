@@ -4,10 +4,12 @@
  * restarted, the store keeps its state. Run: `npx tsx main.ts` (exits 0 when all went as told).
  */
 // #region counter
-import { Node, genServer, supervisor, type GenServerBehaviour, type Pid, type SupervisorBehaviour } from '@rigil/core';
+import { Node, genServer, okPid, serverName, supervisor, type GenServerBehaviour, type Pid, type SupervisorBehaviour } from '@rigil/core';
 
 // The messages a counter understands: calls (with a reply) and casts (fire and forget).
 type CounterProtocol = { call: 'get' | 'boom'; reply: number; cast: 'inc' };
+// Its registered name, declared once with its protocol: calls by name are type-checked.
+export const COUNTER = serverName<CounterProtocol>('counter');
 
 export const counter: GenServerBehaviour<number, number, CounterProtocol> = {
   init: (start) => ({ ok: start }),
@@ -21,6 +23,7 @@ export const counter: GenServerBehaviour<number, number, CounterProtocol> = {
 
 // #region store
 type StoreProtocol = { call: { get: string } | { put: string; value: string }; reply: string | undefined; cast: never };
+export const STORE = serverName<StoreProtocol>('store');
 
 export const store: GenServerBehaviour<Map<string, string>, undefined, StoreProtocol> = {
   init: () => ({ ok: new Map() }),
@@ -38,8 +41,8 @@ export const tree: SupervisorBehaviour = {
     // and the supervisor gives up (and dies itself, so its own supervisor can act).
     flags: { strategy: 'one_for_one', intensity: 3, period: 5 },
     children: [
-      supervisor.worker('counter', counter, 0, { name: 'counter' }),
-      supervisor.worker('store', store, undefined, { name: 'store' }),
+      supervisor.worker('counter', counter, 0, { name: COUNTER }),
+      supervisor.worker('store', store, undefined, { name: STORE }),
     ],
   }),
 };
@@ -62,25 +65,25 @@ function check(ok: boolean, what: string): void {
 
 // #region run
 const node = new Node({ name: 'guide@localhost' });
-const started = await supervisor.start(node, tree, undefined, { name: 'top_sup' });
-if (typeof started !== 'object' || !('ok' in started)) throw new Error(`the tree did not start: ${JSON.stringify(started)}`);
+// okPid unwraps a start result: the pid, or an error with code ERR_START_FAILED / ERR_START_IGNORED.
+okPid(await supervisor.start(node, tree, undefined, { name: 'top_sup' }));
 
-genServer.cast(node, 'counter', 'inc');
-genServer.cast(node, 'counter', 'inc');
-await genServer.call(node, 'store', { put: 'greeting', value: 'hello' });
-check((await genServer.call(node, 'counter', 'get')) === 2, 'the counter counted two casts');
+genServer.cast(node, COUNTER, 'inc');
+genServer.cast(node, COUNTER, 'inc');
+await genServer.call(node, STORE, { put: 'greeting', value: 'hello' });
+check((await genServer.call(node, COUNTER, 'get')) === 2, 'the counter counted two casts');
 
 // Crash the counter: the call fails for the caller, the supervisor restarts the counter.
 const before = node.whereis('counter') as Pid;
-const failed = await genServer.call(node, 'counter', 'boom').then(() => false, () => true);
+const failed = await genServer.call(node, COUNTER, 'boom').then(() => false, () => true);
 check(failed, 'the call that crashed the counter failed for its caller');
 const after = await until(() => {
   const pid = node.whereis('counter');
   return pid !== undefined && !pid.equals(before) ? pid : undefined;
 });
 check(!after.equals(before), `the supervisor restarted the counter: ${before} -> ${after}`);
-check((await genServer.call(node, 'counter', 'get')) === 0, 'the new counter starts from its initial state');
-check((await genServer.call(node, 'store', { get: 'greeting' })) === 'hello', 'the store was not touched (one_for_one)');
+check((await genServer.call(node, COUNTER, 'get')) === 0, 'the new counter starts from its initial state');
+check((await genServer.call(node, STORE, { get: 'greeting' })) === 'hello', 'the store was not touched (one_for_one)');
 
 const children = await supervisor.whichChildren(node, 'top_sup');
 console.log(children.map((c) => `${String(c.id)} ${String(c.pid)}`).join('\n'));
