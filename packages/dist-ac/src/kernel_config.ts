@@ -113,15 +113,23 @@ export async function syncNodes(node: DistNode, config: KernelConfig): Promise<{
   // The node's clock and timers, not Date/setTimeout: a simulated cluster drives them.
   const clock = node.clock;
   const deadline = clock.now() + timeout;
-  // Each node is dialled again until it answers or the time is up (it may boot after us).
-  await Promise.all(
-    all.map(async (n) => {
-      while (!node.net.isConnected(n) && clock.now() < deadline && !node.stopped) {
-        if (await node.connect(n)) return;
-        await node.delay(Math.min(100, Math.max(1, deadline - clock.now())));
-      }
-    }),
-  );
+  // Each missing node is dialled again until all are connected at once or the time is up (a
+  // node may boot after us). All at once, as OTP's kernel:sync_nodes, which waits on nodeup and
+  // nodedown both: a connection made and then dropped — `global`'s overlapping-partition
+  // prevention drops a restarted node's first connections until the peers that lost it
+  // reconnect — does not count, or a restarted node decides placements without the node that
+  // runs them and starts a second instance.
+  const allUp = (): boolean => all.every((n) => node.net.isConnected(n));
+  while (clock.now() < deadline && !node.stopped) {
+    if (allUp()) {
+      // A drop comes right after the nodeup (a microtask of `global`'s): look again after a tick.
+      await node.delay(1);
+      if (allUp()) break;
+      continue;
+    }
+    await Promise.all(all.filter((n) => !node.net.isConnected(n)).map((n) => node.connect(n)));
+    if (!allUp()) await node.delay(Math.min(100, Math.max(1, deadline - clock.now())));
+  }
   const missing = all.filter((n) => !node.net.isConnected(n));
   const missingMandatory = mandatory.filter((n) => missing.includes(n));
   if (missingMandatory.length > 0) {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { hasCode } from '@rigil/core';
 import { checkKernelConfig, DIST_AC, DistAcError, quorumSize, startDistAc, type KernelConfig } from '../src/index.js';
+import { syncNodes } from '../src/kernel_config.js';
 import { tag, track, useCluster, waitFor } from './helpers.js';
 
 const cluster = useCluster();
@@ -142,6 +143,29 @@ describe('sync nodes at boot', () => {
     expect(elapsed).toBeGreaterThanOrEqual(950);
     expect(elapsed).toBeLessThan(3000);
     expect(node.whereis(DIST_AC)).toBeUndefined();
+  });
+
+  it('sync nodes must all be connected at once: one that connected and went away is waited for again', async () => {
+    const t = tag();
+    const node = await cluster.node(n('a', t));
+    let b = await cluster.node(n('b', t), [node]);
+    await waitFor(() => node.net.isConnected(b.name), 5000, 'b connected');
+    const c = n('c', t);
+    const synced = syncNodes(node, { syncNodesOptional: [b.name, c], syncNodesTimeout: 10_000 });
+    // b goes away while a waits for c, and comes back (dialling a) only after c is up.
+    await b.stop();
+    await waitFor(() => !node.net.isConnected(b.name), 5000, 'b gone');
+    await cluster.node(c, [node]);
+    await waitFor(() => node.net.isConnected(c), 5000, 'c connected');
+    // Still waiting for b a while after c came (a negative check needs a window).
+    let done = false;
+    void synced.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(done).toBe(false);
+    b = await cluster.node(b.name, [node]);
+    const r = await synced;
+    expect(r.missing).toEqual([]);
+    expect(r.up.sort()).toEqual([b.name, c].sort());
   });
 
   // 58: with the node in syncNodesOptional instead, boot continues after ~syncNodesTimeout
