@@ -230,7 +230,7 @@ interface Wait {
 /** What to do for a start, a failover or a permit, given the views. */
 type Decision =
   | { readonly kind: 'startHere'; readonly type: StartType; readonly from: string | null; readonly fromEpoch?: number | null }
-  | { readonly kind: 'elsewhere'; readonly node: string }
+  | { readonly kind: 'elsewhere'; readonly node: string; readonly info: PlacementInfo | null }
   | { readonly kind: 'wait'; readonly node: string }
   | { readonly kind: 'none' };
 
@@ -598,7 +598,9 @@ export class DistAc implements DistributedController {
         const theirs = rankOf(entry.nodes, runner);
         if (mine >= 0 && (theirs < 0 || mine < theirs)) return { kind: 'startHere', type: { takeover: runner }, from: runner, fromEpoch: views.get(runner)?.own ?? null };
       }
-      return runner === me ? { kind: 'none' } : { kind: 'elsewhere', node: runner };
+      if (runner === me) return { kind: 'none' };
+      const info = views.get(runner)?.info ?? null;
+      return { kind: 'elsewhere', node: runner, info: info?.node === runner ? info : null };
     }
     for (const e of entry.nodes) {
       const group = (typeof e === 'string' ? [e] : [...e]).filter(candidate);
@@ -692,6 +694,11 @@ export class DistAc implements DistributedController {
         return r;
       }
       case 'elsewhere':
+        // The runner's own record, first-hand, when this node has none for it: a node whose
+        // record was dropped (the runner's connection dropped and restored, its stop unheard)
+        // learns it here, or it would say "runs nowhere" until the runner's next move (apps
+        // seed 15). OTP's wait_dist_start records the runner from its `dist_ac_app_started`.
+        if (d.info !== null && this.placement.get(app)?.node !== d.node) this.record(app, d.info);
         if (ac.whereRunning(app) !== d.node) await ac.runningElsewhere(app, d.node, restartType);
         return 'ok';
       case 'none':
@@ -1198,6 +1205,7 @@ export class DistAc implements DistributedController {
     const epoch = typeof info.epoch === 'number' ? info.epoch : null;
     this.see(app, epoch);
     this.placement.set(app, { ...info, epoch });
+    log('[%s] %s: record %s (%s, epoch %o)', this.node.name, app, info.node, info.cause ?? 'start', epoch);
     if (before?.node === info.node && before.since === info.since && before.epoch === epoch) return;
     this.remember(app, { node: info.node, startType: info.startType, cause: info.cause ?? 'start', at: this.now(), previous: info.previous ?? before?.node ?? null, epoch });
   }
@@ -1207,6 +1215,7 @@ export class DistAc implements DistributedController {
     const p = this.placement.get(app);
     if (p?.node !== node) return;
     this.placement.delete(app);
+    log('[%s] %s: forget %s (%s)', this.node.name, app, node, reason ?? 'stopped');
     this.remember(app, { node: null, startType: null, cause: 'stopped', at: this.now(), previous: node, epoch: p.epoch ?? null, ...(reason !== undefined ? { reason } : {}) });
   }
 

@@ -199,6 +199,16 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(13, 1383, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I3-apps: a decision that finds the application running on another node records that node (seed 15 × 300, up to step 841)', async () => {
+    // With the boot's sync nodes waited for all at once, b (restarted) ran an old instance of
+    // slow alone; d recorded it, dropped it at b's nodedown (overlapping-partition prevention),
+    // and d's failover decision then saw a run it — marking it "runs on a" in the controller but
+    // leaving dist-ac's record empty; b's stop (permit false) could not reach d, so after the
+    // settle d's dist-ac still said slow runs nowhere. An 'elsewhere' decision now records the
+    // runner's own record. (Not shrunk: no time.)
+    expect(await replayPrefix(15, 841, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
