@@ -11,16 +11,22 @@
  * calls/s from one process), `remote_bytes` (1 KiB payloads, MB/s with MB = 10^6 bytes),
  * `connect` (median ms from `connect()` to up), `remote_send_slow_peer` (the most bytes queued
  * for the peer while it is stopped with SIGSTOP and a process sends it 20,000 × 1 KiB; the raw
- * baseline sends the same over its bare connection; target ≤ 2 × busyLimit, issue 11).
+ * baseline sends the same over its bare connection; target ≤ 2 × busyLimit, issue 11),
+ * `remote_send_uds` and `remote_pingpong_uds` (a second node with `unixSockets` reaching the
+ * peer over its Unix-domain socket; the baseline column is the same workload over loopback TCP
+ * in the same round, so the ratio reads socket/TCP).
  * Median of 3 rounds; prints a table and writes
  * bench/results/dist.json (same shape as core.json).
  *
  * Run: `pnpm bench:dist` (node --expose-gc --import tsx bench/src/dist.ts).
- * Options: `--only send,pingpong,call,bytes,connect` (a partial run writes no JSON unless
+ * Options: `--only send,pingpong,call,bytes,connect,slowpeer,uds,global` (a partial run writes no JSON unless
  * `--out FILE`), `--rounds N`, `--peer-cpu-prof DIR` (profile the peer process too).
  * The peer process is always ended (SIGTERM, then SIGKILL) when this process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,6 +41,14 @@ const NAME = 'bench@127.0.0.1';
 const PEER = 'peer@127.0.0.1';
 const COOKIE = 'bench-dist-cookie';
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The Unix-domain sockets of the same-host cases (the peer listens there too). */
+const SOCKET_DIR = mkdtempSync(join(tmpdir(), 'rigil-bench-'));
+/**
+ * The node of the same-host cases: `unixSockets` on, so it reaches the peer over its socket;
+ * hidden, so the connect case's deliberate disconnects of NAME are not passed on to it by
+ * `global`'s overlapping-partition prevention.
+ */
+const NAME_UDS = 'benchu@127.0.0.1';
 
 const SEND_N = 500_000;
 const BYTES_N = 100_000;
@@ -59,6 +73,7 @@ interface Peer {
 
 let peerProc: ChildProcess | undefined;
 process.on('exit', () => {
+  rmSync(SOCKET_DIR, { recursive: true, force: true });
   if (peerProc !== undefined && peerProc.exitCode === null && peerProc.signalCode === null) peerProc.kill('SIGKILL');
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -71,7 +86,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 async function startPeer(cpuProfDir: string | undefined): Promise<Peer> {
   const args = ['--import', 'tsx'];
   if (cpuProfDir !== undefined) args.push('--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`);
-  args.push('bench/src/dist_peer.ts', '--name', PEER, '--cookie', COOKIE);
+  args.push('bench/src/dist_peer.ts', '--name', PEER, '--cookie', COOKIE, '--unix-sockets', SOCKET_DIR);
   const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   peerProc = proc;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -122,8 +137,8 @@ interface Rigil {
   srv: Pid;
 }
 
-async function rigilSetup(peer: Peer): Promise<Rigil> {
-  const node = await DistNode.start({ name: NAME, cookie: COOKIE, port: 0, seeds: [`${PEER}:${peer.rigilPort}`] });
+async function rigilSetup(peer: Peer, name = NAME, unixSockets?: string): Promise<Rigil> {
+  const node = await DistNode.start({ name, cookie: COOKIE, port: 0, seeds: [`${PEER}:${peer.rigilPort}`], ...(unixSockets !== undefined ? { unixSockets, hidden: true } : {}) });
   if (!(await node.connect(PEER))) throw new Error('cannot connect to the peer');
   const whereis = async (name: string): Promise<Pid> => {
     const pid = (await genServer.call(node, ['srv', PEER], { whereis: name })) as Pid | null;
@@ -233,19 +248,38 @@ const pingpongCase: Case = {
       const total = now() - t0;
       return { remote_pingpong: perSecond(PINGPONG_N, total), remote_pingpong_p50: median(Array.from(lat)) * 1000 };
     }),
-  rigil: () =>
-    inProcess(rigil.node, async (self) => {
-      const lat = new Float64Array(PINGPONG_N);
-      const t0 = now();
-      for (let i = 0; i < PINGPONG_N; i++) {
-        const s = now();
-        self.send(rigil.pong, { ping: i, from: self.pid });
-        await self.receive();
-        lat[i] = now() - s;
-      }
-      const total = now() - t0;
-      return { remote_pingpong: perSecond(PINGPONG_N, total), remote_pingpong_p50: median(Array.from(lat)) * 1000 };
-    }),
+  rigil: () => rigilPingpong(rigil),
+};
+
+/** Round trips to the peer's `pong` from a process of `r`'s node: per second, and the median in µs. */
+function rigilPingpong(r: Rigil): Promise<{ remote_pingpong: number; remote_pingpong_p50: number }> {
+  return inProcess(r.node, async (self) => {
+    const lat = new Float64Array(PINGPONG_N);
+    const t0 = now();
+    for (let i = 0; i < PINGPONG_N; i++) {
+      const s = now();
+      self.send(r.pong, { ping: i, from: self.pid });
+      await self.receive();
+      lat[i] = now() - s;
+    }
+    const total = now() - t0;
+    return { remote_pingpong: perSecond(PINGPONG_N, total), remote_pingpong_p50: median(Array.from(lat)) * 1000 };
+  });
+}
+
+/**
+ * Same host (issue 18): the peer over its Unix-domain socket (`unixSockets`) against the same
+ * workloads over loopback TCP in the same round — the baseline column is rigil over TCP here,
+ * so the ratio is socket/TCP.
+ */
+let rigilUds!: Rigil;
+const udsCase: Case = {
+  workloads: {
+    remote_send_uds: { unit: 'msgs/s', target: { op: '>=', value: 600_000 } },
+    remote_pingpong_uds: { unit: 'round trips/s', target: { op: '>=', value: 12_000 } },
+  },
+  baseline: async () => ({ remote_send_uds: await rigilStream(rigil, SEND_N, seqMsg), remote_pingpong_uds: (await rigilPingpong(rigil)).remote_pingpong }),
+  rigil: async () => ({ remote_send_uds: await rigilStream(rigilUds, SEND_N, seqMsg), remote_pingpong_uds: (await rigilPingpong(rigilUds)).remote_pingpong }),
 };
 
 const callCase: Case = {
@@ -419,6 +453,7 @@ const CASES: Record<string, Case> = {
   bytes: bytesCase,
   connect: connectCase,
   slowpeer: slowPeerCase,
+  uds: udsCase,
 };
 
 // ---------------------------------------------------------------- global (issue 5)
@@ -474,9 +509,11 @@ async function main(): Promise<void> {
   let results;
   try {
     rigil = await rigilSetup(peer);
+    rigilUds = await rigilSetup(peer, NAME_UDS, SOCKET_DIR);
     results = await runCases(CASES, { rounds, ...(only !== undefined ? { only } : {}) });
   } finally {
     await rigil?.node.stop();
+    await rigilUds?.node.stop();
     await peer.stop();
   }
   if (only === undefined || only.some((o) => o.startsWith('global'))) results = { ...results, ...(await globalResults()) };

@@ -5,6 +5,7 @@
  *   (answers `{ ping: x, from: pid }` with `{ pong: x }`) and `srv` (a gen_server that replies
  *   with the request; `{ whereis: name }` replies with that process's pid);
  * - the raw baseline's server (bench/src/dist_raw.ts) on its own port.
+ * With `--unix-sockets DIR` the node also listens on its Unix-domain socket there.
  *
  * Prints `{"ready":true,"rigilPort":…,"rawPort":…}` on stdout, then serves control
  * requests (one JSON object per line on stdin, answered on stdout with the same `id`):
@@ -52,10 +53,11 @@ const srv: GenServerBehaviour<null, undefined> = {
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { name: { type: 'string' }, cookie: { type: 'string' } } });
+  const { values } = parseArgs({ options: { name: { type: 'string' }, cookie: { type: 'string' }, 'unix-sockets': { type: 'string' } } });
   const dbg = process.env.BENCH_DIST_DEBUG !== undefined; // log the peer's node events and reports
   if (values.name === undefined || values.cookie === undefined) throw new Error('--name and --cookie are required');
-  const node = await DistNode.start({ name: values.name, cookie: values.cookie, port: 0 });
+  const uds = values['unix-sockets'];
+  const node = await DistNode.start({ name: values.name, cookie: values.cookie, port: 0, ...(uds !== undefined ? { unixSockets: uds } : {}) });
   if (dbg) node.onNodeEvent((e) => process.stderr.write(`peer: ${e.type} ${e.node} ${String(e.reason?.message)}\n`));
   if (dbg) node.onReport((r) => process.stderr.write(`peer report: ${r.message}\n`));
   for (const [name, b] of [['sink', sink], ['pong', pong], ['srv', srv]] as const) {

@@ -25,6 +25,7 @@ import { REFUSAL_LOG_DEFAULTS } from './refusal_log.js';
 import { Rpc } from './rpc.js';
 import type { Transport } from './transport.js';
 import { WebSocketTransport, type TlsOptions } from './ws_transport.js';
+import { SameHostTransport } from './unix_transport.js';
 
 /** Options of `DistNode.start`. */
 export interface DistNodeOptions extends NodeOptions {
@@ -72,6 +73,12 @@ export interface DistNodeOptions extends NodeOptions {
    * Tests pass an in-memory transport, or a wrapper that cuts links between nodes.
    */
   transport?: Transport;
+  /**
+   * A directory for Unix-domain sockets: nodes of this host that share it reach each other
+   * through `<dir>/rigil-<port>.sock` instead of loopback TCP, others as before (see
+   * `SameHostTransport`). Off by default; not with `tls` or `transport`.
+   */
+  unixSockets?: string;
   /** Peers known from the start (`name@host:port` or `ws(s)://` URLs); dialled in the background. */
   seeds?: string[];
   /**
@@ -292,7 +299,14 @@ function checkOptions(o: DistNodeOptions): { net: NetOptions; dns: DnsDiscoveryC
       throw distError('ERR_BAD_CONFIG', 'transport must have listen, dial and address (see Transport)');
     }
     if (o.tls !== undefined) throw distError('ERR_BAD_CONFIG', 'tls is an option of the default transport: give it to your transport instead');
+    if (o.unixSockets !== undefined) throw distError('ERR_BAD_CONFIG', 'unixSockets is an option of the default transport: wrap your transport in a SameHostTransport instead');
   }
+  if (o.unixSockets !== undefined) {
+    if (typeof o.unixSockets !== 'string' || o.unixSockets === '') throw distError('ERR_BAD_CONFIG', 'unixSockets must be a directory path (a non-empty string)');
+    // A same-host connection would skip TLS (and its client-certificate check).
+    if (o.tls !== undefined) throw distError('ERR_BAD_CONFIG', 'unixSockets and tls together: a same-host connection would skip TLS; use one or the other');
+  }
+  const wsTransport = (): Transport => new WebSocketTransport({ tls: o.tls });
   const net: NetOptions = {
     cookie: o.cookie,
     port,
@@ -306,7 +320,7 @@ function checkOptions(o: DistNodeOptions): { net: NetOptions; dns: DnsDiscoveryC
     maxHandshakes,
     busyLimit,
     fragmentSize,
-    transport: o.transport ?? new WebSocketTransport({ tls: o.tls }),
+    transport: o.transport ?? (o.unixSockets !== undefined ? new SameHostTransport({ dir: o.unixSockets, inner: wsTransport() }) : wsTransport()),
     seeds: [...seeds, ...discovery.seeds],
     connectAll: o.connectAll ?? true,
     reconnect: { baseMs, maxMs },

@@ -34,14 +34,14 @@
  * | `ERR_RPC_FAILED` | the procedure threw (`reason` carries why) | throws `RpcError` |
  * | `ERR_RPC_BAD_ARGS` | a procedure was called with arguments of the wrong number or type (a built-in, or a procedure that threw `badArgs`) | throws `RpcError` |
  * | `ERR_NOT_DISTRIBUTED` | `distNode`/`globalOf`/`rpcOf` asked for the services of a node that is not a `DistNode` | throws |
- * | `ERR_BAD_CONFIG` | invalid distribution options | throws |
+ * | `ERR_BAD_CONFIG` | invalid distribution options (also: `unixSockets` with `tls` or `transport`, or a socket path over 103 bytes) | throws |
  * | `ERR_BADARG` | a bad argument to a `global` function (OTP's `badarg`): a name that is not a non-empty string, a pid that is not a `Pid`, a lock id that is not `[resource, requester]`, retries that are not a non-negative integer or `Infinity`, an unknown resolver | throws (or rejects, for the async functions) |
  * | `ERR_GLOBAL_NOT_REGISTERED` | `global.send` to a name nobody holds (OTP's `{badarg, {Name, Msg}}`) | throws |
  * | `ERR_BAD_ADDRESS` | a peer's member list holds entries that are not `[name@host, url]` with a URL this node would dial (not a URL, no host, not ws/wss, plain ws for a TLS node), or more than the limits (see `MembersLimits`); also a DNS discovery answer's records that are malformed or beyond `DiscoveryLimits` (kind `discovery`) | ignores those entries, one report per announcement (per poll) |
  * | `ERR_BAD_DISCOVERY` | an invalid `discovery` option (unknown strategy or key, a query that is not a DNS name, a bad type, basename, port, `pollMs` or server; A/AAAA without `port` on a node that does not listen) — the message names the strategy and the key | throws at start |
  * | `ERR_DISCOVERY_DNS` | a dns discovery lookup failed (timeout, refused, SERVFAIL, …): not thrown; one report (kind `discovery`, logged under `rigil:discovery`) per poll, the nodes of the last answer are kept | reports, polls again after `pollMs` |
  * | `ERR_ADDRESS_IN_USE` | `DistNode.start`: another process already listens on the node's `host:port` (the OS's `EADDRINUSE`); the message names the host and port, `reason` is `{ host, port }` | throws at start (nothing is left running) |
- * | `ERR_LISTEN` | `DistNode.start`: the node cannot listen on `host:port` for another reason (`EACCES`: a privileged port; `EADDRNOTAVAIL`/`ENOTFOUND`: a host that is not one of this machine's addresses); `reason` is `{ host, port, cause }` with the OS's code | throws at start |
+ * | `ERR_LISTEN` | `DistNode.start`: the node cannot listen on `host:port` for another reason (`EACCES`: a privileged port; `EADDRNOTAVAIL`/`ENOTFOUND`: a host that is not one of this machine's addresses), or cannot listen on its `unixSockets` socket (`reason` `{ path, cause }`); `reason` is `{ host, port, cause }` with the OS's code | throws at start |
  * | `ERR_BLOCKED` | a transport refused the peer (a firewalling or fault-injecting transport, e.g. the tests' `FaultyTransport`; the WebSocket transport never does) | closes the connection |
  */
 import { RigilError } from '@rigil/core';

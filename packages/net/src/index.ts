@@ -29,6 +29,7 @@ export { NetKernel, RECONNECT_DEFAULTS, type NetOptions, type NodeEvent, type No
 export type { Traffic } from './connection.js';
 export type { Transport, TransportConnection, TransportHandlers, Listener, ListenOptions, DialOptions } from './transport.js';
 export { WebSocketTransport, type WebSocketTransportOptions, type TlsOptions } from './ws_transport.js';
+export { SameHostTransport, isThisHost, type SameHostTransportOptions } from './unix_transport.js';
 export { Rpc, REX, type Procedure, type SpawnableFunction } from './rpc.js';
 export { DistError, RpcError, badArgs, type DistErrorCode } from './errors.js';
 export type { PidInterner } from './codec.js';
