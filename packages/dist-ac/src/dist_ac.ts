@@ -130,6 +130,13 @@ export interface PlacementInfo {
    * may have restarted, or started another instance, since (see `onHello`, seed 82).
    */
   readonly replaced?: number | null;
+  /**
+   * For a takeover: the creation (incarnation) of the old node when it was taken from (No OTP
+   * counterpart); null or absent otherwise, or when unknown. A node restarted alone mints
+   * epochs from scratch and may give a fresh instance the very epoch its previous incarnation's
+   * instance had (apps seed 1081): the epoch alone does not say which instance was taken over.
+   */
+  readonly replacedCreation?: number | null;
 }
 
 /** One entry of an application's move history (`distAc.info(app).history`, oldest first). */
@@ -339,6 +346,8 @@ export class DistAc implements DistributedController {
   private readonly localEpoch = new Map<string, number>();
   /** For an instance here that took over: the epoch of the instance it replaced, when known (`PlacementInfo.replaced`). */
   private readonly localReplaced = new Map<string, number | null>();
+  /** For an instance here that took over: the old node's creation then (`PlacementInfo.replacedCreation`). */
+  private readonly localReplacedCreation = new Map<string, number | null>();
   /** When this node last asked for the views of each application (a quorum start checks nothing was lost since). */
   private readonly viewedAt = new Map<string, number>();
   /** Nodes this node lost, with when (node clock) and how (see `holdFor`); cleared at their nodeup. */
@@ -727,6 +736,8 @@ export class DistAc implements DistributedController {
     this.startingHere.set(app, seen);
     this.localEpoch.set(app, epoch);
     this.localReplaced.set(app, old !== null ? replaced : null);
+    const replacedCreation = old !== null && old !== me ? (this.node.net.creationOf(old) ?? null) : null;
+    this.localReplacedCreation.set(app, replacedCreation);
     let r: AppResult;
     try {
       r = await this.node.application.startLocal(app, type, restartType);
@@ -737,7 +748,7 @@ export class DistAc implements DistributedController {
       this.broadcast({ op: 'failed', app, node: me });
       return r;
     }
-    const info: PlacementInfo = { application: app, node: me, startType: type, since: this.now(), previous, cause, epoch, replaced: old !== null ? replaced : null };
+    const info: PlacementInfo = { application: app, node: me, startType: type, since: this.now(), previous, cause, epoch, replaced: old !== null ? replaced : null, replacedCreation };
     this.record(app, info);
     this.node.report({ kind: 'dist_ac', message: `${app} started here (${cause}, epoch ${epoch})`, application: app, startType: type, previous, epoch });
     const live = old !== null && old !== me && this.node.net.isConnected(old) ? old : undefined;
@@ -1542,7 +1553,7 @@ export class DistAc implements DistributedController {
     for (const app of this.entries.keys()) {
       if (ac.whereRunning(app) !== 'local') continue;
       const p = this.placement.get(app);
-      running.push([app, p?.node === me ? p : { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: p?.node ?? null, cause: null, epoch: this.localEpoch.get(app) ?? null, replaced: this.localReplaced.get(app) ?? null }]);
+      running.push([app, p?.node === me ? p : { application: app, node: me, startType: ac.startTypeOf(app) ?? null, since: null, previous: p?.node ?? null, cause: null, epoch: this.localEpoch.get(app) ?? null, replaced: this.localReplaced.get(app) ?? null, replacedCreation: this.localReplacedCreation.get(app) ?? null }]);
     }
     return { from: this.node.name, running, signatures: [...this.entries].map(([a, e]) => [a, entrySignature(e)]) };
   }
@@ -1592,15 +1603,20 @@ export class DistAc implements DistributedController {
         // over from d's previous incarnation; d, restarted alone, started a fresh instance with
         // a lower epoch) says nothing about this one: the priority rule below settles it, as a
         // reconcile (reported), not as a silent handover of a state that was never handed over.
+        // The epoch is not enough across a restart: d, restarted alone, minted its fresh
+        // instance the epoch its previous incarnation's had (seed 1081); `replacedCreation`
+        // (the old node's incarnation when taken from) must be this node's too.
         const own = this.localEpoch.get(app);
         const epochs = typeof info.epoch === 'number' && own !== undefined;
         const mineReplaced = this.localReplaced.get(app);
-        if (epochs && takeoverSource(info.startType) === me && info.epoch > own && (info.replaced == null || info.replaced === own)) {
+        const mineReplacedCreation = this.localReplacedCreation.get(app);
+        const ofThisIncarnation = info.replacedCreation == null || info.replacedCreation === this.node.creation;
+        if (epochs && takeoverSource(info.startType) === me && info.epoch > own && (info.replaced == null || info.replaced === own) && ofThisIncarnation) {
           this.background(this.handleRequest({ op: 'handedOver', app, info }), `stopping the local instance of ${app}`);
           continue;
         }
-        if (epochs && takeoverSource(ac.startTypeOf(app) ?? null) === peer && own > info.epoch && (mineReplaced == null || mineReplaced === info.epoch)) continue;
-        if (better(entry.nodes, peer, me)) this.yieldTo(app, info, 'after a partition');
+        if (epochs && takeoverSource(ac.startTypeOf(app) ?? null) === peer && own > info.epoch && (mineReplaced == null || mineReplaced === info.epoch) && (mineReplacedCreation == null || mineReplacedCreation === this.node.net.creationOf(peer))) continue;
+        if (better(entry.nodes, peer, me)) this.background(this.confirmAndYield(app, info, 'after a partition'), `settling who keeps ${app}`);
         continue;
       }
       const cur = this.placement.get(app);
@@ -1626,24 +1642,36 @@ export class DistAc implements DistributedController {
 
   /**
    * A node that reaches both says `info.node` runs `app` too and is better (`keep`): stop ours
-   * — once `info.node` confirms it still runs it, when this node reaches it. A `keep` is
-   * second-hand, the sender's record, which may lag: `info.node` may be yielding to a third
-   * instance already (its `prepStop` runs, its `stopped` is not sent yet). Seed 94: b yielded
-   * `slow` to c while c gave it to e (`permit false`); a node still naming b told e to keep b's
-   * instance, e stopped, and `slow` ran nowhere. A node this one does not reach cannot be asked
-   * (overlapping partitions, what `keep` is for): the sender is trusted then. No OTP
-   * counterpart (OTP's dist_ac never reconciles).
+   * (`confirmAndYield`). A `keep` is second-hand, the sender's record, which may lag: seed 94,
+   * b yielded `slow` to c while c gave it to e (`permit false`); a node still naming b told e
+   * to keep b's instance, e stopped, and `slow` ran nowhere. A node this one does not reach
+   * cannot be asked (overlapping partitions, what `keep` is for): the sender is trusted then.
+   * No OTP counterpart (OTP's dist_ac never reconciles).
    */
-  private async onKeep(app: string, info: PlacementInfo): Promise<void> {
+  private onKeep(app: string, info: PlacementInfo): Promise<void> {
+    return this.confirmAndYield(app, info, `a node that reaches both says ${info.node} runs it too`);
+  }
+
+  /**
+   * The reconcile's losing side: stops the local instance of `app` for `info.node`'s — better
+   * by priority — once `info.node` confirms, when this node reaches it, that it still runs it
+   * and may (permitted there). What named it (an introduction sent at nodeup, a `keep`) may be
+   * out of date: that node may be yielding to a third instance or giving it up (`permit
+   * false`). Apps seed 1052: at a heal b yielded `slow` to c on c's introduction while c was
+   * handing it to d (permit false), and d yielded to b: three instances, each stopped for
+   * another, and `slow` ran nowhere. Yielding only to a node that still runs it and is
+   * permitted keeps the pairwise decisions from forming such a cycle.
+   */
+  private async confirmAndYield(app: string, info: PlacementInfo, why: string): Promise<void> {
     const me = this.node.name;
     const other = info.node;
     const applies = (): boolean => other !== null && other !== me && this.node.application.whereRunning(app) === 'local' && !this.startingHere.has(app) && better(this.entries.get(app)!.nodes, other, me);
     if (!applies()) return;
     if (this.node.net.isConnected(other!)) {
       const v = (await this.call(other!, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
-      if (v?.running !== true || !applies()) return;
+      if (v?.running !== true || !v.permitted || !applies()) return;
     }
-    this.yieldTo(app, info, `a node that reaches both says ${other} runs it too`);
+    this.yieldTo(app, info, why);
   }
 
   /** The reconcile on the losing node: keep `info.node`'s instance, stop ours the orderly way and say so. */
@@ -1815,8 +1843,15 @@ function server(dac: DistAc): GenServerBehaviour<null, undefined, { call: Reques
 
 const isString = (x: unknown): x is string => typeof x === 'string';
 const isEpoch = (x: unknown): boolean => x === undefined || x === null || (typeof x === 'number' && Number.isSafeInteger(x) && x > 0);
+const isCreation = (x: unknown): boolean => x === undefined || x === null || (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0);
 const isInfo = (x: unknown): x is PlacementInfo =>
-  typeof x === 'object' && x !== null && isString((x as PlacementInfo).application) && ((x as PlacementInfo).node === null || isString((x as PlacementInfo).node)) && isEpoch((x as PlacementInfo).epoch);
+  typeof x === 'object' &&
+  x !== null &&
+  isString((x as PlacementInfo).application) &&
+  ((x as PlacementInfo).node === null || isString((x as PlacementInfo).node)) &&
+  isEpoch((x as PlacementInfo).epoch) &&
+  isEpoch((x as PlacementInfo).replaced) &&
+  isCreation((x as PlacementInfo).replacedCreation);
 const isPairs = <T>(x: unknown, second: (v: unknown) => v is T): x is Array<[string, T]> => Array.isArray(x) && x.every((e: unknown) => Array.isArray(e) && e.length === 2 && isString(e[0]) && second(e[1]));
 
 /** The request, if `x` is a well-formed one; undefined otherwise. */

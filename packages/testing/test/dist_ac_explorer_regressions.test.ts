@@ -209,6 +209,23 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(15, 841, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I1: a node yields at a heal only to an instance its node confirms it still runs and may run (seed 1052 × 300, up to step 85)', async () => {
+    // At healall three instances of slow met: c's (c giving it up: permit false, d taking it
+    // over), b's and d's. b yielded to c on c's introduction, d yielded to b on b's (sent before
+    // b yielded), c handed over to d: each stopped for another and slow ran nowhere. A yield on
+    // an introduction now asks the better node first, as a `keep` did: still running, and
+    // permitted there. (Not shrunk: no time.)
+    expect(await replayPrefix(1052, 85, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
+  it('I5: a takeover of an instance of this node\'s previous incarnation is not a handover of the fresh one, even with the same epoch (seed 1081 × 300, up to step 70)', async () => {
+    // e took ctr over from d's instance of epoch 2; d crashed, restarted alone, and minted its
+    // fresh instance epoch 2 again. At the heal e's introduction ({ takeover: d }, replaced 2)
+    // made d stop its instance as handed over, losing 3 acknowledged increments. A takeover's
+    // record now carries the old node's creation (`replacedCreation`). (Not shrunk: no time.)
+    expect(await replayPrefix(1081, 70, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
