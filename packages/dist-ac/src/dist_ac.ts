@@ -180,6 +180,8 @@ interface AppView {
   readonly running: boolean;
   /** A decision of that node for it is under way, or its failover timer is armed (it will act). */
   readonly busy?: boolean;
+  /** It is giving its instance up (a `permit false` handing it over, a reconcile's yield); absent from nodes that predate the field. */
+  readonly leaving?: boolean;
   /** Number of applications running there (OTP's weight for equal-priority groups). */
   readonly weight: number;
   /** Signature of its `distributed` entry. */
@@ -348,6 +350,8 @@ export class DistAc implements DistributedController {
   private readonly localReplaced = new Map<string, number | null>();
   /** For an instance here that took over: the old node's creation then (`PlacementInfo.replacedCreation`). */
   private readonly localReplacedCreation = new Map<string, number | null>();
+  /** Applications whose local instance this node is giving up (`AppView.leaving`). */
+  private readonly leaving = new Set<string>();
   /** When this node last asked for the views of each application (a quorum start checks nothing was lost since). */
   private readonly viewedAt = new Map<string, number>();
   /** Nodes this node lost, with when (node clock) and how (see `holdFor`); cleared at their nodeup. */
@@ -526,27 +530,15 @@ export class DistAc implements DistributedController {
     const restartType = this.localStarted.get(app);
     if (restartType === undefined) return 'ok';
     const r = await this.locked(app, async (views): Promise<AppResult> => {
-      const me = this.node.name;
       const running = this.node.application.whereRunning(app) === 'local';
       if (!flag) {
         if (!running) return 'ok';
-        // Decide as if it ran nowhere: the best other node that started it takes it over.
-        views.set(me, { ...views.get(me)!, running: false, permitted: false });
-        const d = this.decide(app, views, 'failover', me);
-        if (d.kind === 'wait') {
-          const own = this.localEpoch.get(app);
-          const r = (await this.call(d.node, { op: 'takeoverFrom', app, from: me, cause: 'permit', epoch: this.maxEpochOf(app), ...(own !== undefined ? { own } : {}) }).catch((e: unknown) => ({ error: e }))) as AppResult;
-          if (r === 'ok') return 'ok';
-          // The call yields: a reconcile at a heal may have stopped the local instance
-          // meanwhile, recording where the application runs now. That record stands (apps
-          // seed 13: d's permit false found b unable to take ctr over, and marked it running
-          // nowhere after d had yielded it to e). OTP's dist_ac runs permit inside its one
-          // gen_server, so nothing interleaves there.
-          if (this.node.application.whereRunning(app) !== 'local') return 'ok';
+        this.leaving.add(app);
+        try {
+          return await this.giveUp(app, views);
+        } finally {
+          this.leaving.delete(app);
         }
-        await this.node.application.notRunning(app);
-        this.announceStopped(app);
-        return 'ok';
       }
       if (running) return 'ok';
       const d = this.decide(app, views, 'permit');
@@ -560,6 +552,28 @@ export class DistAc implements DistributedController {
       return 'ok';
     });
     return r === 'retry' ? { error: 'node_stopping' } : r;
+  }
+
+  /** `permit(app, false)` with the local instance running, under the lock: hand it to the best other node, or stop it. */
+  private async giveUp(app: string, views: Map<string, AppView>): Promise<AppResult> {
+    const me = this.node.name;
+    // Decide as if it ran nowhere: the best other node that started it takes it over.
+    views.set(me, { ...views.get(me)!, running: false, permitted: false });
+    const d = this.decide(app, views, 'failover', me);
+    if (d.kind === 'wait') {
+      const own = this.localEpoch.get(app);
+      const r = (await this.call(d.node, { op: 'takeoverFrom', app, from: me, cause: 'permit', epoch: this.maxEpochOf(app), ...(own !== undefined ? { own } : {}) }).catch((e: unknown) => ({ error: e }))) as AppResult;
+      if (r === 'ok') return 'ok';
+      // The call yields: a reconcile at a heal may have stopped the local instance
+      // meanwhile, recording where the application runs now. That record stands (apps
+      // seed 13: d's permit false found b unable to take ctr over, and marked it running
+      // nowhere after d had yielded it to e). OTP's dist_ac runs permit inside its one
+      // gen_server, so nothing interleaves there.
+      if (this.node.application.whereRunning(app) !== 'local') return 'ok';
+    }
+    await this.node.application.notRunning(app);
+    this.announceStopped(app);
+    return 'ok';
   }
 
   // ---------------------------------------------------------------- the decision (spec §g.3)
@@ -1134,6 +1148,7 @@ export class DistAc implements DistributedController {
       started: this.localStarted.has(app),
       running: ac.whereRunning(app) === 'local',
       busy: this.active.has(app) || this.failovers.has(app) || this.startingHere.has(app),
+      leaving: this.leaving.has(app),
       weight: ac.whichApplications().length,
       signature: entry !== undefined ? entrySignature(entry) : null,
       info: this.placement.get(app) ?? null,
@@ -1285,7 +1300,7 @@ export class DistAc implements DistributedController {
       if (settled()) return;
       if (v?.running === true && this.node.net.isConnected(node)) {
         this.record(app, v.info?.node === node ? v.info : kept);
-        if (this.localStarted.has(app) && ac.whereRunning(app) !== node) await ac.runningElsewhere(app, node, this.localStarted.get(app));
+        if (this.startedHere(app) && ac.whereRunning(app) !== node) await ac.runningElsewhere(app, node, this.localStarted.get(app));
         this.wake(app);
         return;
       }
@@ -1307,8 +1322,18 @@ export class DistAc implements DistributedController {
     if (runner === undefined || runner === this.node.name || !this.node.net.isConnected(runner)) return;
     const own = views.get(runner)!.info;
     this.record(app, own?.node === runner ? own : { application: app, node: runner, startType: null, since: null, previous: null, cause: null, epoch: null });
-    if (this.localStarted.has(app) && ac.whereRunning(app) !== runner) await ac.runningElsewhere(app, runner, this.localStarted.get(app));
+    if (this.startedHere(app) && ac.whereRunning(app) !== runner) await ac.runningElsewhere(app, runner, this.localStarted.get(app));
     this.wake(app);
+  }
+
+  /**
+   * `application.start` was called here for `app`, as dist-ac or the application controller
+   * knows it: the controller's record of where it runs must then follow every record made
+   * here (apps seed 1194: c's controller had it started, dist-ac's start had not run since c
+   * restarted, and a learnt placement left the controller saying it ran nowhere).
+   */
+  private startedHere(app: string): boolean {
+    return this.localStarted.has(app) || this.node.application.isStarted(app);
   }
 
   /** The local instance stopped (or never got going): forget it here and tell every node (OTP's `dist_ac_app_stopped`). */
@@ -1378,7 +1403,7 @@ export class DistAc implements DistributedController {
         this.record(req.app, req.info);
         const ac = this.node.application;
         const ran = ac.whereRunning(req.app) === 'local';
-        if (this.localStarted.has(req.app) || ran) await ac.runningElsewhere(req.app, req.info.node!, this.localStarted.get(req.app));
+        if (this.startedHere(req.app) || ran) await ac.runningElsewhere(req.app, req.info.node!, this.localStarted.get(req.app));
         // Nodes the new node's `started` missed (not connected to it then) hear it from here —
         // unless it has stopped meanwhile (its `stopped` came while ours stopped).
         if (ran && this.placement.get(req.app)?.node === req.info.node) this.broadcast({ op: 'stopped', app: req.app, node: this.node.name, kept: req.info }, req.info.node!);
@@ -1438,11 +1463,15 @@ export class DistAc implements DistributedController {
       }
       case 'stopped':
         this.newsOf.set(`${msg.node} ${app}`, (this.newsOf.get(`${msg.node} ${app}`) ?? 0) + 1);
+        const dropped = this.placement.get(app)?.node === msg.node;
         this.forget(app, msg.node);
         if (ac.whereRunning(app) === msg.node) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
         // A reconcile stop names the instance kept: a node that had recorded the loser (e.g.
         // from the loser's introduction after a heal) learns where it runs instead of nothing.
         if (msg.kept !== undefined) this.background(this.learnKept(app, msg.kept), `asking where ${app} runs`);
+        // Another instance may still run, not reconciled yet (a node cut off from the one that
+        // stopped: seed 147): ask the connected nodes rather than record nothing.
+        else if (dropped) this.background(this.relearn(app), `asking where ${app} runs`);
         this.wake(app);
         return;
       case 'failed':
@@ -1625,17 +1654,19 @@ export class DistAc implements DistributedController {
         // yet `peer` introduces itself as running it: either `peer`'s is the older instance (it
         // was cut off meanwhile; both run and the reconcile settles it), or `peer` took it back
         // since and the known one has stopped. Ask the known node which.
+        log('[%s] %s: %s introduces itself running it; asking %s', me, app, peer, cur.node);
         this.background(this.checkIntroduction(app, cur.node, info), `checking where ${app} runs`);
         continue;
       }
       if (!this.newer(app, info)) {
+        log('[%s] %s: %s introduces itself running it; %s is better: telling %s to yield', me, app, peer, this.placement.get(app)?.node, peer);
         this.tellToYield(peer, app);
         continue;
       }
       this.displace(app, info);
       // Both nodes introduce themselves after a heal: keep what is known already (e.g. a reconcile).
       if (this.placement.get(app)?.node !== peer) this.record(app, info);
-      if (this.localStarted.has(app) && ac.whereRunning(app) !== peer) this.background(ac.runningElsewhere(app, peer, this.localStarted.get(app)), `recording that ${app} runs on ${peer}`);
+      if (this.startedHere(app) && ac.whereRunning(app) !== peer) this.background(ac.runningElsewhere(app, peer, this.localStarted.get(app)), `recording that ${app} runs on ${peer}`);
       this.wake(app);
     }
   }
@@ -1655,7 +1686,7 @@ export class DistAc implements DistributedController {
   /**
    * The reconcile's losing side: stops the local instance of `app` for `info.node`'s — better
    * by priority — once `info.node` confirms, when this node reaches it, that it still runs it
-   * and may (permitted there). What named it (an introduction sent at nodeup, a `keep`) may be
+   * and is not giving it up (`leaving`). What named it (an introduction sent at nodeup, a `keep`) may be
    * out of date: that node may be yielding to a third instance or giving it up (`permit
    * false`). Apps seed 1052: at a heal b yielded `slow` to c on c's introduction while c was
    * handing it to d (permit false), and d yielded to b: three instances, each stopped for
@@ -1669,7 +1700,10 @@ export class DistAc implements DistributedController {
     if (!applies()) return;
     if (this.node.net.isConnected(other!)) {
       const v = (await this.call(other!, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
-      if (v?.running !== true || !v.permitted || !applies()) return;
+      if (v?.running !== true || v.leaving === true || !applies()) {
+        log('[%s] %s: not yielding to %s (%s): running %o, leaving %o', me, app, other, why, v?.running, v?.leaving);
+        return;
+      }
     }
     this.yieldTo(app, info, why);
   }
@@ -1681,8 +1715,12 @@ export class DistAc implements DistributedController {
     this.cancelFailover(app);
     this.node.report({ kind: 'dist_ac', message: `${app} ran on both ${me} and ${info.node} (${why}); keeping ${info.node}'s instance`, application: app, code: 'reconcile' });
     this.record(app, { ...info, cause: 'reconcile' });
+    this.leaving.add(app);
     this.background(
-      ac.runningElsewhere(app, info.node!, this.localStarted.get(app)).then(() => this.broadcast({ op: 'stopped', app, node: me, kept: { ...info, cause: 'reconcile' } }, info.node!)),
+      ac
+        .runningElsewhere(app, info.node!, this.localStarted.get(app))
+        .then(() => this.broadcast({ op: 'stopped', app, node: me, kept: { ...info, cause: 'reconcile' } }, info.node!))
+        .finally(() => this.leaving.delete(app)),
       `stopping the local instance of ${app}`,
     );
   }
@@ -1718,9 +1756,14 @@ export class DistAc implements DistributedController {
     // this node has to go on. Another record (or a local instance) since: that one stands.
     const cur = this.placement.get(app)?.node;
     if ((cur !== undefined && cur !== known) || ac.whereRunning(app) === 'local' || !this.node.net.isConnected(peer)) return;
-    if (v?.running === true && better(this.entries.get(app)!.nodes, known, peer)) return;
+    if (v?.running === true && better(this.entries.get(app)!.nodes, known, peer)) {
+      // Both run it and this node reaches both (they may not reach each other: seed 147, b
+      // and c cut apart, d between them): the worse one yields, as in `onHello`.
+      this.tellToYield(peer, app);
+      return;
+    }
     this.record(app, peerInfo);
-    if (this.localStarted.has(app) && ac.whereRunning(app) !== peer) await ac.runningElsewhere(app, peer, this.localStarted.get(app));
+    if (this.startedHere(app) && ac.whereRunning(app) !== peer) await ac.runningElsewhere(app, peer, this.localStarted.get(app));
     this.wake(app);
   }
 

@@ -209,12 +209,12 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(15, 841, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
-  it('I1: a node yields at a heal only to an instance its node confirms it still runs and may run (seed 1052 × 300, up to step 85)', async () => {
+  it('I1: a node yields at a heal only to an instance its node confirms it still runs and is not giving up (seed 1052 × 300, up to step 85)', async () => {
     // At healall three instances of slow met: c's (c giving it up: permit false, d taking it
     // over), b's and d's. b yielded to c on c's introduction, d yielded to b on b's (sent before
     // b yielded), c handed over to d: each stopped for another and slow ran nowhere. A yield on
     // an introduction now asks the better node first, as a `keep` did: still running, and
-    // permitted there. (Not shrunk: no time.)
+    // not giving it up (`leaving`). (Not shrunk: no time.)
     expect(await replayPrefix(1052, 85, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
@@ -224,6 +224,22 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     // made d stop its instance as handed over, losing 3 acknowledged increments. A takeover's
     // record now carries the old node's creation (`replacedCreation`). (Not shrunk: no time.)
     expect(await replayPrefix(1081, 70, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
+  it('I3-apps: a node between two instances that do not reach each other tells the worse one to yield, and relearns after a plain stop (seed 147 × 300, up to step 230)', async () => {
+    // b and c were cut apart, both running slow; d, connected to both, heard b's introduction,
+    // asked c (still running, better) and did nothing more, so b ran on. c's appstop then
+    // dropped d's record with nothing in its place while b ran: after the settle d said slow
+    // ran nowhere. d now tells b to yield, and a plain stop that drops a record asks the
+    // connected nodes where it runs. (Not shrunk: no time.)
+    expect(await replayPrefix(147, 230, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
+  it('I3-apps: where a learnt placement is recorded, the application controller follows when it has the application started (seed 1194 × 300, up to step 635)', async () => {
+    // c's controller had slow started (and recorded on e) while dist-ac's own start record
+    // had not been made since c restarted; e yielded to b, c learnt b from the kept instance
+    // but only dist-ac's record changed: the controller said slow ran nowhere. (Not shrunk.)
+    expect(await replayPrefix(1194, 635, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
