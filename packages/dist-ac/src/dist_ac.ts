@@ -1461,7 +1461,7 @@ export class DistAc implements DistributedController {
         this.wake(app);
         return;
       }
-      case 'stopped':
+      case 'stopped': {
         this.newsOf.set(`${msg.node} ${app}`, (this.newsOf.get(`${msg.node} ${app}`) ?? 0) + 1);
         const dropped = this.placement.get(app)?.node === msg.node;
         this.forget(app, msg.node);
@@ -1474,6 +1474,7 @@ export class DistAc implements DistributedController {
         else if (dropped) this.background(this.relearn(app), `asking where ${app} runs`);
         this.wake(app);
         return;
+      }
       case 'failed':
         this.wake(app, { kind: 'failed', node: msg.node });
         return;
