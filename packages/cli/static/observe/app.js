@@ -174,7 +174,11 @@ function fillSelect(select, values, current, onChange) {
   const have = [...select.options].map((o) => o.value);
   if (have.join('\n') !== values.join('\n')) {
     select.replaceChildren(...values.map((v) => el('option', { value: v }, v)));
+    select.onchange = () => onChange(select.value);
     if (current !== null && values.includes(current)) select.value = current;
+    // The chosen one is gone (its node went down): follow the first one instead.
+    else if (current !== null && values.length > 0) onChange(select.value);
+    return;
   }
   select.onchange = () => onChange(select.value);
 }
