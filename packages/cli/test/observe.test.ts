@@ -6,13 +6,15 @@
  * and the tree the page follows, the kill action, and `/metrics`.
  */
 import { get } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { genServer, supervisor, type ApplicationSpec, type SupervisorBehaviour } from '@rigil/core';
 import { DistNode, installControlBuiltins } from '@rigil/net';
 import { WebSocket } from 'ws';
 import type { ClusterView } from '../src/observe/collector.js';
 import { renderObserveMetrics } from '../src/observe/metrics.js';
 import { ObserveServer } from '../src/observe/server.js';
+import { main } from '../src/main.js';
 
 const COOKIE = 'observe_test_cookie';
 let seq = 0;
@@ -219,5 +221,48 @@ describe('rigil observe: /metrics text', () => {
     expect(text.match(/# TYPE rigil_processes gauge/g)).toHaveLength(1);
     expect(text).toContain('# TYPE rigil_processes gauge\nrigil_processes{node="a@h"} 10\nrigil_processes{node="b@h"} 20\n');
     expect(text).toContain('rigil_x_total{node="b@h",peer="q\\"r"} 3');
+  });
+});
+
+describe('rigil observe: usage', () => {
+  /** Runs `rigil …` in-process; resolves with the exit code and stderr. */
+  async function rigil(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+    try {
+      return { code: await main(argv), stdout, stderr };
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+  }
+
+  it('--help describes it; a missing node, a bad --port or --host, an unknown option exit 2; an unreachable node exits 3', async () => {
+    const help = await rigil(['observe', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('GET /metrics');
+    expect((await rigil(['--help'])).stdout).toContain('rigil observe <name@host:port>');
+    for (const argv of [
+      ['observe', '--cookie', 'c'],
+      ['observe', 'a@127.0.0.1:1', '--cookie', 'c', '--port', '70000'],
+      ['observe', 'a@127.0.0.1:1', '--cookie', 'c', '--port', 'x'],
+      ['observe', 'a@127.0.0.1:1', '--cookie', 'c', '--host', 'a b'],
+      ['observe', 'a@127.0.0.1:1', '--cookie', 'c', '--json'],
+    ]) {
+      const r = await rigil(argv);
+      expect({ argv, code: r.code }).toEqual({ argv, code: 2 });
+      expect(r.stderr).toContain('ERR_USAGE');
+    }
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const down = await rigil(['observe', `a@127.0.0.1:${port}`, '--cookie', COOKIE]);
+    expect(down.code).toBe(3);
+    expect(down.stderr).toContain('ERR_NOT_LISTENING');
   });
 });
