@@ -179,6 +179,21 @@ describe('rigil observe: the server', () => {
     ws.send(JSON.stringify({ type: 'action', id: 8, action: 'kill', node: b.name, pid: `<${server.collector.target}.1.1>` }));
     expect(await until(() => messages.find((m) => m.type === 'result' && m.id === 8), 'the refused kill')).toMatchObject({ ok: false });
 
+    // 10,000 processes on b: the page stays a page (50 rows, sorted on b), and pages through them.
+    const gate = b.spawn(async (self) => {
+      await self.receive();
+    });
+    const many = Array.from({ length: 10_000 }, () =>
+      b.spawn(async (self) => {
+        await self.receive();
+      }),
+    );
+    ws.send(JSON.stringify({ type: 'processes', node: b.name, sort: 'mailbox', offset: 9_990 }));
+    const big = await until(() => messages.find((m) => m.type === 'processes' && m.page.offset === 9_990), 'the last page of 10,000 processes');
+    expect(big.page.total).toBeGreaterThanOrEqual(10_001);
+    expect(big.page.processes).toHaveLength(Math.min(50, big.page.total - 9_990));
+    for (const p of [gate, ...many]) b.exit(p, 'kill');
+
     // b goes down: the next view marks it down (no page reload: the same socket).
     await b.stop();
     await until(() => (lastView(messages)?.nodes.find((n) => n.name === b.name)?.up === false ? true : undefined), 'b marked down');
