@@ -153,18 +153,18 @@ export class ClusterCollector {
     this.view = this.build();
   }
 
-  /** The current view. */
+  /** The current view (what observer's windows show at a refresh; no single OTP call). */
   get current(): ClusterView {
     return this.view;
   }
 
-  /** Calls `fn` with each new view (after a change); returns an unsubscribe function. */
+  /** Calls `fn` with each new view (after a change); returns an unsubscribe function. No OTP counterpart (observer redraws on its timer). */
   onChange(fn: (v: ClusterView) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
-  /** Starts polling (first poll at once) and following the hidden node's node events. */
+  /** Starts polling (first poll at once) and following the hidden node's node events (OTP's `net_kernel:monitor_nodes/1`). */
   start(): void {
     this.unsubscribe = this.probe.onNodeEvent((e) => {
       if (e.hidden) return;
@@ -179,7 +179,7 @@ export class ClusterCollector {
     this.schedule(0);
   }
 
-  /** Polls now (after the poll under way, if any), e.g. after an action changed something. */
+  /** Polls now unless a poll is under way, e.g. after an action changed something (observer's "Refresh"). */
   kick(): void {
     if (this.stopped) return;
     if (this.polling !== undefined) return;
@@ -187,7 +187,7 @@ export class ClusterCollector {
     this.schedule(0);
   }
 
-  /** Stops polling; resolves once the poll under way (if any) has ended. */
+  /** Stops polling; resolves once the poll under way (if any) has ended (observer's `stop/0`, without the node). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);

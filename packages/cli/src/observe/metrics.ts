@@ -78,7 +78,7 @@ function addNodeText(out: Families, node: string, text: string): void {
   }
 }
 
-/** The observe server's `/metrics` text (see the module comment). */
+/** The observe server's `/metrics` text (see the module comment); no OTP counterpart (prometheus.erl lives outside OTP). */
 export function renderObserveMetrics(view: ClusterView, moves: MoveCounts, perNode: ReadonlyArray<{ node: string; text: string | undefined }>): string {
   const out = new Families();
   const up = view.nodes.filter((n) => n.up);

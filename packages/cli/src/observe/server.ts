@@ -103,7 +103,7 @@ export class ObserveServer {
     this.refresher = setInterval(() => this.refreshAll(), REFRESH_MS);
   }
 
-  /** Starts the collector and the HTTP server; rejects with the listen error (e.g. EADDRINUSE). */
+  /** Starts the collector and the HTTP server; rejects with the listen error (e.g. EADDRINUSE). OTP's `observer:start/0`, as a web server. */
   static async start(o: ObserveOptions): Promise<ObserveServer> {
     const host = o.host ?? '127.0.0.1';
     const http = createServer();
@@ -121,17 +121,17 @@ export class ObserveServer {
     return server;
   }
 
-  /** `http://host:port` as a browser writes it. */
+  /** `http://host:port` as a browser writes it (no OTP counterpart). */
   get origin(): string {
     return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
   }
 
-  /** The URL to open: the page with the one-time token. */
+  /** The URL to open: the page with the one-time token (no OTP counterpart). */
   get url(): string {
     return `${this.origin}/?token=${this.token ?? ''}`;
   }
 
-  /** Stops the server, its sockets and the collector (not the hidden node). */
+  /** Stops the server, its sockets and the collector, not the hidden node (OTP's `observer:stop/0`). */
   async stop(): Promise<void> {
     clearInterval(this.refresher);
     this.unsubscribe();
