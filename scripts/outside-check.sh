@@ -49,6 +49,10 @@ for t in "$TMP"/tarballs/*.tgz; do
   grep -q '^package/build/index.d.ts$' <<<"$listing" || fail "$(basename "$t"): no build/index.d.ts"
   grep -q '^package/build/index.js.map$' <<<"$listing" || fail "$(basename "$t"): no source map"
   if grep -q 'tsbuildinfo' <<<"$listing"; then fail "$(basename "$t"): ships a tsbuildinfo"; fi
+  # `rigil observe` serves its page from static/observe/ (build/observe/server.js finds it at ../../static).
+  if [[ $(basename "$t") == rigil-[0-9]* ]]; then
+    for f in index.html app.js style.css; do grep -q "^package/static/observe/$f$" <<<"$listing" || fail "$(basename "$t"): no static/observe/$f"; done
+  fi
 done
 ls -1 "$TMP/tarballs"
 

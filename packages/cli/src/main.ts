@@ -10,6 +10,7 @@ import { CliError, EXIT } from './errors.js';
 import { clusterStatus, connectHidden, formatStatus, parseArg } from './remote.js';
 import { checkLogFormat, CliLog, MAX_MESSAGE, type LogFormat } from './log.js';
 import { startCommand } from './start.js';
+import { OBSERVE_FLAGS, observeCommand } from './observe/command.js';
 
 /** The names of built-in procedures, for the help text (from the one built-ins table). */
 const names = (table: ReadonlyArray<{ readonly name: string }>): string => table.map((b) => b.name).join(', ');
@@ -44,6 +45,8 @@ Usage:
   rigil state <name@host:port> <name|pid> --cookie C [--json]
                                                  a behaviour process's state (bounded)
   rigil metrics <name@host:port> --cookie C      a node's metrics, Prometheus text
+  rigil observe <name@host:port> --cookie C [--port N] [--host H]
+                                                 a live web page of the cluster (like observer)
   rigil <command> --help                         help for one command
 
 Every command takes --log-format text|json: json writes the log (stderr) as one JSON object
@@ -136,6 +139,15 @@ text a node started with node.metrics.port serves on GET /metrics).
 Exit codes: 0 ok · 1 the call failed · 2 usage error · 3 nothing listening there
 (ERR_NOT_LISTENING) or cannot connect (ERR_CONNECT) · 4 wrong cookie (ERR_BAD_COOKIE) · 5 another
 node at that address (ERR_WRONG_NODE)`,
+  observe: `rigil observe <name@host:port> --cookie C | --cookie-file F [--port N] [--host H]
+
+${wrap(`Connects as a hidden node and serves a live web page of the cluster on 127.0.0.1 (a free port unless --port; another address only with --host): nodes and who is connected to whom, each node's applications, each distributed application's node, epoch and timeline of moves with their cause, supervision trees, a sortable process table (paged on the server), global names and locks — pushed over a WebSocket as they change. Actions, each confirmed on the page: application takeover and permit on a chosen node (nodes started with 'rigil start') and killing a process. GET /metrics gives the cluster's figures (nodes up, moves per application and cause) and every node's own metrics, in Prometheus text.`)}
+
+${wrap(`Prints one JSON line on stdout once serving: {"event":"ready","node","url","metricsUrl","metricsToken"}. The url carries a one-time token: the first load exchanges it for a session cookie, and requests without the session get 401. /metrics also takes Authorization: Bearer <metricsToken>. Runs until SIGINT or SIGTERM.`)}
+
+Exit codes: 0 stopped by a signal · 2 usage error, or --port in use (ERR_PORT_IN_USE) · 3 nothing
+listening there (ERR_NOT_LISTENING) or cannot connect (ERR_CONNECT) · 4 wrong cookie (ERR_BAD_COOKIE) ·
+5 another node at that address (ERR_WRONG_NODE)`,
 };
 
 interface Parsed {
@@ -249,6 +261,9 @@ export async function main(argv: string[]): Promise<number> {
           await probe.stop();
         }
       }
+      case 'observe':
+        allow(p, OBSERVE_FLAGS);
+        return await observeCommand(p.positional, p.flags, () => cookieFrom(p));
       case 'processes':
       case 'tree':
       case 'state':

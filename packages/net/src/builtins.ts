@@ -16,6 +16,7 @@ import { Pid, type AppRestartType as RestartType, type Node, type Process } from
 import { RpcError, badArgs } from './errors.js';
 import { renderUntrusted } from './render.js';
 import type { Global } from './global.js';
+import type { NetKernel } from './net_kernel.js';
 import type { Rpc } from './rpc.js';
 
 /** One argument of a built-in: its name, what it must be, and the check. */
@@ -48,6 +49,7 @@ export type BuiltinHost = Node & {
   readonly global: Global;
   /** When the node started (`clock.now()`). */
   readonly startedAt: number;
+  readonly net: Pick<NetKernel, 'addressOf' | 'url'>;
   nodes(): string[];
 };
 
@@ -122,6 +124,13 @@ export const NODE_BUILTINS: readonly Builtin<BuiltinHost>[] = [
       return node.spawn((self) => fn(self, ...rest));
     },
   },
+  {
+    name: 'node.peers',
+    doc: 'this node and its connected visible peers with the addresses they listen at: [[name, url | null], …] (OTP’s epmd names, for tools that follow a cluster)',
+    args: [],
+    run: (node) => [[node.name, node.net.url] as const, ...node.nodes().map((n) => [n, node.net.addressOf(n) ?? null] as const)],
+  },
+  { name: 'global.locks', doc: 'the global locks held on this node: [{ resource, requester, holders }] (OTP’s global_locks table)', args: [], run: (node) => node.global.lockInfo() },
   { name: 'global.names', doc: 'every global name with its pid (OTP’s registered_names/0 + whereis_name/1)', args: [], run: (node) => node.global.registeredNames().map((n) => [n, node.global.whereis(n)]) },
   {
     name: 'global.resolve',

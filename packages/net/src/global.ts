@@ -438,6 +438,20 @@ export class Global implements GlobalNames {
     this.resolvers.set(name, fn);
   }
 
+  /**
+   * The locks held on this node now, for tools (an observer page): each lock's resource and
+   * requester as text (a string as itself, anything else as its JSON) and the pids holding it,
+   * the first `limit` locks by resource. OTP keeps them in the `global_locks` ets table, which
+   * observer's table viewer shows; rigil has no ets, so this copies them. Read-only.
+   */
+  lockInfo(limit = 1000): Array<{ resource: string; requester: string; holders: string[] }> {
+    const text = (key: string): string => key.slice(2);
+    return [...this.locks]
+      .map(([key, l]) => ({ resource: text(key), requester: text(l.requester), holders: [...l.holders.keys()].slice(0, 100) }))
+      .sort((x, y) => (x.resource < y.resource ? -1 : x.resource > y.resource ? 1 : 0))
+      .slice(0, limit);
+  }
+
   /** Pids this node's name server monitors for names (for tests and tools). No OTP counterpart. */
   monitoredPids(): Pid[] {
     return [...this.names.values()].map((e) => e.pid);

@@ -77,6 +77,21 @@ describe('the built-ins table', () => {
     expect(await a!.rpc.call(b!.name, 'application.stop', ['lib'])).toBe('ok');
   });
 
+  // Scenario: a tool asks b where b and its peers listen (node.peers), and which global locks b holds (global.locks).
+  it('node.peers lists the node and its visible peers with their addresses; global.locks the locks held', async () => {
+    const [a, b, c] = await cluster.startConnected(3);
+    const peers = (await a!.rpc.call(b!.name, 'node.peers')) as Array<[string, string | null]>;
+    expect(peers[0]).toEqual([b!.name, b!.url]);
+    expect(peers.slice(1).sort()).toEqual([[a!.name, a!.url], [c!.name, c!.url]].sort());
+    // (global's own `global` lock may be held meanwhile, for its name syncs: only ours is looked at.)
+    const ours = async (): Promise<unknown[]> => ((await a!.rpc.call(b!.name, 'global.locks')) as Array<{ resource: string }>).filter((l) => l.resource !== 'global');
+    expect(await ours()).toEqual([]);
+    expect(await b!.global.setLock(['observe-lock', { by: 'me' }], [b!.name])).toBe(true);
+    expect(await ours()).toEqual([{ resource: 'observe-lock', requester: '{"by":"me"}', holders: [expect.stringMatching(/^<.+>$/)] }]);
+    await b!.global.delLock(['observe-lock', { by: 'me' }], [b!.name]);
+    expect(await ours()).toEqual([]);
+  });
+
   it('a user procedure refuses its arguments with badArgs the same way', async () => {
     const [a, b] = await cluster.startConnected(2);
     b!.rpc.register('half', ([x]) => {
