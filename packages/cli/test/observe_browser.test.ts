@@ -209,12 +209,9 @@ describe('rigil observe in headless Chromium', () => {
     await startNode('a');
     await see(page, `article.node[data-node="${full('a')}"][data-state="up"]`, 'a up again');
     await see(page, `[data-app="proxima"][data-node="${full('a')}"]`, 'proxima back on a');
-    // The newest move (the timeline lists newest first) brought it to a: a takeover from b. An
-    // open dist-ac race (packages/testing/FINDINGS.md, "the restarted-node sync race": a node
-    // restarted into a 3-node cluster can decide before it is connected to the runner, start a
-    // fresh instance, and the reconcile keeps it) makes it, rarely and under load, a start on a
-    // kept by a reconcile instead. The page must show whichever happened; until that race is fixed
-    // the test accepts both, and says so.
+    // The newest move (the timeline lists newest first) brought it to a: a takeover from b. (A
+    // restarted node now waits for all its sync nodes at once before deciding — the race that
+    // could make this a fresh start kept by a reconcile is fixed: packages/testing/FINDINGS.md.)
     const back = await until(
       async () => {
         const newest = page.locator('[data-app="proxima"] li').first();
@@ -223,12 +220,8 @@ describe('rigil observe in headless Chromium', () => {
       10_000,
       'no move back to a at the top of the timeline',
     );
-    if (back === 'takeover') expect(await takeoversToA()).toBe(takeoversBefore + 1);
-    else {
-      expect(['start', 'reconcile']).toContain(back);
-      process.stderr.write(`observe_browser: a restarted came back with ${back}, not a takeover: the open restarted-node sync race (packages/testing/FINDINGS.md)\n`);
-    }
-    const restartTakeovers = back === 'takeover' ? 1 : 0;
+    expect(back).toBe('takeover');
+    expect(await takeoversToA()).toBe(takeoversBefore + 1);
     await page.screenshot({ path: join(SHOTS, '3-a-restarted-takeover.png'), fullPage: true });
 
     // The buttons: take proxima over on c, then forbid it there (permit false): it leaves c.
@@ -256,10 +249,10 @@ describe('rigil observe in headless Chromium', () => {
     const text = await until(
       async () => {
         const t = await metrics(ready.metricsUrl, ready.metricsToken);
-        return counted(t, 'failovers') === counted(before, 'failovers') + 1 && counted(t, 'takeovers') === counted(before, 'takeovers') + restartTakeovers + 1 ? t : undefined;
+        return counted(t, 'failovers') === counted(before, 'failovers') + 1 && counted(t, 'takeovers') === counted(before, 'takeovers') + 2 ? t : undefined;
       },
       10_000,
-      `/metrics did not count one failover and ${restartTakeovers + 1} takeovers`,
+      '/metrics did not count one failover and two takeovers (the restart\'s and the button\'s)',
     );
     expect(sample(text, 'rigil_observe_nodes{state="up"}')).toBe(3);
     // Each node's own figures follow, labelled with the node: b counted its failover.
