@@ -56,7 +56,8 @@ export const DialBackoff = {
  * (on a hidden node: only those it dialled itself, so a tool never joins the mesh). When the
  * connection to one is lost, or a dial to it fails, it is dialled again after
  * min(baseMs · 2^n, maxMs) · (0.75 … 1.25, from `node.random`), n the failed attempts since it
- * was last up, on the node's timers — so a healed cut, a thawed node, a restarted node or a
+ * was last up for at least `maxMs` (a connection dropped at once, as `global`'s overlapping-
+ * partition prevention drops one, does not reset the back-off), on the node's timers — so a healed cut, a thawed node, a restarted node or a
  * late seed rejoins within about one `maxMs`. These names are never forgotten after failed
  * dials; an address only announced by peers (`MEMBERS`) and never reached keeps the
  * `DialBackoff` rule (forgotten after `forgetAfter` failures).
@@ -195,7 +196,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
   /** Nodes dialled again for life when lost (seeds and peers we were authenticated with; see `ReconnectOptions`). */
   private readonly known = new Set<string>();
   /** Pending redials of known nodes: failed attempts since last up, and the timer. */
-  private readonly redials = new Map<string, { attempt: number; timer: Timer | undefined }>();
+  private readonly redials = new Map<string, { attempt: number; timer: Timer | undefined; upAt?: number | undefined }>();
   /** URL seeds not reached yet, with their failed attempts and pending redial (a reached one is known by name). */
   private readonly urlRedials = new Map<string, { attempt: number; timer: Timer | undefined }>();
   /** Outbound connections dialled to a URL seed, by connection. */
@@ -321,7 +322,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       subscribers: this.subscribers.size,
       known: this.known.size,
       discovered: this.discoveredNames.size,
-      redials: this.redials.size,
+      redials: [...this.redials.values()].filter((r) => r.upAt === undefined).length,
       // Not the refusal log: it is bounded by construction (`REFUSAL_LOG_DEFAULTS.maxKeys`), not per peer.
     };
   }
@@ -716,7 +717,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     // Reconnect for life: a visible peer we were authenticated with (on a hidden node, only one
     // it dialled itself: a tool does not join the mesh).
     if (!conn.hidden && (!this.options.hidden || conn.outbound || this.pinned(peer))) this.known.add(peer);
-    this.cancelRedial(peer);
+    this.redialUp(peer);
     const viaUrl = this.urlDials.get(conn);
     if (viaUrl !== undefined) this.cancelUrlRedial(viaUrl);
     const cache = this.pidCache.get(peer);
@@ -911,6 +912,11 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     if (this.closed || (!this.known.has(name) && !this.pinned(name))) return;
     const r = this.redials.get(name) ?? { attempt: 0, timer: undefined };
     if (r.timer !== undefined) return;
+    if (r.upAt !== undefined) {
+      // Lost after being up: the back-off starts over only if it stayed up for `maxMs`.
+      if (this.node.clock.now() - r.upAt >= this.options.reconnect.maxMs) r.attempt = 0;
+      r.upAt = undefined;
+    }
     const delay = this.redialDelay(r.attempt);
     r.attempt++;
     r.timer = this.node.timers.schedule(delay, () => {
@@ -920,6 +926,21 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       if (this.dial(name) === undefined) this.scheduleRedial(name);
     }, undefined);
     this.redials.set(name, r);
+  }
+
+  /**
+   * `name` is up: its pending redial is cancelled, but its back-off is kept until the
+   * connection has lasted `maxMs` — a peer that drops the connection at once (`global`'s
+   * overlapping-partition prevention, while this node is cut off from a node that peer
+   * reaches) would otherwise be redialled every `baseMs` for as long as the cut lasts (a
+   * storm every ~18 ms in the explorer's logs).
+   */
+  private redialUp(name: string): void {
+    const r = this.redials.get(name);
+    if (r === undefined) return;
+    if (r.timer !== undefined) this.node.timers.cancel(r.timer);
+    r.timer = undefined;
+    r.upAt = this.node.clock.now();
   }
 
   private cancelRedial(name: string): void {
@@ -1036,6 +1057,10 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
       if (!dial || this.conns.has(name) || dials >= MembersLimits.dialsPerAnnouncement) continue;
       const backoff = this.dialFailures.get(name);
       if (backoff !== undefined && backoff.retryAt > now) continue;
+      // A known node in its redial back-off is dialled by its redial: a peer that drops us at
+      // once (overlapping-partition prevention) and the members it announces would otherwise
+      // have us dial one after the other, each up and dropped, for as long as the cut lasts.
+      if (this.redials.get(name)?.timer !== undefined) continue;
       if (this.dial(name) !== undefined) dials++;
     }
     const ignored = list.length - n;

@@ -55,6 +55,28 @@ describe('prevent overlapping partitions, re-applied', () => {
     }, 120_000);
   }
 
+  it('a node cut off from one node is not redialled in a storm by the others: their drops do not reset its back-off, and members it hears of in its back-off are not dialled', async () => {
+    const s = sim(404);
+    const nodes = await mesh(s, ['a@a', 'b@b', 'c@c']);
+    await s.run(1000);
+    s.cut('a@a', 'c@c');
+    await s.runUntil(() => !nodes[0]!.nodes().includes('c@c') && !nodes[2]!.nodes().includes('a@a'), 5000, 'the cut detected');
+    await s.run(1000);
+    // 10 s with the cut in place: b stays with one end of the cut and drops the other at every
+    // connection. Before, that node redialled b every baseMs and dialled at once every member b
+    // announced at each nodeup: hundreds of nodeups in 10 s. Now its back-off grows to maxMs.
+    const from = s.log.length;
+    await s.run(10_000);
+    const ups = s.log.slice(from).filter((l) => / nodeup /.test(l)).length;
+    expect(ups).toBeGreaterThan(0);
+    expect(ups).toBeLessThan(40);
+    expect(bridges(nodes, 'a@a', 'c@c')).toEqual([]);
+    s.healAll();
+    await settleInto(s, [nodes], 30_000);
+    expect(s.errors).toEqual([]);
+    await s.stop();
+  }, 120_000);
+
   it('a node that restarts with no memory of the cut and reconnects to both sides is told again', async () => {
     const s = sim(403);
     const nodes = await mesh(s, ['a@a', 'b@b', 'c@c']);
