@@ -1305,7 +1305,8 @@ export class DistAc implements DistributedController {
         return;
       }
     }
-    await this.relearn(app);
+    // A reconcile stopped an instance for this one: if none runs now, one must start again.
+    await this.relearn(app, true);
   }
 
   /**
@@ -1314,12 +1315,29 @@ export class DistAc implements DistributedController {
    * loser's stale introduction): ask the connected nodes and record the one running it, if
    * any (No OTP counterpart: OTP's dist_ac never reconciles, so never loses a record this way).
    */
-  private async relearn(app: string): Promise<void> {
+  private async relearn(app: string, decideIfNone = false): Promise<void> {
     const views = await this.views(app);
     const ac = this.node.application;
     if (this.stopping || this.placement.has(app) || ac.whereRunning(app) === 'local') return;
     const runner = runnerOf(this.entries.get(app)!.nodes, views);
-    if (runner === undefined || runner === this.node.name || !this.node.net.isConnected(runner)) return;
+    if (runner === undefined) {
+      // Only after a reconcile's stop (`decideIfNone`): a plain stop or a crash of the running
+      // instance is not failed over (OTP).
+      if (!decideIfNone) return;
+      // Nothing runs it among the nodes this one reaches, and none is deciding or starting it:
+      // every instance this node heard of stopped for another that no longer runs — a
+      // reconcile's yield to a stale record crossing a `permit false` move (seed 107: d yielded
+      // to b, which had just handed it to a; a yielded to d). Decide again, as a failover does
+      // (its lock and `wait` make one node start it). No OTP counterpart (OTP never reconciles).
+      const rt = this.localStarted.get(app);
+      const quiet = ![...views.values()].some((v) => v.busy === true || v.leaving === true);
+      if (rt !== undefined && quiet && !this.active.has(app) && !this.failovers.has(app) && !this.startingHere.has(app)) {
+        log('[%s] %s: runs nowhere this node reaches: deciding again', this.node.name, app);
+        this.background(this.decideLoop(app, 'failover', rt), `deciding where ${app} runs`);
+      }
+      return;
+    }
+    if (runner === this.node.name || !this.node.net.isConnected(runner)) return;
     const own = views.get(runner)!.info;
     this.record(app, own?.node === runner ? own : { application: app, node: runner, startType: null, since: null, previous: null, cause: null, epoch: null });
     if (this.startedHere(app) && ac.whereRunning(app) !== runner) await ac.runningElsewhere(app, runner, this.localStarted.get(app));

@@ -242,6 +242,15 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(1194, 635, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I1: a node that finds the application running nowhere it reaches, with nobody deciding, decides again (seed 107 × 300, up to step 136)', async () => {
+    // At a settle b's permit false handed grp to a while d (cut off from b) had failed it over;
+    // c, whose record still named b, told d to keep b's instance; d yielded to b (unreachable:
+    // trusted), a yielded to d on a keep of its own: every instance stopped for another that no
+    // longer ran. A relearn that finds no runner and no decision under way now decides again.
+    // (Not shrunk: no time.)
+    expect(await replayPrefix(107, 136, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
