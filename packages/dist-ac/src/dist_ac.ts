@@ -1468,7 +1468,7 @@ export class DistAc implements DistributedController {
           return;
         }
         if (!this.newer(app, info)) {
-          this.tellToYield(info.node, app);
+          this.background(this.keepOrLearn(app, info), `checking where ${app} runs`);
           return;
         }
         this.cancelFailover(app);
@@ -1678,8 +1678,8 @@ export class DistAc implements DistributedController {
         continue;
       }
       if (!this.newer(app, info)) {
-        log('[%s] %s: %s introduces itself running it; %s is better: telling %s to yield', me, app, peer, this.placement.get(app)?.node, peer);
-        this.tellToYield(peer, app);
+        log('[%s] %s: %s introduces itself running it; %s is better: checking it still runs it', me, app, peer, this.placement.get(app)?.node);
+        this.background(this.keepOrLearn(app, info), `checking where ${app} runs`);
         continue;
       }
       this.displace(app, info);
@@ -1782,6 +1782,32 @@ export class DistAc implements DistributedController {
       return;
     }
     this.record(app, peerInfo);
+    if (this.startedHere(app) && ac.whereRunning(app) !== peer) await ac.runningElsewhere(app, peer, this.localStarted.get(app));
+    this.wake(app);
+  }
+
+  /**
+   * `info` (a start or an introduction) names an instance on a worse node than the one this
+   * node records: the recorded node is asked first. Still running it (and not giving it up),
+   * `info`'s node is told to yield (`keep`); not running it, the record was stale — e.g. learnt
+   * from an old introduction of a node that has stopped since — and `info` is recorded (apps
+   * seed 1222: e kept naming c, which ran nothing, and ignored b's takeover for good).
+   */
+  private async keepOrLearn(app: string, info: PlacementInfo): Promise<void> {
+    const peer = info.node!;
+    const known = this.placement.get(app)?.node;
+    if (known == null || known === peer) return;
+    const news = this.newsOf.get(`${peer} ${app}`) ?? 0;
+    const v = known === this.node.name ? this.view(app) : ((await this.call(known, { op: 'view', app }).catch(() => undefined)) as AppView | undefined);
+    if ((this.newsOf.get(`${peer} ${app}`) ?? 0) !== news || this.placement.get(app)?.node !== known) return;
+    if (v?.running === true && v.leaving !== true) {
+      this.tellToYield(peer, app);
+      return;
+    }
+    const ac = this.node.application;
+    if (ac.whereRunning(app) === 'local' || !this.node.net.isConnected(peer)) return;
+    log('[%s] %s: %s runs nothing: recording %s', this.node.name, app, known, peer);
+    this.record(app, info);
     if (this.startedHere(app) && ac.whereRunning(app) !== peer) await ac.runningElsewhere(app, peer, this.localStarted.get(app));
     this.wake(app);
   }

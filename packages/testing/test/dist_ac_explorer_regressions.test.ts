@@ -251,6 +251,13 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(107, 136, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I3-apps: a start or introduction on a worse node than the recorded one is checked with the recorded node, which may run nothing (seed 1222 × 300, up to step 926)', async () => {
+    // e recorded c from c's stale introduction (c ran nothing by then), and b's takeover,
+    // worse than c by priority, was answered with a keep that b rightly refused — but e kept
+    // naming c for good. The recorded node is now asked first (keepOrLearn). (Not shrunk.)
+    expect(await replayPrefix(1222, 926, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
