@@ -1475,7 +1475,7 @@ export class DistAc implements DistributedController {
         this.displace(app, info);
         this.record(app, info);
         // The old instance (if it runs here) stops now that the new one is fully started.
-        if (this.localStarted.has(app) || mine) this.background(ac.runningElsewhere(app, info.node, this.localStarted.get(app)), `stopping the local instance of ${app}`);
+        if (this.startedHere(app) || mine) this.background(ac.runningElsewhere(app, info.node, this.localStarted.get(app)), `stopping the local instance of ${app}`);
         this.wake(app);
         return;
       }
@@ -1545,7 +1545,7 @@ export class DistAc implements DistributedController {
       const ran = this.placement.get(app)?.node === dead || ac.whereRunning(app) === dead;
       if (ran) {
         this.forget(app, dead);
-        if (this.localStarted.has(app) && ac.whereRunning(app) === dead) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
+        if (this.startedHere(app) && ac.whereRunning(app) === dead) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
         if (this.localStarted.has(app) && ac.isPermitted(app)) this.armFailover(app, entry, dead);
       }
       // Decisions waiting on the dead node decide again (OTP's monitor_node in wait_dist_start).

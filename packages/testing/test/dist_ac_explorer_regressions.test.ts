@@ -258,6 +258,13 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(1222, 926, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I3-apps: a start announced by another node moves the controller\'s record on a node where only the controller has the application started (seed 1397 × 300, up to step 97)', async () => {
+    // c's controller had slow started, dist-ac's own start record had not been made; b's
+    // takeover updated c's dist-ac record but not its controller, which said slow ran nowhere.
+    // The 'started' handler (and a nodedown's) now use startedHere too. (Not shrunk.)
+    expect(await replayPrefix(1397, 97, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
