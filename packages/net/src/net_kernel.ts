@@ -913,8 +913,12 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     const r = this.redials.get(name) ?? { attempt: 0, timer: undefined };
     if (r.timer !== undefined) return;
     if (r.upAt !== undefined) {
-      // Lost after being up: the back-off starts over only if it stayed up for `maxMs`.
+      // Lost after being up: the back-off starts over only if it stayed up for `maxMs`; a
+      // connection dropped sooner keeps it, but grows it to 4 × baseMs at most — such drops
+      // end as soon as the peers' memory of a lost link does (a restarted node's first
+      // connections), and its reconnection must not wait the full cap.
       if (this.node.clock.now() - r.upAt >= this.options.reconnect.maxMs) r.attempt = 0;
+      else r.attempt = Math.min(r.attempt, QUICK_DROP_ATTEMPTS);
       r.upAt = undefined;
     }
     const delay = this.redialDelay(r.attempt);
@@ -1143,6 +1147,8 @@ function listenError(e: unknown, host: string, port: number): unknown {
   return e;
 }
 
+/** The back-off attempt a connection dropped soon after it came up stays at most at: 4 × baseMs. */
+const QUICK_DROP_ATTEMPTS = 2;
 /** The redial attempt a deliberate `disconnect` starts from: every delay is the cap. */
 const DELIBERATE = 64;
 /** Handlers for a connection refused before it was handed to a `Connection`. */
