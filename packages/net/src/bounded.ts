@@ -16,6 +16,7 @@
  * (depth-limited printing); this is that, structured.
  */
 import { Pid, Ref } from '@rigil/core';
+import { dataProp as readDataProp, rawClassName } from './render.js';
 
 /** Limits of `boundedValue` (each has a default). */
 export interface BoundedOptions {
@@ -190,21 +191,11 @@ function copy(v: unknown, depth: number, b: Budget): Json {
   return cls === undefined ? fields : { $class: cls, fields };
 }
 
-/** The value of a data property (own or a few prototypes up); never runs a getter or a proxy's `get`. */
+/** A data property's value, `{ $getter: true }` for an accessor (render.ts's `dataProp`). */
 function dataProp(o: object, key: string): unknown {
-  let cur: object | null = o;
-  for (let i = 0; cur !== null && i < 4; i++) {
-    const d = Object.getOwnPropertyDescriptor(cur, key);
-    if (d !== undefined) return 'value' in d ? d.value : { $getter: true };
-    cur = Object.getPrototypeOf(cur) as object | null;
-  }
-  return undefined;
+  return readDataProp(o, key, { $getter: true });
 }
 
 function className(o: object): string | undefined {
-  const proto = Object.getPrototypeOf(o) as object | null;
-  if (proto === null || proto === Object.prototype) return undefined;
-  const ctor = dataProp(proto, 'constructor');
-  const name = typeof ctor === 'function' ? (Object.getOwnPropertyDescriptor(ctor, 'name')?.value as unknown) : undefined;
-  return typeof name === 'string' && name !== '' ? name.slice(0, 100) : 'Object';
+  return rawClassName(o)?.slice(0, 100);
 }

@@ -194,25 +194,37 @@ export function escapeUntrusted(text: string, maxLength = 200): string {
 
 /**
  * The value of property `key` of `o` if it is a data property (own or inherited, a few levels
- * up); never runs a getter or a proxy's `get` trap.
+ * up), `getter` for an accessor; never runs a getter or a proxy's `get` trap. Shared with
+ * bounded.ts (what `process.state` copies).
+ * @internal
  */
-function dataProp(o: object, key: string): unknown {
+export function dataProp(o: object, key: string, getter: unknown = '[getter]'): unknown {
   let cur: object | null = o;
   for (let i = 0; cur !== null && i < 4; i++) {
     const d = Object.getOwnPropertyDescriptor(cur, key);
-    if (d !== undefined) return 'value' in d ? d.value : '[getter]';
+    if (d !== undefined) return 'value' in d ? d.value : getter;
     cur = Object.getPrototypeOf(cur) as object | null;
   }
   return undefined;
 }
 
-/** The class name of a non-plain object (escaped), or undefined for a plain one. */
-function className(o: object): string | undefined {
+/**
+ * The raw class name of a non-plain object (`'Object'` when its constructor has none), or
+ * undefined for a plain one; read through data properties only. Unescaped: callers bound it.
+ * @internal
+ */
+export function rawClassName(o: object): string | undefined {
   const proto = Object.getPrototypeOf(o) as object | null;
   if (proto === null || proto === Object.prototype) return undefined;
   const ctor = dataProp(proto, 'constructor');
   const name = typeof ctor === 'function' ? (Object.getOwnPropertyDescriptor(ctor, 'name')?.value as unknown) : undefined;
-  return typeof name === 'string' && name !== '' ? escape(name, 40) : 'Object';
+  return typeof name === 'string' && name !== '' ? name : 'Object';
+}
+
+/** The class name of a non-plain object (escaped), or undefined for a plain one. */
+function className(o: object): string | undefined {
+  const name = rawClassName(o);
+  return name === undefined || name === 'Object' ? name : escape(name, 40);
 }
 
 /** A string in double quotes, escaped, cut to `max` characters. */
