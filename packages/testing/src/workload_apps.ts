@@ -202,14 +202,20 @@ export class AppsModel {
       return;
     }
     this.started.get(node.name)!.add(app);
-    this.claims.set(`${node.name} ${app}`, boot ? { at: this.sim.now } : this.claim(node));
-    this.unpinIfBetter(app, node);
     const key = `${node.name} ${app}`;
+    // A boot start reaches no node yet when called: it waits for its sync nodes and decides
+    // with those it reaches then — not with a sync node that was frozen or cut off and timed
+    // out (seed 301: c, restarted while b was frozen, took `slow` over from e without b). Its
+    // reach is the nodes it is connected to when the start returns (its decision is made).
+    const claim: Claim = boot ? { at: this.sim.now } : this.claim(node);
+    this.claims.set(key, claim);
+    this.unpinIfBetter(app, node);
     this.pendingStarts.set(key, node.creation);
     const creation = node.creation;
     node.application.start(app).then(
       (r) => {
         if (this.pendingStarts.get(key) === creation) this.pendingStarts.delete(key);
+        if (boot && this.claims.get(key) === claim && this.sim.isUp(node.name) && this.sim.node(node.name) === node) this.claims.set(key, { at: claim.at, reach: new Set(node.nodes()) });
         // A start that answered an error did not start the application there (OTP's
         // application controller records it as started only on success): that node has no
         // placement to agree on (I3-apps), is no candidate (I1, I2), until a start succeeds.

@@ -265,6 +265,15 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(1397, 97, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I2 (the model\'s): a boot start decides with the nodes it reaches once its sync nodes timed out, not with a frozen one (seed 301 × 300, up to step 53)', async () => {
+    // b, frozen with its instance of slow (a takeover), was failed over from; c, restarted
+    // meanwhile, took slow over at boot without b (its sync wait for b timed out), then d took
+    // it over. At the thaw the reconcile kept b's instance, better by priority. The model
+    // counted c's boot start as a claim that reached b; its reach is now the nodes c was
+    // connected to when the start returned. (Not shrunk.)
+    expect(await replayPrefix(301, 53, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
