@@ -186,6 +186,8 @@ export function checkConfig(raw: unknown, dir: string): NodeConfig {
   if (c.kernel !== undefined) {
     try {
       kernel = checkKernelConfig(c.kernel);
+      // A relative epochDir is relative to the config file, as module paths are.
+      if (kernel.epochDir !== undefined) kernel = { ...kernel, epochDir: resolve(dir, kernel.epochDir) };
     } catch (e) {
       if (e instanceof DistAcError) {
         const i = e.message.indexOf(': ');

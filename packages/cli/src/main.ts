@@ -81,7 +81,9 @@ Config keys (an unknown key is an error naming it):
   node.metrics       { port }: serve GET /metrics (Prometheus text) on 127.0.0.1 at port
                      (0: any free one, printed as metricsPort in the ready line); off by default
   kernel             distributed, syncNodesMandatory, syncNodesOptional,
-                     syncNodesTimeout, permissions (as OTP's kernel parameters)
+                     syncNodesTimeout, permissions (as OTP's kernel parameters);
+                     epochDir: where this node keeps its fencing epochs across
+                     restarts (relative to the config file)
   applications[]     { module, export?, start?, restartType? }: modules export an
                      application spec (or a (node) => spec factory)
   env                { app: { key: value } } overriding application env defaults

@@ -73,6 +73,7 @@
  */
 import { genServer, Node, Pid, logger, type AppResult, type DistributedController, type ExitReason, type GenServerBehaviour, type Process, type RestartType, type StartType, type Timer } from '@rigil/core';
 import { addKernelChild, installBuiltins, renderUntrusted, type Builtin, type DistNode, type NodeEvent } from '@rigil/net';
+import { fileEpochStore, type EpochStore } from './epoch_store.js';
 import { DistAcError } from './errors.js';
 import { checkKernelConfig, entrySignature, listedNodes, quorumSize, rankOf, syncNodes, type DistributedEntry, type KernelConfig, type NodeList } from './kernel_config.js';
 
@@ -344,6 +345,8 @@ export class DistAc implements DistributedController {
   private lastRebuild: Promise<void> = Promise.resolve();
   /** The highest epoch of each application this node has seen or minted (`maxEpoch`; see "Fencing epochs"). */
   private readonly maxEpoch = new Map<string, number>();
+  /** Where `maxEpoch` is kept across restarts (`epochDir`, `epochStore`), if anywhere. */
+  private readonly epochStore: EpochStore | undefined;
   /** The epoch of the instance starting or running here, by application. */
   private readonly localEpoch = new Map<string, number>();
   /** For an instance here that took over: the epoch of the instance it replaced, when known (`PlacementInfo.replaced`). */
@@ -382,6 +385,19 @@ export class DistAc implements DistributedController {
     readonly config: KernelConfig,
   ) {
     for (const e of config.distributed ?? []) this.entries.set(e.application, e);
+    this.epochStore = config.epochStore ?? (config.epochDir !== undefined ? fileEpochStore(config.epochDir) : undefined);
+    if (this.epochStore !== undefined) {
+      for (const app of this.entries.keys()) {
+        let n: unknown;
+        try {
+          n = this.epochStore.load(app);
+        } catch (e) {
+          throw e instanceof DistAcError ? e : new DistAcError('ERR_BAD_EPOCH_STORE', `the epoch store cannot load ${app}'s epoch`, e);
+        }
+        if (!(typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)) throw new DistAcError('ERR_BAD_EPOCH_STORE', `the epoch store gave ${app} a value that is not an epoch`);
+        if (n > 0) this.maxEpoch.set(app, n);
+      }
+    }
   }
 
   /** @internal Boot: sync nodes, install into the application controller, introduce ourselves. */
@@ -797,13 +813,19 @@ export class DistAc implements DistributedController {
     const max = this.maxEpochOf(app);
     const base = rank + 1;
     const epoch = max < base ? base : base + (Math.floor((max - base) / l) + 1) * l;
-    this.maxEpoch.set(app, epoch);
+    this.raiseEpoch(app, epoch);
     return epoch;
   }
 
   /** Raises `maxEpoch` of `app` to `epoch` (an epoch seen in a view, an announcement or a request). */
   private see(app: string, epoch: unknown): void {
-    if (typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch > this.maxEpochOf(app)) this.maxEpoch.set(app, epoch);
+    if (typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch > this.maxEpochOf(app)) this.raiseEpoch(app, epoch);
+  }
+
+  /** Sets `maxEpoch` of `app`, in the epoch store first when there is one (before any promise or start with it). */
+  private raiseEpoch(app: string, epoch: number): void {
+    this.epochStore?.save(app, epoch);
+    this.maxEpoch.set(app, epoch);
   }
 
   // ---------------------------------------------------------------- quorum (No OTP counterpart; issue 15)
@@ -1431,7 +1453,7 @@ export class DistAc implements DistributedController {
       case 'promise':
         // Paxos phase 1: store an epoch above every one seen; refuse (naming the highest) otherwise.
         if (req.epoch > this.maxEpochOf(req.app)) {
-          this.maxEpoch.set(req.app, req.epoch);
+          this.raiseEpoch(req.app, req.epoch);
           return 'ok';
         }
         return { max: this.maxEpochOf(req.app) };

@@ -3,6 +3,7 @@
  * `dist_ac` and `kernel_config`): validation, and the boot-time wait for sync nodes.
  */
 import type { DistNode } from '@rigil/net';
+import { isEpochStore, type EpochStore } from './epoch_store.js';
 import { DistAcError } from './errors.js';
 
 /** A priority list: node names, or arrays of equal-priority node names (OTP's `{N1, N2}`). */
@@ -39,6 +40,15 @@ export interface KernelConfig {
   readonly syncNodesTimeout?: number;
   /** Initial permissions (OTP's `permissions`); absent = permitted. */
   readonly permissions?: Readonly<Record<string, boolean>>;
+  /**
+   * A directory where this node keeps the highest fencing epoch of each application, so that
+   * it survives a restart (No OTP counterpart; `fileEpochStore`). Without it (or `epochStore`)
+   * epochs live in memory: with a quorum they keep increasing only while fewer than a quorum
+   * of the listed nodes restart at once. README "Quorum and fencing".
+   */
+  readonly epochDir?: string;
+  /** The same as `epochDir` with a store of your own (e.g. a database row); not both. */
+  readonly epochStore?: EpochStore;
 }
 
 const NODE = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/;
@@ -50,7 +60,7 @@ export function checkKernelConfig(c: unknown): KernelConfig {
   };
   if (typeof c !== 'object' || c === null || Array.isArray(c)) bad('kernel config', 'must be an object');
   const k = c as Record<string, unknown>;
-  const known = new Set(['distributed', 'syncNodesMandatory', 'syncNodesOptional', 'syncNodesTimeout', 'permissions']);
+  const known = new Set(['distributed', 'syncNodesMandatory', 'syncNodesOptional', 'syncNodesTimeout', 'permissions', 'epochDir', 'epochStore']);
   for (const key of Object.keys(k)) if (!known.has(key)) bad(key, 'unknown kernel parameter');
   if (k.distributed !== undefined) {
     if (!Array.isArray(k.distributed)) bad('distributed', 'must be an array of { application, timeout?, nodes }');
@@ -95,6 +105,9 @@ export function checkKernelConfig(c: unknown): KernelConfig {
     if (typeof k.permissions !== 'object' || k.permissions === null || Array.isArray(k.permissions)) bad('permissions', 'must map application names to booleans');
     for (const [app, v] of Object.entries(k.permissions as object)) if (typeof v !== 'boolean') bad(`permissions.${app}`, 'must be a boolean');
   }
+  if (k.epochDir !== undefined && (typeof k.epochDir !== 'string' || k.epochDir === '')) bad('epochDir', 'must be a directory path');
+  if (k.epochStore !== undefined && !isEpochStore(k.epochStore)) bad('epochStore', 'must be an object with load(app) and save(app, epoch)');
+  if (k.epochDir !== undefined && k.epochStore !== undefined) bad('epochStore', 'give epochDir or epochStore, not both');
   return k;
 }
 

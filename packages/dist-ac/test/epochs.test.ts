@@ -4,9 +4,12 @@
  * instance reads it in its `start` (`currentEpoch`, `distAcOf(self).info(app).epoch`), and
  * `info(app).history` records it. Real nodes of this OS process over loopback sockets.
  */
-import { describe, expect, it } from 'vitest';
-import { supervisor, type ApplicationSpec, type Process } from '@rigil/core';
-import { currentEpoch, distAcOf, DistAcError, type KernelConfig } from '../src/index.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hasCode, supervisor, type ApplicationSpec, type Process } from '@rigil/core';
+import { checkKernelConfig, currentEpoch, distAcOf, DistAcError, fileEpochStore, startDistAc, type KernelConfig } from '../src/index.js';
 import { runners, tag, useCluster, waitFor, waitRunsOnly, type Member } from './helpers.js';
 
 const cluster = useCluster();
@@ -102,3 +105,70 @@ describe('fencing epochs', () => {
     expect(ms[1]!.dac.info('e')).toMatchObject({ node: A, epoch: 1 });
   });
 });
+
+describe('epochs kept across restarts (epochDir, epochStore)', () => {
+  const dirs: string[] = [];
+  const dir = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'rigil-epochs-'));
+    dirs.push(d);
+    return d;
+  };
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('fileEpochStore keeps the highest epoch per application in its directory; a missing file is 0', () => {
+    const d = dir();
+    const store = fileEpochStore(join(d, 'node-a'));
+    expect(store.load('ledger')).toBe(0);
+    store.save('ledger', 7);
+    store.save('a/b', 3);
+    expect(fileEpochStore(join(d, 'node-a')).load('ledger')).toBe(7);
+    expect(fileEpochStore(join(d, 'node-a')).load('a/b')).toBe(3);
+  });
+
+  it('an epoch file that does not hold an epoch fails the start with ERR_BAD_EPOCH_STORE; bad configs are refused', async () => {
+    const d = dir();
+    writeFileSync(join(d, 'ledger.epoch'), 'not a number');
+    expect(() => fileEpochStore(d).load('ledger')).toThrow(expect.objectContaining({ code: 'ERR_BAD_EPOCH_STORE' }));
+    const t = tag();
+    const A = `es${t}@127.0.0.1`;
+    const node = await cluster.node(A);
+    const err = await startDistAc(node, { distributed: [{ application: 'ledger', nodes: [A] }], epochDir: d }).catch((e: unknown) => e);
+    expect(hasCode(err, 'ERR_BAD_EPOCH_STORE')).toBe(true);
+    expect(() => checkKernelConfig({ epochDir: '' })).toThrow(DistAcError);
+    expect(() => checkKernelConfig({ epochStore: { load: 1 } })).toThrow(/epochStore/);
+    expect(() => checkKernelConfig({ epochDir: d, epochStore: { load: () => 0, save: () => undefined } })).toThrow(/not both/);
+  });
+
+  it('a whole cluster restarted with its epochDirs mints above every epoch it used before; without them it starts over', async () => {
+    const t = tag();
+    const [A, B, C] = [`er1${t}@127.0.0.1`, `er2${t}@127.0.0.1`, `er3${t}@127.0.0.1`];
+    const dirs3 = [dir(), dir(), dir()];
+    const entry = { application: 'e', timeout: 0, nodes: [A, B, C], quorum: 'majority' as const };
+    const boot = async (withDirs: boolean, seen: EpochStart[]): Promise<Member[]> => {
+      const out: Member[] = [];
+      for (const [i, n] of [A, B, C].entries()) out.push(await cluster.member(n, { distributed: [entry], ...(withDirs ? { epochDir: dirs3[i] } : {}) }, out.map((m) => m.node), [epochApp('e', seen)]));
+      expect(await Promise.all(out.map((m) => m.node.application.start('e', 'permanent')))).toEqual(['ok', 'ok', 'ok']);
+      await waitRunsOnly(out, 'e', A);
+      return out;
+    };
+    const seen: EpochStart[] = [];
+    let ms = await boot(true, seen);
+    // Move it twice so the epochs are well above a fresh start's.
+    expect(await ms[1]!.node.application.takeover('e', 'permanent')).toBe('ok');
+    await waitRunsOnly(ms, 'e', B);
+    expect(await ms[0]!.node.application.takeover('e', 'permanent')).toBe('ok');
+    await waitRunsOnly(ms, 'e', A);
+    const before = seen.at(-1)!.epoch;
+    expect(before).toBeGreaterThan(1);
+    await Promise.all(ms.map((m) => m.node.stop()));
+    ms = await boot(true, seen);
+    expect(seen.at(-1)!.epoch).toBeGreaterThan(before);
+    // The same restart without the directories forgets them: A mints 1 again.
+    await Promise.all(ms.map((m) => m.node.stop()));
+    await boot(false, seen);
+    expect(seen.at(-1)!.epoch).toBe(1);
+  }, 60_000);
+});
+

@@ -91,8 +91,8 @@ class Run {
     const { sim, names } = this;
     let violation: Violation | undefined;
     const specs = this.apps?.specs();
-    const kernel = this.apps?.kernel();
     for (const [i, name] of names.entries()) {
+      const kernel = this.apps?.kernel(name);
       const node = await sim.startNode({ name, tickTime: this.o.tickTime, seeds: names.slice(0, i), ...(kernel !== undefined ? { kernel, apps: specs } : {}) });
       this.equip(node);
     }

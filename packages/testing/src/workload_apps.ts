@@ -165,16 +165,28 @@ export class AppsModel {
     for (const name of names) this.started.set(name, new Set());
   }
 
-  /** The kernel configuration every node boots with. */
-  kernel(): KernelConfig {
+  /**
+   * The kernel configuration node `name` boots with (every boot of it). With a quorum, the node
+   * keeps its epochs on a disk that survives its crashes (`epochStore`, as `epochDir` does on a
+   * real node): without one, a majority crashing at once forgets every promise, and an epoch
+   * can go down (Q2, apps-quorum seed 518).
+   */
+  kernel(name: string): KernelConfig {
     const timeout: Record<string, number> = { ctr: 500, slow: 1000, grp: 300 };
     const q = this.options.quorum;
+    let disk = this.disks.get(name);
+    if (disk === undefined) this.disks.set(name, (disk = new Map()));
+    const d = disk;
     return {
       distributed: APP_NAMES.map((application) => ({ application, timeout: timeout[application]!, nodes: this.priorities.get(application)!, ...(q !== undefined ? { quorum: q } : {}) })),
       syncNodesOptional: [...this.names],
       syncNodesTimeout: 2000,
+      ...(q !== undefined ? { epochStore: { load: (app: string) => d.get(app) ?? 0, save: (app: string, epoch: number) => void d.set(app, epoch) } } : {}),
     };
   }
+
+  /** Per node name: its disk's epochs (quorum mode; see `kernel`). */
+  private readonly disks = new Map<string, Map<string, number>>();
 
   /** The three application specs (fresh closures over this model). */
   specs(): ApplicationSpec[] {

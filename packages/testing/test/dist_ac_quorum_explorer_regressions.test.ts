@@ -5,7 +5,7 @@
  * a long prefix of a seed's trace (up to 500 steps, seconds of real time each on a busy machine).
  */
 import { describe, expect, it } from 'vitest';
-import { explore, parseTrace } from '../src/index.js';
+import { explore, generateTrace, parseTrace } from '../src/index.js';
 
 /** Replays `trace` from `seed` with the `apps-quorum` workload and the given invariants; resolves to the violation, if any. */
 async function replay(seed: number, trace: string, invariants: string[]): Promise<string | undefined> {
@@ -48,4 +48,15 @@ describe('dist-ac with a quorum under the fault explorer: shrunk traces that onc
     expect(await replay(4, 'cut c e;cut d b;run 1212;run 284;run 995', ['Q1', 'Q3'])).toBeUndefined();
     expect(await replay(5, 'part b,c,d,e|a;freeze b;run 1258;crash c;run 100;heal e a;run 1315', ['Q1', 'Q3'])).toBeUndefined();
   }, 180_000);
+
+  it('epochs survive a majority of the nodes crashing at once: each node keeps them on its disk (Q2, seed 518 × 300, up to step 557)', async () => {
+    // a, b and d crashed within 3 s, then c: the restarted nodes had forgotten every promise,
+    // and b's start of slow got epoch 2 from a quorum of them, below the 33 a's instance had.
+    // The workload's nodes now keep their epochs in an `epochStore` that survives a crash (as
+    // `epochDir` does on a real node). (Not shrunk.)
+    const trace = generateTrace(518, 5, 300, 10, 'apps-quorum').slice(0, 558);
+    if (trace.at(-1) !== 'settle') trace.push('settle');
+    const r = await explore({ seed: 518, nodes: 5, workload: 'apps-quorum', trace, shrink: false, invariants: ['Q1', 'Q2'] });
+    expect(r.violation).toBeUndefined();
+  }, 600_000);
 });
