@@ -223,7 +223,9 @@ type Cast =
   /** "You were picked and nobody runs `app`: decide" — from a node waiting on this one. */
   | { op: 'decide'; app: string }
   /** "`info.node` runs `app` too and is better: stop yours" — from a node that reaches both (they may not reach each other). */
-  | { op: 'keep'; app: string; info: PlacementInfo };
+  | { op: 'keep'; app: string; info: PlacementInfo }
+  /** "Your instance of `app` (epoch `epoch`, your incarnation `creation`) was taken over while you were cut off: stop it" — from a node that recorded the takeover. */
+  | { op: 'superseded'; app: string; epoch: number; creation: number; by: PlacementInfo };
 
 /** What woke a waiting decision. */
 type News = { readonly kind: 'failed'; readonly node: string } | { readonly kind: 'other' };
@@ -345,6 +347,8 @@ export class DistAc implements DistributedController {
   private lastRebuild: Promise<void> = Promise.resolve();
   /** The highest epoch of each application this node has seen or minted (`maxEpoch`; see "Fencing epochs"). */
   private readonly maxEpoch = new Map<string, number>();
+  /** Per `app node`: the instance of that node a recorded takeover replaced (`learnTakenOver`). */
+  private readonly takenOver = new Map<string, { readonly creation: number; readonly epoch: number; readonly by: PlacementInfo }>();
   /** Where `maxEpoch` is kept across restarts (`epochDir`, `epochStore`), if anywhere. */
   private readonly epochStore: EpochStore | undefined;
   /** The epoch of the instance starting or running here, by application. */
@@ -1146,7 +1150,8 @@ export class DistAc implements DistributedController {
     await Promise.all(
       this.node.nodes().map(async (n) => {
         try {
-          const v = (await this.call(n, { op: 'view', app })) as AppView;
+          let v = (await this.call(n, { op: 'view', app })) as AppView;
+          if (v.running && this.supersede(app, n, v.own)) v = { ...v, running: false };
           views.set(n, v);
           this.see(app, v.epoch);
           this.see(app, v.info?.epoch);
@@ -1249,6 +1254,7 @@ export class DistAc implements DistributedController {
 
   /** Records that `app` now runs where `info` says (a move, kept in the history). */
   private record(app: string, info: PlacementInfo): void {
+    this.learnTakenOver(app, info);
     const before = this.placement.get(app);
     const epoch = typeof info.epoch === 'number' ? info.epoch : null;
     this.see(app, epoch);
@@ -1256,6 +1262,56 @@ export class DistAc implements DistributedController {
     log('[%s] %s: record %s (%s, epoch %o)', this.node.name, app, info.node, info.cause ?? 'start', epoch);
     if (before?.node === info.node && before.since === info.since && before.epoch === epoch) return;
     this.remember(app, { node: info.node, startType: info.startType, cause: info.cause ?? 'start', at: this.now(), previous: info.previous ?? before?.node ?? null, epoch });
+  }
+
+  /**
+   * Remembers, from a takeover's record, which instance it replaced: its node, that node's
+   * incarnation and the instance's epoch (`replaced`, `replacedCreation`). A node that missed
+   * the takeover (frozen, cut off) still runs that instance when it comes back, though its
+   * state went to the new one; it is told to stop it (`supersede`). OTP's old node stops on
+   * the new node's `dist_ac_app_started`; one that missed it runs on (OTP never reconciles).
+   * No OTP counterpart. Bounded: one entry per application and node.
+   */
+  private learnTakenOver(app: string, info: PlacementInfo): void {
+    const old = takeoverSource(info.startType);
+    if (old === undefined || old === this.node.name || typeof info.replaced !== 'number' || typeof info.replacedCreation !== 'number') return;
+    const key = `${app} ${old}`;
+    const cur = this.takenOver.get(key);
+    if (cur !== undefined && cur.creation === info.replacedCreation && cur.epoch >= info.replaced) return;
+    this.takenOver.set(key, { creation: info.replacedCreation, epoch: info.replaced, by: info });
+  }
+
+  /**
+   * True when `node` runs an instance of `app` (epoch `epoch`) that a takeover this node
+   * recorded replaced: that instance handed its state over and must not be kept, by a
+   * reconcile or a decision. `node` is told to stop it (`superseded`). Apps seed 957: e, frozen
+   * mid-takeover, came back running the instance whose state b had taken (b had crashed since);
+   * the reconcile kept e's instance, better by priority, and it refused every increment.
+   */
+  private supersede(app: string, node: string, epoch: number | null | undefined): boolean {
+    const t = this.takenOver.get(`${app} ${node}`);
+    if (t === undefined || typeof epoch !== 'number' || epoch > t.epoch || this.node.net.creationOf(node) !== t.creation) return false;
+    log('[%s] %s: %s runs the instance (epoch %d) %s took over: telling it to stop', this.node.name, app, node, epoch, t.by.node);
+    genServer.cast(this.node, [DIST_AC, node], { op: 'superseded', app, epoch: t.epoch, creation: t.creation, by: t.by } satisfies Cast);
+    return true;
+  }
+
+  /** A node that recorded a takeover of this node's instance (while this node was cut off) says so: stop it, report it, and let the others decide where it runs. */
+  private onSuperseded(app: string, epoch: number, creation: number, by: PlacementInfo): void {
+    const ac = this.node.application;
+    const own = this.localEpoch.get(app);
+    if (creation !== this.node.creation || ac.whereRunning(app) !== 'local' || this.startingHere.has(app) || this.leaving.has(app) || own === undefined || own > epoch) return;
+    this.node.report({ kind: 'dist_ac', message: `${app} was taken over by ${by.node ?? 'another node'} (epoch ${by.epoch ?? '?'}) while this node was cut off; stopping its old instance (epoch ${own})`, application: app, code: 'superseded' });
+    this.cancelFailover(app);
+    this.leaving.add(app);
+    this.background(
+      ac
+        .notRunning(app)
+        .then(() => this.announceStopped(app, 'superseded'))
+        .finally(() => this.leaving.delete(app))
+        .then(() => this.relearn(app, true)),
+      `stopping the superseded instance of ${app}`,
+    );
   }
 
   /** Records that `app` no longer runs on `node` (when that is where this node believed it ran). */
@@ -1524,6 +1580,9 @@ export class DistAc implements DistributedController {
       case 'keep':
         this.background(this.onKeep(app, msg.info), `checking that ${msg.info.node ?? 'no node'} runs ${app}`);
         return;
+      case 'superseded':
+        this.onSuperseded(app, msg.epoch, msg.creation, msg.by);
+        return;
       case 'decide': {
         // A node waits on this one: decide, unless something here will act anyway.
         const rt = this.localStarted.get(app);
@@ -1655,6 +1714,7 @@ export class DistAc implements DistributedController {
         }
         continue;
       }
+      if (this.supersede(app, peer, info.epoch)) continue;
       const seen = this.startingHere.get(app);
       if (seen !== undefined) {
         seen.add(peer);
@@ -1741,7 +1801,7 @@ export class DistAc implements DistributedController {
     if (!applies()) return;
     if (this.node.net.isConnected(other!)) {
       const v = (await this.call(other!, { op: 'view', app }).catch(() => undefined)) as AppView | undefined;
-      if (v?.running !== true || v.leaving === true || !applies()) {
+      if (v?.running !== true || v.leaving === true || !applies() || this.supersede(app, other!, v.own)) {
         log('[%s] %s: not yielding to %s (%s): running %o, leaving %o', me, app, other, why, v?.running, v?.leaving);
         return;
       }
@@ -2005,6 +2065,10 @@ function parseCast(x: unknown): Cast | undefined {
       return { op: m.op, app: m.app };
     case 'keep':
       return isInfo(m.info) ? { op: 'keep', app: m.app, info: m.info } : undefined;
+    case 'superseded':
+      return Number.isSafeInteger(m.epoch) && isCreation(m.creation) && m.creation !== null && m.creation !== undefined && isInfo(m.by)
+        ? { op: 'superseded', app: m.app, epoch: m.epoch as number, creation: m.creation as number, by: m.by }
+        : undefined;
     default:
       return undefined;
   }

@@ -274,6 +274,15 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(301, 53, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I5: an instance a takeover replaced while its node was frozen is stopped when the node is back, not kept by the reconcile (seed 957 × 300, up to step 53)', async () => {
+    // b took ctr over from e (the state handed over) and e froze before b's `started` reached
+    // it; b crashed later, and a, c, d failed ctr over on their sides. At the thaw e still ran
+    // its old instance (refusing increments: its state had gone to b) and the reconcile kept
+    // it, better by priority. d had recorded b's takeover of e's epoch-1 instance: it now
+    // tells e to stop it (`superseded`) instead of yielding to it. (Not shrunk.)
+    expect(await replayPrefix(957, 53, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
