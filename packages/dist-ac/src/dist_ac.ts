@@ -1501,8 +1501,10 @@ export class DistAc implements DistributedController {
         const ran = ac.whereRunning(req.app) === 'local';
         if (this.startedHere(req.app) || ran) await ac.runningElsewhere(req.app, req.info.node!, this.localStarted.get(req.app));
         // Nodes the new node's `started` missed (not connected to it then) hear it from here —
-        // unless it has stopped meanwhile (its `stopped` came while ours stopped).
-        if (ran && this.placement.get(req.app)?.node === req.info.node) this.broadcast({ op: 'stopped', app: req.app, node: this.node.name, kept: req.info }, req.info.node!);
+        // unless it has stopped meanwhile (its `stopped` came while ours stopped): then only
+        // that ours stopped, for nodes still naming this one (apps seed 1052 after 1797's fix:
+        // c handed slow to e, e yielded to b during c's 200 ms prepStop, and a kept naming c).
+        if (ran) this.broadcast(this.placement.get(req.app)?.node === req.info.node ? { op: 'stopped', app: req.app, node: this.node.name, kept: req.info } : { op: 'stopped', app: req.app, node: this.node.name }, req.info.node!);
         this.wake(req.app);
         return 'ok';
       }
@@ -1706,11 +1708,17 @@ export class DistAc implements DistributedController {
       const info = theirs.get(app);
       if (info === undefined || info.node !== peer) {
         // `peer` does not run it: a record saying so is stale.
-        if (this.placement.get(app)?.node === peer) {
+        const stale = this.placement.get(app);
+        if (stale?.node === peer) {
           this.forget(app, peer);
           if (ac.whereRunning(app) === peer) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
           this.wake(app);
-          this.background(this.relearn(app), `asking where ${app} runs`);
+          // A record a reconcile made (this node, or the one that told it, yielded to `peer`'s
+          // instance) that `peer` no longer runs: that instance went — `peer` restarted, say,
+          // its nodedown unseen here — and if nothing runs now one must start again, as after a
+          // nodedown. Apps seed 1686: a, frozen, thawed to a queued `keep` naming d, yielded to
+          // it; d had restarted meanwhile, and a, the only candidate, never started grp again.
+          this.background(this.relearn(app, stale.cause === 'reconcile'), `asking where ${app} runs`);
         }
         continue;
       }
@@ -1820,7 +1828,9 @@ export class DistAc implements DistributedController {
     this.background(
       ac
         .runningElsewhere(app, info.node!, this.localStarted.get(app))
-        .then(() => this.broadcast({ op: 'stopped', app, node: me, kept: { ...info, cause: 'reconcile' } }, info.node!))
+        // The kept node hears it too: it may have yielded itself meanwhile (seed 1797: e yielded
+        // to a while a yielded to b, and a then recorded e — a never heard that e stopped).
+        .then(() => this.broadcast({ op: 'stopped', app, node: me, kept: { ...info, cause: 'reconcile' } }))
         .finally(() => this.leaving.delete(app)),
       `stopping the local instance of ${app}`,
     );

@@ -245,15 +245,27 @@ export class AppsModel {
   /** A node crashed: its pending starts died with it. */
   crashed(name: string): void {
     for (const app of APP_NAMES) this.pendingStarts.delete(`${name} ${app}`);
+    // A stop under way died with the node (its call never returns).
+    for (const app of APP_NAMES) if (this.stopAsked.get(`${name} ${app}`) === Infinity) this.stopAsked.set(`${name} ${app}`, this.sim.now);
     for (const m of this.pendingMoves) if (m.node === name) this.pendingMoves.delete(m);
   }
 
   /** `application.stop(app)` on `node`. */
   stop(node: DistNode, app: string, record: (e: unknown) => void): void {
     this.started.get(node.name)!.delete(app);
-    this.stopAsked.set(`${node.name} ${app}`, this.sim.now);
+    // Asked from now until the call returns: a stop waits for a start still under way on the
+    // node and then stops what it brought up (seed 502: d's boot start took ctr over from a,
+    // state included, after the appstop was called; the stop then ended it — asked for).
+    const key = `${node.name} ${app}`;
+    this.stopAsked.set(key, Infinity);
+    const done = (): void => {
+      if (this.stopAsked.get(key) === Infinity) this.stopAsked.set(key, this.sim.now);
+    };
     if (this.pinned.get(app)?.node === node.name) this.pinned.delete(app);
-    node.application.stop(app).catch(record);
+    node.application.stop(app).then(done, (e: unknown) => {
+      done();
+      record(e);
+    });
   }
 
   /** `application.takeover(app)` on `node`: pins the application there, unless it fails. */

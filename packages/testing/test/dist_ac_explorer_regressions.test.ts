@@ -283,6 +283,29 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(957, 53, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I3-apps: a reconcile stop is announced to the kept node too, which may have yielded and recorded the stopping one meanwhile (seed 1797 × 300, up to step 43)', async () => {
+    // Four instances of slow met at a heal (c > b > a > e by priority): e yielded to a while a
+    // yielded to b; a, finding b leaving, recorded e's introduction — and never heard that e
+    // stopped, as the stop was sent to every node but the kept one. (Not shrunk.)
+    expect(await replayPrefix(1797, 43, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
+  it('I5 (the model\'s): an appstop called while a start is under way on that node also stops what that start brings up (seeds 502 and 314 × 300)', async () => {
+    // d's boot start was taking ctr over from a when `appstop d ctr` was called; the stop waits
+    // for the start (rigil's controller), so ctr came up on d with a's state and stopped. The
+    // model counted only stops asked after the instance started. (Not shrunk.)
+    expect(await replayPrefix(502, 564, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+    expect(await replayPrefix(314, 1272, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
+  it('I1: a reconcile\'s record that its node no longer runs makes the node decide again when nothing runs (seed 1686 × 300, up to step 1249)', async () => {
+    // a, frozen, thawed to a queued keep naming d and yielded to d's instance; d had restarted
+    // meanwhile (its nodedown unseen by a) and introduced itself running nothing. a dropped
+    // the record and only asked where grp ran; a was the only candidate, so grp ran nowhere.
+    // (Not shrunk.)
+    expect(await replayPrefix(1686, 1249, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
