@@ -347,6 +347,8 @@ export class DistAc implements DistributedController {
   private lastRebuild: Promise<void> = Promise.resolve();
   /** The highest epoch of each application this node has seen or minted (`maxEpoch`; see "Fencing epochs"). */
   private readonly maxEpoch = new Map<string, number>();
+  /** Applications whose superseded local instance is being stopped (`onSuperseded`): it still counts as running in the quorum view. */
+  private readonly superseding = new Set<string>();
   /** Per `app node`: the instance of that node a recorded takeover replaced (`learnTakenOver`). */
   private readonly takenOver = new Map<string, { readonly creation: number; readonly epoch: number; readonly by: PlacementInfo }>();
   /** Where `maxEpoch` is kept across restarts (`epochDir`, `epochStore`), if anywhere. */
@@ -1150,8 +1152,11 @@ export class DistAc implements DistributedController {
     await Promise.all(
       this.node.nodes().map(async (n) => {
         try {
-          let v = (await this.call(n, { op: 'view', app })) as AppView;
-          if (v.running && this.supersede(app, n, v.own)) v = { ...v, running: false };
+          const v = (await this.call(n, { op: 'view', app })) as AppView;
+          // A superseded instance is told to stop, but counts as running until it has (its
+          // stop takes its prepStop; apps-quorum seed 75: counted as stopped at once, a second
+          // instance started beside it).
+          if (v.running) this.supersede(app, n, v.own);
           views.set(n, v);
           this.see(app, v.epoch);
           this.see(app, v.info?.epoch);
@@ -1190,7 +1195,7 @@ export class DistAc implements DistributedController {
     const me = this.node.name;
     const p = this.placement.get(app)?.node ?? null;
     // An instance starting here, or being stopped for want of a quorum (its `prepStop` may run), counts as running here.
-    const here = this.node.application.whereRunning(app) === 'local' || this.startingHere.has(app) || this.fencing.has(app);
+    const here = this.node.application.whereRunning(app) === 'local' || this.startingHere.has(app) || this.fencing.has(app) || this.superseding.has(app);
     const runner = here ? me : p !== null && p !== me && this.node.net.isConnected(p) ? p : null;
     const listed = listedNodes(this.entries.get(app)!.nodes);
     const now = this.node.clock.now();
@@ -1304,11 +1309,15 @@ export class DistAc implements DistributedController {
     this.node.report({ kind: 'dist_ac', message: `${app} was taken over by ${by.node ?? 'another node'} (epoch ${by.epoch ?? '?'}) while this node was cut off; stopping its old instance (epoch ${own})`, application: app, code: 'superseded' });
     this.cancelFailover(app);
     this.leaving.add(app);
+    this.superseding.add(app);
     this.background(
       ac
         .notRunning(app)
         .then(() => this.announceStopped(app, 'superseded'))
-        .finally(() => this.leaving.delete(app))
+        .finally(() => {
+          this.leaving.delete(app);
+          this.superseding.delete(app);
+        })
         .then(() => this.relearn(app, true)),
       `stopping the superseded instance of ${app}`,
     );
