@@ -747,9 +747,16 @@ export class DistAc implements DistributedController {
         if (ac.whereRunning(app) !== d.node) await ac.runningElsewhere(app, d.node, restartType);
         return 'ok';
       case 'none':
-      case 'wait':
-        if (ac.whereRunning(app) !== 'local') await ac.notRunning(app, restartType);
+      case 'wait': {
+        // The controller follows dist-ac's record: a node this decision did not reach (no view)
+        // may be recorded as the runner (apps seed 97: c, not permitted, decided at a's nodedown
+        // with no other view while its record named e; the controller said "nowhere").
+        const rec = this.placement.get(app)?.node;
+        if (rec != null && rec !== this.node.name) {
+          if (ac.whereRunning(app) !== rec) await ac.runningElsewhere(app, rec, restartType);
+        } else if (ac.whereRunning(app) !== 'local') await ac.notRunning(app, restartType);
         return 'ok';
+      }
     }
   }
 
@@ -1639,6 +1646,10 @@ export class DistAc implements DistributedController {
         this.forget(app, dead);
         if (this.startedHere(app) && ac.whereRunning(app) === dead) this.background(ac.notRunning(app), `recording that ${app} runs nowhere`);
         if (this.localStarted.has(app) && ac.isPermitted(app)) this.armFailover(app, entry, dead);
+        // A node that takes no part in the failover still keeps its record current: another
+        // instance may run on a node it reaches (apps seed 1095: d, not permitted, dropped its
+        // record of c at c's nodedown while a — which c's reconcile never reached — ran slow).
+        else this.background(this.relearn(app), `asking where ${app} runs`);
       }
       // Decisions waiting on the dead node decide again (OTP's monitor_node in wait_dist_start).
       this.wake(app);

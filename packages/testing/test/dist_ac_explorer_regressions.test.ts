@@ -306,6 +306,15 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(1686, 1249, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I3-apps: the controller follows dist-ac\'s record when a decision finds nothing it can do, and a node that takes no part in a failover relearns (seeds 97 and 1095 × 300)', async () => {
+    // 97: c (not permitted) decided at a's nodedown with no other view and set its controller
+    // to "runs nowhere" while its record named e. 1095: d (not permitted) dropped its record
+    // of c at c's nodedown and armed no failover, while a ran slow: it named no node for good.
+    // (Not shrunk.)
+    expect(await replayPrefix(97, 1111, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+    expect(await replayPrefix(1095, 1178, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
