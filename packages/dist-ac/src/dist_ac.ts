@@ -1045,7 +1045,13 @@ export class DistAc implements DistributedController {
     if (gap <= this.tickTime() / 2) return;
     this.lastGapAt = now;
     for (const [app, e] of this.entries) {
-      if (quorumSize(e) > 0 && this.node.application.whereRunning(app) === 'local') this.fence(app, `this node did not run for ${Math.round(gap)} ms (frozen or stalled): it may have been failed over`, 'resume');
+      // A start under way too (its start phases may run): apps-quorum seeds 151, 230 — d froze
+      // while starting slow, a started it meanwhile, and d's start ran on after the thaw.
+      if (quorumSize(e) > 0 && (this.node.application.whereRunning(app) === 'local' || this.startingHere.has(app))) this.fence(app, `this node did not run for ${Math.round(gap)} ms (frozen or stalled): it may have been failed over`, 'resume');
+      // A stop for want of a quorum that the freeze interrupted (its prepStop goes on after the
+      // thaw) is now a thawed node's stop too: the others may have failed it over meanwhile
+      // (apps-quorum seed 230: e froze 4 ms into slow's 200 ms prepStop; c failed it over).
+      else if (this.fencing.get(app) === 'quorum') this.fencing.set(app, 'resume');
     }
   }
 

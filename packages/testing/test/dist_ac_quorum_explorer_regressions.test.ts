@@ -70,5 +70,18 @@ describe('dist-ac with a quorum under the fault explorer: shrunk traces that onc
     const r = await explore({ seed: 75, nodes: 5, workload: 'apps-quorum', trace, shrink: false, invariants: ['Q1', 'Q2'] });
     expect(r.violation).toBeUndefined();
   }, 600_000);
+
+  it('a node that thaws fences a start still under way and a stop it was in the middle of, as a thawed node\'s (Q1, seeds 151 and 230 × 300)', async () => {
+    // 151: d froze while starting slow; a started it meanwhile; at the thaw only d's running
+    // instances were fenced, and its start ran on. 230: e froze 4 ms into slow's 200 ms
+    // prepStop (a stop for want of a quorum); c failed it over; after the thaw the stop went on
+    // as a quorum stop, not as a thawed node's. (Not shrunk.)
+    for (const [seed, last] of [[151, 624], [230, 713]] as const) {
+      const trace = generateTrace(seed, 5, 300, 10, 'apps-quorum').slice(0, last + 1);
+      if (trace.at(-1) !== 'settle') trace.push('settle');
+      const r = await explore({ seed, nodes: 5, workload: 'apps-quorum', trace, shrink: false, invariants: ['Q1', 'Q2'] });
+      expect(r.violation, `seed ${seed}`).toBeUndefined();
+    }
+  }, 600_000);
 });
 
