@@ -7,11 +7,14 @@
  *
  * Parts (`--only mesh,register,names,memory,apps,sim`; all by default), sizes `--sizes 3,9,27`:
  * - `mesh`: N node processes, each seeded with every other's address: ms from the last one
- *   ready (listening) to every node seeing N-1 peers; then, idle for `--idle-s` s (default 10),
+ *   ready (listening) to every node seeing N-1 peers; the time until no node sent a data
+ *   message for 1 s (global's name syncs after the mesh) and the messages sent until then; then, idle for `--idle-s` s (default 15),
  *   CPU per node (% of one core, from `process.cpuUsage()` deltas in the node) and dist traffic
- *   per node (messages and bytes sent per second, from `node.net.traffic()`: ticks and
- *   anything else); heap per connection: (heapUsed after gc of a mesh node − that of a lone
- *   node) / (N − 1);
+ *   per node (data messages and bytes sent per second, from `node.net.traffic()`: ticks count
+ *   in bytes, not in messages; default tickTime 60 s sends a tick every 15 s on a silent
+ *   connection, hence the 15 s default window); heap per connection: (heapUsed after gc of a
+ *   mesh node − that of a lone node) / (N − 1), and the slope between the smallest and the
+ *   largest mesh (fairer: the lone node has not compiled the connection code yet);
  * - `register`: on the same mesh, `global.register` of `--reg-names` (300) names from one node,
  *   one at a time (p50/p99 latency) and 16 in flight (names/s); `global.whereis` ns per lookup;
  * - `names`: `--names` (100,000) global names registered from one node of the `--names-size`
@@ -252,6 +255,8 @@ let idleSeconds = 10;
 let regNames = 300;
 let bigNames = 100_000;
 let namesSize = 3;
+/** Median heapUsed after gc of the nodes of each mesh size, per round. */
+const meshHeaps: Record<number, number[]> = {};
 /** Heap of a lone node (no peers), after gc: the base of heap per connection. */
 let loneHeap: number | undefined;
 
@@ -279,7 +284,11 @@ async function clusterRound(n: number, round: number, parts: Set<string>): Promi
     say(`N=${n} round ${round}: processes ready ${((lastReady - tSpawn) / 1000).toFixed(1)} s after the first spawn; mesh ${formMs.toFixed(0)} ms after the last ready`);
     if (parts.has('mesh')) {
       add(`mesh_form_${n}`, 'ms', formMs, n === 27 ? { op: '<=', value: 3000 } : undefined);
-      await sleep(2000);
+      const q = await quiet(procs);
+      add(`mesh_quiet_${n}`, 'ms from mesh to no data messages for 1 s', q.ms);
+      add(`mesh_settle_msgs_${n}`, 'data messages sent, mesh to quiet (all nodes)', q.messages);
+      say(`  quiet ${q.ms.toFixed(0)} ms after the mesh formed (${q.messages} data messages sent meanwhile)`);
+      await sleep(1000);
       const before = await Promise.all(procs.map((p) => p.cmd<Sample>('sample')));
       await sleep(idleSeconds * 1000);
       const after = await Promise.all(procs.map((p) => p.cmd<Sample>('sample')));
@@ -300,7 +309,8 @@ async function clusterRound(n: number, round: number, parts: Set<string>): Promi
       add(`idle_cpu_max_${n}`, '% of a core, busiest node', Math.max(...cpu));
       add(`idle_msgs_${n}`, 'dist messages sent/s per node', median(msgs));
       add(`idle_bytes_${n}`, 'dist bytes sent/s per node', median(bytes));
-      add(`heap_per_conn_${n}`, 'bytes heap per connection', (heapMed - lone) / (n - 1));
+      add(`heap_per_conn_${n}`, 'bytes heap per connection (vs a lone node)', (heapMed - lone) / (n - 1));
+      (meshHeaps[n] ??= []).push(heapMed);
       details.push({ part: 'mesh', n, round, formMs, readySpreadMs: lastReady - tSpawn, cpu, msgsPerS: msgs, bytesPerS: bytes, heapUsed: heaps.map((h) => h.heapUsed), rss: heaps.map((h) => h.rss), loneHeap: lone });
       say(`  idle ${idleSeconds} s: cpu median ${median(cpu).toFixed(2)} % max ${Math.max(...cpu).toFixed(2)} %, ${median(msgs).toFixed(2)} msgs/s, ${median(bytes).toFixed(0)} B/s per node; heap per connection ${formatNumber((heapMed - lone) / (n - 1))} B`);
     }
@@ -324,6 +334,28 @@ async function clusterRound(n: number, round: number, parts: Set<string>): Promi
   } finally {
     await stopCluster(procs);
   }
+}
+
+/**
+ * Waits until no node sent a data message for 1 s (global's and the handshake's aftermath of
+ * the mesh: name syncs, lock rounds), 120 s at most: the ms from the call to the last change,
+ * and the data messages all nodes sent meanwhile.
+ */
+async function quiet(procs: readonly NodeProc[]): Promise<{ ms: number; messages: number }> {
+  const total = async (): Promise<number> => (await Promise.all(procs.map((p) => p.cmd<Sample>('sample')))).reduce((s, x) => s + x.traffic.messagesOut, 0);
+  const t0 = wallNow();
+  const m0 = await total();
+  let last = m0;
+  let lastChange = t0;
+  while (wallNow() - lastChange < 1000 && wallNow() - t0 < 120_000) {
+    await sleep(100);
+    const m = await total();
+    if (m !== last) {
+      last = m;
+      lastChange = wallNow();
+    }
+  }
+  return { ms: lastChange - t0, messages: last - m0 };
 }
 
 interface RegResult {
@@ -617,7 +649,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       sizes: { type: 'string' },
       rounds: { type: 'string', default: '3' },
-      'idle-s': { type: 'string', default: '10' },
+      'idle-s': { type: 'string', default: '15' },
       'reg-names': { type: 'string', default: '300' },
       names: { type: 'string', default: '100000' },
       'names-size': { type: 'string', default: '3' },
@@ -653,6 +685,14 @@ async function main(): Promise<void> {
       const r = n >= 27 ? 1 : rounds;
       for (let round = 1; round <= r; round++) await clusterRound(n, round, round === 1 ? only : new Set([...only].filter((p) => p !== 'names')));
     }
+  }
+  // Heap per connection between the smallest and the largest mesh: the lone-node figure also
+  // counts code and tables a node only builds once it has a peer (V8 bytecode is on the heap).
+  const heapSizes = Object.keys(meshHeaps).map(Number).sort((x, y) => x - y);
+  if (heapSizes.length >= 2) {
+    const lo = heapSizes[0]!;
+    const hi = heapSizes[heapSizes.length - 1]!;
+    add(`heap_per_conn_${lo}_to_${hi}`, 'bytes heap per connection (slope between meshes)', (median(meshHeaps[hi]!) - median(meshHeaps[lo]!)) / (hi - lo));
   }
   if (parts.has('memory')) for (let round = 1; round <= rounds; round++) await memoryRound(round);
   if (parts.has('apps')) await appsRound();
