@@ -39,8 +39,8 @@
  * figure, `{ unit, rigil, samples, target? }`; `details`: the per-round figures). A partial run
  * (`--only`, `--sizes`) writes `--out FILE` only.
  *
- * Run: `pnpm bench:scale` (options after `--`): `--rounds R` (3) rounds of mesh, register and
- * memory; `names`, `apps` and `sim` run once. `--verbose` echoes the nodes' stderr.
+ * Run: `pnpm bench:scale` (options after `--`): `--rounds R` (3) rounds of mesh, register (one at
+ * N = 27), memory and apps; `names` and `sim` run once. `--verbose` echoes the nodes' stderr.
  * Every node process is killed when this process exits, on errors too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -434,7 +434,7 @@ interface AppEvents {
   firstStart: number | null;
 }
 
-async function appsRound(): Promise<void> {
+async function appsRound(round: number): Promise<void> {
   const names = ['a@127.0.0.1', 'b@127.0.0.1', 'c@127.0.0.1'];
   const procs = await startCluster(3, { names, apps: appCount, appNodes: names });
   const live = [...procs];
@@ -470,7 +470,7 @@ async function appsRound(): Promise<void> {
     const running = (await b.cmd<number>('running')) + (await c.cmd<number>('running'));
     add(`failover_${appCount}_from_nodedown`, 'ms', last - firstDown, appCount === 1000 ? { op: '<=', value: 1000 } : undefined);
     add(`failover_${appCount}_from_kill`, 'ms', last - t0);
-    say(`apps: kill -9 a → ${appCount} failed over ${(last - t0).toFixed(0)} ms after the kill, ${(last - firstDown).toFixed(0)} ms after the first nodedown (b started ${eb.starts}, c ${ec.starts}; ${running} running on b and c)`);
+    say(`apps round ${round}: kill -9 a → ${appCount} failed over ${(last - t0).toFixed(0)} ms after the kill, ${(last - firstDown).toFixed(0)} ms after the first nodedown (b started ${eb.starts}, c ${ec.starts}; ${running} running on b and c)`);
 
     // a restarted; application.start of `takeoverCount` applications there: takeovers.
     const [a2] = await Promise.all([NodeProc.start({ ...a.spec })]);
@@ -493,7 +493,7 @@ async function appsRound(): Promise<void> {
     const [ea, eb2, ec2] = done;
     const end = Math.max(ea.lastStart, eb2.lastStop, ec2.lastStop);
     add(`takeover_${takeoverCount}`, 'ms', end - t1);
-    details.push({ part: 'apps', apps: appCount, failover: { killAt: t0, nodedowns: downs.map((d) => d - t0), b: eb, c: ec, lastStartAfterKill: last - t0, lastStartAfterNodedown: last - firstDown }, takeover: { count: takeoverCount, startReturnedMs: tReturned - t1, lastStartOnA: ea.lastStart - t1, lastStopOnBC: Math.max(eb2.lastStop, ec2.lastStop) - t1 } });
+    details.push({ part: 'apps', round, apps: appCount, failover: { killAt: t0, nodedowns: downs.map((d) => d - t0), b: eb, c: ec, lastStartAfterKill: last - t0, lastStartAfterNodedown: last - firstDown }, takeover: { count: takeoverCount, startReturnedMs: tReturned - t1, lastStartOnA: ea.lastStart - t1, lastStopOnBC: Math.max(eb2.lastStop, ec2.lastStop) - t1 } });
     say(`apps: ${takeoverCount} takeovers done ${(end - t1).toFixed(0)} ms after the application.start calls (the calls returned after ${(tReturned - t1).toFixed(0)} ms)`);
   } finally {
     await stopCluster(live);
@@ -695,7 +695,7 @@ async function main(): Promise<void> {
     add(`heap_per_conn_${lo}_to_${hi}`, 'bytes heap per connection (slope between meshes)', (median(meshHeaps[hi]!) - median(meshHeaps[lo]!)) / (hi - lo));
   }
   if (parts.has('memory')) for (let round = 1; round <= rounds; round++) await memoryRound(round);
-  if (parts.has('apps')) await appsRound();
+  if (parts.has('apps')) for (let round = 1; round <= rounds; round++) await appsRound(round);
   if (parts.has('sim')) await simPart();
   const seconds = (wallNow() - started) / 1000;
 
@@ -714,7 +714,7 @@ async function main(): Promise<void> {
   }
   const path = writeResults(out, workloads as never, {
     seconds: Math.round(seconds),
-    rounds: { mesh: rounds, register: rounds, memory: rounds, mesh27: 1, names: 1, apps: 1, sim: 1 },
+    rounds: { mesh: rounds, register: rounds, memory: rounds, mesh27: 1, names: 1, apps: rounds, sim: 1 },
     sizes,
     parts: [...parts],
     settings: { idleSeconds, regNames, names: bigNames, namesSize, apps: appCount, takeover: takeoverCount, simSizes, watched: WATCHED },
