@@ -88,6 +88,8 @@ interface NodeSpec {
   readonly seeds: readonly string[];
   readonly apps?: number;
   readonly appNodes?: readonly string[];
+  /** Peers the node records the time of having (`fullAt`). */
+  readonly expect?: number;
 }
 
 /** One node process (bench/src/scale_node.ts) and its command channel. */
@@ -114,6 +116,7 @@ class NodeProc {
   /** Starts the process; resolves once it printed its ready line (`ms` at most). */
   static start(spec: NodeSpec, ms = 180_000): Promise<NodeProc> {
     const args = ['--expose-gc', '--import', 'tsx', NODE_SCRIPT, '--name', spec.name, '--cookie', COOKIE, '--port', String(spec.port), '--seeds', spec.seeds.join(',')];
+    if (spec.expect !== undefined) args.push('--expect', String(spec.expect));
     if (spec.apps !== undefined) args.push('--apps', String(spec.apps), '--app-nodes', (spec.appNodes ?? []).join(','));
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env } });
     children.add(child);
@@ -276,12 +279,15 @@ async function measureLoneHeap(): Promise<number> {
 async function clusterRound(n: number, round: number, parts: Set<string>): Promise<void> {
   const lone = parts.has('mesh') ? await measureLoneHeap() : 0;
   const tSpawn = wallNow();
-  const procs = await startCluster(n);
+  const procs = await startCluster(n, { expect: n - 1 });
   try {
     const lastReady = Math.max(...procs.map((p) => p.readyAt));
-    const tMesh = await meshed(procs);
-    const formMs = tMesh - lastReady;
-    say(`N=${n} round ${round}: processes ready ${((lastReady - tSpawn) / 1000).toFixed(1)} s after the first spawn; mesh ${formMs.toFixed(0)} ms after the last ready`);
+    await meshed(procs);
+    // The nodes' own times of having N-1 peers (exact; this process polls them every 10 ms).
+    const full = await Promise.all(procs.map((p) => p.cmd<number>('fullAt')));
+    const formMs = Math.max(...full) - lastReady;
+    const firstFullMs = Math.min(...full) - lastReady;
+    say(`N=${n} round ${round}: processes ready ${((lastReady - tSpawn) / 1000).toFixed(1)} s after the first spawn; every node had N-1 peers ${formMs.toFixed(0)} ms after the last ready (the first ${firstFullMs.toFixed(0)} ms)`);
     if (parts.has('mesh')) {
       add(`mesh_form_${n}`, 'ms', formMs, n === 27 ? { op: '<=', value: 3000 } : undefined);
       const q = await quiet(procs);
@@ -311,7 +317,7 @@ async function clusterRound(n: number, round: number, parts: Set<string>): Promi
       add(`idle_bytes_${n}`, 'dist bytes sent/s per node', median(bytes));
       add(`heap_per_conn_${n}`, 'bytes heap per connection (vs a lone node)', (heapMed - lone) / (n - 1));
       (meshHeaps[n] ??= []).push(heapMed);
-      details.push({ part: 'mesh', n, round, formMs, readySpreadMs: lastReady - tSpawn, cpu, msgsPerS: msgs, bytesPerS: bytes, heapUsed: heaps.map((h) => h.heapUsed), rss: heaps.map((h) => h.rss), loneHeap: lone });
+      details.push({ part: 'mesh', n, round, formMs, fullAfterLastReadyMs: full.map((t) => Math.round(t - lastReady)), readySpreadMs: lastReady - tSpawn, cpu, msgsPerS: msgs, bytesPerS: bytes, heapUsed: heaps.map((h) => h.heapUsed), rss: heaps.map((h) => h.rss), loneHeap: lone });
       say(`  idle ${idleSeconds} s: cpu median ${median(cpu).toFixed(2)} % max ${Math.max(...cpu).toFixed(2)} %, ${median(msgs).toFixed(2)} msgs/s, ${median(bytes).toFixed(0)} B/s per node; heap per connection ${formatNumber((heapMed - lone) / (n - 1))} B`);
     }
     if (parts.has('register')) {
@@ -616,10 +622,10 @@ async function simPart(): Promise<void> {
   }
   for (const [op, ys] of Object.entries(per)) {
     const { a, b } = fit(simSizes, ys);
-    // Compare with a quadratic: the ratio of messages at the largest and smallest N.
-    const ratio = ys[ys.length - 1]! / ys[0]!;
-    const nRatio = simSizes[simSizes.length - 1]! / simSizes[0]!;
-    const order = ratio > nRatio * 1.5 ? `superlinear (×${ratio.toFixed(1)} for N ×${nRatio.toFixed(1)})` : `~${a.toFixed(1)}·N ${b >= 0 ? '+' : '−'} ${Math.abs(b).toFixed(0)}`;
+    // The log-log slope: ~1 for linear growth, ~2 quadratic, ~3 cubic.
+    const k = fit(simSizes.map(Math.log), ys.map((y) => Math.log(Math.max(1, y)))).a;
+    const linear = k < 1.5;
+    const order = linear ? `~${a.toFixed(1)}·N ${b >= 0 ? '+' : '−'} ${Math.abs(b).toFixed(0)} (log-log slope ${k.toFixed(2)})` : `superlinear, ~N^${k.toFixed(1)} (log-log slope ${k.toFixed(2)})`;
     growth[op] = order;
     say(`sim ${op}: ${ys.join(', ')} messages for N = ${simSizes.join(', ')}: ${order}`);
   }
@@ -720,6 +726,8 @@ async function main(): Promise<void> {
     settings: { idleSeconds, regNames, names: bigNames, namesSize, apps: appCount, takeover: takeoverCount, simSizes, watched: WATCHED },
     growth,
     note: 'Wall-clock figures come from node processes on loopback; sim_* figures are messages delivered in the simulated cluster (virtual time), never wall clock.',
+    ticks:
+      "idle_msgs/idle_bytes come from node.net.traffic(), which counts data frames only: ticks are written past the counters (connection.ts tick()). At the default tickTime 60 s a silent connection carries one tick frame each way every 15 s, i.e. (N-1)/15 tick frames/s sent per node (1.7/s at N = 27) of a few bytes each.",
     details,
   });
   process.stdout.write(`\nwrote ${path}\n`);

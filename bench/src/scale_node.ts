@@ -47,6 +47,7 @@ const { values } = parseArgs({
     'tick-time': { type: 'string', default: '60000' },
     apps: { type: 'string', default: '0' },
     'app-nodes': { type: 'string', default: '' },
+    expect: { type: 'string', default: '0' },
   },
 });
 if (values.name === undefined || values.cookie === undefined) throw new Error('--name and --cookie are required');
@@ -58,10 +59,14 @@ const appNodes = values['app-nodes'] === '' ? [] : values['app-nodes'].split(','
 const appEvents: Array<[number, AppEvent]> = [];
 /** When this node saw each peer go down (the last time). */
 const nodedownAt = new Map<string, number>();
+/** `--expect K`: when this node first had K visible peers (null until then). */
+const expectPeers = Number(values.expect);
+let fullAt: number | null = null;
 
 const node = await DistNode.start({ name: values.name, cookie: values.cookie, port: Number(values.port), host: '127.0.0.1', seeds, tickTime: Number(values['tick-time']) });
 node.onNodeEvent((e) => {
   if (e.type === 'nodedown') nodedownAt.set(e.node, wallNow());
+  if (fullAt === null && expectPeers > 0 && node.nodes().length >= expectPeers) fullAt = wallNow();
 });
 if (appCount > 0) {
   for (const spec of scaleApps(appCount, (e) => appEvents.push([wallNow(), e]))) node.application.load(spec);
@@ -93,6 +98,8 @@ type Args = Record<string, unknown>;
 const COMMANDS: Record<string, (a: Args) => unknown> = {
   /** Visible peers connected now. */
   nodes: () => node.nodes().length,
+  /** When this node first had `--expect` visible peers (null until then). */
+  fullAt: () => fullAt,
   /** CPU time used so far (µs), the wall clock, the traffic totals and heapUsed (no gc). */
   sample: () => ({ t: wallNow(), cpu: process.cpuUsage(), traffic: node.net.traffic().total, heapUsed: process.memoryUsage().heapUsed }),
   /** heapUsed after gc, and the RSS. */
@@ -134,13 +141,17 @@ const COMMANDS: Record<string, (a: Args) => unknown> = {
   },
   /** Names known to this node's replica of global. */
   names: () => node.global.registeredNames().length,
-  /** ns per `global.whereis` of `count` names `${prefix}<i>` (local replica), over `loops` passes; misses counted. */
+  /**
+   * ns per `global.whereis` of `count` names `${prefix}<i>` (local replica): one warm-up pass,
+   * then passes until at least a million lookups; misses counted.
+   */
   whereis: (a) => {
     const count = Number(a.count);
     const prefix = String(a.prefix);
-    const loops = Number(a.loops ?? 20);
     const keys = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
     let misses = 0;
+    for (const k of keys) if (node.global.whereis(k) === undefined) misses++;
+    const loops = Math.max(1, Math.ceil(1_000_000 / count));
     const s = performance.now();
     for (let l = 0; l < loops; l++) for (const k of keys) if (node.global.whereis(k) === undefined) misses++;
     return { nsPerOp: ((performance.now() - s) * 1e6) / (count * loops), misses };
