@@ -317,7 +317,10 @@ async function clusterRound(n: number, round: number, parts: Set<string>): Promi
       add(`idle_bytes_${n}`, 'dist bytes sent/s per node', median(bytes));
       add(`heap_per_conn_${n}`, 'bytes heap per connection (vs a lone node)', (heapMed - lone) / (n - 1));
       (meshHeaps[n] ??= []).push(heapMed);
-      details.push({ part: 'mesh', n, round, formMs, fullAfterLastReadyMs: full.map((t) => Math.round(t - lastReady)), readySpreadMs: lastReady - tSpawn, cpu, msgsPerS: msgs, bytesPerS: bytes, heapUsed: heaps.map((h) => h.heapUsed), rss: heaps.map((h) => h.rss), loneHeap: lone });
+      // A slow mesh: keep what the nodes reported (handshake refusals, timeouts, global's drops).
+      const reports = formMs > 2000 ? procs.flatMap((p) => p.log.filter((l) => l.includes(' report ')).slice(-5).map((l) => `${p.spec.name} ${l}`)) : [];
+      if (reports.length > 0) say(`  slow mesh; the nodes reported:\n    ${reports.slice(0, 20).join('\n    ')}`);
+      details.push({ part: 'mesh', n, round, formMs, reports: reports.slice(0, 100), fullAfterLastReadyMs: full.map((t) => Math.round(t - lastReady)), readySpreadMs: lastReady - tSpawn, cpu, msgsPerS: msgs, bytesPerS: bytes, heapUsed: heaps.map((h) => h.heapUsed), rss: heaps.map((h) => h.rss), loneHeap: lone });
       say(`  idle ${idleSeconds} s: cpu median ${median(cpu).toFixed(2)} % max ${Math.max(...cpu).toFixed(2)} %, ${median(msgs).toFixed(2)} msgs/s, ${median(bytes).toFixed(0)} B/s per node; heap per connection ${formatNumber((heapMed - lone) / (n - 1))} B`);
     }
     if (parts.has('register')) {

@@ -64,6 +64,9 @@ const expectPeers = Number(values.expect);
 let fullAt: number | null = null;
 
 const node = await DistNode.start({ name: values.name, cookie: values.cookie, port: Number(values.port), host: '127.0.0.1', seeds, tickTime: Number(values['tick-time']) });
+// The node's reports (refused handshakes, global's disconnections, crashes…) on stderr, timed,
+// for the benchmark's diagnostics of a slow mesh (`--verbose` echoes them; scale.ts keeps the tail).
+node.onReport((r) => process.stderr.write(`${wallNow().toFixed(1)} report ${r.kind}: ${r.message}\n`));
 node.onNodeEvent((e) => {
   if (e.type === 'nodedown') nodedownAt.set(e.node, wallNow());
   if (fullAt === null && expectPeers > 0 && node.nodes().length >= expectPeers) fullAt = wallNow();
