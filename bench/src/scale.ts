@@ -16,7 +16,8 @@
  *   mesh node − that of a lone node) / (N − 1), and the slope between the smallest and the
  *   largest mesh (fairer: the lone node has not compiled the connection code yet);
  * - `register`: on the same mesh, `global.register` of `--reg-names` (300) names from one node,
- *   one at a time (p50/p99 latency) and 16 in flight (names/s); `global.whereis` ns per lookup;
+ *   one at a time (p50/p99 latency, and the CPU time one registration costs the registering
+ *   node and all nodes together) and 16 in flight (names/s); `global.whereis` ns per lookup;
  * - `names`: `--names` (100,000) global names registered from one node of the `--names-size`
  *   (3) mesh, 16 in flight: the time it took, and heapUsed delta after gc / names on every node
  *   (the registering node's idle processes are spawned before the first measurement);
@@ -325,7 +326,14 @@ async function clusterRound(n: number, round: number, parts: Set<string>): Promi
     }
     if (parts.has('register')) {
       const a = procs[0]!;
+      const cpu0 = await Promise.all(procs.map((p) => p.cmd<Sample>('sample')));
       const seq = await a.cmd<RegResult>('register', { count: regNames, prefix: `seq${round}_`, concurrency: 1 });
+      const cpu1 = await Promise.all(procs.map((p) => p.cmd<Sample>('sample')));
+      // CPU per sequential registration, the registering node's and the whole cluster's: against
+      // the latency, it tells waiting (for other processes' event loops) from working.
+      const cpuMs = (i: number): number => (cpu1[i]!.cpu.user + cpu1[i]!.cpu.system - cpu0[i]!.cpu.user - cpu0[i]!.cpu.system) / 1000;
+      const cpuAll = procs.reduce((sum, _, i) => sum + cpuMs(i), 0) / regNames;
+      const cpuReg = cpuMs(0) / regNames;
       const par = await a.cmd<RegResult>('register', { count: regNames, prefix: `par${round}_`, concurrency: 16, firstPid: regNames });
       // every node must see the names
       const seen = await until(async () => ((await Promise.all(procs.map((p) => p.cmd<number>('names')))).every((k) => k >= 2 * regNames) ? true : undefined), 30_000);
@@ -334,10 +342,12 @@ async function clusterRound(n: number, round: number, parts: Set<string>): Promi
       if (seq.failed + par.failed + w.misses > 0) throw new Error(`N=${n}: ${seq.failed + par.failed} registrations failed, ${w.misses} whereis misses`);
       add(`register_p50_${n}`, 'ms', seq.p50, { op: '<=', value: 2 });
       add(`register_p99_${n}`, 'ms', seq.p99);
+      add(`register_cpu_${n}`, 'CPU ms per registration, all nodes together', cpuAll);
+      add(`register_cpu_registrar_${n}`, 'CPU ms per registration, registering node', cpuReg);
       add(`register_conc16_${n}`, 'names/s (16 in flight)', (par.count / par.ms) * 1000);
       add(`whereis_${n}`, 'ns per lookup', w.nsPerOp);
-      details.push({ part: 'register', n, round, sequential: seq, concurrent16: par, whereis: w });
-      say(`  register: p50 ${seq.p50.toFixed(2)} ms, p99 ${seq.p99.toFixed(2)} ms; 16 in flight ${((par.count / par.ms) * 1000).toFixed(0)} names/s (p50 ${par.p50.toFixed(2)} ms); whereis ${w.nsPerOp.toFixed(0)} ns`);
+      details.push({ part: 'register', n, round, cpuMsPerRegistration: { all: cpuAll, registrar: cpuReg }, sequential: seq, concurrent16: par, whereis: w });
+      say(`  register: p50 ${seq.p50.toFixed(2)} ms, p99 ${seq.p99.toFixed(2)} ms (CPU per registration ${cpuAll.toFixed(2)} ms over all nodes, ${cpuReg.toFixed(2)} ms on the registrar); 16 in flight ${((par.count / par.ms) * 1000).toFixed(0)} names/s (p50 ${par.p50.toFixed(2)} ms); whereis ${w.nsPerOp.toFixed(0)} ns`);
     }
     if (parts.has('names') && n === namesSize && round === 1) await hundredThousand(procs);
   } finally {
