@@ -42,6 +42,8 @@
  *
  * Run: `pnpm bench:scale` (options after `--`): `--rounds R` (3) rounds of mesh, register (one at
  * N = 27), memory and apps; `names` and `sim` run once. `--verbose` echoes the nodes' stderr.
+ * A part that fails (a mesh not formed, applications not failed over in time…) is recorded in
+ * the JSON's `failures` and the run goes on; the exit code is then 1.
  * Every node process is killed when this process exits, on errors too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -662,6 +664,19 @@ function table(): string {
 
 const PARTS = ['mesh', 'register', 'names', 'memory', 'apps', 'sim'];
 
+/** Parts that failed (each part's error is recorded and the run goes on; the exit code is 1). */
+const failures: Array<{ what: string; error: string }> = [];
+
+async function attempt(what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    failures.push({ what, error });
+    say(`${what} FAILED: ${error}`);
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -702,7 +717,7 @@ async function main(): Promise<void> {
       const only = new Set(parts.has('mesh') || parts.has('register') ? (sizes.includes(n) ? clusterParts : new Set(['names'])) : clusterParts);
       // Big meshes are slow to start: 27 nodes get one round unless --rounds asks for fewer anyway.
       const r = n >= 27 ? 1 : rounds;
-      for (let round = 1; round <= r; round++) await clusterRound(n, round, round === 1 ? only : new Set([...only].filter((p) => p !== 'names')));
+      for (let round = 1; round <= r; round++) await attempt(`cluster N=${n} round ${round}`, () => clusterRound(n, round, round === 1 ? only : new Set([...only].filter((p) => p !== 'names'))));
     }
   }
   // Heap per connection between the smallest and the largest mesh: the lone-node figure also
@@ -713,9 +728,9 @@ async function main(): Promise<void> {
     const hi = heapSizes[heapSizes.length - 1]!;
     add(`heap_per_conn_${lo}_to_${hi}`, 'bytes heap per connection (slope between meshes)', (median(meshHeaps[hi]!) - median(meshHeaps[lo]!)) / (hi - lo));
   }
-  if (parts.has('memory')) for (let round = 1; round <= rounds; round++) await memoryRound(round);
-  if (parts.has('apps')) for (let round = 1; round <= rounds; round++) await appsRound(round);
-  if (parts.has('sim')) await simPart();
+  if (parts.has('memory')) for (let round = 1; round <= rounds; round++) await attempt(`memory round ${round}`, () => memoryRound(round));
+  if (parts.has('apps')) for (let round = 1; round <= rounds; round++) await attempt(`apps round ${round}`, () => appsRound(round));
+  if (parts.has('sim')) await attempt('sim', simPart);
   const seconds = (wallNow() - started) / 1000;
 
   const workloads: Record<string, unknown> = {};
@@ -725,6 +740,10 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`\nrigil scale: node processes on loopback (wall clock) and the simulated cluster (messages), ${seconds.toFixed(0)} s\n\n${table()}\n`);
   if (Object.keys(growth).length > 0) process.stdout.write(`\nmessages per decision (simulator, N = ${simSizes.join(', ')}):\n${Object.entries(growth).map(([op, g]) => `  ${op}: ${g}`).join('\n')}\n`);
+  if (failures.length > 0) {
+    process.stdout.write(`\n${failures.length} part(s) failed: ${failures.map((f) => f.what).join(', ')} (errors in the JSON's "failures")\n`);
+    process.exitCode = 1;
+  }
   const full = values.only === undefined && values.sizes === undefined;
   const out = values.out ?? (full ? new URL('../results/scale.json', import.meta.url) : undefined);
   if (out === undefined) {
@@ -738,6 +757,7 @@ async function main(): Promise<void> {
     parts: [...parts],
     settings: { idleSeconds, regNames, names: bigNames, namesSize, apps: appCount, takeover: takeoverCount, simSizes, watched: WATCHED },
     growth,
+    failures,
     note: 'Wall-clock figures come from node processes on loopback; sim_* figures are messages delivered in the simulated cluster (virtual time), never wall clock.',
     ticks:
       "idle_msgs/idle_bytes come from node.net.traffic(), which counts data frames only: ticks are written past the counters (connection.ts tick()). At the default tickTime 60 s a silent connection carries one tick frame each way every 15 s, i.e. (N-1)/15 tick frames/s sent per node (1.7/s at N = 27) of a few bytes each.",
