@@ -84,6 +84,8 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 let verbose = false;
+/** `--handshake-timeout MS`: the nodes' `handshakeTimeout` (default theirs, 5000), for diagnosing a slow mesh. */
+let handshakeTimeout: string | undefined;
 
 interface NodeSpec {
   readonly name: string;
@@ -120,6 +122,7 @@ class NodeProc {
   static start(spec: NodeSpec, ms = 180_000): Promise<NodeProc> {
     const args = ['--expose-gc', '--import', 'tsx', NODE_SCRIPT, '--name', spec.name, '--cookie', COOKIE, '--port', String(spec.port), '--seeds', spec.seeds.join(',')];
     if (spec.expect !== undefined) args.push('--expect', String(spec.expect));
+    if (handshakeTimeout !== undefined) args.push('--handshake-timeout', handshakeTimeout);
     if (spec.apps !== undefined) args.push('--apps', String(spec.apps), '--app-nodes', (spec.appNodes ?? []).join(','));
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env } });
     children.add(child);
@@ -693,9 +696,11 @@ async function main(): Promise<void> {
       'sim-sizes': { type: 'string', default: '3,5,9,15' },
       out: { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      'handshake-timeout': { type: 'string' },
     },
   });
   verbose = values.verbose;
+  handshakeTimeout = values['handshake-timeout'];
   const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
   const parts = new Set(values.only === undefined ? PARTS : list(values.only));
   for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part ${p}; parts: ${PARTS.join(', ')}`);
@@ -756,7 +761,7 @@ async function main(): Promise<void> {
     rounds: { mesh: rounds, register: rounds, memory: rounds, mesh27: 1, names: 1, apps: rounds, sim: 1 },
     sizes,
     parts: [...parts],
-    settings: { idleSeconds, regNames, names: bigNames, namesSize, apps: appCount, takeover: takeoverCount, simSizes, watched: WATCHED },
+    settings: { handshakeTimeout: handshakeTimeout ?? 'default', idleSeconds, regNames, names: bigNames, namesSize, apps: appCount, takeover: takeoverCount, simSizes, watched: WATCHED },
     growth,
     failures,
     note: 'Wall-clock figures come from node processes on loopback; sim_* figures are messages delivered in the simulated cluster (virtual time), never wall clock.',

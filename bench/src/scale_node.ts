@@ -1,6 +1,6 @@
 /**
  * One node process of the scale benchmark (bench/src/scale.ts starts it with `--expose-gc`):
- * `DistNode.start({ name, cookie, port, seeds, tickTime })`, optionally with `--apps N`
+ * `DistNode.start({ name, cookie, port, seeds, tickTime, handshakeTimeout? })`, optionally with `--apps N`
  * distributed applications (bench/src/scale_apps.ts, every one `{ nodes: --app-nodes,
  * timeout: 0 }`) under dist-ac (`startDistAc`, the other app nodes as optional sync nodes).
  *
@@ -48,6 +48,7 @@ const { values } = parseArgs({
     apps: { type: 'string', default: '0' },
     'app-nodes': { type: 'string', default: '' },
     expect: { type: 'string', default: '0' },
+    'handshake-timeout': { type: 'string' },
   },
 });
 if (values.name === undefined || values.cookie === undefined) throw new Error('--name and --cookie are required');
@@ -63,7 +64,8 @@ const nodedownAt = new Map<string, number>();
 const expectPeers = Number(values.expect);
 let fullAt: number | null = null;
 
-const node = await DistNode.start({ name: values.name, cookie: values.cookie, port: Number(values.port), host: '127.0.0.1', seeds, tickTime: Number(values['tick-time']) });
+const handshakeTimeout = values['handshake-timeout'] !== undefined ? { handshakeTimeout: Number(values['handshake-timeout']) } : {};
+const node = await DistNode.start({ name: values.name, cookie: values.cookie, port: Number(values.port), host: '127.0.0.1', seeds, tickTime: Number(values['tick-time']), ...handshakeTimeout });
 // The node's reports (refused handshakes, global's disconnections, crashes…) on stderr, timed,
 // for the benchmark's diagnostics of a slow mesh (`--verbose` echoes them; scale.ts keeps the tail).
 node.onReport((r) => process.stderr.write(`${wallNow().toFixed(1)} report ${r.kind}: ${r.message}\n`));
