@@ -78,6 +78,8 @@ interface LiveInstance {
   readonly type: StartType;
   readonly epoch: number | null;
   readonly from: number;
+  /** For a takeover: the instance it took over (the latest one on the old node when it started). */
+  readonly parent?: LiveInstance;
   ended: boolean;
   /** Virtual time its node was first seen without a quorum (Q3), while it runs unfrozen. */
   noQuorumSince?: number;
@@ -377,7 +379,16 @@ export class AppsModel {
       for (let j = i + 1; j < run.length; j++) {
         const [x, y] = [run[i]!, run[j]!];
         if (x.node === y.node) continue;
-        const takeover = (a: LiveInstance, b: LiveInstance): boolean => typeof b.type === 'object' && 'takeover' in b.type && b.type.takeover === a.node && b.from >= a.from;
+        // `b` descends from `a` by takeovers (a's state handed on, a still finishing its stop):
+        // a chain a → b' → b counts as one takeover (apps-quorum seed 840: b took slow over from
+        // a, whose stop for want of a quorum ran its prepStop, and c took it over from b).
+        const takeover = (a: LiveInstance, b: LiveInstance): boolean => {
+          let x: LiveInstance | undefined = b;
+          for (let depth = 0; x !== undefined && depth < 8; depth++, x = x.parent) {
+            if (typeof x.type === 'object' && 'takeover' in x.type && x.type.takeover === a.node && x.from >= a.from && (x.parent === undefined || x.parent === a)) return true;
+          }
+          return false;
+        };
         if (takeover(x, y) || takeover(y, x)) continue;
         return `${app} runs on ${x.node} (since ${Math.round(x.from)}, epoch ${x.epoch}) and ${y.node} (since ${Math.round(y.from)}, epoch ${y.epoch}) at ${Math.round(this.sim.now)} ms`;
       }
@@ -509,8 +520,9 @@ export class AppsModel {
     if (epoch === null) this.q2.push(`${app} started on ${node.name} at ${Math.round(this.sim.now)} ms without an epoch`);
     else if (last !== undefined && epoch <= last.epoch) this.q2.push(`${app} started on ${node.name} at ${Math.round(this.sim.now)} ms with epoch ${epoch}, not above epoch ${last.epoch} of ${last.node} (started at ${Math.round(last.at)} ms)`);
     if (epoch !== null && (last === undefined || epoch > last.epoch)) this.lastEpoch.set(app, { epoch, node: node.name, at: this.sim.now });
-    const inst: LiveInstance = { node: node.name, obj: node, type, epoch, from: this.sim.now, ended: false };
     const list = this.live.get(app) ?? [];
+    const parent = takeover ? list.findLast((i) => i.node === (type as { takeover: string }).takeover && !i.ended) : undefined;
+    const inst: LiveInstance = { node: node.name, obj: node, type, epoch, from: this.sim.now, ended: false, ...(parent !== undefined ? { parent } : {}) };
     for (const i of list) if (i.node === node.name) i.ended = true;
     list.push(inst);
     this.live.set(app, list);
