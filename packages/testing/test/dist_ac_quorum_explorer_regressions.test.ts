@@ -13,6 +13,17 @@ async function replay(seed: number, trace: string, invariants: string[]): Promis
   return r.violation === undefined ? undefined : `${r.violation.invariant}: ${r.violation.message}`;
 }
 
+/**
+ * Replays seed `seed`'s 300-fault `apps-quorum` trace up to and including step `last` (the
+ * failing step), then a settle, with Q1 and Q2; resolves to the violation, if any.
+ */
+async function replayPrefix(seed: number, last: number): Promise<string | undefined> {
+  const trace = generateTrace(seed, 5, 300, 10, 'apps-quorum').slice(0, last + 1);
+  if (trace.at(-1) !== 'settle') trace.push('settle');
+  const r = await explore({ seed, nodes: 5, workload: 'apps-quorum', trace, shrink: false, invariants: ['Q1', 'Q2'] });
+  return r.violation === undefined ? undefined : `${r.violation.invariant}: ${r.violation.message}`;
+}
+
 describe('dist-ac with a quorum under the fault explorer: shrunk traces that once failed', () => {
   it('a node that stopped its instance for want of a quorum and is back is a failover candidate again (I2, seeds 1, 2, 3)', async () => {
     // b–e cut: global drops e's links, e (best for ctr) loses its quorum and stops ctr; at the
@@ -54,10 +65,7 @@ describe('dist-ac with a quorum under the fault explorer: shrunk traces that onc
     // and b's start of slow got epoch 2 from a quorum of them, below the 33 a's instance had.
     // The workload's nodes now keep their epochs in an `epochStore` that survives a crash (as
     // `epochDir` does on a real node). (Not shrunk.)
-    const trace = generateTrace(518, 5, 300, 10, 'apps-quorum').slice(0, 558);
-    if (trace.at(-1) !== 'settle') trace.push('settle');
-    const r = await explore({ seed: 518, nodes: 5, workload: 'apps-quorum', trace, shrink: false, invariants: ['Q1', 'Q2'] });
-    expect(r.violation).toBeUndefined();
+    expect(await replayPrefix(518, 557)).toBeUndefined();
   }, 600_000);
 
   it('an instance told it was superseded still counts as running while it stops (Q1, seed 75 × 300, up to step 782)', async () => {
@@ -65,10 +73,7 @@ describe('dist-ac with a quorum under the fault explorer: shrunk traces that onc
     // heal c told b its instance was superseded. b's stop (a 200 ms prepStop) made its view say
     // "not running" at once, and c decided and started a second instance beside it. The
     // stopping instance now counts as running (as one stopped for want of a quorum does).
-    const trace = generateTrace(75, 5, 300, 10, 'apps-quorum').slice(0, 783);
-    if (trace.at(-1) !== 'settle') trace.push('settle');
-    const r = await explore({ seed: 75, nodes: 5, workload: 'apps-quorum', trace, shrink: false, invariants: ['Q1', 'Q2'] });
-    expect(r.violation).toBeUndefined();
+    expect(await replayPrefix(75, 782)).toBeUndefined();
   }, 600_000);
 
   it('a node that thaws fences a start still under way and a stop it was in the middle of, as a thawed node\'s (Q1, seeds 151 and 230 × 300)', async () => {
@@ -76,22 +81,15 @@ describe('dist-ac with a quorum under the fault explorer: shrunk traces that onc
     // instances were fenced, and its start ran on. 230: e froze 4 ms into slow's 200 ms
     // prepStop (a stop for want of a quorum); c failed it over; after the thaw the stop went on
     // as a quorum stop, not as a thawed node's. (Not shrunk.)
-    for (const [seed, last] of [[151, 624], [230, 713]] as const) {
-      const trace = generateTrace(seed, 5, 300, 10, 'apps-quorum').slice(0, last + 1);
-      if (trace.at(-1) !== 'settle') trace.push('settle');
-      const r = await explore({ seed, nodes: 5, workload: 'apps-quorum', trace, shrink: false, invariants: ['Q1', 'Q2'] });
-      expect(r.violation, `seed ${seed}`).toBeUndefined();
-    }
+    expect(await replayPrefix(151, 624)).toBeUndefined();
+    expect(await replayPrefix(230, 713)).toBeUndefined();
   }, 600_000);
 
   it('Q1 (the model\'s): a chain of takeovers from an instance still finishing its stop is one handover (seed 840 × 300, up to step 52)', async () => {
     // a's slow was stopping for want of a quorum (its 200 ms prepStop) when b took it over from
     // a, and c took it over from b: c and a overlapped, c descending from a by takeovers. Q1
     // excused only a direct takeover's old and new instance. (Not shrunk.)
-    const trace = generateTrace(840, 5, 300, 10, 'apps-quorum').slice(0, 53);
-    if (trace.at(-1) !== 'settle') trace.push('settle');
-    const r = await explore({ seed: 840, nodes: 5, workload: 'apps-quorum', trace, shrink: false, invariants: ['Q1', 'Q2'] });
-    expect(r.violation).toBeUndefined();
+    expect(await replayPrefix(840, 52)).toBeUndefined();
   }, 600_000);
 });
 
