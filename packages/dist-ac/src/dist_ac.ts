@@ -1293,6 +1293,9 @@ export class DistAc implements DistributedController {
   private learnTakenOver(app: string, info: PlacementInfo): void {
     const old = takeoverSource(info.startType);
     if (old === undefined || old === this.node.name || typeof info.replaced !== 'number' || typeof info.replacedCreation !== 'number') return;
+    // Only listed nodes run it: a peer's record naming any other node is not remembered (the
+    // map stays bounded whatever peers send).
+    if (!listedNodes(this.entries.get(app)!.nodes).includes(old)) return;
     const key = `${app} ${old}`;
     const cur = this.takenOver.get(key);
     if (cur !== undefined && cur.creation === info.replacedCreation && cur.epoch >= info.replaced) return;
