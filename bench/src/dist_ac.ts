@@ -37,24 +37,39 @@
  * `--out FILE`), `--verbose` (echo the nodes' logs; with `DEBUG=rigil:dist_ac,rigil:dist` in
  * the environment they log their protocol), `--trace` (the nodes log calls of dist_ac's and
  * global's methods, printed after each failover and takeover, ms after the kill or the call),
- * `--poll-failover` (see above).
+ * `--poll-failover` (see above), `--nodes build|source` (below).
+ *
+ * The nodes run what users run in production: the compiled packages (`pnpm build`, which this
+ * benchmark runs first; incremental) and the application compiled to JavaScript
+ * (bench/.tmp/dist_ac_app.mjs, by TypeScript's `transpileModule`). `--nodes source` runs them
+ * from the TypeScript sources through tsx instead, as the tests do. The difference shows in
+ * `failover_kill`: a killed process's socket closes only once the kernel has torn the process
+ * down, which takes longer the more memory it maps (tsx and its compiled modules add ~30 MB),
+ * and `b: nodedown a` in the breakdown is that teardown. `kill_floor` measures it for a bare
+ * Node.js process holding one TCP connection, in the same run.
  * Every node process is killed when this process exits, on errors too.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '@rigil/testing';
 import { Probe, until } from '@rigil/example-toliman/src/cluster.js';
 import { APP, wallNow, type LogEvent, type WatchResult } from './dist_ac_app.js';
-import { formatNumber, summarize, writeResults, type Results, type Target } from './report.js';
+import { formatNumber, median, summarize, writeResults, type Results, type Target } from './report.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RIGIL = join(REPO_ROOT, 'packages', 'cli', 'bin', 'rigil.js');
-const APP_MODULE = fileURLToPath(new URL('./dist_ac_app.ts', import.meta.url));
+const APP_SOURCE = fileURLToPath(new URL('./dist_ac_app.ts', import.meta.url));
+/** The application module the nodes load: the TypeScript source, or its compiled copy (`--nodes build`). */
+let appModule = APP_SOURCE;
+/** The nodes' environment: NODE_OPTIONS without `--conditions=source` for `--nodes build`. */
+let nodeEnv: NodeJS.ProcessEnv = process.env;
 const COOKIE = 'bench-dist-ac-cookie';
 const SHORTS = ['a', 'b', 'c'] as const;
 type Short = (typeof SHORTS)[number];
@@ -94,7 +109,7 @@ interface NodeProc {
 
 /** `rigil start <config>`; resolves once the node printed its ready line (20 s at most). */
 function startNode(short: Short, config: string): Promise<NodeProc> {
-  const child = spawn(process.execPath, [RIGIL, 'start', config], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  const child = spawn(process.execPath, [RIGIL, 'start', config], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...nodeEnv } });
   children.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => children.delete(child));
@@ -162,7 +177,7 @@ class Cluster {
           syncNodesOptional: s === 'a' ? [NAME.b, NAME.c] : [NAME.b, NAME.c].filter((n) => n !== NAME[s]),
           syncNodesTimeout: 10_000,
         },
-        applications: [{ module: APP_MODULE, export: 'benchApp', start: s !== 'a' }],
+        applications: [{ module: appModule, export: 'benchApp', start: s !== 'a' }],
         env: { [APP]: { stateBytes: o.stateBytes } },
       };
       writeFileSync(join(dir, `${s}.json`), JSON.stringify(config, null, 2));
@@ -407,7 +422,7 @@ async function frozen(cl: Cluster): Promise<{ ms: number; breakdown: Breakdown }
 
 interface Workload {
   readonly unit: string;
-  readonly target: Target;
+  readonly target: Target | undefined;
   /** Erlang figure (anchors.md) and how it reads. */
   readonly erlang: number;
   readonly erlangText: string;
@@ -421,6 +436,7 @@ const WORKLOADS: Record<string, Workload> = {
   name_gap: { unit: 'ms', target: { op: '<=', value: 0 }, erlang: 175, erlangText: '~175 ms' },
   state_transfer: { unit: 'ms', target: { op: '<=', value: 300 }, erlang: NaN, erlangText: '' },
   frozen_node: { unit: 'ms', target: { op: '<=', value: TICK_TIME }, erlang: 3500, erlangText: '2.7–3.5 s' },
+  kill_floor: { unit: 'ms', target: undefined, erlang: NaN, erlangText: '' },
 };
 
 const samples: Record<string, number[]> = Object.fromEntries(Object.keys(WORKLOADS).map((w) => [w, []]));
@@ -456,6 +472,7 @@ const SCENARIOS: Record<string, (round: number) => Promise<void>> = {
   kill: (round) =>
     withCluster({ timeout: 0, stateBytes: 16 }, async (cl) => {
       await bootToA(cl);
+      note(round, 'kill -9 of a bare Node.js process (median of 5)', { kill_floor: await killFloor() }, {});
       const f = await failoverKill(cl, 0, pollFailover);
       note(round, 'kill -9 a (timeout 0)', { failover_kill: f.ms }, f.breakdown);
       await restartA(cl);
@@ -498,12 +515,68 @@ const SCENARIOS: Record<string, (round: number) => Promise<void>> = {
       note(round, 'application.start on a, 10 MB state', { state_transfer: t.ms }, { ...t.breakdown, 'name gap': round2(t.gap) });
     }),
 };
-// `--only takeover` and `--only frozen` run the `kill` scenario (they share its cluster).
-const ALIASES: Record<string, string> = { takeover: 'kill', frozen: 'kill' };
+// `--only takeover`, `--only frozen` and `--only floor` run the `kill` scenario (they share its cluster).
+const ALIASES: Record<string, string> = { takeover: 'kill', frozen: 'kill', floor: 'kill' };
 
 let only: string[] | undefined;
 /** `--poll-failover`: time failovers with the polling watcher on c instead of c's replica changes. */
 let pollFailover = false;
+
+/**
+ * ms from kill -9 of a bare Node.js process (no modules loaded, one TCP connection from this
+ * process) to this process seeing the connection close: the part of `failover_kill` that is
+ * the kernel tearing the killed process down (median of 5).
+ */
+async function killFloor(): Promise<number> {
+  const CHILD = "const s=require('net').createServer(c=>c.on('error',()=>{})).listen(0,'127.0.0.1',()=>console.log(s.address().port))";
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const child = spawn(process.execPath, ['-e', CHILD], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...nodeEnv, NODE_OPTIONS: '' } });
+    children.add(child);
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        child.once('exit', () => reject(new Error('kill_floor: the child exited')));
+        createInterface({ input: child.stdout }).once('line', (l) => resolve(Number(l)));
+      });
+      const sock = connect(port, '127.0.0.1');
+      sock.on('error', () => {});
+      await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+      await sleep(50);
+      const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+      const t0 = wallNow();
+      child.kill('SIGKILL');
+      await closed;
+      times.push(wallNow() - t0);
+    } finally {
+      child.kill('SIGKILL');
+      children.delete(child);
+    }
+  }
+  return median(times);
+}
+
+/**
+ * `--nodes build`: builds the packages (incremental) and compiles the application module to
+ * bench/.tmp/dist_ac_app.mjs, and the nodes run without the `source` export condition, so
+ * without tsx. Imports in the copy resolve from bench/ as the source's do.
+ */
+function prepareBuiltNodes(): void {
+  const require = createRequire(import.meta.url);
+  const tsc = require.resolve('typescript/bin/tsc');
+  const built = spawnSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('pnpm build failed: the nodes need the compiled packages (--nodes source runs them from the sources)');
+  const ts = require('typescript') as typeof import('typescript');
+  const out = ts.transpileModule(readFileSync(APP_SOURCE, 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
+    fileName: APP_SOURCE,
+  });
+  const dir = join(REPO_ROOT, 'bench', '.tmp');
+  mkdirSync(dir, { recursive: true });
+  appModule = join(dir, 'dist_ac_app.mjs');
+  writeFileSync(appModule, out.outputText);
+  const options = (process.env.NODE_OPTIONS ?? '').split(/\s+/).filter((o) => o !== '' && o !== '--conditions=source');
+  nodeEnv = { ...process.env, NODE_OPTIONS: options.join(' ') };
+}
 
 /** a (killed) boots again into the cluster; bench_app stays on b. */
 async function restartA(cl: Cluster): Promise<void> {
@@ -540,8 +613,11 @@ async function main(): Promise<void> {
       verbose: { type: 'boolean', default: false },
       trace: { type: 'boolean', default: false },
       'poll-failover': { type: 'boolean', default: false },
+      nodes: { type: 'string', default: 'build' },
     },
   });
+  if (values.nodes === 'build') prepareBuiltNodes();
+  else if (values.nodes !== 'source') throw new Error(`bad --nodes ${values.nodes}: build or source`);
   verbose = values.verbose;
   pollFailover = values['poll-failover'];
   if (values.trace) {
@@ -576,7 +652,7 @@ async function main(): Promise<void> {
       seconds: Math.round(seconds),
       baseline: 'Erlang/OTP 25 figures from ../shared/spec/anchors.md (frozen_node: upper end of 2.7–3.5 s); null where there is none',
       erlang: Object.fromEntries(Object.entries(WORKLOADS).map(([w, s]) => [w, s.erlangText])),
-      cluster: 'rigil start <config.json> × 3 (a > b > c), loopback, tickTime 4000; application bench/src/dist_ac_app.ts',
+      cluster: `rigil start <config.json> × 3 (a > b > c), loopback, tickTime 4000; application bench/src/dist_ac_app.ts; nodes from ${values.nodes === 'build' ? 'the compiled packages' : 'the TypeScript sources (tsx)'}`,
       details,
     });
     process.stdout.write(`\nwrote ${path}\n`);
