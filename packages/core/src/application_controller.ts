@@ -49,6 +49,8 @@ export class ApplicationController {
   private readonly running = new Map<string, Placement>();
   /** `start` calls in progress; concurrent ones share the outcome. */
   private readonly starting = new Map<string, Promise<AppResult>>();
+  /** `stop` calls still under way (waiting for a start they end), by application. */
+  private readonly stopping = new Map<string, Promise<AppResult>>();
   /** Local instances being started (by `start`, or by the distributed controller). */
   private readonly localStarting = new Map<string, Promise<AppResult>>();
   /** The master of each `startLocal` still under way (a stop may end it). */
@@ -112,6 +114,12 @@ export class ApplicationController {
     if (!isRestartType(restartType)) return Promise.resolve({ error: { invalidRestartType: restartType } });
     const spec = this.loaded.get(name);
     if (spec === undefined) return Promise.resolve({ error: { notLoaded: name } });
+    // A stop called before this start and still under way (it waits for an earlier start)
+    // goes first: calls take effect in the order they were made. Joining the earlier start
+    // instead would answer 'ok' for an application that stop then ends (apps seed 461:
+    // start, stop, start on e, and e ended with the application stopped).
+    const stopping = this.stopping.get(name);
+    if (stopping !== undefined) return stopping.then(() => this.start(app, restartType));
     const pending = this.starting.get(name);
     if (pending !== undefined) return pending;
     if (this.running.has(name)) return Promise.resolve({ error: { alreadyStarted: name } });
@@ -169,7 +177,17 @@ export class ApplicationController {
    * kill what is left. Not started → `{ error: { notStarted: name } }`. A distributed
    * application stopped where it runs does not fail over.
    */
-  async stop(name: string): Promise<AppResult> {
+  stop(name: string): Promise<AppResult> {
+    const run = this.stopAfterStarts(name);
+    this.stopping.set(name, run);
+    const done = (): void => {
+      if (this.stopping.get(name) === run) this.stopping.delete(name);
+    };
+    run.then(done, done);
+    return run;
+  }
+
+  private async stopAfterStarts(name: string): Promise<AppResult> {
     const pending = this.starting.get(name) ?? this.localStarting.get(name);
     if (pending !== undefined) await pending;
     if (!this.started.has(name)) return { error: { notStarted: name } };

@@ -158,6 +158,36 @@ describe('concurrent starts', () => {
     expect(stops).toEqual(['a']);
     expect(node.application.isStarted('a')).toBe(false);
   });
+
+  it('applies start, stop, start made while the first start runs in call order: it ends started (apps seed 461)', async () => {
+    const node = newNode();
+    const hold = gate();
+    const stops: string[] = [];
+    let starts = 0;
+    node.application.load({
+      name: 'a',
+      mod: {
+        start: async (_t, _a, self) => {
+          if (++starts === 1) await hold.promise;
+          return supervisor.startLink(self, oneWorkerSup, undefined);
+        },
+        stop: () => {
+          stops.push('a');
+        },
+      },
+    });
+    const first = node.application.start('a');
+    const stopped = node.application.stop('a');
+    const second = node.application.start('a');
+    hold.open();
+    expect(await first).toBe('ok');
+    expect(await stopped).toBe('ok');
+    expect(await second).toBe('ok');
+    expect(stops).toEqual(['a']);
+    expect(starts).toBe(2);
+    expect(node.application.isStarted('a')).toBe(true);
+    expect(node.application.whichApplications().map((a) => a.name)).toContain('a');
+  });
 });
 
 describe('a start stopped while it runs (stopStarting, for dist-ac)', () => {

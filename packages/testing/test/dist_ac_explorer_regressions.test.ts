@@ -315,6 +315,14 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(1095, 1178, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I3-apps: start, stop, start of an application on one node while the first start waits take effect in call order (seed 461 × 300)', async () => {
+    // e called application.start(slow) — its decision waited on b — then stop (which waits for
+    // that start) and start again. The second start joined the first one's promise and said
+    // 'ok'; the stop then ended the application, and e's controller named no node while a ran
+    // slow. A start now waits for a stop called before it (application_controller.ts).
+    expect(await replayPrefix(461, 235, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
