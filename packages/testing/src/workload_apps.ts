@@ -310,13 +310,27 @@ export class AppsModel {
     if (!flag) {
       this.stopAsked.set(`${node.name} ${app}`, this.sim.now);
       if (this.pinned.get(app)?.node === node.name) this.pinned.delete(app);
-    } else {
-      this.claims.set(`${node.name} ${app}`, this.claim(node));
+    }
+    const key = `${node.name} ${app}`;
+    const claimBefore = this.claims.get(key);
+    const claimAt = this.claim(node);
+    if (flag) {
+      this.claims.set(key, claimAt);
       this.unpinIfBetter(app, node);
     }
     const pending = this.trackMove(node, app);
     node.application.permit(app, flag).then(
-      () => this.pendingMoves.delete(pending),
+      (r) => {
+        this.pendingMoves.delete(pending);
+        // A permit whose start failed (a takeover whose old node went down while the new
+        // instance fetched its state) claimed nothing, as a failed takeover (seed 768: e's
+        // permit-true takeover from d failed with d's nodedown; d, back, kept ctr, and I2
+        // expected e). OTP: the start's error is the caller's; no later move follows from it.
+        if (flag && r !== 'ok' && this.claims.get(key) === claimAt) {
+          if (claimBefore === undefined) this.claims.delete(key);
+          else this.claims.set(key, claimBefore);
+        }
+      },
       (e: unknown) => {
         this.pendingMoves.delete(pending);
         record(e);

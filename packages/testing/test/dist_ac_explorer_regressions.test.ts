@@ -323,6 +323,14 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(461, 235, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I2: a permit whose takeover failed (its old node went down while the state was fetched) claims nothing (seed 768 × 300, the model)', async () => {
+    // e's permit(true) took ctr over from d; d's nodedown failed the new instance's `go` phase
+    // (fetchState). d, back, kept its instance, and I2 expected e, the better node, as if its
+    // claim had moved ctr. As for a failed takeover, the model now drops such a claim. (On
+    // 50830c6 this prefix failed; the dist-ac of ecad06d's successor takes another course.)
+    expect(await replayPrefix(768, 153, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
