@@ -676,17 +676,23 @@ export class DistAc implements DistributedController {
           if (!this.localStarted.has(app) || where === 'local' || (where !== undefined && this.node.net.isConnected(where))) return 'ok';
           // Every surviving node gets here at about the same time; one the decision does not
           // pick waits on the picked one without contending for the lock. It listens before
-          // asking for the views, so a start announced meanwhile is not missed.
-          const next = this.news(app);
-          const views = await this.views(app);
-          const d = this.decide(app, views, mode, dead);
-          if (d.kind === 'wait') {
-            if (kickable(views.get(d.node)!)) this.kick(d.node, app);
-            const news = await next.promise;
-            if (news.kind === 'failed' && news.node === d.node) return { error: { startFailed: d.node } };
-            continue;
+          // asking for the views, so a start announced meanwhile is not missed. The node that
+          // leads the list among the survivors goes to the lock at once: the decision under
+          // the lock, with fresh views, is the one that counts, and the round of views saved
+          // is the failover's critical path (OTP's dist_ac decides from what it knows, with no
+          // round at all; rigil asks, as the nodes' records may be behind).
+          if (!this.leadsFailover(app)) {
+            const next = this.news(app);
+            const views = await this.views(app);
+            const d = this.decide(app, views, mode, dead);
+            if (d.kind === 'wait') {
+              if (kickable(views.get(d.node)!)) this.kick(d.node, app);
+              const news = await next.promise;
+              if (news.kind === 'failed' && news.node === d.node) return { error: { startFailed: d.node } };
+              continue;
+            }
+            next.cancel();
           }
-          next.cancel();
         }
         let waited: News | undefined;
         let waitedOn: string | undefined;
@@ -712,6 +718,21 @@ export class DistAc implements DistributedController {
       if (n === 0) this.active.delete(app);
       else this.active.set(app, n);
     }
+  }
+
+  /**
+   * True when no connected node ranks with or above this one in `app`'s priority list: the
+   * failover's decision will pick this node unless its views say otherwise (not started, not
+   * permitted here; then it waits under the lock's decision like any other node).
+   */
+  private leadsFailover(app: string): boolean {
+    const nodes = this.entries.get(app)!.nodes;
+    const mine = rankOf(nodes, this.node.name);
+    if (mine < 0) return false;
+    return this.node.nodes().every((n) => {
+      const r = rankOf(nodes, n);
+      return r < 0 || r > mine;
+    });
   }
 
   /** Carries out a decision made by `decideLoop` (not a wait). */
@@ -1649,7 +1670,11 @@ export class DistAc implements DistributedController {
     const dead = e.node;
     const ac = this.node.application;
     for (const [app, entry] of this.entries) {
-
+      // Decisions waiting on the dead node decide again (OTP's monitor_node in
+      // wait_dist_start); woken before a failover is armed below, which listens for news too
+      // and would otherwise wake itself at once and ask every node for its views twice (on a
+      // 2-core machine the round the survivors spend on that delays the failover's lock).
+      this.wake(app);
       const ran = this.placement.get(app)?.node === dead || ac.whereRunning(app) === dead;
       if (ran) {
         this.forget(app, dead);
@@ -1660,8 +1685,6 @@ export class DistAc implements DistributedController {
         // record of c at c's nodedown while a — which c's reconcile never reached — ran slow).
         else this.background(this.relearn(app), `asking where ${app} runs`);
       }
-      // Decisions waiting on the dead node decide again (OTP's monitor_node in wait_dist_start).
-      this.wake(app);
       this.check(app);
     }
   }
