@@ -36,7 +36,8 @@
  * (`kill` also measures takeover, name_gap and frozen_node; a partial run writes no JSON unless
  * `--out FILE`), `--verbose` (echo the nodes' logs; with `DEBUG=rigil:dist_ac,rigil:dist` in
  * the environment they log their protocol), `--trace` (the nodes log calls of dist_ac's and
- * global's methods, printed after each failover and takeover, ms after the kill or the call),
+ * global's methods, printed after each failover and takeover, ms after the kill or the call;
+ * the failover's breakdown then also has the decision's phases on b: lock set, decided),
  * `--poll-failover` (see above), `--nodes build|source` (below).
  *
  * The nodes run what users run in production: the compiled packages (`pnpm build`, which this
@@ -348,6 +349,14 @@ async function failoverKill(cl: Cluster, timeout: number, poll: boolean): Promis
   put(b, 'b: nodedown a', firstAfter(lb, t0, (e) => e.ev === 'nodedown' && e.node === NAME.a));
   put(b, 'c: nodedown a', firstAfter(lc, t0, (e) => e.ev === 'nodedown' && e.node === NAME.a));
   put(b, 'c: name unregistered', firstAfter(lc, t0, (e) => e.ev === 'name' && e.node === null));
+  // With --trace, the decision's phases on b: the lock set, and the decision made under it.
+  const ended = (fn: string, after: number): number | undefined => {
+    const e = lb.find((x) => x.t >= t0 + after - 0.5 && x.ev === 'trace' && x.fn === fn);
+    return e === undefined ? undefined : round2(e.t + (e.dt as number) - t0);
+  };
+  const lockSet = ended('global.setLock', 0);
+  put(b, 'b: lock set', lockSet);
+  if (lockSet !== undefined) put(b, 'b: decided (views under the lock)', ended('dist_ac.decide', lockSet));
   put(b, 'b: mod.start', firstAfter(lb, t0, (e) => e.ev === 'start'));
   put(b, 'b: reRegister done', firstAfter(lb, t0, (e) => e.ev === 'registered'));
   put(b, 'c: name -> b', round2(tNew - t0));
@@ -616,14 +625,14 @@ async function main(): Promise<void> {
       nodes: { type: 'string', default: 'build' },
     },
   });
-  if (values.nodes === 'build') prepareBuiltNodes();
-  else if (values.nodes !== 'source') throw new Error(`bad --nodes ${values.nodes}: build or source`);
   verbose = values.verbose;
   pollFailover = values['poll-failover'];
   if (values.trace) {
     trace = true;
     process.env.BENCH_DIST_AC_TRACE = '1';
   }
+  if (values.nodes === 'build') prepareBuiltNodes();
+  else if (values.nodes !== 'source') throw new Error(`bad --nodes ${values.nodes}: build or source`);
   only = values.only?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const valid = [...Object.keys(SCENARIOS), ...Object.keys(ALIASES)];
   for (const name of only ?? []) if (!valid.includes(name)) throw new Error(`unknown scenario ${name}; scenarios: ${valid.join(', ')}`);
