@@ -192,10 +192,10 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
       // Settled before the wait (noproc at once).
       return 'reply' in o ? Promise.resolve(o.reply) : Promise.reject(callFailure(o.error[0], this.server, req));
     }
-    const p = new Promise<R>(captureSettlers);
-    this.callResolve = capturedResolve;
-    this.callReject = capturedReject;
-    capturedResolve = capturedReject = undefined;
+    const p = new Promise<R>((resolve, reject) => {
+      this.callResolve = resolve;
+      this.callReject = reject;
+    });
     this.req = req;
     this.abandonOnTimeout = true;
     if (ms === 0) this.timedOut();
@@ -281,14 +281,6 @@ function requestTimedOut(r: RequestId<any>): void {
 
 /** The outcome a settled call keeps: its promise has the value, nobody reads this. */
 const CALL_DONE: { readonly reply: never } = { reply: undefined as never };
-
-// One shared executor: `new Promise(captureSettlers)` allocates no closure per call.
-let capturedResolve: ((v: unknown) => void) | undefined;
-let capturedReject: ((e: unknown) => void) | undefined;
-function captureSettlers(resolve: (v: any) => void, reject: (e: unknown) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
 
 /**
  * Sends a request and returns its id without waiting (OTP's `gen:send_request/3`). A server
