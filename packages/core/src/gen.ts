@@ -30,7 +30,7 @@ import { CallError, coreError, RigilError, type CoreErrorCode } from './errors.j
 import { Node } from './node.js';
 import { Pid, Ref } from './pid.js';
 import { ProcessExited, type AliasHandler, type MonitorHandler, type Process } from './process.js';
-import { ProcessRecord, type BehaviourLoop, type Monitor } from './internal/process.js';
+import { ProcessRecord, type BehaviourLoop, type CallMonitor } from './internal/process.js';
 import { isExit, reasonFromThrown, type ExitMessage, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
@@ -142,7 +142,7 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
   private abandonOnTimeout = false;
   private active = true;
   /** The monitor on a local server (removed directly); undefined for a remote one (removed by ref). */
-  monitor: Monitor | undefined = undefined;
+  monitor: CallMonitor | undefined = undefined;
   /**
    * For `call`: the request, and the promise's settlers. The call's promise is settled right
    * here with the reply or the `CallError` (one promise and one microtask hop per call rather

@@ -200,7 +200,7 @@ export class Node {
       monitoredBy: p._monitoredBy
         ? [...p._monitoredBy.values()].flatMap((m) => (m.owner instanceof ProcessRecord ? [m.owner.pid] : []))
         : [],
-      monitoredByCount: p._monitoredBy?.size ?? 0,
+      monitoredByCount: (p._monitoredBy?.size ?? 0) + p._callCount(),
       registeredName: p._name,
       trapExit: p._trap,
       kind: p._loop !== null ? 'behaviour' : 'function',

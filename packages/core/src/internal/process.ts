@@ -68,6 +68,17 @@ export interface Monitor {
   readonly object: Pid | readonly [string, string];
 }
 
+/**
+ * The monitor of a call on a local server (gen.ts): linked into the server's `_calls` list
+ * rather than its `_monitoredBy` Map, so a call costs no hash-table insert and delete (a Map
+ * with an entry added and removed per call rehashes every few calls).
+ */
+export interface CallMonitor extends Monitor {
+  /** @internal Neighbours in the target's `_calls` list (null at the ends, and once unlinked). */
+  prev: CallMonitor | null;
+  next: CallMonitor | null;
+}
+
 /** A never-settling promise: what a dead process's `receive` returns. */
 const NEVER: Promise<never> = new Promise<never>(() => undefined);
 
@@ -118,6 +129,8 @@ export class ProcessRecord implements Process {
   _monitors: Map<Ref, Monitor> | null = null;
   /** @internal Monitors others hold on this process, by ref. */
   _monitoredBy: Map<Ref, Monitor> | null = null;
+  /** @internal Monitors of calls in flight to this process, most recent first (see `CallMonitor`). */
+  _calls: CallMonitor | null = null;
   /** @internal Registered name. */
   _name: string | undefined = undefined;
   /** @internal Owner for group-leader-like bookkeeping (the application that spawned it). */
@@ -387,6 +400,13 @@ export class ProcessRecord implements Process {
     }
     q.push(msg);
     if (this._loop !== null && (this._flags & (BUSY | QUEUED | SUSPENDED)) === 0) this.node._scheduler.enqueue(this);
+  }
+
+  /** @internal Number of calls in flight to this process (the length of `_calls`). */
+  _callCount(): number {
+    let n = 0;
+    for (let m = this._calls; m !== null; m = m.next) n++;
+    return n;
   }
 
   /** @internal Work is pending for the scheduler. */
