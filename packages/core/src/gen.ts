@@ -30,7 +30,7 @@ import { CallError, coreError, RigilError, type CoreErrorCode } from './errors.j
 import { Node } from './node.js';
 import { Pid, Ref } from './pid.js';
 import { ProcessExited, type AliasHandler, type MonitorHandler, type Process } from './process.js';
-import { ProcessRecord, type BehaviourLoop, type CallMonitor } from './internal/process.js';
+import { addCleanup, ProcessRecord, removeCleanup, type BehaviourLoop, type CallMonitor } from './internal/process.js';
 import { isExit, reasonFromThrown, type ExitMessage, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
@@ -250,7 +250,7 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
       if (this.monitor !== undefined) this.node._monitors.dropCallMonitor(this.monitor);
       else this.node.demonitor(this.tag);
     }
-    this.owner?._cleanups?.delete(this);
+    if (this.owner !== undefined) removeCleanup(this.owner, this);
     if (this.timer !== undefined) {
       this.node.timers.drop(this.timer);
       this.timer = undefined;
@@ -299,7 +299,7 @@ export function sendRequest<R = unknown>(caller: Caller, server: ServerRef, req:
   node._registry.addAlias(tag, r);
   r.monitor = node._monitors.monitorForCall(r, target, tag);
   if (r.outcome !== undefined) return r;
-  if (owner !== undefined) (owner._cleanups ??= new Set()).add(r);
+  if (owner !== undefined) addCleanup(owner, r);
   const msg: GenCallMessage = { $gen: kind, pid: owner?.pid ?? node.systemPid, tag, req };
   node.send(target, msg);
   return r;

@@ -520,7 +520,8 @@ export class Node {
         this._monitors.exited(p, reason);
         const cleanups = p._cleanups;
         p._cleanups = null;
-        if (cleanups !== null) for (const c of cleanups) c.onOwnerExit();
+        if (cleanups instanceof Set) for (const c of cleanups) c.onOwnerExit();
+        else if (cleanups !== null) cleanups.onOwnerExit();
         p.pid._proc = undefined;
       }
     } finally {

@@ -251,6 +251,21 @@ describe('call machinery', () => {
     expect(await Promise.all(calls.slice(1))).toEqual([{ code: 'ERR_CALL_EXIT' }, { code: 'ERR_CALL_EXIT' }, { code: 'ERR_CALL_EXIT' }]);
   });
 
+  it('a caller that exits with one or several requests in flight leaves no monitor on the server', async () => {
+    const node = newNode();
+    const pid = okPid(await genServer.start(node, holder(), undefined));
+    for (const n of [1, 3]) {
+      const caller = node.spawn(async (self) => {
+        for (let i = 0; i < n; i++) genServer.sendRequest(self, pid, i);
+        await self.receive();
+      });
+      await waitFor(() => node.processInfo(pid)?.monitoredByCount === n);
+      node.exit(caller, 'kill');
+      await waitFor(() => !node.isAlive(caller));
+      expect(node.processInfo(pid)?.monitoredByCount).toBe(0);
+    }
+  });
+
   it('call and cast messages are recognised by isGenCall and isGenCast', async () => {
     const node = newNode();
     const seen: unknown[] = [];

@@ -79,6 +79,30 @@ export interface CallMonitor extends Monitor {
   next: CallMonitor | null;
 }
 
+/**
+ * Something to undo when its owner process exits (a request in flight). A process holds one
+ * directly, more in a Set: a process mostly has one call in flight, and a Set entry added and
+ * removed per call costs hashing and rehashing.
+ */
+export interface Cleanup {
+  onOwnerExit(): void;
+}
+
+/** Registers `c` to run when `p` exits (see `Cleanup`). */
+export function addCleanup(p: ProcessRecord, c: Cleanup): void {
+  const cs = p._cleanups;
+  if (cs === null) p._cleanups = c;
+  else if (cs instanceof Set) cs.add(c);
+  else p._cleanups = new Set([cs, c]);
+}
+
+/** Forgets a cleanup registered with `addCleanup`. */
+export function removeCleanup(p: ProcessRecord, c: Cleanup): void {
+  const cs = p._cleanups;
+  if (cs === c) p._cleanups = null;
+  else if (cs instanceof Set) cs.delete(c);
+}
+
 /** A never-settling promise: what a dead process's `receive` returns. */
 const NEVER: Promise<never> = new Promise<never>(() => undefined);
 
@@ -136,7 +160,7 @@ export class ProcessRecord implements Process {
   /** @internal Owner for group-leader-like bookkeeping (the application that spawned it). */
   _group: unknown = undefined;
   /** @internal Cleanups to run at exit (pending calls, application bookkeeping). */
-  _cleanups: Set<{ onOwnerExit(): void }> | null = null;
+  _cleanups: Cleanup | Set<Cleanup> | null = null;
   /**
    * @internal Messages taken from the mailbox (by `receive` or the behaviour loop): the
    * introspection's "messages handled", counted with one increment in `_take`. OTP counts
