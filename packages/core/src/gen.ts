@@ -30,7 +30,7 @@ import { CallError, coreError, RigilError, type CoreErrorCode } from './errors.j
 import { Node } from './node.js';
 import { Pid, Ref } from './pid.js';
 import { ProcessExited, type AliasHandler, type MonitorHandler, type Process } from './process.js';
-import { ProcessRecord, type BehaviourLoop, type Monitor } from './internal/process.js';
+import { addCleanup, ProcessRecord, removeCleanup, type BehaviourLoop, type CallMonitor } from './internal/process.js';
 import { isExit, reasonFromThrown, type ExitMessage, type ExitReason } from './reason.js';
 import type { Timer } from './timer.js';
 
@@ -142,7 +142,15 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
   private abandonOnTimeout = false;
   private active = true;
   /** The monitor on a local server (removed directly); undefined for a remote one (removed by ref). */
-  monitor: Monitor | undefined = undefined;
+  monitor: CallMonitor | undefined = undefined;
+  /**
+   * For `call`: the request, and the promise's settlers. The call's promise is settled right
+   * here with the reply or the `CallError` (one promise and one microtask hop per call rather
+   * than a `Response` promise and a `then` that unwraps it).
+   */
+  private req: unknown = undefined;
+  private callResolve: ((v: R) => void) | undefined = undefined;
+  private callReject: ((e: unknown) => void) | undefined = undefined;
 
   constructor(
     readonly node: Node,
@@ -153,6 +161,15 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
 
   onAlias(msg: unknown): void {
     if (this.outcome !== undefined) return;
+    const resolve = this.callResolve;
+    if (resolve !== undefined) {
+      // A call: no `Response` object, the reply goes straight to the caller's promise.
+      this.outcome = CALL_DONE;
+      this.callResolve = this.callReject = undefined;
+      this.abandon();
+      resolve(msg as R);
+      return;
+    }
     this.outcome = { reply: msg as R };
     this.finish();
   }
@@ -163,6 +180,27 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
     this.node._registry.removeAlias(this.tag);
     this.outcome = { error: [reason, this.server] };
     this.finish();
+  }
+
+  /**
+   * @internal Waits for the reply of a call up to `ms`: resolves with it, or rejects with the
+   * `CallError` (OTP's `gen:do_call/4` receive). A timeout abandons the request.
+   */
+  callWait(ms: number, req: unknown): Promise<R> {
+    const o = this.outcome;
+    if (o !== undefined) {
+      // Settled before the wait (noproc at once).
+      return 'reply' in o ? Promise.resolve(o.reply) : Promise.reject(callFailure(o.error[0], this.server, req));
+    }
+    const p = new Promise<R>((resolve, reject) => {
+      this.callResolve = resolve;
+      this.callReject = reject;
+    });
+    this.req = req;
+    this.abandonOnTimeout = true;
+    if (ms === 0) this.timedOut();
+    else if (ms !== Infinity) this.timer = this.node.timers.schedule(ms, requestTimedOut, this);
+    return p;
   }
 
   /** The caller died: forget the request. */
@@ -190,6 +228,14 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
   /** @internal The waiter's time is up. */
   timedOut(): void {
     this.timer = undefined;
+    const reject = this.callReject;
+    if (reject !== undefined) {
+      this.outcome = CALL_DONE;
+      this.callResolve = this.callReject = undefined;
+      this.abandon();
+      reject(new CallError('ERR_CALL_TIMEOUT', 'timeout', this.server, this.req));
+      return;
+    }
     const w = this.waiter;
     this.waiter = undefined;
     if (this.abandonOnTimeout) this.abandon();
@@ -204,7 +250,7 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
       if (this.monitor !== undefined) this.node._monitors.dropCallMonitor(this.monitor);
       else this.node.demonitor(this.tag);
     }
-    this.owner?._cleanups?.delete(this);
+    if (this.owner !== undefined) removeCleanup(this.owner, this);
     if (this.timer !== undefined) {
       this.node.timers.drop(this.timer);
       this.timer = undefined;
@@ -213,6 +259,14 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
 
   private finish(): void {
     this.abandon();
+    const reject = this.callReject;
+    if (reject !== undefined) {
+      // A call whose server went down: the outcome is `{ error }`.
+      this.callResolve = this.callReject = undefined;
+      const o = this.outcome as { error: readonly [ExitReason, ServerRef] };
+      reject(callFailure(o.error[0], this.server, this.req));
+      return;
+    }
     const w = this.waiter;
     if (w !== undefined) {
       this.waiter = undefined;
@@ -224,6 +278,9 @@ export class RequestId<R = unknown> implements MonitorHandler, AliasHandler {
 function requestTimedOut(r: RequestId<any>): void {
   r.timedOut();
 }
+
+/** The outcome a settled call keeps: its promise has the value, nobody reads this. */
+const CALL_DONE: { readonly reply: never } = { reply: undefined as never };
 
 /**
  * Sends a request and returns its id without waiting (OTP's `gen:send_request/3`). A server
@@ -242,7 +299,7 @@ export function sendRequest<R = unknown>(caller: Caller, server: ServerRef, req:
   node._registry.addAlias(tag, r);
   r.monitor = node._monitors.monitorForCall(r, target, tag);
   if (r.outcome !== undefined) return r;
-  if (owner !== undefined) (owner._cleanups ??= new Set()).add(r);
+  if (owner !== undefined) addCleanup(owner, r);
   const msg: GenCallMessage = { $gen: kind, pid: owner?.pid ?? node.systemPid, tag, req };
   node.send(target, msg);
   return r;
@@ -269,14 +326,7 @@ export function call<R = unknown>(caller: Caller, server: ServerRef, req: unknow
   if (caller instanceof ProcessRecord && typeof server === 'string' && caller.registeredName === server) {
     return Promise.reject(new CallError('ERR_CALLING_SELF', 'calling_self', server, req));
   }
-  const id = sendRequest<R>(caller, server, req, kind);
-  return id.wait(timeoutMs, true).then((r) => unwrap(r, server, req));
-}
-
-function unwrap<R>(r: Response<R>, server: ServerRef, req: unknown): R {
-  if (r === 'timeout') throw new CallError('ERR_CALL_TIMEOUT', 'timeout', server, req);
-  if ('reply' in r) return r.reply;
-  throw callFailure(r.error[0], server, req);
+  return sendRequest<R>(caller, server, req, kind).callWait(timeoutMs, req);
 }
 
 /** The `CallError` for a call whose server went down with `reason`. */

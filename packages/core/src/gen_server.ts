@@ -26,10 +26,7 @@ import {
   exitReasonOf,
   From,
   handleSystem,
-  isGenCall,
-  isGenCast,
   isParentExit,
-  isSystemMessage,
   dataOf,
   requireCaller,
   requireProcess,
@@ -39,6 +36,8 @@ import {
   type Behaviour,
   type BehaviourStartOptions,
   type Caller,
+  type GenCallMessage,
+  type GenCastMessage,
 } from './gen.js';
 import { Ref, type Pid } from './pid.js';
 import type { Process } from './process.js';
@@ -294,8 +293,20 @@ const LOOP: BehaviourLoop = {
       s.idle = null;
     }
     s.idleSeq++;
-    if (isSystemMessage(msg)) {
-      const r = handleSystem(self, s, GEN_SERVER, msg);
+    // The `$gen` tag is read once per message (and not at all for a primitive), not once per
+    // kind tested: a plain info message (a number, a string) goes straight to handleInfo.
+    if (typeof msg !== 'object' || msg === null) {
+      s.idleMs = undefined;
+      try {
+        return info(self, s, msg);
+      } catch (e) {
+        return crash(self, s, e, msg);
+      }
+    }
+    const g = (msg as { $gen?: unknown }).$gen;
+    if (g === 'system') {
+      const sys = msg as GenCallMessage;
+      const r = handleSystem(self, s, GEN_SERVER, sys);
       // A system message re-enters the loop with the same timeout (OTP's sys protocol); a
       // terminate request has ended the server (or is running its terminate).
       if (r === undefined && self.alive && s.idleMs !== undefined) armIdle(self, s, s.idleMs);
@@ -303,35 +314,43 @@ const LOOP: BehaviourLoop = {
     }
     s.idleMs = undefined;
     try {
-      return dispatch(self, s, msg);
+      return dispatch(self, s, msg, g);
     } catch (e) {
       return crash(self, s, e, msg);
     }
   },
 };
 
-function dispatch(self: Process, s: Server<unknown>, msg: unknown): void | Promise<void> {
+/** Dispatches an object message whose `$gen` tag is `g`. */
+function dispatch(self: Process, s: Server<unknown>, msg: unknown, g: unknown): void | Promise<void> {
   const b = s.behaviour;
-  if (isGenCall(msg)) {
-    if (!(msg.tag instanceof Ref)) {
+  if (g === 'call') {
+    const c = msg as GenCallMessage;
+    if (!(c.tag instanceof Ref)) {
       // A call nobody could be answered on (forged, or from a broken peer): dropped with a
       // report, never a crash of the server when it replies.
       self.node.report({ kind: 'gen_server', pid: self.pid, name: self.registeredName, message: 'dropped a call without a reply tag', reason: 'badarg' });
       return;
     }
-    const from = new From(self.node, msg.pid, msg.tag);
+    const from = new From(self.node, c.pid, c.tag);
     if (b.handleCall === undefined) throw new RigilError('ERR_BAD_RETURN', 'handleCall is not defined', { undef: 'handleCall' });
-    return settle(self, s, b.handleCall(msg.req, from, s.state, self), from, msg);
+    return settle(self, s, b.handleCall(c.req, from, s.state, self), from, msg);
   }
-  if (isGenCast(msg)) {
+  if (g === 'cast') {
     if (b.handleCast === undefined) return;
-    return settle(self, s, b.handleCast(msg.msg, s.state, self), undefined, msg);
+    return settle(self, s, b.handleCast((msg as GenCastMessage).msg, s.state, self), undefined, msg);
   }
-  if ((msg as IdleTimeout | null)?.$gen === 'idle') {
+  if (g === 'idle') {
     if ((msg as IdleTimeout).seq !== s.idleSeq - 1) return;
-    msg = 'timeout';
+    return info(self, s, 'timeout');
   }
   if (isParentExit(self, s.parent, msg)) return finish(self, s, msg.reason, msg);
+  return info(self, s, msg);
+}
+
+/** Hands `msg` to handleInfo (OTP's `handle_info/2`); dropped when there is none. */
+function info(self: Process, s: Server<unknown>, msg: unknown): void | Promise<void> {
+  const b = s.behaviour;
   if (b.handleInfo === undefined) return;
   return settle(self, s, b.handleInfo(msg, s.state, self), undefined, msg);
 }

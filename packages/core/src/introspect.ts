@@ -104,7 +104,7 @@ function statsOf(node: Node, p: ProcessRecord): ProcessStats {
   memory += p._q.length * SLOT_BYTES + mailboxSize(p, queued);
   const links = p._links?.size ?? 0;
   const monitors = p._monitors?.size ?? 0;
-  const monitoredBy = p._monitoredBy?.size ?? 0;
+  const monitoredBy = (p._monitoredBy?.size ?? 0) + p._callCount();
   memory += links * LINK_BYTES + (monitors + monitoredBy) * MONITOR_BYTES;
   const status = p.status;
   return {

@@ -7,7 +7,7 @@ import { Pid, type Ref } from './pid.js';
 import { ProcessExited, type MonitorHandler, type MonitorTarget } from './process.js';
 import { reasonFromThrown, type DownMessage, type ExitReason } from './reason.js';
 import type { Kernel } from './internal/kernel.js';
-import { ProcessRecord, type Monitor } from './internal/process.js';
+import { ProcessRecord, type CallMonitor, type Monitor } from './internal/process.js';
 import type { Registry } from './registry.js';
 
 /** The monitors of one node. */
@@ -57,12 +57,13 @@ export class Monitors {
   }
 
   /**
-   * The monitor of a call (gen's request) on a local target: kept only in the target's table,
-   * not in the handler table, and removed with `dropCallMonitor` — one Map insert and delete
-   * less per call. Returns undefined when the monitor is not local (or fired at once); the
-   * caller then falls back to `demonitor(ref)`.
+   * The monitor of a call (gen's request) on a local target: linked into the target's `_calls`
+   * list, in no Map (neither the handler table nor the target's `_monitoredBy`), and removed
+   * with `dropCallMonitor`. It fires like any monitor when the target exits. Returns undefined
+   * when the monitor is not local (or fired at once); the caller then falls back to
+   * `demonitor(ref)`.
    */
-  monitorForCall(owner: MonitorHandler, target: Pid | readonly [string, string], ref: Ref): Monitor | undefined {
+  monitorForCall(owner: MonitorHandler, target: Pid | readonly [string, string], ref: Ref): CallMonitor | undefined {
     const k = this.kernel;
     let proc: ProcessRecord | undefined;
     if (target instanceof Pid) {
@@ -82,14 +83,25 @@ export class Monitors {
       this.deliverDown(owner, ref, target, 'noproc');
       return undefined;
     }
-    const m: Monitor = { ref, owner, target: proc.pid, object: target };
-    (proc._monitoredBy ??= new Map()).set(ref, m);
+    const head = proc._calls;
+    const m: CallMonitor = { ref, owner, target: proc.pid, object: target, prev: null, next: head };
+    if (head !== null) head.prev = m;
+    proc._calls = m;
     return m;
   }
 
-  /** Removes a monitor made by `monitorForCall`. */
-  dropCallMonitor(m: Monitor): void {
-    this.kernel.local(m.target)?._monitoredBy?.delete(m.ref);
+  /** Removes a monitor made by `monitorForCall` (nothing if it already fired). */
+  dropCallMonitor(m: CallMonitor): void {
+    const prev = m.prev;
+    const next = m.next;
+    if (prev !== null) prev.next = next;
+    else {
+      const proc = this.kernel.local(m.target);
+      if (proc === undefined || proc._calls !== m) return; // not linked: fired, or the target is gone
+      proc._calls = next;
+    }
+    if (next !== null) next.prev = prev;
+    m.prev = m.next = null;
   }
 
   /** Removes a monitor by ref (owned by `owner`, or by a handler); false if it was not active. */
@@ -152,6 +164,21 @@ export class Monitors {
       for (const m of watchers.values()) {
         if (m.owner instanceof ProcessRecord) m.owner._monitors?.delete(m.ref);
         else this.handlerMonitors.delete(m.ref);
+        this.deliverDown(m.owner, m.ref, m.object, reason);
+      }
+    }
+    // Calls in flight, oldest first; all are unlinked before the first DOWN goes out (their
+    // abandon then finds nothing to drop).
+    if (p._calls !== null) {
+      const calls: CallMonitor[] = [];
+      for (let m: CallMonitor | null = p._calls; m !== null; m = m.next) calls.push(m);
+      p._calls = null;
+      for (let i = calls.length - 1; i >= 0; i--) {
+        const m = calls[i]!;
+        m.prev = m.next = null;
+      }
+      for (let i = calls.length - 1; i >= 0; i--) {
+        const m = calls[i]!;
         this.deliverDown(m.owner, m.ref, m.object, reason);
       }
     }

@@ -200,7 +200,7 @@ export class Node {
       monitoredBy: p._monitoredBy
         ? [...p._monitoredBy.values()].flatMap((m) => (m.owner instanceof ProcessRecord ? [m.owner.pid] : []))
         : [],
-      monitoredByCount: p._monitoredBy?.size ?? 0,
+      monitoredByCount: (p._monitoredBy?.size ?? 0) + p._callCount(),
       registeredName: p._name,
       trapExit: p._trap,
       kind: p._loop !== null ? 'behaviour' : 'function',
@@ -520,7 +520,8 @@ export class Node {
         this._monitors.exited(p, reason);
         const cleanups = p._cleanups;
         p._cleanups = null;
-        if (cleanups !== null) for (const c of cleanups) c.onOwnerExit();
+        if (cleanups instanceof Set) for (const c of cleanups) c.onOwnerExit();
+        else if (cleanups !== null) cleanups.onOwnerExit();
         p.pid._proc = undefined;
       }
     } finally {

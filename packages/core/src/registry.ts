@@ -12,8 +12,14 @@ import type { ProcessRecord } from './internal/process.js';
 export class Registry {
   /** Registered name → its process. */
   private readonly names = new Map<string, ProcessRecord>();
-  /** Live aliases by ref id. */
+  /** Live aliases by ref id (all but the one in the hot slot below). */
   private readonly aliases = new Map<number, AliasHandler>();
+  /**
+   * One live alias kept outside the Map: a process mostly has one call in flight, so the
+   * add/deliver/remove of a call's alias touches no hash table (ids are never 0).
+   */
+  private hotId = 0;
+  private hotHandler: AliasHandler | undefined = undefined;
 
   constructor(private readonly kernel: Kernel) {}
 
@@ -59,21 +65,31 @@ export class Registry {
 
   /** Activates an alias: messages sent to `tag` go to `handler` until it is removed. */
   addAlias(tag: Ref, handler: AliasHandler): void {
-    this.aliases.set(tag.id, handler);
+    if (this.hotId === 0) {
+      this.hotId = tag.id;
+      this.hotHandler = handler;
+    } else this.aliases.set(tag.id, handler);
   }
 
   /** Deactivates an alias: later messages to it are dropped. */
   removeAlias(tag: Ref): void {
-    this.aliases.delete(tag.id);
+    if (tag.id === this.hotId) {
+      this.hotId = 0;
+      this.hotHandler = undefined;
+    } else if (this.aliases.size !== 0) this.aliases.delete(tag.id);
   }
 
   /** Delivers `msg` to a local alias of this incarnation; dropped if inactive. */
   deliverAlias(tag: Ref, msg: unknown): void {
-    if (tag.creation === this.kernel.creation) this.aliases.get(tag.id)?.onAlias(msg);
+    if (tag.creation !== this.kernel.creation) return;
+    if (tag.id === this.hotId) this.hotHandler!.onAlias(msg);
+    else if (this.aliases.size !== 0) this.aliases.get(tag.id)?.onAlias(msg);
   }
 
   /** Forgets every name and alias (the node stopped). */
   clear(): void {
+    this.hotId = 0;
+    this.hotHandler = undefined;
     this.aliases.clear();
     this.names.clear();
   }

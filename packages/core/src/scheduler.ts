@@ -24,8 +24,14 @@ const RESOLVED = Promise.resolve();
 export const BATCH = 8192;
 
 export class Scheduler {
-  private queue: ProcessRecord[] = [];
+  /**
+   * The run queue: a ring buffer (capacity a power of two) of `len` processes from `head`. A
+   * ring rather than an array emptied per drain: `length = 0` frees the backing store, and the
+   * next push allocates it again — once per drain, i.e. per hop when few processes are ready.
+   */
+  private queue: Array<ProcessRecord | undefined> = new Array<ProcessRecord | undefined>(1024);
   private head = 0;
+  private len = 0;
   /** Messages that may still be handled in this event-loop turn. */
   private budget = BATCH;
   /** A drain is queued (as a microtask or an immediate). */
@@ -61,8 +67,23 @@ export class Scheduler {
   enqueue(p: ProcessRecord): void {
     if (p._queued || this.stopped) return;
     p._queued = true;
-    this.queue.push(p);
+    this.push(p);
     if (!this.scheduled) this.schedule();
+  }
+
+  private push(p: ProcessRecord): void {
+    let q = this.queue;
+    if (this.len === q.length) q = this.grow();
+    q[(this.head + this.len++) & (q.length - 1)] = p;
+  }
+
+  private grow(): Array<ProcessRecord | undefined> {
+    const old = this.queue;
+    const q = new Array<ProcessRecord | undefined>(old.length * 2);
+    for (let i = 0; i < this.len; i++) q[i] = old[(this.head + i) & (old.length - 1)];
+    this.queue = q;
+    this.head = 0;
+    return q;
   }
 
   /**
@@ -133,10 +154,11 @@ export class Scheduler {
   /** Drops every queued process and every pending immediate. */
   stop(): void {
     this.stopped = true;
-    this.queue = [];
+    this.queue = new Array<ProcessRecord | undefined>(16);
     this.suspended.clear();
     this.resumeWaiters.clear();
     this.head = 0;
+    this.len = 0;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     if (this.epoch !== undefined) clearImmediate(this.epoch);
     this.immediate = this.epoch = undefined;
@@ -159,29 +181,27 @@ export class Scheduler {
     this.scheduled = false;
     if (this.stopped) return;
     if (!this.epochArmed) this.armEpoch();
-    const queue = this.queue;
-    while (this.budget > 0 && this.head < queue.length) {
+    while (this.budget > 0 && this.len > 0) {
+      // The queue may have grown (a slice enqueues): read it afresh each time.
+      const queue = this.queue;
       const p = queue[this.head]!;
-      queue[this.head++] = undefined as unknown as ProcessRecord;
+      queue[this.head] = undefined;
+      this.head = (this.head + 1) & (queue.length - 1);
+      this.len--;
       p._queued = false;
       this.current = p;
       this.budget -= p._runSlice(this.budget);
       this.current = null;
       if (p._queued === false && p._hasWork()) {
         p._queued = true;
-        queue.push(p);
+        this.push(p);
       }
     }
-    if (this.head >= queue.length) {
-      queue.length = 0;
+    if (this.len > 0) this.schedule();
+    else if (this.queue.length > 4096) {
+      // A burst (a million spawns) grew the ring: give the memory back once it has drained.
+      this.queue = new Array<ProcessRecord | undefined>(1024);
       this.head = 0;
-    } else {
-      // Compact only when the consumed prefix dominates, so a long queue is not copied per drain.
-      if (this.head > 4096 && this.head * 2 > queue.length) {
-        queue.splice(0, this.head);
-        this.head = 0;
-      }
-      this.schedule();
     }
   }
 }

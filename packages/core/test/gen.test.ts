@@ -239,6 +239,33 @@ describe('call machinery', () => {
     expect(node.processInfo(pid)?.monitoredBy).toEqual([]);
   });
 
+  it('calls in flight are counted as monitors on the server, dropped as they are answered, and all fail when it dies', async () => {
+    const node = newNode();
+    const pid = okPid(await genServer.start(node, holder(), undefined));
+    const calls = [1, 2, 3, 4].map((i) => genServer.call(node, pid, i, Infinity).then((v) => ({ v }), (e: CallError) => ({ code: e.code })));
+    await waitFor(() => node.processInfo(pid)?.monitoredByCount === 4);
+    genServer.cast(node, pid, { answer: 'first' }); // the oldest call's monitor is the tail of the list
+    expect(await calls[0]).toEqual({ v: 'first' });
+    expect(node.processInfo(pid)?.monitoredByCount).toBe(3);
+    genServer.cast(node, pid, { die: 'boom' });
+    expect(await Promise.all(calls.slice(1))).toEqual([{ code: 'ERR_CALL_EXIT' }, { code: 'ERR_CALL_EXIT' }, { code: 'ERR_CALL_EXIT' }]);
+  });
+
+  it('a caller that exits with one or several requests in flight leaves no monitor on the server', async () => {
+    const node = newNode();
+    const pid = okPid(await genServer.start(node, holder(), undefined));
+    for (const n of [1, 3]) {
+      const caller = node.spawn(async (self) => {
+        for (let i = 0; i < n; i++) genServer.sendRequest(self, pid, i);
+        await self.receive();
+      });
+      await waitFor(() => node.processInfo(pid)?.monitoredByCount === n);
+      node.exit(caller, 'kill');
+      await waitFor(() => !node.isAlive(caller));
+      expect(node.processInfo(pid)?.monitoredByCount).toBe(0);
+    }
+  });
+
   it('call and cast messages are recognised by isGenCall and isGenCast', async () => {
     const node = newNode();
     const seen: unknown[] = [];

@@ -68,6 +68,41 @@ export interface Monitor {
   readonly object: Pid | readonly [string, string];
 }
 
+/**
+ * The monitor of a call on a local server (gen.ts): linked into the server's `_calls` list
+ * rather than its `_monitoredBy` Map, so a call costs no hash-table insert and delete (a Map
+ * with an entry added and removed per call rehashes every few calls).
+ */
+export interface CallMonitor extends Monitor {
+  /** @internal Neighbours in the target's `_calls` list (null at the ends, and once unlinked). */
+  prev: CallMonitor | null;
+  next: CallMonitor | null;
+}
+
+/**
+ * Something to undo when its owner process exits (a request in flight). A process holds one
+ * directly, more in a Set: a process mostly has one call in flight, and a Set entry added and
+ * removed per call costs hashing and rehashing.
+ */
+export interface Cleanup {
+  onOwnerExit(): void;
+}
+
+/** Registers `c` to run when `p` exits (see `Cleanup`). */
+export function addCleanup(p: ProcessRecord, c: Cleanup): void {
+  const cs = p._cleanups;
+  if (cs === null) p._cleanups = c;
+  else if (cs instanceof Set) cs.add(c);
+  else p._cleanups = new Set([cs, c]);
+}
+
+/** Forgets a cleanup registered with `addCleanup`. */
+export function removeCleanup(p: ProcessRecord, c: Cleanup): void {
+  const cs = p._cleanups;
+  if (cs === c) p._cleanups = null;
+  else if (cs instanceof Set) cs.delete(c);
+}
+
 /** A never-settling promise: what a dead process's `receive` returns. */
 const NEVER: Promise<never> = new Promise<never>(() => undefined);
 
@@ -118,12 +153,14 @@ export class ProcessRecord implements Process {
   _monitors: Map<Ref, Monitor> | null = null;
   /** @internal Monitors others hold on this process, by ref. */
   _monitoredBy: Map<Ref, Monitor> | null = null;
+  /** @internal Monitors of calls in flight to this process, most recent first (see `CallMonitor`). */
+  _calls: CallMonitor | null = null;
   /** @internal Registered name. */
   _name: string | undefined = undefined;
   /** @internal Owner for group-leader-like bookkeeping (the application that spawned it). */
   _group: unknown = undefined;
   /** @internal Cleanups to run at exit (pending calls, application bookkeeping). */
-  _cleanups: Set<{ onOwnerExit(): void }> | null = null;
+  _cleanups: Cleanup | Set<Cleanup> | null = null;
   /**
    * @internal Messages taken from the mailbox (by `receive` or the behaviour loop): the
    * introspection's "messages handled", counted with one increment in `_take`. OTP counts
@@ -387,6 +424,13 @@ export class ProcessRecord implements Process {
     }
     q.push(msg);
     if (this._loop !== null && (this._flags & (BUSY | QUEUED | SUSPENDED)) === 0) this.node._scheduler.enqueue(this);
+  }
+
+  /** @internal Number of calls in flight to this process (the length of `_calls`). */
+  _callCount(): number {
+    let n = 0;
+    for (let m = this._calls; m !== null; m = m.next) n++;
+    return n;
   }
 
   /** @internal Work is pending for the scheduler. */
