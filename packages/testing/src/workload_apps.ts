@@ -307,11 +307,18 @@ export class AppsModel {
 
   /** `application.permit(app, flag)` on `node`. */
   permit(node: DistNode, app: string, flag: boolean, record: (e: unknown) => void): void {
+    const key = `${node.name} ${app}`;
     if (!flag) {
-      this.stopAsked.set(`${node.name} ${app}`, this.sim.now);
+      // Asked from now until the call returns, as for `stop`: permit waits for a start or
+      // takeover of this node still under way (one decision per node at a time) and then
+      // stops what it brought up (seed 1064: b's takeover of ctr, then its permit false while
+      // the takeover ran; the permit then stopped the new instance — asked for).
+      this.stopAsked.set(key, Infinity);
       if (this.pinned.get(app)?.node === node.name) this.pinned.delete(app);
     }
-    const key = `${node.name} ${app}`;
+    const asked = (): void => {
+      if (!flag && this.stopAsked.get(key) === Infinity) this.stopAsked.set(key, this.sim.now);
+    };
     const claimBefore = this.claims.get(key);
     const claimAt = this.claim(node);
     if (flag) {
@@ -322,6 +329,7 @@ export class AppsModel {
     node.application.permit(app, flag).then(
       (r) => {
         this.pendingMoves.delete(pending);
+        asked();
         // A permit whose start failed (a takeover whose old node went down while the new
         // instance fetched its state) claimed nothing, as a failed takeover (seed 768: e's
         // permit-true takeover from d failed with d's nodedown; d, back, kept ctr, and I2
@@ -333,6 +341,7 @@ export class AppsModel {
       },
       (e: unknown) => {
         this.pendingMoves.delete(pending);
+        asked();
         record(e);
       },
     );
