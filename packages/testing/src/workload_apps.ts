@@ -287,9 +287,7 @@ export class AppsModel {
         if (before !== undefined) this.pinned.set(app, before);
         else this.pinned.delete(app);
       }
-      if (this.claims.get(key) !== claimAt) return;
-      if (claimBefore === undefined) this.claims.delete(key);
-      else this.claims.set(key, claimBefore);
+      this.dropClaim(key, claimAt, claimBefore);
     };
     const pending = this.trackMove(node, app);
     node.application.takeover(app).then(
@@ -334,10 +332,7 @@ export class AppsModel {
         // instance fetched its state) claimed nothing, as a failed takeover (seed 768: e's
         // permit-true takeover from d failed with d's nodedown; d, back, kept ctr, and I2
         // expected e). OTP: the start's error is the caller's; no later move follows from it.
-        if (flag && r !== 'ok' && this.claims.get(key) === claimAt) {
-          if (claimBefore === undefined) this.claims.delete(key);
-          else this.claims.set(key, claimBefore);
-        }
+        if (flag && r !== 'ok') this.dropClaim(key, claimAt, claimBefore);
       },
       (e: unknown) => {
         this.pendingMoves.delete(pending);
@@ -345,6 +340,13 @@ export class AppsModel {
         record(e);
       },
     );
+  }
+
+  /** A claim that failed (its takeover or permit start did): the one before it stands again, unless another claim came since. */
+  private dropClaim(key: string, claim: Claim, before: Claim | undefined): void {
+    if (this.claims.get(key) !== claim) return;
+    if (before === undefined) this.claims.delete(key);
+    else this.claims.set(key, before);
   }
 
   /** Tracks a takeover or permit call on `node` until it returns (see `pendingMoves`). */
