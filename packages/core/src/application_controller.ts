@@ -119,7 +119,10 @@ export class ApplicationController {
     // instead would answer 'ok' for an application that stop then ends (apps seed 461:
     // start, stop, start on e, and e ended with the application stopped).
     const stopping = this.stopping.get(name);
-    if (stopping !== undefined) return stopping.then(() => this.start(app, restartType));
+    if (stopping !== undefined) {
+      const again = (): Promise<AppResult> => this.start(app, restartType);
+      return stopping.then(again, again);
+    }
     const pending = this.starting.get(name);
     if (pending !== undefined) return pending;
     if (this.running.has(name)) return Promise.resolve({ error: { alreadyStarted: name } });
