@@ -156,6 +156,14 @@ export interface Move {
   readonly reason?: string;
   /** The fencing epoch of the instance this move started (for a stop: of the instance that stopped); null when unknown. */
   readonly epoch: number | null;
+  /**
+   * For a start this node decided itself: the nodes whose views the decision had (this node
+   * included), i.e. the nodes it reached under the application's lock. A failover picks the
+   * best of these, as OTP's picks among the nodes it knows to be up; a better node that
+   * connected a moment later does not move it back. Absent for moves learnt from other nodes
+   * and for a takeover asked for by the old node (No OTP counterpart).
+   */
+  readonly decidedWith?: readonly string[];
 }
 
 /** `distAc.info(app)`: the placement, and the last moves this node knows of. */
@@ -323,6 +331,8 @@ export class DistAc implements DistributedController {
   private readonly placement = new Map<string, PlacementInfo>();
   /** The last moves of each application, oldest first. */
   private readonly history = new Map<string, Move[]>();
+  /** The nodes whose views the decision under each application's lock has, while it runs (`Move.decidedWith`). */
+  private readonly deciding = new Map<string, readonly string[]>();
   /** Pending failover timers by application. */
   private readonly failovers = new Map<string, Timer>();
   /** Decisions waiting for news of an application (a start, a stop, a node event, a released lock). */
@@ -787,7 +797,7 @@ export class DistAc implements DistributedController {
    * before, for the records; `replaced`: the epoch of the old instance a takeover replaces, when
    * known (`PlacementInfo.replaced`).
    */
-  private async startHere(app: string, type: StartType, restartType: RestartType, cause: MoveCause, old: string | null, previous: string | null, replaced: number | null = null): Promise<AppResult> {
+  private async startHere(app: string, type: StartType, restartType: RestartType, cause: MoveCause, old: string | null, previous: string | null, replaced: number | null = null, decidedWith = this.deciding.get(app)): Promise<AppResult> {
     this.cancelFailover(app);
     const me = this.node.name;
     const epoch = this.mint(app);
@@ -813,7 +823,7 @@ export class DistAc implements DistributedController {
       return r;
     }
     const info: PlacementInfo = { application: app, node: me, startType: type, since: this.now(), previous, cause, epoch, replaced: old !== null ? replaced : null, replacedCreation };
-    this.record(app, info);
+    this.record(app, info, decidedWith);
     this.node.report({ kind: 'dist_ac', message: `${app} started here (${cause}, epoch ${epoch})`, application: app, startType: type, previous, epoch });
     const live = old !== null && old !== me && this.node.net.isConnected(old) ? old : undefined;
     this.broadcast({ op: 'started', app, info }, live);
@@ -1101,7 +1111,13 @@ export class DistAc implements DistributedController {
       this.trans(app, async () => {
         const views = await this.views(app);
         log('[%s] %s: views %o', this.node.name, app, [...views].map(([n, v]) => [n, { started: v.started, running: v.running }]));
-        const out = await fn(views);
+        this.deciding.set(app, [...views.keys()]);
+        let out: T | Wait;
+        try {
+          out = await fn(views);
+        } finally {
+          this.deciding.delete(app);
+        }
         log('[%s] %s: decided %o', this.node.name, app, out);
         if (isWait(out)) {
           // Listen before the lock is released, so news that follows at once is not missed.
@@ -1292,7 +1308,7 @@ export class DistAc implements DistributedController {
   }
 
   /** Records that `app` now runs where `info` says (a move, kept in the history). */
-  private record(app: string, info: PlacementInfo): void {
+  private record(app: string, info: PlacementInfo, decidedWith?: readonly string[]): void {
     this.learnTakenOver(app, info);
     const before = this.placement.get(app);
     const epoch = typeof info.epoch === 'number' ? info.epoch : null;
@@ -1300,7 +1316,7 @@ export class DistAc implements DistributedController {
     this.placement.set(app, { ...info, epoch });
     log('[%s] %s: record %s (%s, epoch %o)', this.node.name, app, info.node, info.cause ?? 'start', epoch);
     if (before?.node === info.node && before.since === info.since && before.epoch === epoch) return;
-    this.remember(app, { node: info.node, startType: info.startType, cause: info.cause ?? 'start', at: this.now(), previous: info.previous ?? before?.node ?? null, epoch });
+    this.remember(app, { node: info.node, startType: info.startType, cause: info.cause ?? 'start', at: this.now(), previous: info.previous ?? before?.node ?? null, epoch, ...(decidedWith !== undefined ? { decidedWith } : {}) });
   }
 
   /**
@@ -1564,7 +1580,7 @@ export class DistAc implements DistributedController {
       case 'takeoverFrom': {
         const rt = this.localStarted.get(req.app);
         if (rt === undefined) return { error: 'not_started' };
-        return this.startHere(req.app, { takeover: req.from }, rt, req.cause, req.from, req.from, req.own ?? null);
+        return this.startHere(req.app, { takeover: req.from }, rt, req.cause, req.from, req.from, req.own ?? null, undefined);
       }
     }
   }

@@ -55,6 +55,9 @@ describe('fencing epochs', () => {
     await waitRunsOnly([b, c], 'e', B);
     expect(seen.at(-1)).toEqual({ node: B, epoch: 2, info: 2 });
     await waitFor(() => c.dac.info('e').epoch === 2, 5000, 'C knows epoch 2');
+    // B decided the failover with the views of the nodes it reached (itself and C); C learnt the move.
+    expect([...(b.dac.info('e').history.findLast((m) => m.cause === 'failover')?.decidedWith ?? [])].sort()).toEqual([B, C].sort());
+    expect(c.dac.info('e').history.findLast((m) => m.cause === 'failover')?.decidedWith).toBeUndefined();
 
     // Takeover: A comes back (it has forgotten everything) and takes it over: its epoch is above 2.
     const a2 = await cluster.member(A, kernel, [b.node, c.node], [epochApp('e', seen)]);

@@ -63,6 +63,19 @@ interface CtrInstance {
 }
 
 /** A claim of an application by a node (see `AppsModel.claims`). */
+/** An instance as it started: what `placed` needs to judge whether OTP would have put it there. */
+interface StartedInstance {
+  readonly at: number;
+  /** Started by a takeover (placed by definition). */
+  readonly takeover: boolean;
+  /** Its fencing epoch (finds the move its node recorded for it). */
+  readonly epoch: number | null;
+  /** Better candidates that were up, not frozen (and had a quorum, when one is set) as it started. */
+  readonly better: readonly string[];
+  /** Its node and the nodes it was connected to as it started. */
+  readonly peers: readonly string[];
+}
+
 interface Claim {
   readonly at: number;
   readonly reach?: ReadonlySet<string>;
@@ -114,8 +127,8 @@ export class AppsModel {
    * boot start: it waits for its sync nodes and decides with them).
    */
   private readonly claims = new Map<string, Claim>();
-  /** Per node object (incarnation) and application: when its instance started, and whether OTP would place it there (see `placedThere`). */
-  private readonly instances = new WeakMap<Node, Map<string, { at: number; placed: boolean }>>();
+  /** Per node object (incarnation) and application: when its instance started, and what decides whether OTP would place it there (see `placed`). */
+  private readonly instances = new WeakMap<Node, Map<string, StartedInstance>>();
   /** Acknowledged increments per counter lineage. */
   readonly acks = new Map<string, number>();
   /** `application.start` calls that have not returned, by `node app` key, with the node's creation. */
@@ -517,11 +530,29 @@ export class AppsModel {
    */
   keptSinceOutage(app: string, runner: string): boolean {
     const inst = this.instances.get(this.sim.node(runner))?.get(app);
-    if (inst === undefined || !inst.placed) return false;
+    if (inst === undefined || !this.placed(app, runner, inst)) return false;
     return this.betterCandidates(app, runner).every((n) => {
       const c = this.claims.get(`${n} ${app}`);
       return c === undefined || c.at < inst.at || (c.reach !== undefined && !c.reach.has(runner));
     });
+  }
+
+  /**
+   * Whether OTP would have placed `runner`'s instance there: a takeover, or no better candidate
+   * (up, not frozen, with a quorum when one is set, as the instance started) was among the nodes
+   * its decision reached. That is the decision's own views (`Move.decidedWith`) when `runner`
+   * decided it, else the nodes `runner` was connected to as the instance started. A better node
+   * that connects between the decision and the start does not count (apps seeds 235, 698: d
+   * decided ctr's failover with the views of d and b; e, better, connected ~5 ms later, while
+   * d's start ran; OTP's failover, too, picks among the nodes it knows to be up when it decides).
+   */
+  private placed(app: string, runner: string, inst: StartedInstance): boolean {
+    if (inst.takeover) return true;
+    const move = distAcOf(this.sim.node(runner))
+      .info(app)
+      .history.findLast((m) => m.node === runner && m.epoch === inst.epoch);
+    const reached = move?.decidedWith ?? inst.peers;
+    return !inst.better.some((n) => reached.includes(n));
   }
 
   /** A claim by `node` now, with the nodes it reaches. */
@@ -534,10 +565,9 @@ export class AppsModel {
     let m = this.instances.get(node);
     if (m === undefined) this.instances.set(node, (m = new Map()));
     const takeover = typeof type === 'object' && 'takeover' in type;
-    const peers = (node as DistNode).nodes();
     // With a quorum, a node that reaches none cannot take it: it counts as unreachable.
-    const reachable = (n: string): boolean => this.sim.isUp(n) && !this.sim.isFrozen(n) && peers.includes(n) && (this.options.quorum === undefined || distAcOf(this.sim.node(n)).hasQuorum(app));
-    m.set(app, { at: this.sim.now, placed: takeover || !this.betterCandidates(app, node.name).some(reachable) });
+    const live = (n: string): boolean => this.sim.isUp(n) && !this.sim.isFrozen(n) && (this.options.quorum === undefined || distAcOf(this.sim.node(n)).hasQuorum(app));
+    m.set(app, { at: this.sim.now, takeover, epoch: distAcOf(node).ownEpoch(app) ?? null, better: this.betterCandidates(app, node.name).filter(live), peers: [...(node as DistNode).nodes(), node.name] });
     if (this.options.quorum === undefined) return;
     // Quorum mode: Q2 (a newer epoch than every instance before), Q1 (no other running instance).
     const epoch = distAcOf(node).ownEpoch(app) ?? null;

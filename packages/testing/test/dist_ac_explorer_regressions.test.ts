@@ -339,6 +339,16 @@ describe('dist-ac under the fault explorer: shrunk traces that once failed', () 
     expect(await replayPrefix(1064, 295, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
   }, 600_000);
 
+  it('I2: an instance placed by a decision that did not reach a better node stays, though that node connected while it started (seeds 235 and 698 × 300, the model)', async () => {
+    // 235: d decided ctr's start under the lock with the views of d and b, and started it; e,
+    // better, connected while d's start ran. 698: the same with a failover decided with d and a.
+    // The model judged "a better candidate was reachable" from the nodes connected as the start
+    // callback ran, and expected e. It now judges from the decision's own views
+    // (`Move.decidedWith`), as OTP picks among the nodes it knows to be up when it decides.
+    expect(await replayPrefix(235, 1320, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+    expect(await replayPrefix(698, 239, ['I1', 'I2', 'I3-apps', 'I5'])).toBeUndefined();
+  }, 600_000);
+
   it('lock holders are not one process per decision: the peers\' remote-pid caches stay within I7\'s bound (seed 7, 300 faults)', async () => {
     const r = await explore({ seed: 7, nodes: 5, workload: 'apps', faults: 300, shrink: false, invariants: ['I7'] });
     expect(r.violation).toBeUndefined();
