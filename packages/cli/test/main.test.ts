@@ -341,8 +341,8 @@ describe('a running node', () => {
     expect(Object.keys(app).sort()).toEqual(['cause', 'epoch', 'moves', 'node', 'previous', 'since', 'startType']);
     // The only listed node (rank 0 of 1) mints the first epoch, 1.
     expect(app).toMatchObject({ node: n.name, startType: 'normal', previous: null, cause: 'start', epoch: 1 });
-    // The move history: one start here, with its epoch.
-    expect(app.moves).toEqual([{ node: n.name, startType: 'normal', cause: 'start', at: expect.any(String), previous: null, epoch: 1 }]);
+    // The move history: one start here, with its epoch, decided by this node alone.
+    expect(app.moves).toEqual([{ node: n.name, startType: 'normal', cause: 'start', at: expect.any(String), previous: null, epoch: 1, decidedWith: [n.name] }]);
     const since = Date.parse(app.since!);
     expect(Number.isNaN(since)).toBe(false);
     expect(since).toBeLessThanOrEqual(before);
