@@ -71,12 +71,12 @@ function seenEverywhere(nodes: readonly DistNode[], name: string, pid: Pid | und
   for (const n of nodes) expect(show(n.global.whereis(name)), `${name} on ${n.name}`).toBe(show(pid));
 }
 
-/** How many monitors are held on a process (every name server holds one per name). */
+/** How many monitors are held on a process (its own node's name server holds one while it has a name; other nodes hold none). */
 function monitorCount(p: Idle): number {
   return p.proc.node.processInfo(p.proc.pid)?.monitoredByCount ?? 0;
 }
 
-/** How many nodes' name servers list `pid` among the pids they monitor for names. */
+/** How many nodes' name servers list `pid` among the pids whose death removes a name. */
 function monitoredBy(nodes: readonly DistNode[], pid: Pid): number[] {
   return nodes.map((n) => n.global.monitoredPids().filter((p) => p.equals(pid)).length);
 }
@@ -195,24 +195,24 @@ describe('names', () => {
   });
 
   // Scenario 64 — re_register drops old monitor: after moving a name, only the new pid is monitored, once per name server.
-  it('scenario 64: reRegister moves the monitors from the old pid to the new one', async () => {
+  it('scenario 64: reRegister moves the monitor from the old pid to the new one', async () => {
     const nodes = await cluster.startConnected(3);
     const [a, b, c] = nodes as [DistNode, DistNode, DistNode];
     const p1 = spawnIdle(a);
     const p2 = spawnIdle(b);
     expect(await c.global.register('name', p1.pid)).toBe('yes');
     expect(monitoredBy(nodes, p1.pid)).toEqual([1, 1, 1]);
-    await waitFor(() => monitorCount(p1) === 3, 3000, 'three name servers monitoring p1');
+    // One monitor, its own node's: the others learn of its death from that node (pidDown).
+    await waitFor(() => monitorCount(p1) === 1, 3000, 'the name server of its node monitoring p1');
 
     expect(await c.global.reRegister('name', p2.pid)).toBe('yes');
     expect(monitoredBy(nodes, p1.pid)).toEqual([0, 0, 0]);
     expect(monitoredBy(nodes, p2.pid)).toEqual([1, 1, 1]);
-    // The monitors themselves: the demonitors of the remote name servers travel over the wire.
-    await waitFor(() => monitorCount(p1) === 0 && monitorCount(p2) === 3, 3000, `monitors moved (p1 ${monitorCount(p1)}, p2 ${monitorCount(p2)})`);
+    await waitFor(() => monitorCount(p1) === 0 && monitorCount(p2) === 1, 3000, `monitors moved (p1 ${monitorCount(p1)}, p2 ${monitorCount(p2)})`);
     // Re-registering the same pid again changes nothing (no second monitor).
     expect(await a.global.reRegister('name', p2.pid)).toBe('yes');
     expect(await b.global.register('other', spawnIdle(c).pid)).toBe('yes'); // a round trip to every node
-    expect(monitorCount(p2)).toBe(3);
+    expect(monitorCount(p2)).toBe(1);
   });
 });
 
@@ -595,12 +595,12 @@ describe('merging partitions', () => {
       expect(call.own.equals(p1.pid)).toBe(true);
       expect(call.other.equals(p2.pid)).toBe(true);
       for (const n of nodes) expect(n.global.registeredNames()).toEqual(keep === undefined ? [] : ['name']);
-      // No leaked monitors: the survivor is monitored by every name server exactly once, the loser by none.
+      // No leaked monitors: the survivor is monitored once, by its own node's name server; the loser by none.
       if (keep !== undefined) {
         const lose = keep === p1 ? p2 : p1;
         expect(monitoredBy(nodes, keep.pid)).toEqual([1, 1, 1, 1]);
         expect(monitoredBy(nodes, lose.pid)).toEqual([0, 0, 0, 0]);
-        await waitFor(() => monitorCount(keep) === 4 && monitorCount(lose) === 0, 3000, `monitors (keep ${monitorCount(keep)}, lose ${monitorCount(lose)})`);
+        await waitFor(() => monitorCount(keep) === 1 && monitorCount(lose) === 0, 3000, `monitors (keep ${monitorCount(keep)}, lose ${monitorCount(lose)})`);
       } else {
         await waitFor(() => monitorCount(p1) === 0 && monitorCount(p2) === 0, 3000, `no monitors left (${monitorCount(p1)}, ${monitorCount(p2)})`);
       }
