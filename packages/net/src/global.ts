@@ -152,6 +152,12 @@ type GlobalRequest =
    * those alive and announces their deaths (`pidDown`). No OTP counterpart (see `insert`).
    */
   | { op: 'alive'; pids: Pid[] }
+  /**
+   * `pid`, a process of the caller's node, died: drop its names. A call, not a cast, so that the
+   * receiver knows which node sent it (a cast's `via` is the sender's word): only the pid's own
+   * node may drop its names. No OTP counterpart (OTP's DOWN of each node's own monitor).
+   */
+  | { op: 'pidDown'; pid: Pid }
   /** Merge, other side: lock your partition for the sync with `boss`. */
   | { op: 'syncLock'; boss: string }
   /** Merge, other side: your partition's names and nodes (under the lock). */
@@ -180,8 +186,6 @@ type GlobalCast = { via: string } & (
   | { op: 'syncAbort' }
   /** The sender drops its connection to us to prevent overlapping partitions: forget it first (OTP's `remove_connection`). */
   | { op: 'removeConnection' }
-  /** `pid`, a process of the sender, died: drop its names. No OTP counterpart (OTP's DOWN of each node's monitor). */
-  | { op: 'pidDown'; pid: Pid }
 );
 
 /** A cast before the sender fills in `via`. */
@@ -216,6 +220,16 @@ const ALIVE_BATCH = 4096;
 /** Most distinct strings `intern` shares (past it, strings are kept as they come). */
 const INTERN_MAX = 1024;
 
+/** The liveness checks due with one node (see `runChecks`). */
+interface Checks {
+  /** Pids to ask about, by printed form. */
+  readonly pids: Map<string, Pid>;
+  /** Pids asked about, not answered yet. */
+  asked: number;
+  /** Whether `runChecks` runs for them. */
+  running: boolean;
+}
+
 /** A remembered connection report (see `lostConnection`). */
 interface CutMemo {
   lost: boolean;
@@ -245,7 +259,7 @@ export class Global implements GlobalNames {
    */
   private readonly remoteMons = new Map<string, Ref>();
   /** Liveness checks due, by node: the pids to ask about and whether a check runs (see `runChecks`). */
-  private readonly checks = new Map<string, { readonly pids: Map<string, Pid>; running: boolean }>();
+  private readonly checks = new Map<string, Checks>();
   /** Strings shared by the entries (resolver names, pids' nodes), see `intern`. */
   private readonly strings = new Map<string, string>();
   /** Set when the local monitor being made fired at once (see `watchLocal`). */
@@ -431,7 +445,7 @@ export class Global implements GlobalNames {
     let nameOf = 0;
     for (const m of this.nameOf.values()) nameOf += m.size;
     let checks = 0;
-    for (const c of this.checks.values()) checks += c.pids.size;
+    for (const c of this.checks.values()) checks += c.pids.size + c.asked;
     return {
       names: this.names.size,
       nameOf,
@@ -591,6 +605,14 @@ export class Global implements GlobalNames {
         return 'ok';
       case 'alive':
         return req.pids.map((p) => this.aliveHere(p));
+      case 'pidDown':
+        // Only the pid's own node speaks for it: a peer cannot drop the names of others' pids.
+        if (req.pid.node !== from) {
+          this.node.report({ kind: 'global', message: `the global name server ignored a pidDown from ${from} for a pid of ${req.pid.node}` });
+          return { error: 'not_yours' };
+        }
+        if (!this.hidden) this.pidGone(req.pid, `${from}: pidDown`);
+        return 'ok';
       case 'delete':
         this.remove(req.name, req.pid);
         return 'ok';
@@ -620,11 +642,7 @@ export class Global implements GlobalNames {
     }
     // Only a visible node we are connected to takes part (a hidden node's reports are ignored).
     if (this.stopping || this.hidden || !this.node.nodes().includes(via)) return;
-    if (msg.op === 'pidDown') {
-      // Only the pid's own node speaks for it: a peer cannot drop the names of others' pids.
-      if (msg.pid.node === via) this.pidGone(msg.pid, `${via}: pidDown`);
-      else this.node.report({ kind: 'global', message: `the global name server ignored a pidDown from ${via} for a pid of another node` });
-    } else if (msg.op === 'removeConnection') this.forgetNode(via);
+    if (msg.op === 'removeConnection') this.forgetNode(via);
     else if (msg.op === 'lostConnection') this.lostConnection(msg.from, msg.lost, msg.creation, msg.seq);
     else if (msg.op === 'connected') this.reconnected(msg.from, msg.to, msg.creation, msg.seq);
     else if (this.node.name < via) {
@@ -751,7 +769,8 @@ export class Global implements GlobalNames {
     this.pidGone(pid, `${String(pid)} down`);
     if (this.hidden || this.stopping) return;
     const to = new Set([...this.node.nodes(), ...this.connecting.keys()]);
-    for (const n of to) this.castTo(n, { op: 'pidDown', pid });
+    // Not awaited: the reply only ends the call (a node that goes down needs no answer).
+    for (const n of to) genServer.call(this.node, [GLOBAL_NAME_SERVER, n], { op: 'pidDown', pid } satisfies GlobalRequest, Infinity).catch(() => undefined);
   }
 
   /**
@@ -773,7 +792,7 @@ export class Global implements GlobalNames {
   /** Asks `pid`'s node, soon, whether `pid` lives (see `runChecks`). */
   private queueCheck(pid: Pid): void {
     let c = this.checks.get(pid.node);
-    if (c === undefined) this.checks.set(pid.node, (c = { pids: new Map(), running: false }));
+    if (c === undefined) this.checks.set(pid.node, (c = { pids: new Map(), asked: 0, running: false }));
     c.pids.set(String(pid), pid);
     if (c.running) return;
     c.running = true;
@@ -787,7 +806,7 @@ export class Global implements GlobalNames {
    * back-off while `node` stays connected; its nodedown ends it (the names go with the node).
    * Checks a node being connected wait for the connection (`callServer`).
    */
-  private async runChecks(node: string, c: { readonly pids: Map<string, Pid>; running: boolean }): Promise<void> {
+  private async runChecks(node: string, c: Checks): Promise<void> {
     let attempt = 0;
     try {
       while (c.pids.size > 0 && this.checks.get(node) === c && !this.stopping) {
@@ -803,11 +822,13 @@ export class Global implements GlobalNames {
           if (batch.length >= ALIVE_BATCH) break;
         }
         let answer: unknown;
+        c.asked = batch.length;
         try {
           answer = await this.callServer(node, { op: 'alive', pids: batch });
         } catch {
           answer = undefined;
         }
+        c.asked = 0;
         if (this.checks.get(node) !== c) return;
         if (!Array.isArray(answer) || answer.length !== batch.length) {
           for (const p of batch) if (!c.pids.has(String(p))) c.pids.set(String(p), p);
@@ -1695,6 +1716,8 @@ function parseRequest(x: unknown): GlobalRequest | undefined {
         return true;
       case 'alive':
         return Array.isArray(r.pids) && r.pids.length <= ALIVE_BATCH && r.pids.every((p) => p instanceof Pid);
+      case 'pidDown':
+        return r.pid instanceof Pid;
       case 'syncLock':
       case 'exchange':
         return typeof r.boss === 'string';
@@ -1717,7 +1740,6 @@ function parseCast(x: unknown): GlobalCast | undefined {
   const ok =
     m.op === 'lostConnection' ? typeof m.from === 'string' && typeof m.lost === 'string' && Number.isSafeInteger(m.seq) && Number.isSafeInteger(m.creation)
     : m.op === 'connected' ? typeof m.from === 'string' && typeof m.to === 'string' && Number.isSafeInteger(m.seq) && Number.isSafeInteger(m.creation)
-    : m.op === 'pidDown' ? m.pid instanceof Pid
     : m.op === 'syncRequest' || m.op === 'syncAbort' || m.op === 'removeConnection';
   return ok ? (m as unknown as GlobalCast) : undefined;
 }

@@ -313,6 +313,105 @@ describe('registry semantics', () => {
   });
 });
 
+// ---------------------------------------------------------------- issue 18: names follow their pids without remote monitors
+
+describe('names follow their pids through their own node (issue 18)', () => {
+  /** Calls `to`'s name server from `from`, as a peer's name server would. */
+  const ask = (from: DistNode, to: DistNode, req: unknown): Promise<unknown> => genServer.call(from, [GLOBAL_NAME_SERVER, to.name], req, 5000);
+  const sizes = (n: DistNode): Record<string, number> => n.global.internalSizes();
+
+  it('a pid\'s death removes its name on every node; only its own node monitors it, the others hold no monitor', async () => {
+    const nodes = await cluster.startConnected(3);
+    const [a, b, c] = nodes as [DistNode, DistNode, DistNode];
+    const accepted = a.net.internalSizes().acceptedRefs;
+    const p = spawnIdle(a);
+    expect(await b.global.register('one', p.pid)).toBe('yes');
+    expect(await a.global.register('two', spawnIdle(a).pid)).toBe('yes');
+    seenEverywhere(nodes, 'one', p.pid);
+    // OTP would hold one monitor per name server on p (three); rigil holds its own node's only.
+    expect(monitorCount(p)).toBe(1);
+    expect(a.net.internalSizes().acceptedRefs).toBe(accepted);
+    expect([sizes(a).localMonitors, sizes(b).localMonitors, sizes(c).localMonitors]).toEqual([2, 0, 0]);
+    expect([sizes(a).remoteMonitors, sizes(b).remoteMonitors, sizes(c).remoteMonitors]).toEqual([0, 0, 0]);
+    // Straight from a (a's own registration) or from a third node: no check is left over.
+    await waitFor(() => nodes.every((n) => sizes(n).checks === 0), 3000, 'no liveness check due');
+    a.exit(p.pid, 'kill');
+    await agree(nodes, 'one', undefined, 3000);
+    expect(sizes(a).localMonitors).toBe(1);
+    for (const n of nodes) expect(n.global.registeredNames()).toEqual(['two']);
+  });
+
+  it('a name that reached a node from a third node is checked with the pid\'s node: dropped if the pid died in flight, and when it dies later', async () => {
+    const nodes = await cluster.startConnected(3);
+    const [a, b, c] = nodes as [DistNode, DistNode, DistNode];
+    // b's insert reaches c after the pid died (a never held the name, so a announces nothing).
+    const dead = spawnIdle(a);
+    a.exit(dead.pid, 'kill');
+    await waitFor(() => !a.isAlive(dead.pid), 3000, 'the pid to die');
+    expect(await ask(b, c, { op: 'insert', name: 'in_flight', pid: dead.pid, resolver: 'randomExitName' })).toBe('ok');
+    await waitFor(() => c.global.whereis('in_flight') === undefined, 3000, 'c to drop the name of a dead pid');
+    // A live pid: the check confirms it and makes a watch it, so its death later reaches c.
+    const live = spawnIdle(a);
+    expect(await ask(b, c, { op: 'insert', name: 'relayed', pid: live.pid, resolver: 'randomExitName' })).toBe('ok');
+    await waitFor(() => sizes(c).checks === 0, 3000, 'the check to end');
+    expect(show(c.global.whereis('relayed'))).toBe(show(live.pid));
+    expect(sizes(a).localMonitors).toBe(1);
+    a.exit(live.pid, 'kill');
+    await waitFor(() => c.global.whereis('relayed') === undefined, 3000, 'c to drop the name when the pid dies');
+    expect(sizes(a).localMonitors).toBe(0);
+    // The whole registration, from a third node, of a pid dead by then: no node keeps the name.
+    const gone = spawnIdle(a);
+    a.exit(gone.pid, 'kill');
+    await waitFor(() => !a.isAlive(gone.pid), 3000, 'the pid to die');
+    expect(await b.global.register('late', gone.pid)).toBe('yes');
+    await agree(nodes, 'late', undefined, 3000);
+    for (const n of nodes) expect(sizes(n)).toMatchObject({ names: 0, nameOf: 0, localMonitors: 0, remoteMonitors: 0, checks: 0 });
+  });
+
+  it('a pidDown for a pid of another node, or a malformed one, removes nothing; an oversized alive is refused', async () => {
+    const nodes = await cluster.startConnected(3);
+    const [a, b, c] = nodes as [DistNode, DistNode, DistNode];
+    const p = spawnIdle(a);
+    expect(await a.global.register('victim', p.pid)).toBe('yes');
+    // b speaks for a's pid: refused (only the pid's own node may).
+    expect(await ask(b, c, { op: 'pidDown', pid: p.pid })).toEqual({ error: 'not_yours' });
+    expect(await ask(b, c, { op: 'pidDown', pid: String(p.pid) })).toEqual({ error: 'bad_request' });
+    expect(await ask(b, c, { op: 'pidDown' })).toEqual({ error: 'bad_request' });
+    expect(await ask(b, c, { op: 'alive', pids: Array.from({ length: 4097 }, () => p.pid) })).toEqual({ error: 'bad_request' });
+    expect(await ask(b, c, { op: 'alive', pids: [p.pid, 'x'] })).toEqual({ error: 'bad_request' });
+    // A well-formed check of pids that are not c's: dead, and nothing changes.
+    expect(await ask(b, c, { op: 'alive', pids: [p.pid] })).toEqual([false]);
+    seenEverywhere(nodes, 'victim', p.pid);
+    expect(sizes(c).localMonitors).toBe(0);
+    // a's own word is taken.
+    expect(await ask(a, c, { op: 'pidDown', pid: p.pid })).toBe('ok');
+    expect(c.global.whereis('victim')).toBeUndefined();
+    seenEverywhere([a, b], 'victim', p.pid);
+  });
+
+  it('the names of a node\'s pids go with its nodedown on every other node, and come back checked with the merge', async () => {
+    const nodes = await cluster.startConnected(3);
+    const [a, b, c] = nodes as [DistNode, DistNode, DistNode];
+    const onC = [spawnIdle(c), spawnIdle(c)];
+    expect(await a.global.register('c1', onC[0]!.pid)).toBe('yes');
+    expect(await b.global.register('c2', onC[1]!.pid)).toBe('yes');
+    expect(await c.global.register('a1', spawnIdle(a).pid)).toBe('yes');
+    await partition([[a, b], [c]]);
+    for (const name of ['c1', 'c2']) await agree([a, b], name, undefined, 3000);
+    await agree([c], 'a1', undefined, 3000);
+    for (const n of [a, b]) expect(n.global.registeredNames()).toEqual(['a1']);
+    expect(c.global.registeredNames().sort()).toEqual(['c1', 'c2']);
+    await heal(nodes);
+    await agree(nodes, 'c1', onC[0]!.pid, MERGE_MS);
+    await agree(nodes, 'c2', onC[1]!.pid, MERGE_MS);
+    // Merged in (not straight from c): checked, then c's pidDown removes them.
+    await waitFor(() => nodes.every((n) => sizes(n).checks === 0), 3000, 'the checks to end');
+    c.exit(onC[0]!.pid, 'kill');
+    await agree(nodes, 'c1', undefined, 3000);
+    expect([sizes(a).localMonitors, sizes(b).localMonitors, sizes(c).localMonitors]).toEqual([1, 0, 1]);
+  });
+});
+
 // ---------------------------------------------------------------- scenarios 65–67: locks
 
 describe('locks', () => {
