@@ -749,6 +749,12 @@ export class Global implements GlobalNames {
 
   /** Monitors a local pid once (see `insert`); its death drops its names and is announced (`onLocalDown`). */
   private watchLocal(pid: Pid): void {
+    // A pid of an earlier incarnation of this node (a merge may carry one here) is dead; it must
+    // not take the slot of this incarnation's pid of the same number either.
+    if (pid.creation !== this.node.creation) {
+      this.localGone(pid);
+      return;
+    }
     if (this.localMons.has(pid.id)) return;
     this.downNow = false;
     const ref = this.node.monitor(pid, this.localDown);
@@ -766,6 +772,11 @@ export class Global implements GlobalNames {
     if (cur === undefined) this.downNow = true;
     else if (cur !== ref) return;
     else this.localMons.delete(pid.id);
+    this.localGone(pid);
+  }
+
+  /** A local pid is dead: drops its names and announces it (see `onLocalDown`). */
+  private localGone(pid: Pid): void {
     this.pidGone(pid, `${String(pid)} down`);
     if (this.hidden || this.stopping) return;
     const to = new Set([...this.node.nodes(), ...this.connecting.keys()]);
@@ -908,7 +919,7 @@ export class Global implements GlobalNames {
       this.node.demonitor(rm);
     }
     // A local pid that holds no name any more is not watched any more (OTP's demonitor).
-    if (e.pid.node === this.node.name && !this.hasName(e.pid)) {
+    if (e.pid.node === this.node.name && e.pid.creation === this.node.creation && !this.hasName(e.pid)) {
       const ref = this.localMons.get(e.pid.id);
       if (ref !== undefined) {
         this.localMons.delete(e.pid.id);
