@@ -276,11 +276,16 @@ export class Global implements GlobalNames {
   private readonly known = new Set<string>();
   /** Merges this node drives (it is the boss), by peer. */
   private readonly syncing = new Set<string>();
-  /** Merges the other side drives, with the nodes this node locked for each, by boss. */
-  private readonly peerSyncs = new Map<string, string[]>();
+  /**
+   * Merges the other side drives, by boss: the nodes this node locked for each, and the
+   * connection generation of each when they were locked (see `linksOf`).
+   */
+  private readonly peerSyncs = new Map<string, { readonly nodes: string[]; readonly links: ReadonlyMap<string, number | undefined> }>();
   /**
    * Connection generation per peer, bumped at every nodeup and nodedown: a merge lock taken for
-   * a boss is kept only if the connection it was asked on is still the one up (see `lockForSync`).
+   * a boss is kept only if the connection it was asked on is still the one up (see `lockForSync`),
+   * and a merge's outcome goes only to the nodes still on the connection they were locked and
+   * read over (see `trySync`).
    */
   private readonly linkGen = new Map<string, number>();
   /** Pending watchdogs (see `SYNC_WATCHDOG_MS`), by peer. */
@@ -621,8 +626,9 @@ export class Global implements GlobalNames {
       case 'syncLock':
         return this.lockForSync(req.boss);
       case 'exchange': {
-        const group = this.peerSyncs.get(req.boss);
-        if (group === undefined) return { error: 'not_locked' };
+        const sync = this.peerSyncs.get(req.boss);
+        if (sync === undefined) return { error: 'not_locked' };
+        const group = sync.nodes;
         return this.gatherTables(group).then((tables) => ({ names: this.nameList(), group, tables }));
       }
       case 'merge':
@@ -1210,6 +1216,7 @@ export class Global implements GlobalNames {
     const id: LockId = [GLOBAL_LOCK, `sync:${me}|${peer}`];
     const mine = await this.lockGroup(id, 1);
     if (mine === undefined) return false;
+    const links = this.linksOf(mine);
     let peerLocked = false;
     let merged = false;
     try {
@@ -1223,12 +1230,26 @@ export class Global implements GlobalNames {
       const myTables = await this.gatherTables(mine);
       const theirTables = ex.tables ?? [[peer, ex.names] as [string, NameOp[]]];
       if (!this.wantsSync(peer)) return false;
+      // Every locked node of each side must have given its table, over the connection it was
+      // locked on: the outcome's operations for a side are what brings the tables read to the
+      // merged one, and applied to a table not read they drop or replace what only it held.
+      // (Explorer seed 13: c locked {c, b}, then lost b — both dropped each other's names — and
+      // b dialled c again; the read of b's table failed, the outcome computed from c's table
+      // alone reached b over the new connection and replaced b's own g4 by a's pid, which b
+      // then dropped (a was cut off from b): g4 was gone everywhere and b's pid lived on
+      // without it.) A side that changed meanwhile is merged again, from a fresh lock.
+      // OTP compares two nodes' tables only (see `exchangeNames`) and has no such case.
+      if (!readAll(mine, myTables) || (ex.tables !== undefined && !readAll(ex.group, ex.tables)) || !this.sameLinks(mine, links)) return false;
       const [opsMine, opsTheirs, kills] = await this.exchangeNames(myTables, theirTables);
       const theirs = ex.group;
+      if (!this.wantsSync(peer) || !this.sameLinks(mine, links)) return false;
       if (nameLog.enabled) nameLog(`${me}: merging [${mine.join(' ')}] (tables of ${myTables.map(([n, t]) => `${n}:${t.length}`).join(' ')}) with ${peer}'s [${theirs.join(' ')}] (tables of ${theirTables.map(([n, t]) => `${n}:${t.length}`).join(' ')}), ${kills.length} kills`);
-      await this.callServer(peer, { op: 'merge', boss: me, ops: opsTheirs, mine: theirs, theirs: mine, kills });
+      const applied = await this.callServer(peer, { op: 'merge', boss: me, ops: opsTheirs, mine: theirs, theirs: mine, kills });
+      if (applied !== 'ok') return false;
       merged = true;
-      await this.everywhere(mine, { op: 'newNodes', ops: opsMine, mine, theirs, kills });
+      // A node lost since (its names dropped here, ours there) and maybe connected again gets
+      // nothing: it does not know us any more and asks for a merge of its own.
+      await this.everywhere(mine.filter((n) => this.sameLinks([n], links)), { op: 'newNodes', ops: opsMine, mine, theirs, kills });
       return true;
     } finally {
       if (peerLocked && !merged) this.castTo(peer, { op: 'syncAbort' });
@@ -1318,23 +1339,26 @@ export class Global implements GlobalNames {
       await this.delLock(id, nodes);
       return 'busy';
     }
-    this.peerSyncs.set(boss, nodes);
+    this.peerSyncs.set(boss, { nodes, links: this.linksOf(nodes) });
     return 'locked';
   }
 
   private async unlockForSync(boss: string): Promise<void> {
-    const nodes = this.peerSyncs.get(boss);
-    if (nodes === undefined) return;
+    const sync = this.peerSyncs.get(boss);
+    if (sync === undefined) return;
     this.peerSyncs.delete(boss);
-    await this.delLock([GLOBAL_LOCK, `sync:${boss}|${this.node.name}`], nodes);
+    await this.delLock([GLOBAL_LOCK, `sync:${boss}|${this.node.name}`], sync.nodes);
   }
 
   /** The other side: applies the boss's outcome to this partition (OTP's `resolved` + `new_nodes`), then unlocks it. */
   private async mergeHere(boss: string, ops: NameOp[], mine: string[], theirs: string[], kills: Pid[]): Promise<unknown> {
-    const nodes = this.peerSyncs.get(boss);
-    if (nodes === undefined) return { error: 'not_locked' };
+    const sync = this.peerSyncs.get(boss);
+    if (sync === undefined) return { error: 'not_locked' };
     try {
-      await this.everywhere(nodes, { op: 'newNodes', ops, mine, theirs, kills });
+      // A node of this side lost since it was locked and read: the outcome does not fit its
+      // table any more (see `trySync`, explorer seed 13); the boss merges again.
+      if (!this.sameLinks(sync.nodes, sync.links)) return { error: 'changed' };
+      await this.everywhere(sync.nodes, { op: 'newNodes', ops, mine, theirs, kills });
     } finally {
       await this.unlockForSync(boss);
     }
@@ -1550,6 +1574,19 @@ export class Global implements GlobalNames {
 
   private get hidden(): boolean {
     return this.node.net.options.hidden;
+  }
+
+  /** The connection generation of each node of `nodes` now (see `linkGen`). No OTP counterpart. */
+  private linksOf(nodes: readonly string[]): Map<string, number | undefined> {
+    return new Map(nodes.map((n) => [n, this.linkGen.get(n)]));
+  }
+
+  /**
+   * True when every node of `nodes` but this one is still known and on the connection it had
+   * when `links` was taken (`linksOf`): none was lost, or lost and connected again, meanwhile.
+   */
+  private sameLinks(nodes: readonly string[], links: ReadonlyMap<string, number | undefined>): boolean {
+    return nodes.every((n) => n === this.node.name || (this.known.has(n) && this.linkGen.get(n) === links.get(n)));
   }
 
   /** This node and every node it has synced with (OTP's `[node() | Known]`). */
@@ -1776,6 +1813,11 @@ function parseExchange(x: unknown): { names: NameOp[]; group: string[]; tables?:
  * answering node's own first), without repeats: two claims of one name are a clash, whether on
  * one side or across the merge.
  */
+/** True when `tables` holds the table of every node of `nodes` (each answered the merge's read). */
+function readAll(nodes: readonly string[], tables: ReadonlyArray<[string, NameOp[]]>): boolean {
+  return nodes.every((n) => tables.some(([t]) => t === n));
+}
+
 function claimsOf(tables: ReadonlyArray<[string, NameOp[]]>): Map<string, Array<[Pid, string]>> {
   const claims = new Map<string, Array<[Pid, string]>>();
   for (const [, names] of tables) {
