@@ -7,8 +7,16 @@
  * checks that no node became known meanwhile, else it lets go and tries again), checks the
  * replica, and inserts the name on every one of them before it returns: two nodes racing for
  * one name never both win, and a registration that waited for the lock reaches a node that
- * joined meanwhile. Each name server monitors every registered pid, so a name disappears
- * everywhere when its process dies or its node goes down.
+ * joined meanwhile. A name disappears everywhere when its process dies or its node goes down:
+ * the node where a named pid lives monitors it (one local monitor per pid) and, when it dies,
+ * tells the name server of every connected visible node (`pidDown`); the other nodes set no
+ * monitor on remote pids, and drop the names of a node's pids at its nodedown. A name that
+ * reached a node other than straight from its pid's node (a third node's registration, a
+ * merge, a re-sync) is *unconfirmed* there until the pid's node answers a liveness check
+ * (`alive`), which makes that node watch the pid too. rigil departs from OTP here: OTP's
+ * `global` monitors every registered pid from every node (`insert_global_name`), which costs a
+ * remote monitor per name per node — on the pid's node one per other node — and a monitor
+ * message per registration per node; see `insert`.
  *
  * **Known nodes and merges.** As in OTP, `global` keeps the set of nodes it has synced names
  * with (`known`, OTP's `known`): this node's partition. When a visible node comes up that is
@@ -20,7 +28,7 @@
  * side's pid lives (OTP's `exchange_names` on `node() < Node`) — and each side applies the
  * outcome to every node of its partition, bringing each to the merged table, and learns the
  * other partition's nodes (OTP's `new_nodes`). A name whose pid is on a node the merge made
- * known is monitored once the first connection to it is up (OTP's monitor auto-connects). The other nodes of both partitions see the nodeups between them too,
+ * known is checked once the first connection to it is up (OTP's monitor auto-connects). The other nodes of both partitions see the nodeups between them too,
  * but they already know each other then: no second exchange, no second resolution. A failed
  * attempt is retried with back-off while the peer stays connected; the other side asks the boss
  * to sync if it has not after a while (rigil runs the exchange from the boss only, with the
@@ -48,7 +56,7 @@
  * **Waiting.** Requests between name servers have no timeout (OTP's `multi_call` waits for
  * each node): a slow node is waited for; only its nodedown ends the wait.
  */
-import { genServer, logger, Pid, type GenServerBehaviour, type GlobalName, type GlobalNames, type Node, type Process, type Protocol, type Random, type Ref, type ServerPid } from '@rigil/core';
+import { genServer, logger, Pid, type GenServerBehaviour, type GlobalName, type GlobalNames, type MonitorHandler, type Node, type Process, type Protocol, type Random, type Ref, type ServerPid } from '@rigil/core';
 import { DistError, describeBadInput as describe, distError } from './errors.js';
 import { renderUntrusted } from './render.js';
 import type { NodeEvent } from './net_kernel.js';
@@ -101,19 +109,24 @@ export interface NameConflict {
   readonly other?: Pid;
 }
 
-/** One name in the replica. */
+/**
+ * One name in the replica: kept small (three fields; the resolver's and the pid's node's
+ * strings are shared by every entry, see `intern`), as a replica holds every name of the cluster.
+ */
 interface NameEntry {
   readonly pid: Pid;
   /**
    * The resolver to use on a clash: a name registered on the nodes that may resolve (built-ins
    * are everywhere), or `fn:<node>` for a function passed to `register` on that node.
    */
-  readonly resolver: string;
+  resolver: string;
   /**
-   * This node's monitor on the pid; undefined while the pid's node is one a merge made known
-   * and this node is still making its first connection to it (see `insert`).
+   * True when this node knows the pid's node will tell it of the pid's death (`pidDown`): the
+   * pid is local, or the name came straight from the pid's node over the current connection, or
+   * that node answered a liveness check (`alive`) saying the pid lives. False while a check is
+   * due (see `insert`).
    */
-  readonly monitor: Ref | undefined;
+  confirmed: boolean;
 }
 
 /** One lock held on this node. */
@@ -134,6 +147,17 @@ type GlobalRequest =
   | { op: 'insert'; name: string; pid: Pid; resolver: string }
   | { op: 'delete'; name: string; pid?: Pid }
   | { op: 'names' }
+  /**
+   * Which of `pids` (of the receiving node) are alive: one boolean each; the receiver watches
+   * those alive and announces their deaths (`pidDown`). No OTP counterpart (see `insert`).
+   */
+  | { op: 'alive'; pids: Pid[] }
+  /**
+   * `pid`, a process of the caller's node, died: drop its names. A call, not a cast, so that the
+   * receiver knows which node sent it (a cast's `via` is the sender's word): only the pid's own
+   * node may drop its names. No OTP counterpart (OTP's DOWN of each node's own monitor).
+   */
+  | { op: 'pidDown'; pid: Pid }
   /** Merge, other side: lock your partition for the sync with `boss`. */
   | { op: 'syncLock'; boss: string }
   /** Merge, other side: your partition's names and nodes (under the lock). */
@@ -191,6 +215,20 @@ const POP_REFRESH_MS = 1000;
  * `lost_connection` records on a timer).
  */
 const POP_TTL_MS = 3500;
+/** Most pids in one `alive` request (a bigger one from a peer is refused as malformed). */
+const ALIVE_BATCH = 4096;
+/** Most distinct strings `intern` shares (past it, strings are kept as they come). */
+const INTERN_MAX = 1024;
+
+/** The liveness checks due with one node (see `runChecks`). */
+interface Checks {
+  /** Pids to ask about, by printed form. */
+  readonly pids: Map<string, Pid>;
+  /** Pids asked about, not answered yet. */
+  asked: number;
+  /** Whether `runChecks` runs for them. */
+  running: boolean;
+}
 
 /** A remembered connection report (see `lostConnection`). */
 interface CutMemo {
@@ -206,8 +244,28 @@ interface CutMemo {
 export class Global implements GlobalNames {
   /** The replica of the names. */
   private readonly names = new Map<string, NameEntry>();
-  /** Names held by each pid, by the pid's printed form (`register` allows one; `reRegister` may add more). */
-  private readonly nameOf = new Map<string, Set<string>>();
+  /**
+   * Names held by each pid, by the pid's node and number: a single name string, or a `Set`
+   * when a pid holds more than one (`register` allows one; `reRegister` or a merge may add
+   * more). Two pids of one node and number (two creations) share a slot; lookups compare the
+   * entries' pids (see `namesOf`). No per-pid key string: this table holds every name's pid.
+   */
+  private readonly nameOf = new Map<string, Map<number, string | Set<string>>>();
+  /** This node's monitors on its own named pids (and pids a peer asked about), by pid number. */
+  private readonly localMons = new Map<number, Ref>();
+  /**
+   * Monitors of remote pids whose node will not announce their deaths: this node is hidden, or
+   * the pid lives on a hidden node (neither runs `global` with us). By name.
+   */
+  private readonly remoteMons = new Map<string, Ref>();
+  /** Liveness checks due, by node: the pids to ask about and whether a check runs (see `runChecks`). */
+  private readonly checks = new Map<string, Checks>();
+  /** Strings shared by the entries (resolver names, pids' nodes), see `intern`. */
+  private readonly strings = new Map<string, string>();
+  /** Set when the local monitor being made fired at once (see `watchLocal`). */
+  private downNow = false;
+  /** The one handler of every local monitor (no closure per name). */
+  private readonly localDown: MonitorHandler = { onDown: (ref, _reason, object) => this.onLocalDown(ref, object as Pid) };
   /** Locks held on this node, by resource key. */
   private readonly locks = new Map<string, LockEntry>();
   /** Resolvers by name: the built-ins plus those registered with `registerResolver`. */
@@ -218,11 +276,16 @@ export class Global implements GlobalNames {
   private readonly known = new Set<string>();
   /** Merges this node drives (it is the boss), by peer. */
   private readonly syncing = new Set<string>();
-  /** Merges the other side drives, with the nodes this node locked for each, by boss. */
-  private readonly peerSyncs = new Map<string, string[]>();
+  /**
+   * Merges the other side drives, by boss: the nodes this node locked for each, and the
+   * connection generation of each when they were locked (see `linksOf`).
+   */
+  private readonly peerSyncs = new Map<string, { readonly nodes: string[]; readonly links: ReadonlyMap<string, number | undefined> }>();
   /**
    * Connection generation per peer, bumped at every nodeup and nodedown: a merge lock taken for
-   * a boss is kept only if the connection it was asked on is still the one up (see `lockForSync`).
+   * a boss is kept only if the connection it was asked on is still the one up (see `lockForSync`),
+   * and a merge's outcome goes only to the nodes still on the connection they were locked and
+   * read over (see `trySync`).
    */
   private readonly linkGen = new Map<string, number>();
   /** Pending watchdogs (see `SYNC_WATCHDOG_MS`), by peer. */
@@ -342,9 +405,9 @@ export class Global implements GlobalNames {
     checkPid(pid);
     const resolver = this.resolverName(resolve);
     return this.serialised(async () => {
-      if (this.names.has(name) || this.nameOf.has(String(pid))) return 'no';
+      if (this.names.has(name) || this.hasName(pid)) return 'no';
       return this.underGlobalLock(async (nodes) => {
-        if (this.names.has(name) || this.nameOf.has(String(pid))) return 'no';
+        if (this.names.has(name) || this.hasName(pid)) return 'no';
         this.keepFn(name, resolve);
         await this.everywhere(nodes, { op: 'insert', name, pid, resolver });
         return 'yes';
@@ -378,14 +441,22 @@ export class Global implements GlobalNames {
   }
 
   /**
-   * Sizes of global's internal tables (names, names by pid, locks, resolvers, known nodes,
-   * merges in progress, remembered lost connections), for tools that check they stay bounded
-   * (the simulation's invariant I7). No OTP counterpart; read-only.
+   * Sizes of global's internal tables (names, names by pid, monitors for names — local ones,
+   * and remote ones for pids of hidden nodes —, pids waiting for a liveness check, locks,
+   * resolvers, known nodes, merges in progress, remembered lost connections), for tools that
+   * check they stay bounded (the simulation's invariant I7). No OTP counterpart; read-only.
    */
   internalSizes(): Record<string, number> {
+    let nameOf = 0;
+    for (const m of this.nameOf.values()) nameOf += m.size;
+    let checks = 0;
+    for (const c of this.checks.values()) checks += c.pids.size + c.asked;
     return {
       names: this.names.size,
-      nameOf: this.nameOf.size,
+      nameOf,
+      localMonitors: this.localMons.size,
+      remoteMonitors: this.remoteMons.size,
+      checks,
       locks: this.locks.size,
       resolvers: this.resolvers.size,
       localFns: this.localFns.size,
@@ -452,7 +523,11 @@ export class Global implements GlobalNames {
       .slice(0, limit);
   }
 
-  /** Pids this node's name server monitors for names (for tests and tools). No OTP counterpart. */
+  /**
+   * The pid of every name in the replica, whose death removes the name here: local ones
+   * through this node's monitor, remote ones through their node's `pidDown` (for tests and
+   * tools). No OTP counterpart.
+   */
   monitoredPids(): Pid[] {
     return [...this.names.values()].map((e) => e.pid);
   }
@@ -518,8 +593,11 @@ export class Global implements GlobalNames {
     return node === this.node.name || this.node.net.isConnected(node);
   }
 
-  /** @internal Applies a request of another node's name server (validated by `parseRequest`); a promise is a deferred reply. */
-  handleRequest(req: GlobalRequest): unknown {
+  /**
+   * @internal Applies a request of another node's name server (validated by `parseRequest`),
+   * sent by `from` (a node name; this node by default); a promise is a deferred reply.
+   */
+  handleRequest(req: GlobalRequest, from: string = this.node.name): unknown {
     switch (req.op) {
       case 'lock':
         return this.grant(req.resource, req.requester, req.holder) ? 'granted' : 'denied';
@@ -527,7 +605,18 @@ export class Global implements GlobalNames {
         this.release(keyOf(req.resource), keyOf(req.requester), req.holder);
         return 'ok';
       case 'insert':
-        this.insert(req.name, req.pid, req.resolver);
+        // Straight from the pid's node: it sent its `pidDown`s after this, on this connection.
+        this.insert(req.name, req.pid, req.resolver, 'insert', from === req.pid.node);
+        return 'ok';
+      case 'alive':
+        return req.pids.map((p) => this.aliveHere(p));
+      case 'pidDown':
+        // Only the pid's own node speaks for it: a peer cannot drop the names of others' pids.
+        if (req.pid.node !== from) {
+          this.node.report({ kind: 'global', message: `the global name server ignored a pidDown from ${from} for a pid of ${req.pid.node}` });
+          return { error: 'not_yours' };
+        }
+        if (!this.hidden) this.pidGone(req.pid, `${from}: pidDown`);
         return 'ok';
       case 'delete':
         this.remove(req.name, req.pid);
@@ -537,8 +626,9 @@ export class Global implements GlobalNames {
       case 'syncLock':
         return this.lockForSync(req.boss);
       case 'exchange': {
-        const group = this.peerSyncs.get(req.boss);
-        if (group === undefined) return { error: 'not_locked' };
+        const sync = this.peerSyncs.get(req.boss);
+        if (sync === undefined) return { error: 'not_locked' };
+        const group = sync.nodes;
         return this.gatherTables(group).then((tables) => ({ names: this.nameList(), group, tables }));
       }
       case 'merge':
@@ -584,81 +674,243 @@ export class Global implements GlobalNames {
     return [...this.names].map(([n, e]) => [n, e.pid, e.resolver]);
   }
 
-  private insert(name: string, pid: Pid, resolver: string, why = 'insert'): void {
+  /**
+   * Puts `name` -> `pid` in the replica. `confirmed`: it came straight from the pid's node
+   * (see `NameEntry.confirmed`).
+   *
+   * rigil departs from OTP in how a name follows its pid. OTP's `insert_global_name` makes
+   * every node monitor the pid: per name, a remote monitor on each node and, on the pid's node,
+   * one monitor per other node, plus a monitor message per registration per node. rigil keeps
+   * ONE local monitor on the pid's node (`watchLocal`), which tells every connected visible node
+   * of the death (`pidDown`, see `onLocalDown`); the other nodes drop the names of a node's pids
+   * at its nodedown (OTP's DOWN `noconnection`). That is exact for a name that came from the
+   * pid's node over the current connection: its `pidDown` comes after it on that connection.
+   * A name that came any other way (a third node's insert, a merge, a re-sync, a name inserted
+   * while the pid's node is still being connected) is unconfirmed: this node asks the pid's node
+   * (`runChecks`), whose answer and later `pidDown` travel on one connection, in order — a death
+   * before the answer makes it "dead", one after sends a `pidDown` after it.
+   */
+  private insert(name: string, pid: Pid, resolver: string, why = 'insert', confirmed = false): void {
     if (nameLog.enabled) nameLog(`${this.node.name}: ${why} ${name} -> ${String(pid)}`);
+    const me = this.node.name;
+    const local = pid.node === me;
     const old = this.names.get(name);
     if (old !== undefined) {
       if (old.pid.equals(pid)) {
-        if (old.resolver !== resolver) this.names.set(name, { ...old, resolver });
+        if (old.resolver !== resolver) old.resolver = this.intern(resolver);
+        // Told by someone else than the pid's node: the pid may have died before (a re-sync
+        // after this node's server missed a pidDown), so ask.
+        if (!local && !confirmed && old.confirmed && this.checked(pid.node)) {
+          old.confirmed = false;
+          this.queueCheck(old.pid);
+        }
         this.dropFn(name);
         return;
       }
       this.remove(name, undefined, `replaced by ${String(pid)}: remove`);
     }
-    // A pid of a node a merge just made known, which this node is still making its first
-    // connection to (`connecting`), and cannot even dial yet (no address: it learns it from the
-    // node's own dial): a monitor now would fire `noconnection` at once and drop the name here
-    // only, while the rest of the partition keeps it. OTP's `erlang:monitor/2` auto-connects
-    // and waits for the connection (and `sync_other` retries it); so the monitor is set when
-    // the attempt connects (`armMonitors`), and the name goes with the node if it fails.
-    if (pid.node !== this.node.name && !this.node.net.isConnected(pid.node) && this.connecting.has(pid.node)) {
-      this.keepName(name, pid, resolver, undefined);
+    // A pid of a node neither connected nor being connected (a merge's first connection, see
+    // `connecting`): its names went with its nodedown; nothing would tell us of its death (OTP:
+    // the monitor fires `noconnection` at once).
+    if (!local && !this.node.net.isConnected(pid.node) && !this.connecting.has(pid.node)) {
+      if (nameLog.enabled) nameLog(`${me}: ${name} not kept, ${pid.node} is not connected`);
+      this.dropFn(name);
       return;
     }
-    const monitor = this.monitorName(name, pid);
-    // The monitor may have fired at once (a dead pid, an unreachable node): nothing to keep.
-    if (monitor !== undefined) this.keepName(name, pid, resolver, monitor);
-  }
-
-  private keepName(name: string, pid: Pid, resolver: string, monitor: Ref | undefined): void {
-    this.names.set(name, { pid, resolver, monitor });
-    let set = this.nameOf.get(String(pid));
-    if (set === undefined) this.nameOf.set(String(pid), (set = new Set()));
-    set.add(name);
+    const held = local ? pid : this.internPid(pid);
+    const remote = !local && !this.checked(pid.node);
+    const entry: NameEntry = { pid: held, resolver: this.intern(resolver), confirmed: local || remote || confirmed };
+    this.names.set(name, entry);
+    this.addNameOf(held, name);
     this.dropFn(name);
+    if (local) this.watchLocal(held);
+    else if (remote) this.monitorRemote(name, held);
+    else if (!entry.confirmed) this.queueCheck(held);
   }
 
-  /** Monitors the holder of `name`, whose DOWN drops the name; undefined if it fired at once. */
-  private monitorName(name: string, pid: Pid): Ref | undefined {
+  /**
+   * True when the names of `node`'s pids follow `pidDown` and checks; false when `node` will not
+   * announce (this node is hidden, or `node` is a connected hidden node): such pids keep a
+   * remote monitor per name, as in OTP.
+   */
+  private checked(node: string): boolean {
+    if (this.hidden) return false;
+    return !this.node.net.isConnected(node) || this.node.nodes().includes(node);
+  }
+
+  /** Monitors a remote pid of a node that will not announce its death (see `checked`); its DOWN drops the name. */
+  private monitorRemote(name: string, pid: Pid): void {
     let dead = false;
-    const monitor = this.node.monitor(pid, {
+    const ref = this.node.monitor(pid, {
       onDown: () => {
         dead = true;
-        const e = this.names.get(name);
-        if (e !== undefined && e.monitor === monitor) {
-          if (nameLog.enabled) nameLog(`${this.node.name}: ${name} dropped, ${String(pid)} down`);
-          this.names.delete(name);
-          this.forgetName(pid, name);
-          this.dropFn(name);
-        }
-        // A pid of a node of the merge's first connection attempt, down because the dial
-        // failed: the node is lost for this node (see `connectFailed`), as the names show.
-        if (this.connecting.has(pid.node) && !this.node.net.isConnected(pid.node)) queueMicrotask(() => {
-          if (this.connecting.has(pid.node) && !this.node.net.isConnected(pid.node)) this.connectFailed(pid.node);
-        });
+        if (this.remoteMons.get(name) !== ref) return;
+        this.remoteMons.delete(name);
+        this.remove(name, pid, `${String(pid)} down: remove`);
       },
     });
-    return dead ? undefined : monitor;
+    if (!dead) this.remoteMons.set(name, ref);
+    else this.remove(name, pid, `${String(pid)} down: remove`);
   }
 
-  /** Sets the monitors `insert` deferred for the pids of `node`, now connected (or drops the names, if the node is gone). */
-  private armMonitors(node: string): void {
-    for (const [name, e] of [...this.names]) {
-      if (e.monitor !== undefined || e.pid.node !== node) continue;
-      const monitor = this.monitorName(name, e.pid);
-      if (monitor !== undefined) this.names.set(name, { ...e, monitor });
-      else if (this.names.get(name) === e) {
-        if (nameLog.enabled) nameLog(`${this.node.name}: ${name} dropped, ${String(e.pid)} down at connection`);
-        this.names.delete(name);
-        this.forgetName(e.pid, name);
-        this.dropFn(name);
-      }
+  /** Monitors a local pid once (see `insert`); its death drops its names and is announced (`onLocalDown`). */
+  private watchLocal(pid: Pid): void {
+    // A pid of an earlier incarnation of this node (a merge may carry one here) is dead; it must
+    // not take the slot of this incarnation's pid of the same number either.
+    if (pid.creation !== this.node.creation) {
+      this.localGone(pid);
+      return;
     }
+    if (this.localMons.has(pid.id)) return;
+    this.downNow = false;
+    const ref = this.node.monitor(pid, this.localDown);
+    if (!this.downNow) this.localMons.set(pid.id, ref);
+    this.downNow = false;
+  }
+
+  /**
+   * A local pid this node watches died (or was dead when the monitor was made): drop its names
+   * here and tell every connected visible node, and those being connected (a merge in flight
+   * may have given them the name), to drop them too.
+   */
+  private onLocalDown(ref: Ref, pid: Pid): void {
+    const cur = this.localMons.get(pid.id);
+    if (cur === undefined) this.downNow = true;
+    else if (cur !== ref) return;
+    else this.localMons.delete(pid.id);
+    this.localGone(pid);
+  }
+
+  /** A local pid is dead: drops its names and announces it (see `onLocalDown`). */
+  private localGone(pid: Pid): void {
+    this.pidGone(pid, `${String(pid)} down`);
+    if (this.hidden || this.stopping) return;
+    const to = new Set([...this.node.nodes(), ...this.connecting.keys()]);
+    // Not awaited: the reply only ends the call (a node that goes down needs no answer).
+    for (const n of to) genServer.call(this.node, [GLOBAL_NAME_SERVER, n], { op: 'pidDown', pid } satisfies GlobalRequest, Infinity).catch(() => undefined);
+  }
+
+  /**
+   * Answers a peer's liveness check of `pid`: alive when it is a live process of this node
+   * (this creation); then watched, so that its death is announced to the asker after this answer.
+   */
+  private aliveHere(pid: Pid): boolean {
+    if (pid.node !== this.node.name || pid.creation !== this.node.creation || !this.node.isAlive(pid)) return false;
+    if (this.hidden) return true;
+    this.watchLocal(pid);
+    return this.localMons.has(pid.id);
+  }
+
+  /** Drops every name of `pid` held here. */
+  private pidGone(pid: Pid, why: string): void {
+    for (const name of this.namesOf(pid)) this.remove(name, pid, `${why}: remove`);
+  }
+
+  /** Asks `pid`'s node, soon, whether `pid` lives (see `runChecks`). */
+  private queueCheck(pid: Pid): void {
+    let c = this.checks.get(pid.node);
+    if (c === undefined) this.checks.set(pid.node, (c = { pids: new Map(), asked: 0, running: false }));
+    c.pids.set(String(pid), pid);
+    if (c.running) return;
+    c.running = true;
+    const run = c;
+    queueMicrotask(() => this.background(this.runChecks(pid.node, run), `checking the names of ${pid.node}'s pids`));
+  }
+
+  /**
+   * Asks `node` which of the pids due a check live, in batches: drops the names of the dead
+   * ones, confirms the others. A failed check (its name server restarting) is retried with
+   * back-off while `node` stays connected; its nodedown ends it (the names go with the node).
+   * Checks a node being connected wait for the connection (`callServer`).
+   */
+  private async runChecks(node: string, c: Checks): Promise<void> {
+    let attempt = 0;
+    try {
+      while (c.pids.size > 0 && this.checks.get(node) === c && !this.stopping) {
+        if (!this.node.net.isConnected(node) && !this.connecting.has(node)) {
+          this.checks.delete(node);
+          this.dropNamesOn(node, (e) => !e.confirmed);
+          return;
+        }
+        const batch: Pid[] = [];
+        for (const [k, p] of c.pids) {
+          c.pids.delete(k);
+          batch.push(p);
+          if (batch.length >= ALIVE_BATCH) break;
+        }
+        let answer: unknown;
+        c.asked = batch.length;
+        try {
+          answer = await this.callServer(node, { op: 'alive', pids: batch });
+        } catch {
+          answer = undefined;
+        }
+        c.asked = 0;
+        if (this.checks.get(node) !== c) return;
+        if (!Array.isArray(answer) || answer.length !== batch.length) {
+          for (const p of batch) if (!c.pids.has(String(p))) c.pids.set(String(p), p);
+          await this.sleep(backoff(Math.min(++attempt, 4), this.node.random));
+          continue;
+        }
+        attempt = 0;
+        batch.forEach((p, i) => {
+          if (answer[i] !== true) this.pidGone(p, `${node} says ${String(p)} is dead`);
+          else for (const name of this.namesOf(p)) this.names.get(name)!.confirmed = true;
+        });
+      }
+    } finally {
+      c.running = false;
+      if (this.checks.get(node) === c && c.pids.size === 0) this.checks.delete(node);
+    }
+  }
+
+  /**
+   * A shared copy of `s` (a resolver name, a node name): every entry of a replica of 100,000
+   * names points at one string instead of each keeping the one its message decoded.
+   */
+  private intern(s: string): string {
+    const k = this.strings.get(s);
+    if (k !== undefined) return k;
+    if (this.strings.size < INTERN_MAX) this.strings.set(s, s);
+    return s;
+  }
+
+  /** `pid` with its node's name shared (see `intern`). */
+  private internPid(pid: Pid): Pid {
+    return new Pid(this.intern(pid.node), pid.id, pid.creation);
+  }
+
+  /** The names `pid` holds here. */
+  private namesOf(pid: Pid): string[] {
+    const slot = this.nameOf.get(pid.node)?.get(pid.id);
+    if (slot === undefined) return [];
+    const all = typeof slot === 'string' ? [slot] : [...slot];
+    return all.filter((n) => this.names.get(n)?.pid.equals(pid) === true);
+  }
+
+  /** True when `pid` holds a name here. */
+  private hasName(pid: Pid): boolean {
+    return this.namesOf(pid).length > 0;
+  }
+
+  private addNameOf(pid: Pid, name: string): void {
+    let byId = this.nameOf.get(pid.node);
+    if (byId === undefined) this.nameOf.set(pid.node, (byId = new Map()));
+    const slot = byId.get(pid.id);
+    if (slot === undefined) byId.set(pid.id, name);
+    else if (typeof slot === 'string') {
+      if (slot !== name) byId.set(pid.id, new Set([slot, name]));
+    } else slot.add(name);
   }
 
   private forgetName(pid: Pid, name: string): void {
-    const set = this.nameOf.get(String(pid));
-    if (set !== undefined && set.delete(name) && set.size === 0) this.nameOf.delete(String(pid));
+    const byId = this.nameOf.get(pid.node);
+    const slot = byId?.get(pid.id);
+    if (byId === undefined || slot === undefined) return;
+    if (typeof slot === 'string') {
+      if (slot === name) byId.delete(pid.id);
+    } else if (slot.delete(name) && slot.size === 1) byId.set(pid.id, [...slot][0]!);
+    if (byId.size === 0) this.nameOf.delete(pid.node);
   }
 
   private remove(name: string, onlyPid?: Pid, why = 'remove'): void {
@@ -667,7 +919,19 @@ export class Global implements GlobalNames {
     if (nameLog.enabled) nameLog(`${this.node.name}: ${why} ${name} (was ${String(e.pid)})`);
     this.names.delete(name);
     this.forgetName(e.pid, name);
-    if (e.monitor !== undefined) this.node.demonitor(e.monitor);
+    const rm = this.remoteMons.get(name);
+    if (rm !== undefined) {
+      this.remoteMons.delete(name);
+      this.node.demonitor(rm);
+    }
+    // A local pid that holds no name any more is not watched any more (OTP's demonitor).
+    if (e.pid.node === this.node.name && e.pid.creation === this.node.creation && !this.hasName(e.pid)) {
+      const ref = this.localMons.get(e.pid.id);
+      if (ref !== undefined) {
+        this.localMons.delete(e.pid.id);
+        this.node.demonitor(ref);
+      }
+    }
     this.dropFn(name);
   }
 
@@ -726,7 +990,7 @@ export class Global implements GlobalNames {
     // A hidden node takes no part in `global` (OTP ignores hidden connections, both ways).
     if (e.hidden || this.stopping || this.hidden) return;
     this.linkGen.set(e.node, (this.linkGen.get(e.node) ?? 0) + 1);
-    if (e.type === 'nodeup') this.armMonitors(e.node);
+    if (e.type === 'nodeup') this.recheck(e.node);
     if (e.type === 'nodedown') this.nodeDown(e.node);
     // After every subscriber has seen the nodeup: a drop made here (overlapping partitions) comes after it.
     else queueMicrotask(() => this.nodeUp(e.node));
@@ -756,10 +1020,20 @@ export class Global implements GlobalNames {
     else this.watch(peer);
   }
 
+  /** `node` is up: the names of its pids not confirmed yet are checked (they may have come while it was being connected). */
+  private recheck(node: string): void {
+    for (const name of this.namesOn(node)) {
+      const e = this.names.get(name)!;
+      if (!e.confirmed) this.queueCheck(e.pid);
+    }
+  }
+
   private nodeDown(peer: string): void {
     this.connecting.delete(peer);
-    // Names whose monitors waited for the first connection to `peer`: it is gone.
-    for (const [name, e] of [...this.names]) if (e.monitor === undefined && e.pid.node === peer) this.remove(name, undefined, `nodedown ${peer}: remove`);
+    // The names of `peer`'s pids go with it (OTP: each name server's monitor fires
+    // `noconnection`); so do the checks due there.
+    this.checks.delete(peer);
+    this.dropNamesOn(peer);
     queueMicrotask(() => this.checkSynced());
     const wasKnown = (this.known.delete(peer) || this.syncing.has(peer) || this.peerSyncs.has(peer)) && !this.silent.delete(peer);
     if (this.peerSyncs.has(peer)) this.background(this.unlockForSync(peer), `ending the merge with ${peer}`);
@@ -873,8 +1147,23 @@ export class Global implements GlobalNames {
    * dial that never completes (a cut) or completes later (a heal), after the other nodes of the
    * partition dropped the same names at their nodedown (OTP: the monitor's DOWN `noconnection`).
    */
-  private dropNamesOn(node: string): void {
-    for (const [name, e] of [...this.names]) if (e.pid.node === node) this.remove(name, undefined, `${node} lost: remove`);
+  private dropNamesOn(node: string, which: (e: NameEntry) => boolean = () => true): void {
+    for (const name of this.namesOn(node)) {
+      const e = this.names.get(name);
+      if (e !== undefined && which(e)) this.remove(name, undefined, `${node} lost: remove`);
+    }
+  }
+
+  /** The names held here by pids of `node` (a copy). */
+  private namesOn(node: string): string[] {
+    const byId = this.nameOf.get(node);
+    if (byId === undefined) return [];
+    const out: string[] = [];
+    for (const slot of byId.values()) {
+      if (typeof slot === 'string') out.push(slot);
+      else out.push(...slot);
+    }
+    return out.filter((n) => this.names.get(n)?.pid.node === node);
   }
 
   /** Forgets `peer` so that losing it is not reported (OTP clears what it knows of it). */
@@ -927,6 +1216,7 @@ export class Global implements GlobalNames {
     const id: LockId = [GLOBAL_LOCK, `sync:${me}|${peer}`];
     const mine = await this.lockGroup(id, 1);
     if (mine === undefined) return false;
+    const links = this.linksOf(mine);
     let peerLocked = false;
     let merged = false;
     try {
@@ -940,12 +1230,26 @@ export class Global implements GlobalNames {
       const myTables = await this.gatherTables(mine);
       const theirTables = ex.tables ?? [[peer, ex.names] as [string, NameOp[]]];
       if (!this.wantsSync(peer)) return false;
+      // Every locked node of each side must have given its table, over the connection it was
+      // locked on: the outcome's operations for a side are what brings the tables read to the
+      // merged one, and applied to a table not read they drop or replace what only it held.
+      // (Explorer seed 13: c locked {c, b}, then lost b — both dropped each other's names — and
+      // b dialled c again; the read of b's table failed, the outcome computed from c's table
+      // alone reached b over the new connection and replaced b's own g4 by a's pid, which b
+      // then dropped (a was cut off from b): g4 was gone everywhere and b's pid lived on
+      // without it.) A side that changed meanwhile is merged again, from a fresh lock.
+      // OTP compares two nodes' tables only (see `exchangeNames`) and has no such case.
+      if (!readAll(mine, myTables) || (ex.tables !== undefined && !readAll(ex.group, ex.tables)) || !this.sameLinks(mine, links)) return false;
       const [opsMine, opsTheirs, kills] = await this.exchangeNames(myTables, theirTables);
       const theirs = ex.group;
+      if (!this.wantsSync(peer) || !this.sameLinks(mine, links)) return false;
       if (nameLog.enabled) nameLog(`${me}: merging [${mine.join(' ')}] (tables of ${myTables.map(([n, t]) => `${n}:${t.length}`).join(' ')}) with ${peer}'s [${theirs.join(' ')}] (tables of ${theirTables.map(([n, t]) => `${n}:${t.length}`).join(' ')}), ${kills.length} kills`);
-      await this.callServer(peer, { op: 'merge', boss: me, ops: opsTheirs, mine: theirs, theirs: mine, kills });
+      const applied = await this.callServer(peer, { op: 'merge', boss: me, ops: opsTheirs, mine: theirs, theirs: mine, kills });
+      if (applied !== 'ok') return false;
       merged = true;
-      await this.everywhere(mine, { op: 'newNodes', ops: opsMine, mine, theirs, kills });
+      // A node lost since (its names dropped here, ours there) and maybe connected again gets
+      // nothing: it does not know us any more and asks for a merge of its own.
+      await this.everywhere(mine.filter((n) => this.sameLinks([n], links)), { op: 'newNodes', ops: opsMine, mine, theirs, kills });
       return true;
     } finally {
       if (peerLocked && !merged) this.castTo(peer, { op: 'syncAbort' });
@@ -1035,23 +1339,26 @@ export class Global implements GlobalNames {
       await this.delLock(id, nodes);
       return 'busy';
     }
-    this.peerSyncs.set(boss, nodes);
+    this.peerSyncs.set(boss, { nodes, links: this.linksOf(nodes) });
     return 'locked';
   }
 
   private async unlockForSync(boss: string): Promise<void> {
-    const nodes = this.peerSyncs.get(boss);
-    if (nodes === undefined) return;
+    const sync = this.peerSyncs.get(boss);
+    if (sync === undefined) return;
     this.peerSyncs.delete(boss);
-    await this.delLock([GLOBAL_LOCK, `sync:${boss}|${this.node.name}`], nodes);
+    await this.delLock([GLOBAL_LOCK, `sync:${boss}|${this.node.name}`], sync.nodes);
   }
 
   /** The other side: applies the boss's outcome to this partition (OTP's `resolved` + `new_nodes`), then unlocks it. */
   private async mergeHere(boss: string, ops: NameOp[], mine: string[], theirs: string[], kills: Pid[]): Promise<unknown> {
-    const nodes = this.peerSyncs.get(boss);
-    if (nodes === undefined) return { error: 'not_locked' };
+    const sync = this.peerSyncs.get(boss);
+    if (sync === undefined) return { error: 'not_locked' };
     try {
-      await this.everywhere(nodes, { op: 'newNodes', ops, mine, theirs, kills });
+      // A node of this side lost since it was locked and read: the outcome does not fit its
+      // table any more (see `trySync`, explorer seed 13); the boss merges again.
+      if (!this.sameLinks(sync.nodes, sync.links)) return { error: 'changed' };
+      await this.everywhere(sync.nodes, { op: 'newNodes', ops, mine, theirs, kills });
     } finally {
       await this.unlockForSync(boss);
     }
@@ -1081,9 +1388,9 @@ export class Global implements GlobalNames {
     // would make one partition of two disagreeing tables; left out, it asks for a merge of its
     // own (see `forgetOneSided`), which exchanges the names. The same holds for such a node
     // listed on both sides (the two partitions overlapped: it was lost by one of them).
-    // The connections are started before the names are applied, so that the monitors of pids
-    // on the nodes being connected wait for them (see `insert`); the names of a node lost
-    // again are dropped after.
+    // The connections are started before the names are applied, so that the names of pids on
+    // the nodes being connected are kept and checked once connected (see `insert`); the names
+    // of a node lost again are dropped after.
     const lostAgain: string[] = [];
     for (const n of [...mine.filter((m) => this.known.has(m)), ...theirs.filter((t) => !mine.includes(t))]) {
       if (n === me || this.known.has(n)) continue;
@@ -1269,6 +1576,19 @@ export class Global implements GlobalNames {
     return this.node.net.options.hidden;
   }
 
+  /** The connection generation of each node of `nodes` now (see `linkGen`). No OTP counterpart. */
+  private linksOf(nodes: readonly string[]): Map<string, number | undefined> {
+    return new Map(nodes.map((n) => [n, this.linkGen.get(n)]));
+  }
+
+  /**
+   * True when every node of `nodes` but this one is still known and on the connection it had
+   * when `links` was taken (`linksOf`): none was lost, or lost and connected again, meanwhile.
+   */
+  private sameLinks(nodes: readonly string[], links: ReadonlyMap<string, number | undefined>): boolean {
+    return nodes.every((n) => n === this.node.name || (this.known.has(n) && this.linkGen.get(n) === links.get(n)));
+  }
+
   /** This node and every node it has synced with (OTP's `[node() | Known]`). */
   private group(): string[] {
     return [this.node.name, ...[...this.known].sort()];
@@ -1338,21 +1658,25 @@ export class Global implements GlobalNames {
     }
   }
 
-  /** Applies a request on every node of `nodes` and waits for all (down nodes are skipped). */
+  /**
+   * Applies a request on every node of `nodes` and waits for all (down nodes are skipped). The
+   * requests to the other nodes are sent before this node applies its own: an insert of a
+   * local pid that is dead by then makes this node announce the death (`pidDown`) after the
+   * insert, on each connection, so that no node keeps the name (see `insert`).
+   */
   private async everywhere(nodes: readonly string[], req: GlobalRequest): Promise<void> {
-    await Promise.all(
-      nodes.map(async (n) => {
-        if (n === this.node.name) {
-          this.handleRequest(req);
-          return;
-        }
+    const me = this.node.name;
+    const sent = nodes
+      .filter((n) => n !== me)
+      .map(async (n) => {
         try {
           await this.callServer(n, req);
         } catch {
           // a node that went down does not need the update; its replica dies with it
         }
-      }),
-    );
+      });
+    if (nodes.includes(me)) this.handleRequest(req, me);
+    await Promise.all(sent);
   }
 
   /** Runs a promise in the background: a rejection is reported, never left unhandled. */
@@ -1391,7 +1715,7 @@ export function globalNameServer(g: Global): GenServerBehaviour<null, undefined,
         self.node.report({ kind: 'global', message: `the global name server dropped an insert of ${renderUntrusted(r.name)} from ${from.pid.node}, whose connection went down` });
         return { noreply: state };
       }
-      const answer = g.handleRequest(r);
+      const answer = g.handleRequest(r, from.pid.node);
       if (!(answer instanceof Promise)) return { reply: answer, state };
       (answer as Promise<unknown>).then(
         (v) => (from).reply(v),
@@ -1438,6 +1762,10 @@ function parseRequest(x: unknown): GlobalRequest | undefined {
         return typeof r.name === 'string' && (r.pid === undefined || r.pid instanceof Pid);
       case 'names':
         return true;
+      case 'alive':
+        return Array.isArray(r.pids) && r.pids.length <= ALIVE_BATCH && r.pids.every((p) => p instanceof Pid);
+      case 'pidDown':
+        return r.pid instanceof Pid;
       case 'syncLock':
       case 'exchange':
         return typeof r.boss === 'string';
@@ -1485,6 +1813,11 @@ function parseExchange(x: unknown): { names: NameOp[]; group: string[]; tables?:
  * answering node's own first), without repeats: two claims of one name are a clash, whether on
  * one side or across the merge.
  */
+/** True when `tables` holds the table of every node of `nodes` (each answered the merge's read). */
+function readAll(nodes: readonly string[], tables: ReadonlyArray<[string, NameOp[]]>): boolean {
+  return nodes.every((n) => tables.some(([t]) => t === n));
+}
+
 function claimsOf(tables: ReadonlyArray<[string, NameOp[]]>): Map<string, Array<[Pid, string]>> {
   const claims = new Map<string, Array<[Pid, string]>>();
   for (const [, names] of tables) {

@@ -71,12 +71,12 @@ function seenEverywhere(nodes: readonly DistNode[], name: string, pid: Pid | und
   for (const n of nodes) expect(show(n.global.whereis(name)), `${name} on ${n.name}`).toBe(show(pid));
 }
 
-/** How many monitors are held on a process (every name server holds one per name). */
+/** How many monitors are held on a process (its own node's name server holds one while it has a name; other nodes hold none). */
 function monitorCount(p: Idle): number {
   return p.proc.node.processInfo(p.proc.pid)?.monitoredByCount ?? 0;
 }
 
-/** How many nodes' name servers list `pid` among the pids they monitor for names. */
+/** How many nodes' name servers list `pid` among the pids whose death removes a name. */
 function monitoredBy(nodes: readonly DistNode[], pid: Pid): number[] {
   return nodes.map((n) => n.global.monitoredPids().filter((p) => p.equals(pid)).length);
 }
@@ -195,24 +195,24 @@ describe('names', () => {
   });
 
   // Scenario 64 — re_register drops old monitor: after moving a name, only the new pid is monitored, once per name server.
-  it('scenario 64: reRegister moves the monitors from the old pid to the new one', async () => {
+  it('scenario 64: reRegister moves the monitor from the old pid to the new one', async () => {
     const nodes = await cluster.startConnected(3);
     const [a, b, c] = nodes as [DistNode, DistNode, DistNode];
     const p1 = spawnIdle(a);
     const p2 = spawnIdle(b);
     expect(await c.global.register('name', p1.pid)).toBe('yes');
     expect(monitoredBy(nodes, p1.pid)).toEqual([1, 1, 1]);
-    await waitFor(() => monitorCount(p1) === 3, 3000, 'three name servers monitoring p1');
+    // One monitor, its own node's: the others learn of its death from that node (pidDown).
+    await waitFor(() => monitorCount(p1) === 1, 3000, 'the name server of its node monitoring p1');
 
     expect(await c.global.reRegister('name', p2.pid)).toBe('yes');
     expect(monitoredBy(nodes, p1.pid)).toEqual([0, 0, 0]);
     expect(monitoredBy(nodes, p2.pid)).toEqual([1, 1, 1]);
-    // The monitors themselves: the demonitors of the remote name servers travel over the wire.
-    await waitFor(() => monitorCount(p1) === 0 && monitorCount(p2) === 3, 3000, `monitors moved (p1 ${monitorCount(p1)}, p2 ${monitorCount(p2)})`);
+    await waitFor(() => monitorCount(p1) === 0 && monitorCount(p2) === 1, 3000, `monitors moved (p1 ${monitorCount(p1)}, p2 ${monitorCount(p2)})`);
     // Re-registering the same pid again changes nothing (no second monitor).
     expect(await a.global.reRegister('name', p2.pid)).toBe('yes');
     expect(await b.global.register('other', spawnIdle(c).pid)).toBe('yes'); // a round trip to every node
-    expect(monitorCount(p2)).toBe(3);
+    expect(monitorCount(p2)).toBe(1);
   });
 });
 
@@ -310,6 +310,105 @@ describe('registry semantics', () => {
     await c.stop();
     for (const name of ['c1', 'c2']) await agree([a, b], name, undefined, 3000);
     for (const n of [a, b]) expect(n.global.registeredNames().sort()).toEqual(['die', 'keep']);
+  });
+});
+
+// ---------------------------------------------------------------- issue 18: names follow their pids without remote monitors
+
+describe('names follow their pids through their own node (issue 18)', () => {
+  /** Calls `to`'s name server from `from`, as a peer's name server would. */
+  const ask = (from: DistNode, to: DistNode, req: unknown): Promise<unknown> => genServer.call(from, [GLOBAL_NAME_SERVER, to.name], req, 5000);
+  const sizes = (n: DistNode): Record<string, number> => n.global.internalSizes();
+
+  it('a pid\'s death removes its name on every node; only its own node monitors it, the others hold no monitor', async () => {
+    const nodes = await cluster.startConnected(3);
+    const [a, b, c] = nodes as [DistNode, DistNode, DistNode];
+    const accepted = a.net.internalSizes().acceptedRefs;
+    const p = spawnIdle(a);
+    expect(await b.global.register('one', p.pid)).toBe('yes');
+    expect(await a.global.register('two', spawnIdle(a).pid)).toBe('yes');
+    seenEverywhere(nodes, 'one', p.pid);
+    // OTP would hold one monitor per name server on p (three); rigil holds its own node's only.
+    expect(monitorCount(p)).toBe(1);
+    expect(a.net.internalSizes().acceptedRefs).toBe(accepted);
+    expect([sizes(a).localMonitors, sizes(b).localMonitors, sizes(c).localMonitors]).toEqual([2, 0, 0]);
+    expect([sizes(a).remoteMonitors, sizes(b).remoteMonitors, sizes(c).remoteMonitors]).toEqual([0, 0, 0]);
+    // Straight from a (a's own registration) or from a third node: no check is left over.
+    await waitFor(() => nodes.every((n) => sizes(n).checks === 0), 3000, 'no liveness check due');
+    a.exit(p.pid, 'kill');
+    await agree(nodes, 'one', undefined, 3000);
+    expect(sizes(a).localMonitors).toBe(1);
+    for (const n of nodes) expect(n.global.registeredNames()).toEqual(['two']);
+  });
+
+  it('a name that reached a node from a third node is checked with the pid\'s node: dropped if the pid died in flight, and when it dies later', async () => {
+    const nodes = await cluster.startConnected(3);
+    const [a, b, c] = nodes as [DistNode, DistNode, DistNode];
+    // b's insert reaches c after the pid died (a never held the name, so a announces nothing).
+    const dead = spawnIdle(a);
+    a.exit(dead.pid, 'kill');
+    await waitFor(() => !a.isAlive(dead.pid), 3000, 'the pid to die');
+    expect(await ask(b, c, { op: 'insert', name: 'in_flight', pid: dead.pid, resolver: 'randomExitName' })).toBe('ok');
+    await waitFor(() => c.global.whereis('in_flight') === undefined, 3000, 'c to drop the name of a dead pid');
+    // A live pid: the check confirms it and makes a watch it, so its death later reaches c.
+    const live = spawnIdle(a);
+    expect(await ask(b, c, { op: 'insert', name: 'relayed', pid: live.pid, resolver: 'randomExitName' })).toBe('ok');
+    await waitFor(() => sizes(c).checks === 0, 3000, 'the check to end');
+    expect(show(c.global.whereis('relayed'))).toBe(show(live.pid));
+    expect(sizes(a).localMonitors).toBe(1);
+    a.exit(live.pid, 'kill');
+    await waitFor(() => c.global.whereis('relayed') === undefined, 3000, 'c to drop the name when the pid dies');
+    expect(sizes(a).localMonitors).toBe(0);
+    // The whole registration, from a third node, of a pid dead by then: no node keeps the name.
+    const gone = spawnIdle(a);
+    a.exit(gone.pid, 'kill');
+    await waitFor(() => !a.isAlive(gone.pid), 3000, 'the pid to die');
+    expect(await b.global.register('late', gone.pid)).toBe('yes');
+    await agree(nodes, 'late', undefined, 3000);
+    for (const n of nodes) expect(sizes(n)).toMatchObject({ names: 0, nameOf: 0, localMonitors: 0, remoteMonitors: 0, checks: 0 });
+  });
+
+  it('a pidDown for a pid of another node, or a malformed one, removes nothing; an oversized alive is refused', async () => {
+    const nodes = await cluster.startConnected(3);
+    const [a, b, c] = nodes as [DistNode, DistNode, DistNode];
+    const p = spawnIdle(a);
+    expect(await a.global.register('victim', p.pid)).toBe('yes');
+    // b speaks for a's pid: refused (only the pid's own node may).
+    expect(await ask(b, c, { op: 'pidDown', pid: p.pid })).toEqual({ error: 'not_yours' });
+    expect(await ask(b, c, { op: 'pidDown', pid: String(p.pid) })).toEqual({ error: 'bad_request' });
+    expect(await ask(b, c, { op: 'pidDown' })).toEqual({ error: 'bad_request' });
+    expect(await ask(b, c, { op: 'alive', pids: Array.from({ length: 4097 }, () => p.pid) })).toEqual({ error: 'bad_request' });
+    expect(await ask(b, c, { op: 'alive', pids: [p.pid, 'x'] })).toEqual({ error: 'bad_request' });
+    // A well-formed check of pids that are not c's: dead, and nothing changes.
+    expect(await ask(b, c, { op: 'alive', pids: [p.pid] })).toEqual([false]);
+    seenEverywhere(nodes, 'victim', p.pid);
+    expect(sizes(c).localMonitors).toBe(0);
+    // a's own word is taken.
+    expect(await ask(a, c, { op: 'pidDown', pid: p.pid })).toBe('ok');
+    expect(c.global.whereis('victim')).toBeUndefined();
+    seenEverywhere([a, b], 'victim', p.pid);
+  });
+
+  it('the names of a node\'s pids go with its nodedown on every other node, and come back checked with the merge', async () => {
+    const nodes = await cluster.startConnected(3);
+    const [a, b, c] = nodes as [DistNode, DistNode, DistNode];
+    const onC = [spawnIdle(c), spawnIdle(c)];
+    expect(await a.global.register('c1', onC[0]!.pid)).toBe('yes');
+    expect(await b.global.register('c2', onC[1]!.pid)).toBe('yes');
+    expect(await c.global.register('a1', spawnIdle(a).pid)).toBe('yes');
+    await partition([[a, b], [c]]);
+    for (const name of ['c1', 'c2']) await agree([a, b], name, undefined, 3000);
+    await agree([c], 'a1', undefined, 3000);
+    for (const n of [a, b]) expect(n.global.registeredNames()).toEqual(['a1']);
+    expect(c.global.registeredNames().sort()).toEqual(['c1', 'c2']);
+    await heal(nodes);
+    await agree(nodes, 'c1', onC[0]!.pid, MERGE_MS);
+    await agree(nodes, 'c2', onC[1]!.pid, MERGE_MS);
+    // Merged in (not straight from c): checked, then c's pidDown removes them.
+    await waitFor(() => nodes.every((n) => sizes(n).checks === 0), 3000, 'the checks to end');
+    c.exit(onC[0]!.pid, 'kill');
+    await agree(nodes, 'c1', undefined, 3000);
+    expect([sizes(a).localMonitors, sizes(b).localMonitors, sizes(c).localMonitors]).toEqual([1, 0, 1]);
   });
 });
 
@@ -595,12 +694,12 @@ describe('merging partitions', () => {
       expect(call.own.equals(p1.pid)).toBe(true);
       expect(call.other.equals(p2.pid)).toBe(true);
       for (const n of nodes) expect(n.global.registeredNames()).toEqual(keep === undefined ? [] : ['name']);
-      // No leaked monitors: the survivor is monitored by every name server exactly once, the loser by none.
+      // No leaked monitors: the survivor is monitored once, by its own node's name server; the loser by none.
       if (keep !== undefined) {
         const lose = keep === p1 ? p2 : p1;
         expect(monitoredBy(nodes, keep.pid)).toEqual([1, 1, 1, 1]);
         expect(monitoredBy(nodes, lose.pid)).toEqual([0, 0, 0, 0]);
-        await waitFor(() => monitorCount(keep) === 4 && monitorCount(lose) === 0, 3000, `monitors (keep ${monitorCount(keep)}, lose ${monitorCount(lose)})`);
+        await waitFor(() => monitorCount(keep) === 1 && monitorCount(lose) === 0, 3000, `monitors (keep ${monitorCount(keep)}, lose ${monitorCount(lose)})`);
       } else {
         await waitFor(() => monitorCount(p1) === 0 && monitorCount(p2) === 0, 3000, `no monitors left (${monitorCount(p1)}, ${monitorCount(p2)})`);
       }
