@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { genServer, Node, type GenServerBehaviour, type Pid, type Process } from '@rigil/core';
 import { gc, liveHeap, now, perSecond, runCases, signal, type Case } from './harness.js';
 import { RawRuntime, type RawActor } from './raw.js';
-import { formatTable, writeResults } from './report.js';
+import { commandArgs, formatTable, writeResults } from './report.js';
 
 const NODE_NAME = 'bench@local';
 
@@ -437,6 +437,7 @@ const CASES: Record<string, Case> = {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: commandArgs(),
     options: {
       only: { type: 'string' },
       rounds: { type: 'string', default: '3' },

@@ -35,7 +35,7 @@ import { DistNode } from '@rigil/net';
 import { rawClose, rawConnect, RawOp, type RawConn } from './dist_raw.js';
 import { nextTurn, now, perSecond, runCases, signal, type Case } from './harness.js';
 import { runGlobalWorkloads } from './global_workloads.js';
-import { formatTable, median, meets, writeResults, type Target, type WorkloadResult } from './report.js';
+import { commandArgs, formatTable, median, meets, writeResults, type Target, type WorkloadResult } from './report.js';
 
 const NAME = 'bench@127.0.0.1';
 const PEER = 'peer@127.0.0.1';
@@ -491,6 +491,7 @@ async function globalResults(): Promise<Record<string, WorkloadResult>> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: commandArgs(),
     options: {
       only: { type: 'string' },
       rounds: { type: 'string', default: '3' },

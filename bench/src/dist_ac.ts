@@ -62,7 +62,7 @@ import { parseArgs } from 'node:util';
 import { freePort } from '@rigil/testing';
 import { Probe, until } from '@rigil/example-toliman/src/cluster.js';
 import { APP, wallNow, type LogEvent, type WatchResult } from './dist_ac_app.js';
-import { formatNumber, median, summarize, writeResults, type Results, type Target } from './report.js';
+import { commandArgs, formatNumber, median, summarize, writeResults, type Results, type Target } from './report.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RIGIL = join(REPO_ROOT, 'packages', 'cli', 'bin', 'rigil.js');
@@ -615,6 +615,7 @@ function formatTable(results: Results): string {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: commandArgs(),
     options: {
       only: { type: 'string' },
       rounds: { type: 'string', default: '3' },

@@ -118,6 +118,14 @@ export function formatTable(results: Results): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/**
+ * The command's arguments without the `--` that `pnpm run <script> -- --flag` passes on (pnpm 9
+ * forwards it; `parseArgs` would take it for the end of the options).
+ */
+export function commandArgs(): string[] {
+  return process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
+}
+
 /** Writes `{ workloads, machine, date }` to `file` (a path or a `file:` URL), creating its directory. */
 export function writeResults(file: string | URL, results: Results, extra: Record<string, unknown> = {}): string {
   const path = file instanceof URL ? fileURLToPath(file) : file;

@@ -54,7 +54,7 @@ import { parseArgs } from 'node:util';
 import type { DistNode } from '@rigil/net';
 import { freePort, Simulation } from '@rigil/testing';
 import { appName, scaleApps } from './scale_apps.js';
-import { formatNumber, median, meets, writeResults, type Target } from './report.js';
+import { commandArgs, formatNumber, median, meets, writeResults, type Target } from './report.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NODE_SCRIPT = fileURLToPath(new URL('./scale_node.ts', import.meta.url));
@@ -683,6 +683,7 @@ async function attempt(what: string, fn: () => Promise<void>): Promise<void> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: commandArgs(),
     options: {
       only: { type: 'string' },
       sizes: { type: 'string' },
