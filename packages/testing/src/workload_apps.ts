@@ -62,7 +62,6 @@ interface CtrInstance {
   srv?: Pid;
 }
 
-/** A claim of an application by a node (see `AppsModel.claims`). */
 /** An instance as it started: what `placed` needs to judge whether OTP would have put it there. */
 interface StartedInstance {
   readonly at: number;
@@ -76,6 +75,7 @@ interface StartedInstance {
   readonly peers: readonly string[];
 }
 
+/** A claim of an application by a node (see `AppsModel.claims`). */
 interface Claim {
   readonly at: number;
   readonly reach?: ReadonlySet<string>;
@@ -123,8 +123,9 @@ export class AppsModel {
    * Per `node app`: virtual time of the explorer's last *claim* of the application on that
    * node — an `application.start` that decides (at boot, after a restart, or an operation), a
    * `permit true`, a `takeover`. OTP moves an application to a better node only on such a claim.
-   * With it, the nodes the claiming node was connected to then (`reach`; none recorded for a
-   * boot start: it waits for its sync nodes and decides with them).
+   * With it, the nodes the claiming node was connected to then and still was when the call
+   * returned (`reach`, see `settleClaim`; none recorded for a boot start: it waits for its sync
+   * nodes and decides with them).
    */
   private readonly claims = new Map<string, Claim>();
   /** Per node object (incarnation) and application: when its instance started, and what decides whether OTP would place it there (see `placed`). */
@@ -243,6 +244,7 @@ export class AppsModel {
       (r) => {
         if (this.pendingStarts.get(key) === creation) this.pendingStarts.delete(key);
         if (boot && this.claims.get(key) === claim && this.sim.isUp(node.name) && this.sim.node(node.name) === node) this.claims.set(key, { at: claim.at, reach: new Set(node.nodes()) });
+        else if (!boot) this.settleClaim(key, claim, node);
         // A start that answered an error did not start the application there (OTP's
         // application controller records it as started only on success): that node has no
         // placement to agree on (I3-apps), is no candidate (I1, I2), until a start succeeds.
@@ -307,6 +309,7 @@ export class AppsModel {
       (r) => {
         this.pendingMoves.delete(pending);
         if (r !== 'ok') undo();
+        else this.settleClaim(key, claimAt, node);
       },
       (e: unknown) => {
         this.pendingMoves.delete(pending);
@@ -346,6 +349,7 @@ export class AppsModel {
         // permit-true takeover from d failed with d's nodedown; d, back, kept ctr, and I2
         // expected e). OTP: the start's error is the caller's; no later move follows from it.
         if (flag && r !== 'ok') this.dropClaim(key, claimAt, claimBefore);
+        else if (flag) this.settleClaim(key, claimAt, node);
       },
       (e: unknown) => {
         this.pendingMoves.delete(pending);
@@ -353,6 +357,20 @@ export class AppsModel {
         record(e);
       },
     );
+  }
+
+  /**
+   * A claim's call returned: the nodes it reached are those its node was connected to when it
+   * was called and still is. A node that went down meanwhile was not in its decision's views:
+   * the decision waits for every connected node's view, and a node's nodedown ends that wait
+   * (apps seed 244: c's `permit(grp, true)` was called while e, which ran grp, was frozen; c
+   * decided after e's nodedown, without it, and e kept grp at the thaw; the claim had counted e
+   * as reached, and I2 expected grp to have moved to c).
+   */
+  private settleClaim(key: string, claim: Claim, node: DistNode): void {
+    if (this.claims.get(key) !== claim || claim.reach === undefined || !this.sim.isUp(node.name) || this.sim.node(node.name) !== node) return;
+    const now = new Set(node.nodes());
+    this.claims.set(key, { at: claim.at, reach: new Set([...claim.reach].filter((n) => now.has(n))) });
   }
 
   /** A claim that failed (its takeover or permit start did): the one before it stands again, unless another claim came since. */
