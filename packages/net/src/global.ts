@@ -1807,17 +1807,16 @@ function parseExchange(x: unknown): { names: NameOp[]; group: string[]; tables?:
   return ok ? { names: r.names, group: r.group, tables: r.tables as Array<[string, NameOp[]]> } : undefined;
 }
 
-/** One side's table for a merge: the union of its nodes' tables, the first node's pid for a name held by different pids. */
-/**
- * Every pid that claims each name in `tables`, in table order (this side's first, each side
- * answering node's own first), without repeats: two claims of one name are a clash, whether on
- * one side or across the merge.
- */
 /** True when `tables` holds the table of every node of `nodes` (each answered the merge's read). */
 function readAll(nodes: readonly string[], tables: ReadonlyArray<[string, NameOp[]]>): boolean {
   return nodes.every((n) => tables.some(([t]) => t === n));
 }
 
+/**
+ * Every pid that claims each name in `tables`, in table order (this side's first, each side
+ * answering node's own first), without repeats: two claims of one name are a clash, whether on
+ * one side or across the merge.
+ */
 function claimsOf(tables: ReadonlyArray<[string, NameOp[]]>): Map<string, Array<[Pid, string]>> {
   const claims = new Map<string, Array<[Pid, string]>>();
   for (const [, names] of tables) {
