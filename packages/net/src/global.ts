@@ -153,9 +153,12 @@ type GlobalRequest =
    */
   | { op: 'alive'; pids: Pid[] }
   /**
-   * `pid`, a process of the caller's node, died: drop its names. A call, not a cast, so that the
-   * receiver knows which node sent it (a cast's `via` is the sender's word): only the pid's own
-   * node may drop its names. No OTP counterpart (OTP's DOWN of each node's own monitor).
+   * `pid`, a process of the caller's node, died: drop its names. A call, whose caller's node
+   * must be the pid's: a peer dropping the names of another node's pids by mistake is refused.
+   * This is no authentication: the caller's pid is the peer's word too (the dist layer does not
+   * bind a call's `from` to the connection it came on), so a peer that passed the handshake
+   * could still drop another node's names from this node's replica — only here, until the next
+   * merge. No OTP counterpart (OTP's DOWN of each node's own monitor).
    */
   | { op: 'pidDown'; pid: Pid }
   /** Merge, other side: lock your partition for the sync with `boss`. */
@@ -611,9 +614,9 @@ export class Global implements GlobalNames {
       case 'alive':
         return req.pids.map((p) => this.aliveHere(p));
       case 'pidDown':
-        // Only the pid's own node speaks for it: a peer cannot drop the names of others' pids.
+        // Only the pid's own node speaks for it (as the caller's pid says; see `pidDown`).
         if (req.pid.node !== from) {
-          this.node.report({ kind: 'global', message: `the global name server ignored a pidDown from ${from} for a pid of ${req.pid.node}` });
+          this.node.report({ kind: 'global', message: `the global name server ignored a pidDown from ${renderUntrusted(from)} for a pid of ${renderUntrusted(req.pid.node)}` });
           return { error: 'not_yours' };
         }
         if (!this.hidden) this.pidGone(req.pid, `${from}: pidDown`);
