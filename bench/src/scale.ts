@@ -59,6 +59,8 @@ import { commandArgs, formatNumber, median, meets, writeResults, type Target } f
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NODE_SCRIPT = fileURLToPath(new URL('./scale_node.ts', import.meta.url));
 const COOKIE = 'bench-scale-cookie';
+/** Extra Node.js options for every node process (`RIGIL_SCALE_NODE_ARGS`, space-separated: `--cpu-prof`, V8 flags). */
+const extraNodeArgs = (process.env.RIGIL_SCALE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 
 function wallNow(): number {
   return performance.timeOrigin + performance.now();
@@ -120,7 +122,7 @@ class NodeProc {
 
   /** Starts the process; resolves once it printed its ready line (`ms` at most). */
   static start(spec: NodeSpec, ms = 180_000): Promise<NodeProc> {
-    const args = ['--expose-gc', '--import', 'tsx', NODE_SCRIPT, '--name', spec.name, '--cookie', COOKIE, '--port', String(spec.port), '--seeds', spec.seeds.join(',')];
+    const args = ['--expose-gc', ...extraNodeArgs, '--import', 'tsx', NODE_SCRIPT, '--name', spec.name, '--cookie', COOKIE, '--port', String(spec.port), '--seeds', spec.seeds.join(',')];
     if (spec.expect !== undefined) args.push('--expect', String(spec.expect));
     if (handshakeTimeout !== undefined) args.push('--handshake-timeout', handshakeTimeout);
     if (spec.apps !== undefined) args.push('--apps', String(spec.apps), '--app-nodes', (spec.appNodes ?? []).join(','));
@@ -171,6 +173,14 @@ class NodeProc {
     });
   }
 
+  /** Ends its stdin (it stops its node and exits, writing any `--cpu-prof` profile); SIGKILL after 5 s. */
+  async stop(): Promise<void> {
+    this.child.stdin?.end();
+    const timer = setTimeout(() => void this.kill(), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
   async kill(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     await this.exited;
@@ -209,7 +219,7 @@ async function startCluster(n: number, extra: Partial<NodeSpec> & { names?: stri
 }
 
 async function stopCluster(procs: readonly NodeProc[]): Promise<void> {
-  await Promise.all(procs.map((p) => p.kill()));
+  await Promise.all(procs.map((p) => (extraNodeArgs.length > 0 ? p.stop() : p.kill())));
 }
 
 /** Waits until every node sees the `n - 1` others; the time it happened (this process's clock). */
