@@ -19,6 +19,7 @@ import { Pid, Ref } from './pid.js';
 import { cryptoRandom, type Random } from './random.js';
 import {
   ProcessExited,
+  type AliasHandler,
   type Destination,
   type MonitorHandler,
   type MonitorTarget,
@@ -334,6 +335,23 @@ export class Node {
    */
   monitor(target: MonitorTarget, handler: MonitorHandler): Ref {
     return this._monitors.monitor(handler, target, this.makeRef());
+  }
+
+  /**
+   * Makes a new alias whose messages go to `handler` until `unalias` (OTP's `erlang:alias/0`,
+   * for a service that is not a process: messages sent to the returned ref with `sendAlias`,
+   * from this node or another, call `handler.onAlias`). A caller can then take replies without a
+   * monitor per request, e.g. one monitor per peer for many calls (`global`'s peer calls).
+   */
+  alias(handler: AliasHandler): Ref {
+    const tag = this.makeRef();
+    this._registry.addAlias(tag, handler);
+    return tag;
+  }
+
+  /** Deactivates an alias made with `alias`: later messages to it are dropped (OTP's `erlang:unalias/1`). */
+  unalias(tag: Ref): void {
+    this._registry.removeAlias(tag);
   }
 
   /** Removes a monitor made with `monitor` (OTP's `demonitor/1`); false if already gone. */

@@ -7,7 +7,11 @@
  * checks that no node became known meanwhile, else it lets go and tries again), checks the
  * replica, and inserts the name on every one of them before it returns: two nodes racing for
  * one name never both win, and a registration that waited for the lock reaches a node that
- * joined meanwhile. A name disappears everywhere when its process dies or its node goes down:
+ * joined meanwhile. rigil's registrar departs from OTP's in its rounds (see `change`): the
+ * registrations queued on a node share one lock, and the second round both applies them on
+ * each node and releases the lock there (`apply`) — two rounds of calls per batch, where OTP
+ * makes three per registration — and a lock's holder keeps its monitor on each node between
+ * locks (`grant`). A name disappears everywhere when its process dies or its node goes down:
  * the node where a named pid lives monitors it (one local monitor per pid) and, when it dies,
  * tells the name server of every connected visible node (`pidDown`); the other nodes set no
  * monitor on remote pids, and drop the names of a node's pids at its nodedown. A name that
@@ -54,7 +58,12 @@
  * or dropped with a report (a cast, a stray message); it never stops the server.
  *
  * **Waiting.** Requests between name servers have no timeout (OTP's `multi_call` waits for
- * each node): a slow node is waited for; only its nodedown ends the wait.
+ * each node): a slow node is waited for; only its nodedown ends the wait. They are ordinary
+ * `gen_server` calls on the wire, but a node keeps one monitor on each peer's name server for
+ * all of them instead of one per call (`peerCall`).
+ *
+ * **Versions.** The `apply` request is new with rigil 0.x's issue 18: a name server of an
+ * earlier rigil answers it `bad_request`, so every node of a cluster must run this version.
  */
 import { genServer, logger, Pid, type GenServerBehaviour, type GlobalName, type GlobalNames, type MonitorHandler, type Node, type Process, type Protocol, type Random, type Ref, type ServerPid } from '@rigil/core';
 import { DistError, describeBadInput as describe, distError } from './errors.js';
@@ -133,8 +142,8 @@ interface NameEntry {
 interface LockEntry {
   /** Key of the requester id that holds it. */
   readonly requester: string;
-  /** The processes holding it (same requester), with this node's monitor on each. */
-  readonly holders: Map<string, { pid: Pid; monitor: Ref }>;
+  /** The processes holding it (same requester), by printed pid (their monitors: `Global.holderMons`). */
+  readonly holders: Map<string, Pid>;
 }
 
 /** A name operation of a merge: insert `[name, pid, resolver]`, or delete `[name, null, '']`. */
@@ -146,6 +155,13 @@ type GlobalRequest =
   | { op: 'unlock'; resource: unknown; requester: unknown; holder: Pid }
   | { op: 'insert'; name: string; pid: Pid; resolver: string }
   | { op: 'delete'; name: string; pid?: Pid }
+  /**
+   * Applies `ops` in order (each an insert, or a delete of a name whatever its pid), then
+   * releases the lock `unlock` (resource, requester, holder): the second and last round of a
+   * registration (see `Global.change`). No OTP counterpart: OTP's registrar sends each
+   * registration and then the `del_lock` as two rounds of calls.
+   */
+  | { op: 'apply'; ops: NameOp[]; unlock: [resource: unknown, requester: unknown, holder: Pid] }
   | { op: 'names' }
   /**
    * Which of `pids` (of the receiving node) are alive: one boolean each; the receiver watches
@@ -220,6 +236,10 @@ const POP_REFRESH_MS = 1000;
 const POP_TTL_MS = 3500;
 /** Most pids in one `alive` request (a bigger one from a peer is refused as malformed). */
 const ALIVE_BATCH = 4096;
+/** Most registrations one lock round carries (see `Global.change`); also the most ops an `apply` request may hold. */
+const CHANGE_BATCH = 512;
+/** Lock holders whose monitor is kept while they hold no lock on this node (see `Global.holderMons`). */
+const IDLE_HOLDER_MONITORS = 64;
 /** Most distinct strings `intern` shares (past it, strings are kept as they come). */
 const INTERN_MAX = 1024;
 
@@ -231,6 +251,42 @@ interface Checks {
   asked: number;
   /** Whether `runChecks` runs for them. */
   running: boolean;
+}
+
+/** This node's monitor on a lock holder (see `Global.holderMons`): the locks it holds here, by resource key. */
+interface HolderMonitor {
+  readonly pid: Pid;
+  ref: Ref | undefined;
+  /** Resource key -> requester key of each lock the holder holds here. */
+  readonly locks: Map<string, string>;
+}
+
+/** One call waiting for a peer's name server's answer (see `Global.peerCall`). */
+interface PeerCall {
+  readonly req: GlobalRequest;
+  readonly resolve: (reply: unknown) => void;
+  readonly reject: (e: unknown) => void;
+  tag: Ref | undefined;
+}
+
+/** The calls pending with one peer's name server, and the one monitor on it that fails them. */
+interface PeerLink {
+  readonly calls: Set<PeerCall>;
+  monitor: Ref | undefined;
+  /** Set once the monitor fired or the node went down: the link takes no more calls. */
+  down: boolean;
+}
+
+/** A registration, re-registration or unregistration of this node, waiting for its turn (see `Global.change`). */
+interface NameChange {
+  readonly kind: 'register' | 'reRegister' | 'unregister';
+  readonly name: string;
+  readonly pid: Pid | undefined;
+  readonly resolver: string;
+  /** The resolver as given (a function is kept on this node: `keepFn`). */
+  readonly fn: string | Resolver | undefined;
+  readonly resolve: (outcome: 'yes' | 'no' | undefined) => void;
+  readonly reject: (e: unknown) => void;
 }
 
 /** A remembered connection report (see `lostConnection`). */
@@ -271,6 +327,17 @@ export class Global implements GlobalNames {
   private readonly localDown: MonitorHandler = { onDown: (ref, _reason, object) => this.onLocalDown(ref, object as Pid) };
   /** Locks held on this node, by resource key. */
   private readonly locks = new Map<string, LockEntry>();
+  /**
+   * This node's monitors on lock holders, by holder pid: one per holder however many locks it
+   * holds here, kept (up to `IDLE_HOLDER_MONITORS`, oldest dropped first) when it holds none, so
+   * that a node registering names again and again costs no monitor and demonitor message per
+   * lock (see `grant`).
+   */
+  private readonly holderMons = new Map<string, HolderMonitor>();
+  /** Holders of `holderMons` that hold no lock here now, oldest first. */
+  private readonly idleHolders = new Set<string>();
+  /** The calls pending with each peer's name server, and this node's one monitor on it (see `peerCall`). */
+  private readonly peerLinks = new Map<string, PeerLink>();
   /** Resolvers by name: the built-ins plus those registered with `registerResolver`. */
   private readonly resolvers = new Map<string, Resolver>();
   /** Function resolvers passed to `register` on this node, by global name (dropped with the name). */
@@ -307,6 +374,10 @@ export class Global implements GlobalNames {
   private seq = 0;
   /** Local registrations run one at a time (OTP's registrar process). */
   private registrar: Promise<unknown> = Promise.resolve();
+  /** Name changes waiting for the registrar, in call order (see `change`). */
+  private changes: NameChange[] = [];
+  /** Whether a turn of the registrar is queued to take `changes`. */
+  private changeQueued = false;
   /** The current incarnation of the name server (the holder of the node's own locks). */
   private server: Pid | undefined;
   /** Incarnations of the name server started so far (1 after the first start). */
@@ -407,15 +478,7 @@ export class Global implements GlobalNames {
     checkName(name);
     checkPid(pid);
     const resolver = this.resolverName(resolve);
-    return this.serialised(async () => {
-      if (this.names.has(name) || this.hasName(pid)) return 'no';
-      return this.underGlobalLock(async (nodes) => {
-        if (this.names.has(name) || this.hasName(pid)) return 'no';
-        this.keepFn(name, resolve);
-        await this.everywhere(nodes, { op: 'insert', name, pid, resolver });
-        return 'yes';
-      });
-    });
+    return this.change({ kind: 'register', name, pid, resolver, fn: resolve }) as Promise<'yes' | 'no'>;
   }
 
   /** Points `name` (a string or a typed `globalName`) at `pid` on every known node, replacing any holder (OTP's `global:re_register_name/3`); always `'yes'`. */
@@ -424,23 +487,13 @@ export class Global implements GlobalNames {
     checkName(name);
     checkPid(pid);
     const resolver = this.resolverName(resolve);
-    return this.serialised(() =>
-      this.underGlobalLock(async (nodes) => {
-        this.keepFn(name, resolve);
-        await this.everywhere(nodes, { op: 'insert', name, pid, resolver });
-        return 'yes' as const;
-      }),
-    );
+    return this.change({ kind: 'reRegister', name, pid, resolver, fn: resolve }) as Promise<'yes'>;
   }
 
   /** Removes `name` (a string or a typed `globalName`) on every known node (OTP's `global:unregister_name/1`); a no-op if absent. */
-  unregister(typedName: string | GlobalName): Promise<void> {
+  async unregister(typedName: string | GlobalName): Promise<void> {
     const name = plainName(typedName);
-    return this.serialised(() =>
-      this.underGlobalLock(async (nodes) => {
-        if (this.names.has(name)) await this.everywhere(nodes, { op: 'delete', name });
-      }),
-    );
+    await this.change({ kind: 'unregister', name, pid: undefined, resolver: '', fn: undefined });
   }
 
   /**
@@ -461,6 +514,8 @@ export class Global implements GlobalNames {
       remoteMonitors: this.remoteMons.size,
       checks,
       locks: this.locks.size,
+      holderMonitors: this.holderMons.size,
+      peerCalls: [...this.peerLinks.values()].reduce((sum, l) => sum + l.calls.size, 0),
       resolvers: this.resolvers.size,
       localFns: this.localFns.size,
       known: this.known.size,
@@ -624,6 +679,16 @@ export class Global implements GlobalNames {
       case 'delete':
         this.remove(req.name, req.pid);
         return 'ok';
+      case 'apply': {
+        for (const [name, pid, resolver] of req.ops) {
+          // Straight from the pid's node, as `insert`.
+          if (pid !== null) this.insert(name, pid, resolver, 'insert', from === pid.node);
+          else this.remove(name, undefined);
+        }
+        const [resource, requester, holder] = req.unlock;
+        this.release(keyOf(resource), keyOf(requester), holder);
+        return 'ok';
+      }
       case 'names':
         return this.nameList();
       case 'syncLock':
@@ -790,7 +855,7 @@ export class Global implements GlobalNames {
     if (this.hidden || this.stopping) return;
     const to = new Set([...this.node.nodes(), ...this.connecting.keys()]);
     // Not awaited: the reply only ends the call (a node that goes down needs no answer).
-    for (const n of to) genServer.call(this.node, [GLOBAL_NAME_SERVER, n], { op: 'pidDown', pid } satisfies GlobalRequest, Infinity).catch(() => undefined);
+    for (const n of to) this.peerCall(n, { op: 'pidDown', pid }).catch(() => undefined);
   }
 
   /**
@@ -1033,6 +1098,9 @@ export class Global implements GlobalNames {
 
   private nodeDown(peer: string): void {
     this.connecting.delete(peer);
+    // The calls pending there fail now, as their monitors' DOWN would (see `peerCall`).
+    const link = this.peerLinks.get(peer);
+    if (link !== undefined) this.peerDown(peer, link, 'nodedown');
     // The names of `peer`'s pids go with it (OTP: each name server's monitor fires
     // `noconnection`); so do the checks due there.
     this.checks.delete(peer);
@@ -1497,29 +1565,68 @@ export class Global implements GlobalNames {
     // Monitoring it instead would dial the node, and a new connection would keep the stale lock
     // for as long as the holder lives (a frozen node processes such a request after it thaws).
     if (holder.node !== this.node.name && !this.node.net.isConnected(holder.node)) return true;
-    let dead = false;
-    const monitor = this.node.monitor(holder, {
-      onDown: () => {
-        dead = true;
-        this.release(key, req, holder);
-      },
-    });
-    if (dead) return true;
+    const hm = this.holderMonitor(holder, hk);
+    if (hm === undefined) return true;
     l = this.locks.get(key);
     if (l === undefined) this.locks.set(key, (l = { requester: req, holders: new Map() }));
-    l.holders.set(hk, { pid: holder, monitor });
+    l.holders.set(hk, holder);
+    hm.locks.set(key, req);
+    this.idleHolders.delete(hk);
     return true;
+  }
+
+  /**
+   * This node's monitor on `holder` (OTP's `handle_set_lock` monitors each holder once too):
+   * the kept one, or a new one; undefined when the holder is dead already (the monitor fired
+   * at once). Its DOWN releases every lock the holder holds here.
+   *
+   * rigil departs from OTP in keeping the monitor of a holder that holds no lock here any more
+   * (up to `IDLE_HOLDER_MONITORS`): a node's name server holds the `global` lock of every
+   * registration it makes, and OTP's monitor and demonitor per lock are two messages per
+   * registration and node; a kept monitor costs one entry and no message.
+   */
+  private holderMonitor(holder: Pid, hk: string): HolderMonitor | undefined {
+    const kept = this.holderMons.get(hk);
+    if (kept !== undefined) return kept;
+    let dead = false;
+    const hm: HolderMonitor = { pid: holder, ref: undefined, locks: new Map() };
+    hm.ref = this.node.monitor(holder, {
+      onDown: () => {
+        dead = true;
+        if (this.holderMons.get(hk) !== hm) return;
+        this.holderMons.delete(hk);
+        this.idleHolders.delete(hk);
+        for (const [key, req] of hm.locks) this.release(key, req, holder);
+      },
+    });
+    if (dead) return undefined;
+    this.holderMons.set(hk, hm);
+    return hm;
   }
 
   private release(key: string, requester: string, holder: Pid): void {
     const l = this.locks.get(key);
     if (l === undefined || l.requester !== requester) return;
-    const h = l.holders.get(String(holder));
-    if (h !== undefined) {
-      l.holders.delete(String(holder));
-      this.node.demonitor(h.monitor);
+    const hk = String(holder);
+    if (l.holders.delete(hk)) {
+      const hm = this.holderMons.get(hk);
+      if (hm !== undefined) {
+        hm.locks.delete(key);
+        if (hm.locks.size === 0) this.idle(hk);
+      }
     }
     if (l.holders.size === 0) this.locks.delete(key);
+  }
+
+  /** `hk`'s holder holds no lock here now: its monitor is kept, the oldest idle one dropped past `IDLE_HOLDER_MONITORS`. */
+  private idle(hk: string): void {
+    this.idleHolders.add(hk);
+    if (this.idleHolders.size <= IDLE_HOLDER_MONITORS) return;
+    const oldest = this.idleHolders.values().next().value as string;
+    this.idleHolders.delete(oldest);
+    const o = this.holderMons.get(oldest);
+    this.holderMons.delete(oldest);
+    if (o?.ref !== undefined) this.node.demonitor(o.ref);
   }
 
   /** One all-or-nothing attempt on `targets`; partial grants are rolled back (OTP's `set_lock_on_nodes`). */
@@ -1630,13 +1737,79 @@ export class Global implements GlobalNames {
    * registration at the heal, and no merge ever compared the two.)
    */
   private callServer(node: string, req: GlobalRequest): Promise<unknown> {
-    if (this.node.net.isConnected(node)) return genServer.call(this.node, [GLOBAL_NAME_SERVER, node], req, Infinity);
+    if (this.node.net.isConnected(node)) return this.peerCall(node, req);
     const attempt = this.connecting.get(node);
     if (attempt === undefined) return Promise.reject(notConnected(node));
-    return genServer.call(this.node, [GLOBAL_NAME_SERVER, node], req, Infinity).catch((e: unknown) => {
+    return this.peerCall(node, req).catch((e: unknown) => {
       if (this.connecting.get(node) === attempt && !this.node.net.isConnected(node)) this.connectFailed(node);
       throw e;
     });
+  }
+
+  /**
+   * Calls `node`'s name server: a `gen_server` call (the server sees an ordinary call and
+   * answers it), but one monitor on that server per peer instead of one per call (OTP's
+   * `gen_server:multi_call` monitors per call; a remote monitor is two messages, a monitor and
+   * a demonitor, as many as the call itself). Replies come to an alias per call; the
+   * monitor's DOWN — the server died, or the connection went down — fails every call pending
+   * with it, as their own monitors would have (see `peerDown`).
+   */
+  private peerCall(node: string, req: GlobalRequest): Promise<unknown> {
+    const link = this.peerLink(node);
+    return new Promise((resolve, reject) => {
+      if (link.down) {
+        reject(notConnected(node));
+        return;
+      }
+      const call: PeerCall = { req, resolve, reject, tag: undefined };
+      const tag = this.node.alias({
+        onAlias: (reply) => {
+          this.node.unalias(tag);
+          if (!link.calls.delete(call)) return;
+          resolve(reply);
+        },
+      });
+      call.tag = tag;
+      link.calls.add(call);
+      this.node.send([GLOBAL_NAME_SERVER, node], { $gen: 'call', pid: this.node.systemPid, tag, req });
+    });
+  }
+
+  /** The link to `node`'s name server: the live one, or a new one with its monitor (see `peerCall`). */
+  private peerLink(node: string): PeerLink {
+    const live = this.peerLinks.get(node);
+    if (live !== undefined && !live.down) return live;
+    const link: PeerLink = { calls: new Set(), monitor: undefined, down: false };
+    this.peerLinks.set(node, link);
+    link.monitor = this.node.monitor([GLOBAL_NAME_SERVER, node], { onDown: (_ref, reason) => this.peerDown(node, link, reason) });
+    return link;
+  }
+
+  /**
+   * `node`'s name server went down with `reason` (or the connection did: `noconnection`): every
+   * call pending with it fails. If the server died but the node is still connected, a lock
+   * request among them may yet be granted by the next incarnation (it shares this node's locks
+   * table, see the module doc) — one the caller counts as not granted and would never release;
+   * so each is followed by an unlock, which comes after it on the connection (a no-op if the
+   * lock was never granted).
+   */
+  private peerDown(node: string, link: PeerLink, reason: unknown): void {
+    if (link.down && link.calls.size === 0) return;
+    link.down = true;
+    if (this.peerLinks.get(node) === link) this.peerLinks.delete(node);
+    if (link.monitor !== undefined && reason === 'nodedown') this.node.demonitor(link.monitor);
+    const calls = [...link.calls];
+    link.calls.clear();
+    const stillConnected = reason !== 'noconnection' && reason !== 'nodedown' && this.node.net.isConnected(node);
+    for (const c of calls) {
+      if (c.tag !== undefined) this.node.unalias(c.tag);
+      if (stillConnected && (c.req.op === 'lock' || c.req.op === 'apply')) {
+        const [resource, requester, holder] = c.req.op === 'lock' ? [c.req.resource, c.req.requester, c.req.holder] : c.req.unlock;
+        // A call whose answer nobody waits for (its tag is no alias): an ordinary unlock there.
+        this.node.send([GLOBAL_NAME_SERVER, node], { $gen: 'call', pid: this.node.systemPid, tag: this.node.makeRef(), req: { op: 'unlock', resource, requester, holder } });
+      }
+      c.reject(distError('ERR_NOT_CONNECTED', `the global name server of ${node} is down`, { reason: describe(reason) }));
+    }
   }
 
   /** Runs `fn` after the previous local registration finished (OTP's single registrar process). */
@@ -1644,6 +1817,94 @@ export class Global implements GlobalNames {
     const run = this.registrar.then(fn, fn);
     this.registrar = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Queues a name change of this node for the registrar (OTP's `registrar` process, which runs
+   * each registration in a `trans_all_known` of its own). rigil's registrar takes every
+   * registration queued when its turn comes (up to `CHANGE_BATCH`) under ONE lock: the lock
+   * round, then one `apply` round that makes the changes on every node and releases the lock
+   * there — two rounds of calls per batch where OTP makes three per registration (lock,
+   * register, unlock). Each change is decided in call order, against the replica and the
+   * changes before it in the batch, so the outcomes are those of one registration at a time.
+   * A re-registration or unregistration has a batch of its own.
+   */
+  private change(c: Omit<NameChange, 'resolve' | 'reject'>): Promise<'yes' | 'no' | undefined> {
+    return new Promise((resolve, reject) => {
+      this.changes.push({ ...c, resolve, reject });
+      if (this.changeQueued) return;
+      this.changeQueued = true;
+      void this.serialised(() => this.runChanges());
+    });
+  }
+
+  /** The registrar's turn: the next batch of `changes` (see `change`). */
+  private async runChanges(): Promise<void> {
+    this.changeQueued = false;
+    const first = this.changes[0];
+    if (first === undefined) return;
+    let n = 1;
+    if (first.kind === 'register') while (n < this.changes.length && n < CHANGE_BATCH && this.changes[n]!.kind === 'register') n++;
+    const batch = this.changes.splice(0, n);
+    if (this.changes.length > 0) {
+      this.changeQueued = true;
+      void this.serialised(() => this.runChanges());
+    }
+    try {
+      // Registrations that fail now fail under the lock too (registrations only add names):
+      // no lock for them (as OTP's `register_name` checks before its `trans_all_known`).
+      const open = first.kind === 'register' ? batch.filter((c) => this.names.has(c.name) || this.hasName(c.pid!) ? (c.resolve('no'), false) : true) : batch;
+      if (open.length === 0) return;
+      await this.sync(REGISTRATION_SYNC_WAIT_MS);
+      const id: LockId = [GLOBAL_LOCK, `registrar@${this.node.name}`];
+      const nodes = (await this.lockGroup(id, Infinity))!;
+      let ops: NameOp[] = [];
+      const outcomes: Array<'yes' | 'no' | undefined> = [];
+      try {
+        ops = this.decide(open, outcomes);
+      } finally {
+        if (ops.length === 0) await this.delLock(id, nodes);
+      }
+      if (ops.length > 0) {
+        // Each node releases the lock once it applied the batch; a local failure (a bug) must not keep it.
+        await this.everywhere(nodes, { op: 'apply', ops, unlock: [id[0], id[1], this.serverPid()] }).catch(async (e: unknown) => {
+          await this.delLock(id, nodes);
+          throw e;
+        });
+      }
+      open.forEach((c, i) => c.resolve(outcomes[i]));
+    } catch (e) {
+      for (const c of batch) c.reject(e);
+    }
+  }
+
+  /**
+   * Decides each change of a batch under the lock, in order (see `change`): its outcome in
+   * `outcomes`, and the name operations to apply everywhere. Keeps the function resolvers of
+   * the names it gives.
+   */
+  private decide(batch: readonly NameChange[], outcomes: Array<'yes' | 'no' | undefined>): NameOp[] {
+    const ops: NameOp[] = [];
+    const named = new Set<string>();
+    const namedPids = new Set<string>();
+    for (const c of batch) {
+      if (c.kind === 'unregister') {
+        if (this.names.has(c.name)) ops.push([c.name, null, '']);
+        outcomes.push(undefined);
+        continue;
+      }
+      const pid = c.pid!;
+      if (c.kind === 'register' && (this.names.has(c.name) || named.has(c.name) || this.hasName(pid) || namedPids.has(String(pid)))) {
+        outcomes.push('no');
+        continue;
+      }
+      named.add(c.name);
+      namedPids.add(String(pid));
+      this.keepFn(c.name, c.fn!);
+      ops.push([c.name, pid, c.resolver]);
+      outcomes.push('yes');
+    }
+    return ops;
   }
 
   /** Holds `[global, registrar@this node]` on this node and every known one while `fn` runs (OTP's `trans_all_known`). */
@@ -1718,6 +1979,15 @@ export function globalNameServer(g: Global): GenServerBehaviour<null, undefined,
         self.node.report({ kind: 'global', message: `the global name server dropped an insert of ${renderUntrusted(r.name)} from ${from.pid.node}, whose connection went down` });
         return { noreply: state };
       }
+      if (r.op === 'apply' && !g.connectedTo(from.pid.node)) {
+        // The same for the inserts of such a batch (the others are made, as OTP makes them); no
+        // answer, as above: the caller saw the nodedown.
+        const caller = from.pid.node;
+        const dropped = r.ops.filter(([, pid]) => pid?.node === caller);
+        if (dropped.length > 0) self.node.report({ kind: 'global', message: `the global name server dropped ${dropped.length} inserts from ${caller}, whose connection went down` });
+        g.handleRequest({ ...r, ops: r.ops.filter(([, pid]) => pid?.node !== caller) }, caller);
+        return { noreply: state };
+      }
       const answer = g.handleRequest(r, from.pid.node);
       if (!(answer instanceof Promise)) return { reply: answer, state };
       (answer as Promise<unknown>).then(
@@ -1763,6 +2033,11 @@ function parseRequest(x: unknown): GlobalRequest | undefined {
         return typeof r.name === 'string' && r.name !== '' && r.pid instanceof Pid && typeof r.resolver === 'string';
       case 'delete':
         return typeof r.name === 'string' && (r.pid === undefined || r.pid instanceof Pid);
+      case 'apply':
+        return (
+          Array.isArray(r.ops) && r.ops.length <= CHANGE_BATCH && isNames(r.ops) && r.ops.every(([name]) => name !== '') &&
+          Array.isArray(r.unlock) && r.unlock.length === 3 && r.unlock[2] instanceof Pid
+        );
       case 'names':
         return true;
       case 'alive':
