@@ -142,7 +142,9 @@ const COMMANDS: Record<string, (a: Args) => unknown> = {
     await Promise.all(Array.from({ length: conc }, worker));
     const ms = wallNow() - t0;
     const sorted = [...lat].sort((x, y) => x - y);
-    return { count, concurrency: conc, failed, ms, p50: pct(sorted, 0.5), p99: pct(sorted, 0.99), max: sorted[sorted.length - 1] };
+    // The p50 of each tenth of the registrations, in order: how much of the figure is warm-up.
+    const tenths = Array.from({ length: 10 }, (_, k) => pct(lat.slice(Math.floor((k * count) / 10), Math.floor(((k + 1) * count) / 10)).sort((x, y) => x - y), 0.5));
+    return { count, concurrency: conc, failed, ms, p50: pct(sorted, 0.5), p99: pct(sorted, 0.99), max: sorted[sorted.length - 1], p50ByTenth: tenths };
   },
   /** Names known to this node's replica of global. */
   names: () => node.global.registeredNames().length,
