@@ -16,6 +16,8 @@ export class Monitors {
   private readonly handlerMonitors = new Map<Ref, Monitor>();
   /** Monitors on processes of other nodes, by the id of their (local) ref. */
   private readonly remoteMonitors = new Map<number, Monitor>();
+  /** Called with every local process that exits (`Node.onLocalExit`). */
+  readonly exitObservers: Array<(pid: Pid, reason: ExitReason) => void> = [];
 
   constructor(
     private readonly kernel: Kernel,
@@ -156,6 +158,16 @@ export class Monitors {
           this.remoteMonitors.delete(m.ref.id);
           k.router.demonitor(p.pid, m.object, m.ref);
         }
+      }
+    }
+    // The node's exit observers (`Node.onLocalExit`) before any DOWN: a service that follows
+    // the process (global drops its names) has done so when its watchers hear of the death.
+    const observers = this.exitObservers;
+    for (let i = 0; i < observers.length; i++) {
+      try {
+        observers[i]!(p.pid, reason);
+      } catch (e) {
+        this.kernel.report({ kind: 'node', message: 'an exit observer threw', reason: reasonFromThrown(e) });
       }
     }
     const watchers = p._monitoredBy;

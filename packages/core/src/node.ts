@@ -354,6 +354,22 @@ export class Node {
     this._registry.removeAlias(tag);
   }
 
+  /**
+   * Calls `fn` with every local process that exits, and its reason, before any monitor of it
+   * fires; returns a function that stops it. No OTP counterpart (OTP's nearest is tracing
+   * every process's exits): a node service that follows many processes — `global` follows
+   * every named pid of its node — holds one observer and a set of pid numbers instead of a
+   * monitor per process (~400 bytes each). `fn` must be cheap: it runs at every exit.
+   */
+  onLocalExit(fn: (pid: Pid, reason: ExitReason) => void): () => void {
+    const list = this._monitors.exitObservers;
+    list.push(fn);
+    return () => {
+      const i = list.indexOf(fn);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
   /** Removes a monitor made with `monitor` (OTP's `demonitor/1`); false if already gone. */
   demonitor(ref: Ref): boolean {
     return this._monitors.demonitor(ref, undefined);

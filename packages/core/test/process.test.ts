@@ -783,6 +783,32 @@ describe('monitors', () => {
 
 // ---------------------------------------------------------------- processInfo
 
+describe('onLocalExit', () => {
+  it('sees every local exit with its reason, before the DOWN of a monitor on it; a throwing observer is reported and the others still run; unsubscribed, it sees no more', async () => {
+    const { node } = nodes.simulated();
+    const reports = collectReports(node);
+    const seen: string[] = [];
+    const offBad = node.onLocalExit(() => {
+      throw new Error('observer bug');
+    });
+    const off = node.onLocalExit((pid, reason) => seen.push(`${String(pid)} ${String(reason)}`));
+    const p = node.spawn(async (self) => {
+      await self.receive();
+      self.exit('bye');
+    });
+    node.monitor(p, { onDown: (_ref, reason) => seen.push(`DOWN ${String(reason)}`) });
+    node.send(p, 'go');
+    await waitFor(() => seen.length === 2);
+    expect(seen).toEqual([`${String(p)} bye`, 'DOWN bye']);
+    expect(reports.filter((r) => r.message === 'an exit observer threw')).toHaveLength(1);
+    off();
+    offBad();
+    const q = node.spawn(async () => undefined);
+    await waitFor(() => !node.isAlive(q));
+    expect(seen).toHaveLength(2);
+  });
+});
+
 describe('processInfo', () => {
   it('reports status, queue length, links, monitors, monitoredBy, registered name, trapExit and kind', async () => {
     const { node } = nodes.simulated();

@@ -12,7 +12,7 @@
  * each node and releases the lock there (`apply`) — two rounds of calls per batch, where OTP
  * makes three per registration — and a lock's holder keeps its monitor on each node between
  * locks (`grant`). A name disappears everywhere when its process dies or its node goes down:
- * the node where a named pid lives monitors it (one local monitor per pid) and, when it dies,
+ * the node where a named pid lives watches it (one exit observer for all its named pids, `watchLocal`) and, when it dies,
  * tells the name server of every connected visible node (`pidDown`); the other nodes set no
  * monitor on remote pids, and drop the names of a node's pids at its nodedown. A name that
  * reached a node other than straight from its pid's node (a third node's registration, a
@@ -65,7 +65,7 @@
  * **Versions.** The `apply` request is new with rigil 0.x's issue 18: a name server of an
  * earlier rigil answers it `bad_request`, so every node of a cluster must run this version.
  */
-import { genServer, logger, Pid, type GenServerBehaviour, type GlobalName, type GlobalNames, type MonitorHandler, type Node, type Process, type Protocol, type Random, type Ref, type ServerPid } from '@rigil/core';
+import { genServer, logger, Pid, type GenServerBehaviour, type GlobalName, type GlobalNames, type Node, type Process, type Protocol, type Random, type Ref, type ServerPid } from '@rigil/core';
 import { DistError, describeBadInput as describe, distError } from './errors.js';
 import { renderUntrusted } from './render.js';
 import type { NodeEvent } from './net_kernel.js';
@@ -310,8 +310,11 @@ export class Global implements GlobalNames {
    * entries' pids (see `namesOf`). No per-pid key string: this table holds every name's pid.
    */
   private readonly nameOf = new Map<string, Map<number, string | Set<string>>>();
-  /** This node's monitors on its own named pids (and pids a peer asked about), by pid number. */
-  private readonly localMons = new Map<number, Ref>();
+  /**
+   * This node's own named pids (and pids a peer asked about), by pid number: their exits are
+   * seen through one exit observer (`Node.onLocalExit`), not a monitor each (see `watchLocal`).
+   */
+  private readonly watched = new Set<number>();
   /**
    * Monitors of remote pids whose node will not announce their deaths: this node is hidden, or
    * the pid lives on a hidden node (neither runs `global` with us). By name.
@@ -321,10 +324,6 @@ export class Global implements GlobalNames {
   private readonly checks = new Map<string, Checks>();
   /** Strings shared by the entries (resolver names, pids' nodes), see `intern`. */
   private readonly strings = new Map<string, string>();
-  /** Set when the local monitor being made fired at once (see `watchLocal`). */
-  private downNow = false;
-  /** The one handler of every local monitor (no closure per name). */
-  private readonly localDown: MonitorHandler = { onDown: (ref, _reason, object) => this.onLocalDown(ref, object as Pid) };
   /** Locks held on this node, by resource key. */
   private readonly locks = new Map<string, LockEntry>();
   /**
@@ -399,6 +398,7 @@ export class Global implements GlobalNames {
     this.resolvers.set('randomNotifyName', randomNotifyName);
     this.resolvers.set('notifyAllName', notifyAllName);
     node.onNodeEvent((e) => this.onNodeEvent(e));
+    node.onLocalExit((pid) => this.localExit(pid));
     node.onStop(() => {
       this.stopping = true;
       for (const t of this.watchdogs.values()) node.timers.cancel(t as never);
@@ -510,7 +510,7 @@ export class Global implements GlobalNames {
     return {
       names: this.names.size,
       nameOf,
-      localMonitors: this.localMons.size,
+      watched: this.watched.size,
       remoteMonitors: this.remoteMons.size,
       checks,
       locks: this.locks.size,
@@ -646,6 +646,11 @@ export class Global implements GlobalNames {
 
   // ---------------------------------------------------------------- name server side (called by the server)
 
+  /** @internal Whether this node watches its local process `pid` (a named one, or one a peer asked about), for tests and tools. */
+  watches(pid: Pid): boolean {
+    return pid.node === this.node.name && pid.creation === this.node.creation && this.watched.has(pid.id);
+  }
+
   /** @internal True when `node` is this node or a connected one. No OTP counterpart. */
   connectedTo(node: string): boolean {
     return node === this.node.name || this.node.net.isConnected(node);
@@ -749,8 +754,8 @@ export class Global implements GlobalNames {
    * rigil departs from OTP in how a name follows its pid. OTP's `insert_global_name` makes
    * every node monitor the pid: per name, a remote monitor on each node and, on the pid's node,
    * one monitor per other node, plus a monitor message per registration per node. rigil keeps
-   * ONE local monitor on the pid's node (`watchLocal`), which tells every connected visible node
-   * of the death (`pidDown`, see `onLocalDown`); the other nodes drop the names of a node's pids
+   * ONE watch on the pid's node (`watchLocal`, an exit observer, not even a monitor), which tells every connected visible node
+   * of the death (`pidDown`, see `localExit`); the other nodes drop the names of a node's pids
    * at its nodedown (OTP's DOWN `noconnection`). That is exact for a name that came from the
    * pid's node over the current connection: its `pidDown` comes after it on that connection.
    * A name that came any other way (a third node's insert, a merge, a re-sync, a name inserted
@@ -821,35 +826,32 @@ export class Global implements GlobalNames {
     else this.remove(name, pid, `${String(pid)} down: remove`);
   }
 
-  /** Monitors a local pid once (see `insert`); its death drops its names and is announced (`onLocalDown`). */
+  /**
+   * Watches a local pid (see `insert`): its death drops its names and is announced
+   * (`localExit`). One exit observer of the node serves every watched pid, where OTP's
+   * `global` holds a monitor per name: ~20 bytes a pid instead of ~400.
+   */
   private watchLocal(pid: Pid): void {
     // A pid of an earlier incarnation of this node (a merge may carry one here) is dead; it must
     // not take the slot of this incarnation's pid of the same number either.
-    if (pid.creation !== this.node.creation) {
+    if (pid.creation !== this.node.creation || !this.node.isAlive(pid)) {
       this.localGone(pid);
       return;
     }
-    if (this.localMons.has(pid.id)) return;
-    this.downNow = false;
-    const ref = this.node.monitor(pid, this.localDown);
-    if (!this.downNow) this.localMons.set(pid.id, ref);
-    this.downNow = false;
+    this.watched.add(pid.id);
   }
 
   /**
-   * A local pid this node watches died (or was dead when the monitor was made): drop its names
-   * here and tell every connected visible node, and those being connected (a merge in flight
-   * may have given them the name), to drop them too.
+   * A local process exited (the node's exit observer, for every process): if watched, drop its
+   * names here and tell every connected visible node, and those being connected (a merge in
+   * flight may have given them the name), to drop them too.
    */
-  private onLocalDown(ref: Ref, pid: Pid): void {
-    const cur = this.localMons.get(pid.id);
-    if (cur === undefined) this.downNow = true;
-    else if (cur !== ref) return;
-    else this.localMons.delete(pid.id);
+  private localExit(pid: Pid): void {
+    if (pid.creation !== this.node.creation || !this.watched.delete(pid.id)) return;
     this.localGone(pid);
   }
 
-  /** A local pid is dead: drops its names and announces it (see `onLocalDown`). */
+  /** A local pid is dead: drops its names and announces it (see `localExit`). */
   private localGone(pid: Pid): void {
     this.pidGone(pid, `${String(pid)} down`);
     if (this.hidden || this.stopping) return;
@@ -866,7 +868,7 @@ export class Global implements GlobalNames {
     if (pid.node !== this.node.name || pid.creation !== this.node.creation || !this.node.isAlive(pid)) return false;
     if (this.hidden) return true;
     this.watchLocal(pid);
-    return this.localMons.has(pid.id);
+    return this.watched.has(pid.id);
   }
 
   /** Drops every name of `pid` held here. */
@@ -993,13 +995,7 @@ export class Global implements GlobalNames {
       this.node.demonitor(rm);
     }
     // A local pid that holds no name any more is not watched any more (OTP's demonitor).
-    if (e.pid.node === this.node.name && e.pid.creation === this.node.creation && !this.hasName(e.pid)) {
-      const ref = this.localMons.get(e.pid.id);
-      if (ref !== undefined) {
-        this.localMons.delete(e.pid.id);
-        this.node.demonitor(ref);
-      }
-    }
+    if (e.pid.node === this.node.name && e.pid.creation === this.node.creation && !this.hasName(e.pid)) this.watched.delete(e.pid.id);
     this.dropFn(name);
   }
 

@@ -22,6 +22,7 @@ const MERGE_MS = 10_000;
 
 /** A process that keeps every message it gets, with its `Process` (to count monitors on it) and how it ended. */
 interface Idle {
+  readonly node: DistNode;
   readonly pid: Pid;
   readonly proc: Process;
   readonly got: unknown[];
@@ -36,7 +37,7 @@ function spawnIdle(node: DistNode): Idle {
   });
   // The Process object, to count the monitors held on it (the node's table is internal).
   const proc = (node as unknown as { local(p: Pid): Process | undefined }).local(pid)!;
-  return { pid, proc, got, exit: { down: false } };
+  return { node, pid, proc, got, exit: { down: false } };
 }
 
 /** Records how `p` ends (a monitor from `from`, a node other than the one whose monitors we count). */
@@ -72,8 +73,9 @@ function seenEverywhere(nodes: readonly DistNode[], name: string, pid: Pid | und
 }
 
 /** How many monitors are held on a process (its own node's name server holds one while it has a name; other nodes hold none). */
+/** What follows `p`'s death: the monitors on it, and its own node's `global` watch (an exit observer, no monitor). */
 function monitorCount(p: Idle): number {
-  return p.proc.node.processInfo(p.proc.pid)?.monitoredByCount ?? 0;
+  return (p.proc.node.processInfo(p.proc.pid)?.monitoredByCount ?? 0) + (p.node.global.watches(p.pid) ? 1 : 0);
 }
 
 /** How many nodes' name servers list `pid` among the pids whose death removes a name. */
@@ -333,16 +335,18 @@ describe('names follow their pids through their own node (issue 18)', () => {
     expect(await b.global.register('one', p.pid)).toBe('yes');
     expect(await a.global.register('two', spawnIdle(a).pid)).toBe('yes');
     seenEverywhere(nodes, 'one', p.pid);
-    // OTP would hold one monitor per name server on p (three); rigil holds its own node's only.
+    // OTP would hold one monitor per name server on p (three); rigil holds its own node's watch
+    // only, and that is no monitor either (one exit observer for every named pid of a).
     expect(monitorCount(p)).toBe(1);
+    expect(a.processInfo(p.pid)?.monitoredByCount).toBe(0);
     expect(a.net.internalSizes().acceptedRefs).toBe(accepted);
-    expect([sizes(a).localMonitors, sizes(b).localMonitors, sizes(c).localMonitors]).toEqual([2, 0, 0]);
+    expect([sizes(a).watched, sizes(b).watched, sizes(c).watched]).toEqual([2, 0, 0]);
     expect([sizes(a).remoteMonitors, sizes(b).remoteMonitors, sizes(c).remoteMonitors]).toEqual([0, 0, 0]);
     // Straight from a (a's own registration) or from a third node: no check is left over.
     await waitFor(() => nodes.every((n) => sizes(n).checks === 0), 3000, 'no liveness check due');
     a.exit(p.pid, 'kill');
     await agree(nodes, 'one', undefined, 3000);
-    expect(sizes(a).localMonitors).toBe(1);
+    expect(sizes(a).watched).toBe(1);
     for (const n of nodes) expect(n.global.registeredNames()).toEqual(['two']);
   });
 
@@ -360,10 +364,10 @@ describe('names follow their pids through their own node (issue 18)', () => {
     expect(await ask(b, c, { op: 'insert', name: 'relayed', pid: live.pid, resolver: 'randomExitName' })).toBe('ok');
     await waitFor(() => sizes(c).checks === 0, 3000, 'the check to end');
     expect(show(c.global.whereis('relayed'))).toBe(show(live.pid));
-    expect(sizes(a).localMonitors).toBe(1);
+    expect(sizes(a).watched).toBe(1);
     a.exit(live.pid, 'kill');
     await waitFor(() => c.global.whereis('relayed') === undefined, 3000, 'c to drop the name when the pid dies');
-    expect(sizes(a).localMonitors).toBe(0);
+    expect(sizes(a).watched).toBe(0);
     // The whole registration, from a third node, of a pid dead by then: no node keeps the name.
     const gone = spawnIdle(a);
     a.exit(gone.pid, 'kill');
@@ -372,7 +376,7 @@ describe('names follow their pids through their own node (issue 18)', () => {
     await agree(nodes, 'late', undefined, 3000);
     // c may have dropped it on a's pidDown while its own check of the pid is still answered.
     await waitFor(() => nodes.every((n) => sizes(n).checks === 0), 3000, 'the checks to end');
-    for (const n of nodes) expect(sizes(n)).toMatchObject({ names: 0, nameOf: 0, localMonitors: 0, remoteMonitors: 0, checks: 0 });
+    for (const n of nodes) expect(sizes(n)).toMatchObject({ names: 0, nameOf: 0, watched: 0, remoteMonitors: 0, checks: 0 });
   });
 
   it('a pidDown for a pid of another node, or a malformed one, removes nothing; an oversized alive is refused', async () => {
@@ -389,7 +393,7 @@ describe('names follow their pids through their own node (issue 18)', () => {
     // A well-formed check of pids that are not c's: dead, and nothing changes.
     expect(await ask(b, c, { op: 'alive', pids: [p.pid] })).toEqual([false]);
     seenEverywhere(nodes, 'victim', p.pid);
-    expect(sizes(c).localMonitors).toBe(0);
+    expect(sizes(c).watched).toBe(0);
     // a's own word is taken.
     expect(await ask(a, c, { op: 'pidDown', pid: p.pid })).toBe('ok');
     expect(c.global.whereis('victim')).toBeUndefined();
@@ -415,7 +419,7 @@ describe('names follow their pids through their own node (issue 18)', () => {
     await waitFor(() => nodes.every((n) => sizes(n).checks === 0), 3000, 'the checks to end');
     c.exit(onC[0]!.pid, 'kill');
     await agree(nodes, 'c1', undefined, 3000);
-    expect([sizes(a).localMonitors, sizes(b).localMonitors, sizes(c).localMonitors]).toEqual([1, 0, 1]);
+    expect([sizes(a).watched, sizes(b).watched, sizes(c).watched]).toEqual([1, 0, 1]);
   });
 });
 
