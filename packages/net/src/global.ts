@@ -1849,7 +1849,12 @@ export class Global implements GlobalNames {
     try {
       // Registrations that fail now fail under the lock too (registrations only add names):
       // no lock for them (as OTP's `register_name` checks before its `trans_all_known`).
-      const open = first.kind === 'register' ? batch.filter((c) => this.names.has(c.name) || this.hasName(c.pid!) ? (c.resolve('no'), false) : true) : batch;
+      let open = batch;
+      if (first.kind === 'register') {
+        const taken = (c: NameChange): boolean => this.names.has(c.name) || this.hasName(c.pid!);
+        for (const c of batch) if (taken(c)) c.resolve('no');
+        open = batch.filter((c) => !taken(c));
+      }
       if (open.length === 0) return;
       await this.sync(REGISTRATION_SYNC_WAIT_MS);
       const id: LockId = [GLOBAL_LOCK, `registrar@${this.node.name}`];
