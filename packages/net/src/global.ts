@@ -238,6 +238,14 @@ const POP_TTL_MS = 3500;
 const ALIVE_BATCH = 4096;
 /** Most registrations one lock round carries (see `Global.change`); also the most ops an `apply` request may hold. */
 const CHANGE_BATCH = 512;
+/**
+ * Most bytes of names (plus `CHANGE_OP_BYTES` each) one lock round carries after its first: a
+ * batch stays far below any sensible `maxFrameSize` (a frame above it would be dropped, and
+ * the registrar would wait for its answer for ever).
+ */
+const CHANGE_BATCH_BYTES = 32 * 1024;
+/** What one op of an `apply` costs on the wire besides its name (pid, resolver, framing), about. */
+const CHANGE_OP_BYTES = 48;
 /** Lock holders whose monitor is kept while they hold no lock on this node (see `Global.holderMons`). */
 const IDLE_HOLDER_MONITORS = 64;
 /** Most distinct strings `intern` shares (past it, strings are kept as they come). */
@@ -1840,7 +1848,13 @@ export class Global implements GlobalNames {
     const first = this.changes[0];
     if (first === undefined) return;
     let n = 1;
-    if (first.kind === 'register') while (n < this.changes.length && n < CHANGE_BATCH && this.changes[n]!.kind === 'register') n++;
+    let bytes = first.name.length;
+    if (first.kind === 'register') {
+      for (; n < this.changes.length && n < CHANGE_BATCH && this.changes[n]!.kind === 'register'; n++) {
+        bytes += this.changes[n]!.name.length + CHANGE_OP_BYTES;
+        if (bytes > CHANGE_BATCH_BYTES) break;
+      }
+    }
     const batch = this.changes.splice(0, n);
     if (this.changes.length > 0) {
       this.changeQueued = true;
