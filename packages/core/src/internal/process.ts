@@ -112,10 +112,15 @@ const DEAD = 4;
 const TRAP = 8;
 /** Suspended on a busy distribution connection (see scheduler.ts). */
 const SUSPENDED = 16;
+/** An async-function process whose body (in `_data`) has not been entered yet. */
+const STARTING = 32;
 
 /** The mailbox of a process that never got a message, and of a dead one (shared, frozen). */
 const EMPTY: unknown[] = [];
 Object.freeze(EMPTY);
+
+/** The value of `_m1` when it holds no message. */
+const NONE: unique symbol = Symbol('rigil.none');
 
 /** Messages a behaviour handles in one scheduler slice before others get a turn. */
 const SLICE = 64;
@@ -142,6 +147,14 @@ export class ProcessRecord implements Process {
   /** The node the process runs on. */
   readonly node: NodeType;
 
+  /**
+   * @internal A behaviour's oldest pending message when it arrived to an empty mailbox, else
+   * `NONE`: the mailbox is this one, then `_q` from `_h` on. A behaviour that gets one message
+   * at a time (a ring, a server called by one client) never touches an array — one cache line
+   * less per message, and no mailbox array per process. `receive` and `flush` spill it into
+   * `_q` first (`_spill`), so selective receive only ever sees the array.
+   */
+  _m1: unknown = NONE;
   /** @internal Mailbox: messages from `_h` on are pending, in arrival order (a shared empty array until the first message). */
   _q: unknown[] = EMPTY;
   /** @internal Index of the oldest pending message. */
@@ -154,11 +167,13 @@ export class ProcessRecord implements Process {
   _match: Matcher | undefined = undefined;
   /** @internal Timeout of the pending `receive`. */
   _timer: Timer | null = null;
-  /** @internal Async-function body not yet started. */
-  _fn: ProcessFunction | null = null;
   /** @internal Behaviour loop, for behaviour processes. */
   _loop: BehaviourLoop | null = null;
-  /** @internal Behaviour state (e.g. the gen_server's server record). */
+  /**
+   * @internal Behaviour state (e.g. the gen_server's server record); for an async-function
+   * process not yet started (flag `STARTING`), its body — one field for both, as no process
+   * is both at once.
+   */
   _data: unknown = undefined;
   /** @internal Monitors of calls in flight to this process, most recent first (see `CallMonitor`). */
   _calls: CallMonitor | null = null;
@@ -327,6 +342,7 @@ export class ProcessRecord implements Process {
     // Suspended by a busy remote send: the receive begins once the connection drains — the one
     // point where an async function can be held, as a send cannot block in JavaScript.
     if (this._suspended) return this.node._scheduler.whenResumed(this).then(() => this.receive(match, timeoutMs!));
+    if (this._m1 !== NONE) this._spill();
     const i = this._find(match, this._h);
     if (this._dead) return NEVER; // the pattern threw: the process has crashed
     if (i >= 0) return Promise.resolve(this._take(i));
@@ -432,6 +448,7 @@ export class ProcessRecord implements Process {
   /** Removes and returns every queued message that `match` accepts (all when omitted). */
   flush(match?: Matcher): unknown[] {
     const out: unknown[] = [];
+    if (this._m1 !== NONE) this._spill();
     if (this._dead || this._q.length === 0) return out;
     const q = this._q;
     let w = this._h;
@@ -452,14 +469,14 @@ export class ProcessRecord implements Process {
 
   /** Number of messages waiting in the mailbox. */
   get queueLength(): number {
-    return this._q.length - this._h;
+    return this._q.length - this._h + (this._m1 !== NONE ? 1 : 0);
   }
 
   /** Lifecycle status of this process. */
   get status(): ProcessStatus {
     if (this._dead) return 'dead';
     if (this._suspended) return 'suspended';
-    if (this._fn !== null) return 'starting';
+    if ((this._flags & STARTING) !== 0) return 'starting';
     if (this._resolve !== null) return 'waiting';
     if (this._loop !== null && !this._busy && !this._queued) return 'waiting';
     return 'running';
@@ -480,7 +497,15 @@ export class ProcessRecord implements Process {
   _deliver(msg: unknown): void {
     if (this._dead) return;
     let q = this._q;
-    if (q === EMPTY) this._q = q = [];
+    if (q === EMPTY) {
+      if (this._loop !== null && this._m1 === NONE && this._resolve === null) {
+        // A behaviour's first pending message: no array yet (see `_m1`).
+        this._m1 = msg;
+        if ((this._flags & (BUSY | QUEUED | SUSPENDED)) === 0) this.node._scheduler.enqueue(this);
+        return;
+      }
+      this._q = q = [];
+    }
     const resolve = this._resolve;
     if (resolve !== null) {
       if (this._suspended) {
@@ -510,8 +535,13 @@ export class ProcessRecord implements Process {
       this.node._scheduler.enqueue(this);
       return;
     }
+    if (this._loop !== null) {
+      if (this._m1 === NONE && this._h === q.length) this._m1 = msg;
+      else q.push(msg);
+      if ((this._flags & (BUSY | QUEUED | SUSPENDED)) === 0) this.node._scheduler.enqueue(this);
+      return;
+    }
     q.push(msg);
-    if (this._loop !== null && (this._flags & (BUSY | QUEUED | SUSPENDED)) === 0) this.node._scheduler.enqueue(this);
   }
 
   /** @internal Number of calls in flight to this process (the length of `_calls`). */
@@ -524,16 +554,17 @@ export class ProcessRecord implements Process {
   /** @internal Work is pending for the scheduler. */
   _hasWork(): boolean {
     if ((this._flags & (DEAD | SUSPENDED)) !== 0) return false;
-    if (this._loop !== null) return !this._busy && this._h < this._q.length;
+    if (this._loop !== null) return !this._busy && (this._m1 !== NONE || this._h < this._q.length);
     return this._resolve !== null && this._scan < this._q.length;
   }
 
   /** @internal Runs one scheduler slice; returns how many messages it used. */
   _runSlice(budget: number): number {
     if ((this._flags & (DEAD | SUSPENDED)) !== 0) return 0;
-    const fn = this._fn;
-    if (fn !== null) {
-      this._fn = null;
+    if ((this._flags & STARTING) !== 0) {
+      const fn = this._data as ProcessFunction;
+      this._flags &= ~STARTING;
+      this._data = undefined;
       start(this, fn);
       return 1;
     }
@@ -542,9 +573,14 @@ export class ProcessRecord implements Process {
       let n = 0;
       const limit = budget < SLICE ? budget : SLICE;
       // A send in the handler may suspend the process: it then takes no next message.
-      while (n < limit && (this._flags & (BUSY | DEAD | SUSPENDED)) === 0 && this._h < this._q.length) {
+      while (n < limit && (this._flags & (BUSY | DEAD | SUSPENDED)) === 0) {
+        let msg = this._m1;
+        if (msg !== NONE) {
+          this._m1 = NONE;
+          this._handled++;
+        } else if (this._h < this._q.length) msg = this._take(this._h);
+        else break;
         n++;
-        const msg = this._take(this._h);
         let r: void | PromiseLike<void>;
         try {
           r = loop.handle(this, msg);
@@ -575,14 +611,20 @@ export class ProcessRecord implements Process {
   /** @internal An async behaviour handler settled: take the next message. */
   _resume(): void {
     this._busy = false;
-    if ((this._flags & (DEAD | SUSPENDED)) === 0 && this._h < this._q.length) this.node._scheduler.enqueue(this);
+    if ((this._flags & (DEAD | SUSPENDED)) === 0 && (this._m1 !== NONE || this._h < this._q.length)) this.node._scheduler.enqueue(this);
+  }
+
+  /** @internal Makes this an async-function process that enters `fn` on its first slice. */
+  _setBody(fn: ProcessFunction): void {
+    this._data = fn;
+    this._flags |= STARTING;
   }
 
   /** @internal Becomes a behaviour process with `loop` (used by gen_server & co.). */
   _becomeBehaviour(loop: BehaviourLoop, data: unknown): void {
     this._loop = loop;
     this._data = data;
-    if (this._h < this._q.length && (this._flags & (BUSY | SUSPENDED)) === 0) this.node._scheduler.enqueue(this);
+    if ((this._m1 !== NONE || this._h < this._q.length) && (this._flags & (BUSY | SUSPENDED)) === 0) this.node._scheduler.enqueue(this);
   }
 
   /**
@@ -598,14 +640,31 @@ export class ProcessRecord implements Process {
     this._dead = true;
     this._resolve = null;
     this._match = undefined;
-    this._fn = null;
+    if ((this._flags & STARTING) !== 0) {
+      this._flags &= ~STARTING;
+      this._data = undefined;
+    }
     if (this._timer !== null) {
       this.node.timers.drop(this._timer);
       this._timer = null;
     }
+    this._m1 = NONE;
     this._q = EMPTY;
     this._h = 0;
     this._scan = 0;
+  }
+
+  /**
+   * @internal Moves the inline oldest message (`_m1`) to the head of `_q`, where receive,
+   * flush and introspection read the mailbox.
+   */
+  _spill(): void {
+    const m = this._m1;
+    if (m === NONE) return;
+    this._m1 = NONE;
+    if (this._q === EMPTY) this._q = [];
+    if (this._h > 0) this._q[--this._h] = m;
+    else this._q.unshift(m);
   }
 
   private _wake(resolve: (m: unknown) => void, msg: unknown): void {
