@@ -613,7 +613,10 @@ class InitWait<D> implements MonitorHandler {
     if (this.timer !== undefined) node.timers.cancel(this.timer);
     if (this.ref !== undefined) node.demonitor(this.ref);
     // An idle process should not carry the table of the start's own monitor.
-    if (self._monitoredBy?.size === 0) self._monitoredBy = null;
+    if (self._monitoredBy?.size === 0) {
+      self._monitoredBy = null;
+      self._compact();
+    }
     this.resolve(r);
   }
 }

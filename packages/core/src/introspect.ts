@@ -100,6 +100,7 @@ function statsOf(node: Node, p: ProcessRecord): ProcessStats {
       // A state that cannot be looked at (a revoked proxy): the fixed costs only.
     }
   }
+  p._spill(); // the mailbox as one array (an inline oldest message moves to its head)
   const queued = p.queueLength;
   memory += p._q.length * SLOT_BYTES + mailboxSize(p, queued);
   const links = p._links?.size ?? 0;

@@ -486,7 +486,7 @@ export class Node {
       p._loop = loop;
       p._data = data;
     } else if (fn !== null) {
-      p._fn = fn;
+      p._setBody(fn);
       this._scheduler.enqueue(p);
     }
     return pid;

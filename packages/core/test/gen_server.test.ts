@@ -9,6 +9,7 @@ import {
   isExit,
   settle,
   sys,
+  processStats,
   type ExitReason,
   type GenServerBehaviour,
   type GlobalNames,
@@ -955,5 +956,61 @@ describe('bad input from JavaScript callers', () => {
       expect(e.code).toBe('ERR_BADARG');
     }
     expect(node.processCount).toBe(0);
+  });
+});
+
+describe('the mailbox of a busy server', () => {
+  /** A server that records what it handles; `gate` holds it busy until `open` is called. */
+  function gated(): { behaviour: GenServerBehaviour<unknown[]>; seen: unknown[]; open: () => void } {
+    const seen: unknown[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const behaviour: GenServerBehaviour<unknown[]> = {
+      init: () => ({ ok: seen }),
+      async handleInfo(m, s, self) {
+        s.push(m);
+        if (m === 'gate') await gate;
+        if (m === 'recv') {
+          await gate;
+          // Receives from a callback: 'x' arrived first (to an empty mailbox), then 'y' and 'z'.
+          s.push(await self.receive((x) => x === 'y'));
+          s.push(await self.receive());
+        }
+        return { noreply: s };
+      },
+    };
+    return { behaviour, seen, open };
+  }
+
+  it('counts, weighs and hands over its messages in arrival order', async () => {
+    const node = newNode();
+    const g = gated();
+    const pid = okPid(await genServer.start(node, g.behaviour, undefined));
+    node.send(pid, 'gate');
+    await waitFor(() => g.seen.length === 1);
+    node.send(pid, 'a'); // to an empty mailbox while the server is busy
+    node.send(pid, { b: 1 });
+    node.send(pid, 'c');
+    expect(node.processInfo(pid)?.messageQueueLen).toBe(3);
+    expect(processStats(node, pid)?.messageQueueLen).toBe(3);
+    expect(node.processInfo(pid)?.messageQueueLen).toBe(3);
+    g.open();
+    await waitFor(() => g.seen.length === 4);
+    expect(g.seen).toEqual(['gate', 'a', { b: 1 }, 'c']);
+    expect(node.processInfo(pid)?.messageQueueLen).toBe(0);
+  });
+
+  it('lets a callback receive past the oldest message, and then the oldest one', async () => {
+    const node = newNode();
+    const g = gated();
+    const pid = okPid(await genServer.start(node, g.behaviour, undefined));
+    node.send(pid, 'recv');
+    await waitFor(() => g.seen.length === 1);
+    node.send(pid, 'x');
+    node.send(pid, 'y');
+    node.send(pid, 'z');
+    g.open();
+    await waitFor(() => g.seen.length === 4);
+    expect(g.seen).toEqual(['recv', 'y', 'x', 'z']);
   });
 });
