@@ -179,7 +179,8 @@ export class Encoder {
 
   /**
    * Turns the pid cache on (the peer announced `Flags.PID_CACHE`), before the first frame that
-   * may carry a pid. Without it pids go out whole, as peers without the flag read them.
+   * may carry a pid. Without it pids go out whole, as peers without the flag read them. No OTP
+   * function: OTP's atom cache is switched on by `DFLAG_DIST_HDR_ATOM_CACHE` inside the VM.
    */
   cachePids(): void {
     this.pidSlot ??= new Map();
@@ -200,7 +201,8 @@ export class Encoder {
   /**
    * What goes on the wire for `p` (called by the pid extension while this encoder packs): its
    * slot once it has one, else a definition taking the next slot (the oldest one's pid is
-   * forgotten once all are taken).
+   * forgotten once all are taken). Mirrors the VM's atom-cache lookup when it encodes a
+   * distribution header (`erts_dsig_send` and its cache), applied to pids.
    */
   pidValue(p: Pid): number | [number, string, number, number] {
     const slots = this.pidSlot!;
@@ -245,6 +247,7 @@ export class Decoder {
   /**
    * A pid of the cache (called by the pid extension while this decoder unpacks): `slot` names
    * one defined earlier on this stream; `[slot, node, id, creation]` defines (or redefines) it.
+   * Mirrors the VM's reading of a distribution header's atom-cache references.
    */
   cachedPid(a: number | unknown[]): Pid {
     if (typeof a === 'number') {

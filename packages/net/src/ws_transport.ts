@@ -309,7 +309,8 @@ function closeError(code: number, why: string): DistError | undefined {
 
 /**
  * True when no intermediary can see the bytes of a connection to `address`: a `wss:` URL, or a
- * loopback host (127.0.0.0/8, ::1, localhost). Such dials send frames with the zero mask.
+ * loopback host (127.0.0.0/8, ::1, localhost). Such dials send frames with the zero mask. No
+ * OTP counterpart (OTP's distribution carriers have no masking).
  */
 export function noIntermediary(address: string): boolean {
   let url: URL;
