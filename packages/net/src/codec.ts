@@ -202,7 +202,7 @@ export class Encoder {
    * What goes on the wire for `p` (called by the pid extension while this encoder packs): its
    * slot once it has one, else a definition taking the next slot (the oldest one's pid is
    * forgotten once all are taken). Mirrors the VM's atom-cache lookup when it encodes a
-   * distribution header (`erts_dsig_send` and its cache), applied to pids.
+   * distribution header (erts external.c, `erts_encode_ext_dist_header_setup`), applied to pids.
    */
   pidValue(p: Pid): number | [number, string, number, number] {
     const slots = this.pidSlot!;
@@ -247,7 +247,7 @@ export class Decoder {
   /**
    * A pid of the cache (called by the pid extension while this decoder unpacks): `slot` names
    * one defined earlier on this stream; `[slot, node, id, creation]` defines (or redefines) it.
-   * Mirrors the VM's reading of a distribution header's atom-cache references.
+   * Mirrors the VM's decoding of a distribution header's atom-cache references (erts external.c).
    */
   cachedPid(a: number | unknown[]): Pid {
     if (typeof a === 'number') {
