@@ -19,7 +19,8 @@
  * bench/results/dist.json (same shape as core.json).
  *
  * Run: `pnpm bench:dist` (node --expose-gc --import tsx bench/src/dist.ts).
- * Options: `--only send,pingpong,call,bytes,connect,slowpeer,uds,global` (a partial run writes no JSON unless
+ * Options: `--only send,pingpong,call,bytes,connect,slowpeer,uds,global` — cases, or workload
+ * names such as `remote_send,remote_pingpong_uds` that select their cases (a partial run writes no JSON unless
  * `--out FILE`), `--rounds N`, `--peer-cpu-prof DIR` (profile the peer process too).
  * The peer process is always ended (SIGTERM, then SIGKILL) when this process exits.
  */
@@ -499,9 +500,14 @@ async function main(): Promise<void> {
       'peer-cpu-prof': { type: 'string' },
     },
   });
-  const only = values.only?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  // A case's name or the name of one of its workloads (`remote_send_uds` selects `uds`).
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => Object.keys(CASES).find((c) => s in CASES[c]!.workloads) ?? s);
   // `global` (or any global_* name) selects the global registry cases, run after the others.
-  for (const name of only ?? []) if (!(name in CASES) && !name.startsWith('global')) throw new Error(`unknown case ${name}; cases: ${Object.keys(CASES).join(', ')}, global`);
+  for (const name of only ?? []) if (!(name in CASES) && !name.startsWith('global')) throw new Error(`unknown case ${name}; cases: ${Object.keys(CASES).join(', ')}, global (or a workload name of one)`);
   const rounds = Number(values.rounds);
   if (!(rounds >= 1)) throw new Error(`bad --rounds ${values.rounds}`);
 

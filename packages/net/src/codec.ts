@@ -42,6 +42,28 @@ const EXT_REF = 2;
  * the duration of one `unpack` call.
  */
 let interner: PidInterner | undefined;
+/** The decoder whose `unpack` is in progress (its pid cache), likewise. */
+let decoding: Decoder | undefined;
+/** The encoder whose `pack` is in progress, when its pid cache is on (see `PID_CACHE_SLOTS`). */
+let encoding: Encoder | undefined;
+
+/**
+ * Slots of a connection's pid cache, per direction (the peer announced `Flags.PID_CACHE`):
+ * the first time a pid goes out on a stream it is written as `[slot, node, id, creation]` and
+ * the receiver keeps the decoded (interned) pid in that slot; afterwards the pid is written as
+ * the bare slot number — one byte for the first 128 slots instead of the node name and two
+ * integers, and nothing for the receiver to intern again. Slots are handed out in turn and
+ * reused round-robin once all are taken, the same way on both sides because the stream is
+ * decoded in the order it was encoded (like the record structures). The receiver's table is
+ * bounded by this constant whatever the peer sends: a slot outside it, or a reference to a
+ * slot never defined, is `ERR_BAD_FRAME`.
+ *
+ * OTP's counterpart is the distribution header's atom cache (`DFLAG_DIST_HDR_ATOM_CACHE`: 2048
+ * atoms per connection, a new one sent whole with its index, then the index alone); rigil
+ * caches whole pids, whose node name is the bulk of their bytes and whose interning is the
+ * receiver's per-message work.
+ */
+export const PID_CACHE_SLOTS = 1024;
 
 /** Longest node name in a pid or ref (as `isNodeName` allows). */
 const MAX_NODE_NAME = 255;
@@ -66,8 +88,13 @@ function isIndex(x: unknown): x is number {
 addExtension({
   Class: Pid,
   type: EXT_PID,
-  write: (p: Pid) => [p.node, p.id, p.creation],
+  write: (p: Pid) => (encoding !== undefined ? encoding.pidValue(p) : [p.node, p.id, p.creation]),
   read: (a: unknown) => {
+    // A cached pid (a slot number) or a definition of one ([slot, node, id, creation]).
+    if (typeof a === 'number' || (Array.isArray(a) && a.length === 4)) {
+      if (decoding === undefined) throw distError('ERR_BAD_FRAME', 'malformed pid');
+      return decoding.cachedPid(a);
+    }
     const [node, id, creation] = triple(a, 'pid');
     return interner !== undefined ? interner(node, id, creation) : new Pid(node, id, creation);
   },
@@ -145,18 +172,62 @@ export function fragmentTotal(frame: Uint8Array): number {
 /** Encodes frames for one direction of one connection. */
 export class Encoder {
   private packr = new Packr(sequential());
+  /** The pid cache (`PID_CACHE_SLOTS`): pid → slot, and what each slot holds; off until `cachePids`. */
+  private pidSlot: Map<Pid, number> | undefined;
+  private slotPid: Pid[] = [];
+  private nextSlot = 0;
+
+  /**
+   * Turns the pid cache on (the peer announced `Flags.PID_CACHE`), before the first frame that
+   * may carry a pid. Without it pids go out whole, as peers without the flag read them. No OTP
+   * function: OTP's atom cache is switched on by `DFLAG_DIST_HDR_ATOM_CACHE` inside the VM.
+   */
+  cachePids(): void {
+    this.pidSlot ??= new Map();
+  }
 
   /** Encodes a batch of messages as one frame. */
   encode(batch: readonly unknown[]): Buffer {
-    return this.packr.pack(batch);
+    if (this.pidSlot === undefined) return this.packr.pack(batch);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the pid extension is process-wide: it finds this encoder here for the duration of one synchronous pack
+    encoding = this;
+    try {
+      return this.packr.pack(batch);
+    } finally {
+      encoding = undefined;
+    }
   }
 
   /**
-   * Forgets every record structure sent so far; the peer's decoder must be reset too (send
-   * `RESET_FRAME` first). Used when an encoded frame had to be thrown away.
+   * What goes on the wire for `p` (called by the pid extension while this encoder packs): its
+   * slot once it has one, else a definition taking the next slot (the oldest one's pid is
+   * forgotten once all are taken). Mirrors the VM's atom-cache lookup when it encodes a
+   * distribution header (erts external.c, `erts_encode_ext_dist_header_setup`), applied to pids.
+   */
+  pidValue(p: Pid): number | [number, string, number, number] {
+    const slots = this.pidSlot!;
+    const s = slots.get(p);
+    if (s !== undefined) return s;
+    const slot = this.nextSlot;
+    this.nextSlot = slot + 1 === PID_CACHE_SLOTS ? 0 : slot + 1;
+    const old = this.slotPid[slot];
+    if (old !== undefined) slots.delete(old);
+    this.slotPid[slot] = p;
+    slots.set(p, slot);
+    return [slot, p.node, p.id, p.creation];
+  }
+
+  /**
+   * Forgets every record structure and cached pid sent so far; the peer's decoder must be
+   * reset too (send `RESET_FRAME` first). Used when an encoded frame had to be thrown away.
    */
   reset(): void {
     this.packr = new Packr(sequential());
+    if (this.pidSlot !== undefined) {
+      this.pidSlot.clear();
+      this.slotPid = [];
+      this.nextSlot = 0;
+    }
   }
 }
 
@@ -168,8 +239,29 @@ export function plainSize(msg: unknown): number {
 /** Decodes frames for one direction of one connection. */
 export class Decoder {
   private unpackr = new Unpackr(sequential());
+  /** The peer's cached pids by slot (`PID_CACHE_SLOTS` at most). */
+  private slots: Pid[] = [];
 
   constructor(private readonly intern: PidInterner) {}
+
+  /**
+   * A pid of the cache (called by the pid extension while this decoder unpacks): `slot` names
+   * one defined earlier on this stream; `[slot, node, id, creation]` defines (or redefines) it.
+   * Mirrors the VM's decoding of a distribution header's atom-cache references (erts external.c).
+   */
+  cachedPid(a: number | unknown[]): Pid {
+    if (typeof a === 'number') {
+      const p = isIndex(a) && a < PID_CACHE_SLOTS ? this.slots[a] : undefined;
+      if (p === undefined) throw distError('ERR_BAD_FRAME', 'a cached pid that was never defined');
+      return p;
+    }
+    const slot = a[0];
+    if (!isIndex(slot) || slot >= PID_CACHE_SLOTS) throw distError('ERR_BAD_FRAME', 'malformed pid');
+    const [node, id, creation] = triple(a.slice(1), 'pid');
+    const p = this.intern(node, id, creation);
+    this.slots[slot] = p;
+    return p;
+  }
 
   /**
    * Decodes one frame: an array of messages (an empty array for a control frame). Throws
@@ -181,9 +273,12 @@ export class Decoder {
       // A control frame (a small map): the only one is the encoder's reset.
       if (decodePlain(frame).t !== 'reset') throw distError('ERR_BAD_FRAME', 'unknown control frame');
       this.unpackr = new Unpackr(sequential());
+      this.slots = [];
       return [];
     }
     interner = this.intern;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- likewise for the decoder of the unpack in progress
+    decoding = this;
     let v: unknown;
     try {
       v = this.unpackr.unpack(frame);
@@ -191,6 +286,7 @@ export class Decoder {
       throw distError('ERR_BAD_FRAME', `frame does not decode: ${errorText(e)}`);
     } finally {
       interner = undefined;
+      decoding = undefined;
     }
     if (!Array.isArray(v)) throw distError('ERR_BAD_FRAME', 'a frame must be an array of messages');
     return v;

@@ -473,6 +473,7 @@ export class Connection {
     this.link.authenticated(k.options.maxFrameSize);
     this.state = 'up';
     if ((this.peerFlags & Flags.FRAGMENTS) !== 0) this.fragmentSize = k.options.fragmentSize;
+    if ((this.peerFlags & Flags.PID_CACHE) !== 0) this.encoder.cachePids();
     const now = k.node.clock.now();
     this.lastRecv = this.lastSend = now;
     this.scheduleTick();

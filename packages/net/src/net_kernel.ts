@@ -232,7 +232,7 @@ export class NetKernel implements RemoteRouter, ConnectionOwner {
     readonly options: NetOptions,
   ) {
     this.host = node.attach(this);
-    this.flags = (options.hidden ? Flags.HIDDEN : 0) | Flags.GLOBAL | Flags.REPLY_DEMONITORS | Flags.FRAGMENTS | Flags.GOODBYE;
+    this.flags = (options.hidden ? Flags.HIDDEN : 0) | Flags.GLOBAL | Flags.REPLY_DEMONITORS | Flags.FRAGMENTS | Flags.GOODBYE | Flags.PID_CACHE;
     this.interner = (n, id, creation) => this.intern(n, id, creation);
     this.transport = options.transport;
     this.refusals = new RefusalLog(node, options.refusalLogMs);

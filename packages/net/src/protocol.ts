@@ -32,6 +32,11 @@
  *      means the peer lives on and may still run what it ran (No OTP counterpart: OTP's
  *      distribution has no such frame, and `nodedown` reasons only say `connection_closed` or
  *      `net_tick_timeout`).
+ *      Flag PID_CACHE (used towards a peer that announced it; issue 18): each direction keeps
+ *      a table of `PID_CACHE_SLOTS` pids; a pid goes out as `[slot, node, id, creation]` the
+ *      first time and as the bare slot number afterwards (codec.ts). The `{ seq: n }` message
+ *      of a remote send shrank from about 30 bytes to about 10, and the receiver no longer
+ *      interns the destination pid of every message. A peer without the flag gets whole pids.
  */
 
 /** The protocol version this node speaks. */
@@ -54,6 +59,11 @@ export const Flags = {
   FRAGMENTS: 8,
   /** The node says goodbye (`Op.GOODBYE`) before it closes a connection on purpose. */
   GOODBYE: 16,
+  /**
+   * The node reads cached pids (codec.ts, `PID_CACHE_SLOTS`): pids to it are written whole once
+   * per stream and then as a slot number (OTP's `DFLAG_DIST_HDR_ATOM_CACHE`, for pids).
+   */
+  PID_CACHE: 32,
 } as const;
 
 /** Handshake messages (before the connection is up), each a msgpack map with a `t` tag (see handshake.ts). */

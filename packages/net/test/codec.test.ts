@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Pid, Ref } from '@rigil/core';
 import { DistError } from '../src/index.js';
 import { Packr } from 'msgpackr';
-import { Decoder, Encoder, PLAIN_MAX_DEPTH, PLAIN_MAX_NODES, decodePlain, encodePlain, roundTrip, withinDepth } from '../src/codec.js';
+import { Decoder, Encoder, PID_CACHE_SLOTS, PLAIN_MAX_DEPTH, PLAIN_MAX_NODES, RESET_FRAME, decodePlain, encodePlain, roundTrip, withinDepth } from '../src/codec.js';
 import { Op } from '../src/protocol.js';
 
 const plainIntern = (n: string, i: number, c: number): Pid => new Pid(n, i, c);
@@ -190,6 +190,95 @@ describe('sequential record streams', () => {
   it('a truncated frame is ERR_BAD_FRAME', () => {
     const frame = new Encoder().encode([{ hello: 'world', n: [1, 2, 3] }]);
     expect(() => new Decoder(plainIntern).decode(frame.subarray(0, frame.length - 3))).toThrow(expect.objectContaining({ code: 'ERR_BAD_FRAME' }));
+  });
+});
+
+describe('the pid cache (Flags.PID_CACHE)', () => {
+  /** An encoder with the cache on, and a decoder whose interner counts its calls and returns canonical pids. */
+  function stream(): { enc: Encoder; dec: Decoder; interned: () => number } {
+    const canonical = new Map<string, Pid>();
+    let calls = 0;
+    const enc = new Encoder();
+    enc.cachePids();
+    const dec = new Decoder((n, i, c) => {
+      calls++;
+      const k = `${n}/${i}/${c}`;
+      let p = canonical.get(k);
+      if (p === undefined) canonical.set(k, (p = new Pid(n, i, c)));
+      return p;
+    });
+    return { enc, dec, interned: () => calls };
+  }
+  /** A data frame of one pid extension whose content is `content` (msgpack), as the codec writes it: [ext tag 1][value]. */
+  const pidFrame = (content: Buffer): Buffer => Buffer.concat([Buffer.from([0x91, 0xd4, 0x01, 0x00]), content]);
+
+  it('a pid goes out whole once, then as its slot: same object out, interned once, frames shrink', () => {
+    const { enc, dec, interned } = stream();
+    const to = new Pid('peer@127.0.0.1', 12, 3);
+    const first = enc.encode([[Op.SEND, to, { seq: 0 }], [Op.SEND, to, { seq: 1 }]]);
+    const a = dec.decode(first) as unknown[][];
+    expect(a[0]![1]).toBeInstanceOf(Pid);
+    expect((a[0]![1] as Pid).equals(to)).toBe(true);
+    expect(a[1]![1]).toBe(a[0]![1]);
+    const second = enc.encode([[Op.SEND, to, { seq: 2 }], [Op.SEND, to, { seq: 3 }]]);
+    const b = dec.decode(second) as unknown[][];
+    expect(b[0]![1]).toBe(a[0]![1]);
+    expect(b[1]![2]).toEqual({ seq: 3 });
+    expect(interned()).toBe(1);
+    // Without the cache the same frame carries the node name in every message.
+    const plain = new Encoder();
+    plain.encode([[Op.SEND, to, { seq: 0 }]]);
+    const whole = plain.encode([[Op.SEND, to, { seq: 2 }], [Op.SEND, to, { seq: 3 }]]);
+    expect(second.length).toBeLessThan(whole.length - 2 * 'peer@127.0.0.1'.length);
+  });
+
+  it('more pids than slots: slots are reused in turn and every pid still decodes to itself', () => {
+    const { enc, dec } = stream();
+    const pids = Array.from({ length: PID_CACHE_SLOTS + 300 }, (_, i) => new Pid(i % 2 === 0 ? 'a@h' : 'b@h', i, 1));
+    // Rounds over all of them (each round overwrites slots), then old and new mixed in one frame.
+    for (let round = 0; round < 3; round++) {
+      for (let at = 0; at < pids.length; at += 100) {
+        const batch = pids.slice(at, at + 100).map((p) => [Op.SEND, p, at]);
+        const back = dec.decode(enc.encode(batch)) as unknown[][];
+        back.forEach((m, i) => expect((m[1] as Pid).equals(pids[at + i]!)).toBe(true));
+      }
+    }
+    const mixed = [pids[0]!, pids[pids.length - 1]!, pids[5]!, pids[0]!, pids[700]!];
+    const back = dec.decode(enc.encode(mixed)) as Pid[];
+    back.forEach((p, i) => expect(p.equals(mixed[i]!)).toBe(true));
+  });
+
+  it('a slot never defined, a slot outside the table, or a cached pid outside a data stream is ERR_BAD_FRAME', () => {
+    // Slot 5 of a fresh stream: never defined.
+    expect(() => stream().dec.decode(pidFrame(Buffer.from([0x05])))).toThrow(expect.objectContaining({ code: 'ERR_BAD_FRAME' }));
+    // A definition of slot PID_CACHE_SLOTS (one past the table) and a negative or fractional slot.
+    for (const slot of [PID_CACHE_SLOTS, 2 ** 31, -1, 1.5]) {
+      expect(() => stream().dec.decode(pidFrame(encodePlain([slot, 'a@h', 1, 2])))).toThrow(expect.objectContaining({ code: 'ERR_BAD_FRAME' }));
+      expect(() => stream().dec.decode(pidFrame(encodePlain(slot)))).toThrow(expect.objectContaining({ code: 'ERR_BAD_FRAME' }));
+    }
+    // A definition with a bad triple.
+    expect(() => stream().dec.decode(pidFrame(encodePlain([1, '', 1, 2])))).toThrow(expect.objectContaining({ code: 'ERR_BAD_FRAME' }));
+    // A handshake frame has no stream: a cached pid there is refused too.
+    const map = Buffer.concat([Buffer.from([0x82, 0xa1, 0x74, 0xa1, 0x78, 0xa1, 0x70, 0xd4, 0x01, 0x00, 0x00])]);
+    expect(() => decodePlain(map)).toThrow(expect.objectContaining({ code: 'ERR_BAD_FRAME' }));
+    // A valid definition then its reference decodes.
+    const { dec } = stream();
+    expect((dec.decode(pidFrame(encodePlain([7, 'a@h', 1, 2])))[0] as Pid).equals(new Pid('a@h', 1, 2))).toBe(true);
+    expect((dec.decode(pidFrame(Buffer.from([0x07])))[0] as Pid).equals(new Pid('a@h', 1, 2))).toBe(true);
+  });
+
+  it('a reset forgets the cached pids on both sides', () => {
+    const { enc, dec } = stream();
+    const p = new Pid('a@h', 1, 2);
+    dec.decode(enc.encode([p]));
+    const cached = enc.encode([p]);
+    enc.reset();
+    expect(dec.decode(RESET_FRAME)).toEqual([]);
+    // The old stream's reference no longer resolves; the reset encoder defines the pid again.
+    expect(() => dec.decode(cached)).toThrow(expect.objectContaining({ code: 'ERR_BAD_FRAME' }));
+    const again = enc.encode([p]);
+    expect(again.length).toBeGreaterThan(cached.length);
+    expect((dec.decode(again)[0] as Pid).equals(p)).toBe(true);
   });
 });
 

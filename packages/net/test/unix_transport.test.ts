@@ -4,7 +4,7 @@
  * limit is enforced from the header, a refusal's code reaches the dialler, and bad options are
  * refused at start.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,36 @@ describe('SameHostTransport', () => {
     expect(await a.connect(b.name)).toBe(true);
     expect(await a.connect(c.name)).toBe(true);
     expect(await c.connect(b.name)).toBe(true);
+  });
+
+  it('DistNode.start({ unixSockets }) alone: a peer of this host is reached over its socket (seen by the OS), messages flow in order, a redial takes the socket again', async () => {
+    // Connected Unix-domain sockets bound to `path`, as the kernel lists them (Linux: the
+    // accepted side of a connection carries the listener's path; state 03 = connected).
+    const connectedAt = (path: string): number =>
+      readFileSync('/proc/net/unix', 'utf8')
+        .split('\n')
+        .filter((l) => l.endsWith(` ${path}`) && l.trim().split(/\s+/)[5] === '03').length;
+    const b = await cluster.start('b', { unixSockets: dir });
+    const a = await cluster.start('a', { unixSockets: dir, seeds: [cluster.seed(b)], connectAll: false });
+    const path = join(dir, `rigil-${b.port}.sock`);
+    const linux = process.platform === 'linux';
+    if (linux) expect(connectedAt(path)).toBe(0);
+    expect(await a.connect(b.name)).toBe(true);
+    if (linux) expect(connectedAt(path)).toBe(1);
+    const rb = spawnRecorder(b, { name: 'rb' });
+    const ra = spawnRecorder(a, { name: 'ra' });
+    for (let i = 0; i < 1000; i++) a.send(['rb', b.name], { seq: i, from: ra.pid });
+    await waitFor(() => rb.got.length === 1000, 5000, '1,000 messages over the socket');
+    expect(rb.got.map((m) => (m as { seq: number }).seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    b.send((rb.got[999] as { from: typeof ra.pid }).from, 'back');
+    await waitFor(() => ra.got.length === 1, 5000, 'the reply');
+    // A disconnect closes the socket; b is a's seed, so a dials it again — over the socket again.
+    expect(b.net.traffic().total.messagesIn).toBeGreaterThanOrEqual(1000);
+    a.disconnect(b.name);
+    await waitFor(() => a.net.isConnected(b.name) && b.net.isConnected(a.name), 5000, 'redialled');
+    if (linux) await waitFor(() => connectedAt(path) === 1, 5000, 'one connected socket: the old one closed, the new one over the socket');
+    await b.stop();
+    if (linux) await waitFor(() => connectedAt(path) === 0, 5000, 'no socket once b stopped');
   });
 
   it('a wrong cookie over the socket is refused, and the dialler learns the code', async () => {

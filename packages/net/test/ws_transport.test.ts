@@ -3,8 +3,11 @@
  * both ways in order, what each kind of end looks like to the other side, a dial that finds
  * nobody, and bad input (a text frame, a frame above maxFrameSize, a bad tls option).
  */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { noIntermediary } from '../src/ws_transport.js';
 import { DistError, WebSocketTransport, type DistNode, type Listener, type TransportConnection, type TransportHandlers } from '../src/index.js';
 import { useCluster, waitFor } from './helpers.js';
 
@@ -147,6 +150,45 @@ describe('WebSocketTransport', () => {
     await waitFor(() => second.heard.errors.length === 1, 3000, 'refused before authentication');
     expect(second.heard.errors[0]!.code).toBe('ERR_FRAME_TOO_LARGE');
     expect(second.heard.frames).toEqual([]);
+  });
+
+  it('frames dialled over loopback carry the zero masking key and arrive intact', async () => {
+    const { listener, accepted } = await listen();
+    // A TCP relay between the dialler and the listener that keeps what the dialler sends.
+    let fromDialler = Buffer.alloc(0);
+    const sockets: Socket[] = [];
+    const relay: Server = createServer((inbound) => {
+      const upstream = createConnection(listener.port, '127.0.0.1');
+      sockets.push(inbound, upstream);
+      inbound.on('data', (d: Buffer) => {
+        fromDialler = Buffer.concat([fromDialler, d]);
+        upstream.write(d);
+      });
+      upstream.on('data', (d: Buffer) => inbound.write(d));
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const out = dial(`ws://127.0.0.1:${(relay.address() as AddressInfo).port}`);
+      await waitFor(() => out.heard.opened && accepted.length === 1, 3000, 'open and accepted');
+      out.conn.send(Buffer.from('masked?'));
+      await waitFor(() => accepted[0]!.heard.frames.length === 1, 3000, 'the frame');
+      expect(accepted[0]!.heard.frames).toEqual(['masked?']);
+      const at = fromDialler.indexOf('\r\n\r\n') + 4;
+      const frame = fromDialler.subarray(at);
+      // FIN + binary; mask bit set with a 7-byte payload; the key all zeros; the payload as sent.
+      expect(frame[0]).toBe(0x82);
+      expect(frame[1]).toBe(0x80 | 7);
+      expect([...frame.subarray(2, 6)]).toEqual([0, 0, 0, 0]);
+      expect(frame.subarray(6, 13).toString()).toBe('masked?');
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    }
+  });
+
+  it('noIntermediary: wss and loopback addresses skip masking; plain ws to another host keeps random keys', () => {
+    for (const a of ['ws://127.0.0.1:4369', 'ws://127.8.9.10:1', 'ws://localhost:1', 'ws://[::1]:1', 'wss://example.org:443', 'wss://10.0.0.1:1']) expect(noIntermediary(a)).toBe(true);
+    for (const a of ['ws://10.0.0.1:4369', 'ws://example.org:1', 'ws://127.example.org:1', 'ws://[::2]:1', 'not a url']) expect(noIntermediary(a)).toBe(false);
   });
 
   it('tls without a key or certificate is refused with ERR_BAD_CONFIG', () => {
