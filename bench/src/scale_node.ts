@@ -90,8 +90,23 @@ let remote: Pid[] = [];
 /** The process holding the monitors or links of `watch`, and how to end it. */
 let watcher: { pid: Pid; stop: () => void } | undefined;
 
+/** Idle processes that have run up to their `receive` (what they allocate when they first run is theirs, not a later measurement's). */
+let idleReady = 0;
+
 function spawnIdle(count: number): void {
-  for (let i = 0; i < count; i++) idle.push(node.spawn(async (self) => void (await self.receive())));
+  for (let i = 0; i < count; i++) {
+    idle.push(
+      node.spawn(async (self) => {
+        idleReady++;
+        await self.receive();
+      }),
+    );
+  }
+}
+
+/** Resolves once every idle process has run up to its `receive`. */
+async function idleSettled(): Promise<void> {
+  while (idleReady < idle.length) await new Promise((resolve) => setImmediate(resolve));
 }
 
 node.rpc.register('scale.pids', () => idle);
@@ -110,8 +125,9 @@ const COMMANDS: Record<string, (a: Args) => unknown> = {
   /** heapUsed after gc, and the RSS. */
   heap: () => ({ heapUsed: heapAfterGc(), rss: process.memoryUsage().rss }),
   /** Spawns `count` idle processes. */
-  spawn: (a) => {
+  spawn: async (a) => {
     spawnIdle(Number(a.count));
+    await idleSettled();
     return idle.length;
   },
   /**
@@ -124,7 +140,10 @@ const COMMANDS: Record<string, (a: Args) => unknown> = {
     const conc = Number(a.concurrency ?? 1);
     const prefix = String(a.prefix);
     const first = Number(a.firstPid ?? 0);
-    if (idle.length < first + count) spawnIdle(first + count - idle.length);
+    if (idle.length < first + count) {
+      spawnIdle(first + count - idle.length);
+      await idleSettled();
+    }
     const lat = new Array<number>(count);
     let next = 0;
     let failed = 0;
