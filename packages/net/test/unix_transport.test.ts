@@ -111,7 +111,7 @@ describe('SameHostTransport', () => {
     expect(b.net.traffic().total.messagesIn).toBeGreaterThanOrEqual(1000);
     a.disconnect(b.name);
     await waitFor(() => a.net.isConnected(b.name) && b.net.isConnected(a.name), 5000, 'redialled');
-    if (linux) await waitFor(() => connectedAt(path) === 1, 5000, 'one connected socket: the old one closed, the new one over the socket');
+    if (linux) await waitFor(() => connectedAt(path) === 1, 40_000, `one connected socket: the old one closed, the new one over the socket (now ${connectedAt(path)})`);
     await b.stop();
     if (linux) await waitFor(() => connectedAt(path) === 0, 5000, 'no socket once b stopped');
   });
