@@ -62,8 +62,8 @@
  * `gen_server` calls on the wire, but a node keeps one monitor on each peer's name server for
  * all of them instead of one per call (`peerCall`).
  *
- * **Versions.** The `apply` request is new with rigil 0.x's issue 18: a name server of an
- * earlier rigil answers it `bad_request`, so every node of a cluster must run this version.
+ * **Versions.** The `apply` request is new (issue 18): a name server of an earlier rigil
+ * answers it `bad_request`, so every node of a cluster must run this version or a later one.
  */
 import { genServer, logger, Pid, type GenServerBehaviour, type GlobalName, type GlobalNames, type Node, type Process, type Protocol, type Random, type Ref, type ServerPid } from '@rigil/core';
 import { DistError, describeBadInput as describe, distError } from './errors.js';
@@ -263,7 +263,6 @@ interface Checks {
 
 /** This node's monitor on a lock holder (see `Global.holderMons`): the locks it holds here, by resource key. */
 interface HolderMonitor {
-  readonly pid: Pid;
   ref: Ref | undefined;
   /** Resource key -> requester key of each lock the holder holds here. */
   readonly locks: Map<string, string>;
@@ -1593,7 +1592,7 @@ export class Global implements GlobalNames {
     const kept = this.holderMons.get(hk);
     if (kept !== undefined) return kept;
     let dead = false;
-    const hm: HolderMonitor = { pid: holder, ref: undefined, locks: new Map() };
+    const hm: HolderMonitor = { ref: undefined, locks: new Map() };
     hm.ref = this.node.monitor(holder, {
       onDown: () => {
         dead = true;
@@ -1870,9 +1869,7 @@ export class Global implements GlobalNames {
         open = batch.filter((c) => !taken(c));
       }
       if (open.length === 0) return;
-      await this.sync(REGISTRATION_SYNC_WAIT_MS);
-      const id: LockId = [GLOBAL_LOCK, `registrar@${this.node.name}`];
-      const nodes = (await this.lockGroup(id, Infinity))!;
+      const [id, nodes] = await this.lockKnown();
       let ops: NameOp[] = [];
       const outcomes: Array<'yes' | 'no' | undefined> = [];
       try {
@@ -1922,14 +1919,22 @@ export class Global implements GlobalNames {
     return ops;
   }
 
-  /** Holds `[global, registrar@this node]` on this node and every known one while `fn` runs (OTP's `trans_all_known`). */
-  private async underGlobalLock<T>(fn: (nodes: string[]) => Promise<T>): Promise<T> {
-    // rigil waits (boundedly) for the merges with nodes that just came up, so that a
-    // registration reaches every node connected when it was made; OTP's registrar does not
-    // wait (the merge carries the name over later). Same outcome, sooner agreement.
+  /**
+   * Takes `[global, registrar@this node]` on this node and every known one (OTP's
+   * `set_lock_known`): the lock id and the nodes it holds. rigil waits (boundedly) first for
+   * the merges with nodes that just came up, so that a registration reaches every node
+   * connected when it was made; OTP's registrar does not wait (the merge carries the name over
+   * later). Same outcome, sooner agreement.
+   */
+  private async lockKnown(): Promise<[LockId, string[]]> {
     await this.sync(REGISTRATION_SYNC_WAIT_MS);
     const id: LockId = [GLOBAL_LOCK, `registrar@${this.node.name}`];
-    const nodes = (await this.lockGroup(id, Infinity))!;
+    return [id, (await this.lockGroup(id, Infinity))!];
+  }
+
+  /** Holds `[global, registrar@this node]` on this node and every known one while `fn` runs (OTP's `trans_all_known`). */
+  private async underGlobalLock<T>(fn: (nodes: string[]) => Promise<T>): Promise<T> {
+    const [id, nodes] = await this.lockKnown();
     try {
       return await fn(nodes);
     } finally {
@@ -1999,7 +2004,7 @@ export function globalNameServer(g: Global): GenServerBehaviour<null, undefined,
         // answer, as above: the caller saw the nodedown.
         const caller = from.pid.node;
         const dropped = r.ops.filter(([, pid]) => pid?.node === caller);
-        if (dropped.length > 0) self.node.report({ kind: 'global', message: `the global name server dropped ${dropped.length} inserts from ${caller}, whose connection went down` });
+        if (dropped.length > 0) self.node.report({ kind: 'global', message: `the global name server dropped ${dropped.length} inserts from ${renderUntrusted(caller)}, whose connection went down` });
         g.handleRequest({ ...r, ops: r.ops.filter(([, pid]) => pid?.node !== caller) }, caller);
         return { noreply: state };
       }
